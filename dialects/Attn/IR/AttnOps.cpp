@@ -1,0 +1,573 @@
+//===- AttnOps.cpp - attn dialect operations -------------------*- C++ -*-===//
+//
+// Verifiers, folders and canonicalization patterns of the attn ops. Verifier
+// messages name the operand and both shapes, because the shapes usually come
+// straight from a user's ONNX model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+/// Two extents can describe the same axis.
+bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// Prints a shape as `[2, ?, 64]` for diagnostics.
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  llvm::raw_string_ostream os(text);
+  llvm::interleaveComma(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << '?';
+    else
+      os << d;
+  });
+  os << ']';
+  return os.str();
+}
+
+std::string shapeString(Type type) {
+  return shapeString(cast<RankedTensorType>(type).getShape());
+}
+
+/// Largest constant that the folders evaluate at compile time.
+constexpr int64_t kMaxFoldedElements = 1 << 16;
+
+/// Folds an elementwise binary op whose operands are both constant and need
+/// no broadcasting beyond splats.
+OpFoldResult foldBinaryConstants(Attribute lhsAttr, Attribute rhsAttr,
+                                 RankedTensorType resultType,
+                                 function_ref<double(double, double)> fpFn,
+                                 function_ref<APInt(APInt, APInt)> intFn) {
+  auto lhs = dyn_cast_or_null<DenseElementsAttr>(lhsAttr);
+  auto rhs = dyn_cast_or_null<DenseElementsAttr>(rhsAttr);
+  if (!lhs || !rhs || !resultType.hasStaticShape() ||
+      resultType.getNumElements() > kMaxFoldedElements)
+    return {};
+  auto usable = [&](DenseElementsAttr a) {
+    return a.isSplat() || a.getType().getShape() == resultType.getShape();
+  };
+  if (!usable(lhs) || !usable(rhs))
+    return {};
+  int64_t n = resultType.getNumElements();
+  Type elementType = resultType.getElementType();
+  if (auto floatType = dyn_cast<FloatType>(elementType)) {
+    if (!fpFn)
+      return {};
+    SmallVector<APFloat> values;
+    values.reserve(n);
+    auto l = lhs.getValues<APFloat>();
+    auto r = rhs.getValues<APFloat>();
+    for (int64_t i = 0; i < n; ++i) {
+      APFloat a = lhs.isSplat() ? l[0] : l[i];
+      APFloat b = rhs.isSplat() ? r[0] : r[i];
+      bool lost;
+      a.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      b.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      APFloat c(fpFn(a.convertToDouble(), b.convertToDouble()));
+      c.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                &lost);
+      values.push_back(c);
+    }
+    return DenseElementsAttr::get(resultType, values);
+  }
+  if (isa<IntegerType>(elementType) && intFn) {
+    SmallVector<APInt> values;
+    values.reserve(n);
+    auto l = lhs.getValues<APInt>();
+    auto r = rhs.getValues<APInt>();
+    for (int64_t i = 0; i < n; ++i) {
+      APInt a = lhs.isSplat() ? l[0] : l[i];
+      APInt b = rhs.isSplat() ? r[0] : r[i];
+      values.push_back(intFn(a, b));
+    }
+    return DenseElementsAttr::get(resultType, values);
+  }
+  return {};
+}
+
+/// Returns true when `attr` is a splat equal to `value`.
+bool isSplatOf(Attribute attr, double value) {
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
+  if (!dense || !dense.isSplat())
+    return false;
+  if (isa<FloatType>(dense.getElementType()))
+    return dense.getSplatValue<APFloat>().convertToDouble() == value;
+  if (isa<IntegerType>(dense.getElementType()))
+    return dense.getSplatValue<APInt>().getSExtValue() == value;
+  return false;
+}
+
+/// Shared verifier of the elementwise binary ops.
+LogicalResult verifyBinary(Operation *op) {
+  auto lhs = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto rhs = cast<RankedTensorType>(op->getOperand(1).getType());
+  auto out = cast<RankedTensorType>(op->getResult(0).getType());
+  if (lhs.getElementType() != rhs.getElementType() ||
+      lhs.getElementType() != out.getElementType())
+    return op->emitOpError("expects operands and result of one element type, "
+                           "got ")
+           << lhs.getElementType() << ", " << rhs.getElementType() << " -> "
+           << out.getElementType();
+  int64_t badAxis = 0;
+  FailureOr<SmallVector<int64_t>> shape =
+      broadcastShapes(lhs.getShape(), rhs.getShape(), &badAxis);
+  if (failed(shape))
+    return op->emitOpError("cannot broadcast operand shapes ")
+           << shapeString(lhs) << " and " << shapeString(rhs)
+           << " (axis -" << badAxis + 1 << ")";
+  if (out.getRank() != static_cast<int64_t>(shape->size()))
+    return op->emitOpError("expects result rank ")
+           << shape->size() << " (the broadcast of " << shapeString(lhs)
+           << " and " << shapeString(rhs) << "), got " << out.getRank();
+  for (auto [i, d] : llvm::enumerate(*shape))
+    if (!compatible(d, out.getDimSize(i)))
+      return op->emitOpError("expects result shape ")
+             << shapeString(*shape) << ", got " << shapeString(out);
+  return success();
+}
+
+} // namespace
+
+namespace mlir::attn {
+
+FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
+                                                ArrayRef<int64_t> rhs,
+                                                int64_t *badAxis) {
+  size_t rank = std::max(lhs.size(), rhs.size());
+  SmallVector<int64_t> result(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t a = i < lhs.size() ? lhs[lhs.size() - 1 - i] : 1;
+    int64_t b = i < rhs.size() ? rhs[rhs.size() - 1 - i] : 1;
+    int64_t r;
+    if (a == 1)
+      r = b;
+    else if (b == 1)
+      r = a;
+    else if (ShapedType::isDynamic(a))
+      r = b;
+    else if (ShapedType::isDynamic(b) || a == b)
+      r = a;
+    else {
+      if (badAxis)
+        *badAxis = i;
+      return failure();
+    }
+    result[rank - 1 - i] = r;
+  }
+  return result;
+}
+
+} // namespace mlir::attn
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// Elementwise binary ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult AddOp::verify() { return verifyBinary(*this); }
+LogicalResult SubOp::verify() { return verifyBinary(*this); }
+LogicalResult MulOp::verify() { return verifyBinary(*this); }
+LogicalResult DivOp::verify() { return verifyBinary(*this); }
+
+OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
+  if (isSplatOf(adaptor.getRhs(), 0.0) && getLhs().getType() == getType())
+    return getLhs();
+  return foldBinaryConstants(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](double a, double b) { return a + b; },
+      [](APInt a, APInt b) { return a + b; });
+}
+
+OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
+  if (isSplatOf(adaptor.getRhs(), 0.0) && getLhs().getType() == getType())
+    return getLhs();
+  return foldBinaryConstants(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](double a, double b) { return a - b; },
+      [](APInt a, APInt b) { return a - b; });
+}
+
+OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
+  if (isSplatOf(adaptor.getRhs(), 1.0) && getLhs().getType() == getType())
+    return getLhs();
+  return foldBinaryConstants(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](double a, double b) { return a * b; },
+      [](APInt a, APInt b) { return a * b; });
+}
+
+OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  if (isSplatOf(adaptor.getRhs(), 1.0) && getLhs().getType() == getType())
+    return getLhs();
+  // Integer division by zero is left for run time, where it is defined by
+  // the target; it is never folded.
+  return foldBinaryConstants(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](double a, double b) { return a / b; },
+      [](APInt a, APInt b) -> APInt {
+        if (b.isZero())
+          return APInt(a.getBitWidth(), 0);
+        return a.sdiv(b);
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// SqrtOp, CastOp
+//===----------------------------------------------------------------------===//
+
+OpFoldResult SqrtOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (!input || input.getNumElements() > kMaxFoldedElements)
+    return {};
+  auto floatType = cast<FloatType>(getType().getElementType());
+  return input.mapValues(floatType, [&](const APFloat &value) {
+    APFloat x = value;
+    bool lost;
+    x.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+    APFloat r(std::sqrt(x.convertToDouble()));
+    r.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+              &lost);
+    return r.bitcastToAPInt();
+  });
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (!input || input.getNumElements() > kMaxFoldedElements)
+    return {};
+  Type from = input.getElementType();
+  Type to = getType().getElementType();
+  auto toDouble = [&](int64_t i) -> double {
+    if (isa<FloatType>(from)) {
+      APFloat v = input.getValues<APFloat>()[i];
+      bool lost;
+      v.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      return v.convertToDouble();
+    }
+    APInt v = input.getValues<APInt>()[i];
+    return from.isUnsignedInteger() || from.isInteger(1)
+               ? static_cast<double>(v.getZExtValue())
+               : static_cast<double>(v.getSExtValue());
+  };
+  int64_t n = input.isSplat() ? 1 : input.getNumElements();
+  if (auto floatType = dyn_cast<FloatType>(to)) {
+    SmallVector<APFloat> values;
+    for (int64_t i = 0; i < n; ++i) {
+      APFloat v(toDouble(i));
+      bool lost;
+      v.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                &lost);
+      values.push_back(v);
+    }
+    if (input.isSplat())
+      return SplatElementsAttr::get(getType(), values.front());
+    return DenseElementsAttr::get(getType(), values);
+  }
+  if (auto intType = dyn_cast<IntegerType>(to)) {
+    SmallVector<APInt> values;
+    for (int64_t i = 0; i < n; ++i) {
+      double v = toDouble(i);
+      if (intType.getWidth() == 1)
+        values.push_back(APInt(1, v != 0.0));
+      else
+        values.push_back(APInt(intType.getWidth(),
+                               static_cast<int64_t>(std::trunc(v)),
+                               /*isSigned=*/true));
+    }
+    if (input.isSplat())
+      return SplatElementsAttr::get(getType(), values.front());
+    return DenseElementsAttr::get(getType(), values);
+  }
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// TransposeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransposeOp::verify() {
+  auto input = getInput().getType();
+  auto output = getType();
+  ArrayRef<int64_t> perm = getPerm();
+  if (static_cast<int64_t>(perm.size()) != input.getRank())
+    return emitOpError("expects a permutation of ")
+           << input.getRank() << " axes, got " << perm.size();
+  SmallVector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= input.getRank() || seen[p])
+      return emitOpError("expects perm to be a permutation of [0, ")
+             << input.getRank() << "), got " << shapeString(perm);
+    seen[p] = true;
+  }
+  if (output.getRank() != input.getRank() ||
+      output.getElementType() != input.getElementType())
+    return emitOpError("expects result rank and element type of the input");
+  for (auto [i, p] : llvm::enumerate(perm))
+    if (!compatible(output.getDimSize(i), input.getDimSize(p)))
+      return emitOpError("expects result shape ")
+             << "with axis " << i << " = input axis " << p << " ("
+             << shapeString(input) << " permuted by " << shapeString(perm)
+             << "), got " << shapeString(output);
+  return success();
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  ArrayRef<int64_t> perm = getPerm();
+  bool identity = llvm::all_of(llvm::enumerate(perm), [](auto it) {
+    return static_cast<int64_t>(it.index()) == it.value();
+  });
+  if (identity && getInput().getType() == getType())
+    return getInput();
+  // A splat is the same after any permutation.
+  if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getInput()))
+    if (getType().hasStaticShape())
+      return SplatElementsAttr::get(getType(),
+                                    splat.getSplatValue<Attribute>());
+  return {};
+}
+
+namespace {
+/// transpose(transpose(x, p1), p2) -> transpose(x, p1 ∘ p2).
+struct ComposeTransposes : public OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto producer = op.getInput().getDefiningOp<TransposeOp>();
+    if (!producer)
+      return rewriter.notifyMatchFailure(op, "input is not a transpose");
+    ArrayRef<int64_t> inner = producer.getPerm();
+    SmallVector<int64_t> composed;
+    for (int64_t p : op.getPerm())
+      composed.push_back(inner[p]);
+    rewriter.replaceOpWithNewOp<TransposeOp>(
+        op, op.getType(), producer.getInput(),
+        rewriter.getDenseI64ArrayAttr(composed), op.getScheduleAttr());
+    return success();
+  }
+};
+} // namespace
+
+void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                              MLIRContext *context) {
+  results.add<ComposeTransposes>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// ReshapeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  auto input = getInput().getType();
+  auto output = getType();
+  ArrayRef<int64_t> shape = getShape();
+  if (static_cast<int64_t>(shape.size()) != output.getRank())
+    return emitOpError("expects shape ")
+           << shapeString(shape) << " to have the result's rank "
+           << output.getRank();
+  if (input.getElementType() != output.getElementType())
+    return emitOpError("expects the input's element type ")
+           << input.getElementType() << ", got " << output.getElementType();
+  int inferred = 0;
+  for (auto [i, d] : llvm::enumerate(shape)) {
+    if (d < -1)
+      return emitOpError("expects shape entries >= -1, got ")
+             << shapeString(shape);
+    if (d == -1)
+      ++inferred;
+    if (d == 0 && static_cast<int64_t>(i) >= input.getRank())
+      return emitOpError("copies axis ")
+             << i << " (shape entry 0) but the input has rank "
+             << input.getRank();
+    if (d > 0 && !compatible(d, output.getDimSize(i)))
+      return emitOpError("expects result axis ")
+             << i << " to be " << d << ", got " << shapeString(output);
+    if (d == 0 && !compatible(input.getDimSize(i), output.getDimSize(i)))
+      return emitOpError("expects result axis ")
+             << i << " to copy the input's extent, got " << shapeString(input)
+             << " -> " << shapeString(output);
+  }
+  if (inferred > 1)
+    return emitOpError("expects at most one -1 in shape, got ")
+           << shapeString(shape);
+  if (input.hasStaticShape() && output.hasStaticShape() &&
+      input.getNumElements() != output.getNumElements())
+    return emitOpError("cannot reshape ")
+           << shapeString(input) << " (" << input.getNumElements()
+           << " elements) to " << shapeString(output) << " ("
+           << output.getNumElements() << " elements)";
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType() && getType().hasStaticShape())
+    return getInput();
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput()))
+    if (getType().hasStaticShape())
+      return dense.reshape(getType());
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// MatMulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::verify() {
+  auto lhs = getLhs().getType();
+  auto rhs = getRhs().getType();
+  auto out = getType();
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return emitOpError("expects operands of rank 2 or more, got ")
+           << shapeString(lhs) << " and " << shapeString(rhs);
+  if (lhs.getElementType() != rhs.getElementType() ||
+      lhs.getElementType() != out.getElementType())
+    return emitOpError("expects one element type, got ")
+           << lhs.getElementType() << " and " << rhs.getElementType();
+  int64_t k1 = lhs.getDimSize(lhs.getRank() - 1);
+  int64_t k2 = rhs.getDimSize(rhs.getRank() - 2);
+  if (!compatible(k1, k2))
+    return emitOpError("expects the contracted extents to agree, got ")
+           << shapeString(lhs) << " × " << shapeString(rhs);
+  int64_t badAxis = 0;
+  FailureOr<SmallVector<int64_t>> batch =
+      broadcastShapes(lhs.getShape().drop_back(2), rhs.getShape().drop_back(2),
+                      &badAxis);
+  if (failed(batch))
+    return emitOpError("cannot broadcast batch axes of ")
+           << shapeString(lhs) << " and " << shapeString(rhs);
+  SmallVector<int64_t> expected = *batch;
+  expected.push_back(lhs.getDimSize(lhs.getRank() - 2));
+  expected.push_back(rhs.getDimSize(rhs.getRank() - 1));
+  if (out.getRank() != static_cast<int64_t>(expected.size()) ||
+      !llvm::all_of(llvm::zip(expected, out.getShape()), [](auto pair) {
+        return compatible(std::get<0>(pair), std::get<1>(pair));
+      }))
+    return emitOpError("expects result shape ")
+           << shapeString(expected) << ", got " << shapeString(out);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SoftmaxOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  int64_t axis = getAxisAttr().getInt();
+  if (axis < -rank || axis >= rank)
+    return emitOpError("expects axis in [")
+           << -rank << ", " << rank << "), got " << axis;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SdpaOp
+//===----------------------------------------------------------------------===//
+
+void SdpaOp::build(OpBuilder &builder, OperationState &state, Type resultType,
+                   Value q, Value k, Value v, Value mask, double scale,
+                   bool causal, int64_t kvGroup) {
+  build(builder, state, resultType, q, k, v, mask,
+        builder.getF64FloatAttr(scale),
+        causal ? builder.getUnitAttr() : UnitAttr(),
+        builder.getI64IntegerAttr(kvGroup), /*schedule=*/ScheduleAttr());
+}
+
+double SdpaOp::getEffectiveScale() {
+  if (auto scale = getScaleAttr())
+    return scale.getValueAsDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getQ().getType().getDimSize(3)));
+}
+
+LogicalResult SdpaOp::verify() {
+  auto q = getQ().getType();
+  auto k = getK().getType();
+  auto v = getV().getType();
+  auto out = getType();
+  for (auto [name, type] :
+       {std::pair<StringRef, RankedTensorType>{"q", q}, {"k", k}, {"v", v},
+        {"result", out}})
+    if (type.getRank() != 4)
+      return emitOpError("expects ")
+             << name << " of rank 4 ([batch, heads, sequence, head size]), got "
+             << shapeString(type);
+  if (k.getElementType() != q.getElementType() ||
+      v.getElementType() != q.getElementType() ||
+      out.getElementType() != q.getElementType())
+    return emitOpError("expects q, k, v and result of one element type");
+  int64_t group = getKvGroupAttr().getInt();
+  if (group < 1)
+    return emitOpError("expects kv_group >= 1, got ") << group;
+  if (!compatible(q.getDimSize(0), k.getDimSize(0)) ||
+      !compatible(k.getDimSize(0), v.getDimSize(0)))
+    return emitOpError("expects one batch extent, got q ")
+           << shapeString(q) << ", k " << shapeString(k) << ", v "
+           << shapeString(v);
+  if (!compatible(k.getDimSize(1), v.getDimSize(1)))
+    return emitOpError("expects k and v to have the same heads, got k ")
+           << shapeString(k) << ", v " << shapeString(v);
+  int64_t hq = q.getDimSize(1), hkv = k.getDimSize(1);
+  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
+      hq != hkv * group)
+    return emitOpError("expects q heads (")
+           << hq << ") = k/v heads (" << hkv << ") × kv_group (" << group
+           << ")";
+  if (!compatible(q.getDimSize(3), k.getDimSize(3)))
+    return emitOpError("expects q and k to have the same head size, got q ")
+           << shapeString(q) << ", k " << shapeString(k);
+  if (!compatible(k.getDimSize(2), v.getDimSize(2)))
+    return emitOpError("expects k and v to have the same sequence length, "
+                       "got k ")
+           << shapeString(k) << ", v " << shapeString(v);
+  SmallVector<int64_t> expected = {q.getDimSize(0), hq, q.getDimSize(2),
+                                   v.getDimSize(3)};
+  for (auto [e, o] : llvm::zip(expected, out.getShape()))
+    if (!compatible(e, o))
+      return emitOpError("expects result shape ")
+             << shapeString(expected) << ", got " << shapeString(out);
+  if (!getScaleAttr() && ShapedType::isDynamic(q.getDimSize(3)))
+    return emitOpError("expects an explicit scale when the head size is "
+                       "dynamic");
+  if (Value mask = getMask()) {
+    auto m = cast<RankedTensorType>(mask.getType());
+    if (m.getRank() > 4)
+      return emitOpError("expects a mask of rank 4 or less, got ")
+             << shapeString(m);
+    if (!m.getElementType().isInteger(1) &&
+        m.getElementType() != q.getElementType())
+      return emitOpError("expects a boolean (i1) mask or an additive mask of "
+                         "the element type of q, got ")
+             << m.getElementType();
+    SmallVector<int64_t> scores = {q.getDimSize(0), hq, q.getDimSize(2),
+                                   k.getDimSize(2)};
+    FailureOr<SmallVector<int64_t>> b = broadcastShapes(m.getShape(), scores);
+    if (failed(b) || !llvm::equal(*b, scores, compatible))
+      return emitOpError("expects a mask broadcastable to the scores ")
+             << shapeString(scores) << ", got " << shapeString(m);
+  }
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "attnc/Dialect/Attn/IR/AttnOps.cpp.inc"

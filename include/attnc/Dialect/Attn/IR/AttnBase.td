@@ -1,0 +1,78 @@
+//===- AttnBase.td - attn dialect, attributes and base classes -*- tablegen -*-===//
+//
+// The attn dialect holds attention graphs imported from ONNX. Graph-level ops
+// keep ONNX semantics (numpy broadcasting, ONNX axis conventions); kernel-level
+// ops such as attn.sdpa are what the fusion passes produce. Every op may carry
+// a #attn.schedule that says how the Halide emitter must compute it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_DIALECT_ATTN_IR_ATTNBASE_TD
+#define ATTNC_DIALECT_ATTN_IR_ATTNBASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+def Attn_Dialect : Dialect {
+  let name = "attn";
+  let cppNamespace = "::mlir::attn";
+  let summary = "Attention and Transformer graphs, from ONNX to Halide";
+  let description = [{
+    Tensor ops with ONNX semantics plus fused attention kernels. The algorithm
+    is in the ops; how each op is computed (tiling, vectorization,
+    parallelism, GPU mapping) is in its `#attn.schedule` attribute.
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasConstantMaterializer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Schedule attribute
+//===----------------------------------------------------------------------===//
+
+def Attn_TileListParameter : OptionalArrayRefParameter<"int64_t", "tile sizes"> {
+  let parser = [{ ::mlir::attn::parseTileList($_parser) }];
+  let printer = [{ ::mlir::attn::printTileList($_printer, $_self) }];
+}
+
+def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
+  let mnemonic = "schedule";
+  let summary = "How the Halide emitter computes one op";
+  let description = [{
+    The tiling decisions for one op, chosen by `attn-tile` or written by
+    hand; the emitter maps each field one to one onto Halide scheduling calls.
+
+    - `vector_width`: lanes of the innermost vectorized loop (1: scalar).
+    - `tiles`: op-specific block sizes. `attn.sdpa`: `[query block, KV
+      block]`; `attn.matmul`: `[row block]`; other ops: `[row block]`.
+    - `parallel`: run the outer (batch × heads × blocks) loops on Halide's
+      thread pool.
+    - `inlined`: compute the op inside its consumers instead of into a
+      buffer of its own.
+    - `gpu_threads`: when non-zero, map the op onto GPU blocks of this many
+      threads (CUDA targets only).
+
+    Example: `#attn.schedule<vector_width = 16, tiles = [64, 256], parallel = true>`
+  }];
+  let parameters = (ins
+    DefaultValuedParameter<"int64_t", "1">:$vector_width,
+    Attn_TileListParameter:$tiles,
+    DefaultValuedParameter<"bool", "false">:$parallel,
+    DefaultValuedParameter<"bool", "false">:$inlined,
+    DefaultValuedParameter<"int64_t", "0">:$gpu_threads
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Base op class
+//===----------------------------------------------------------------------===//
+
+class Attn_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Attn_Dialect, mnemonic, traits> {
+  // Every op can carry its schedule.
+  dag scheduleArg = (ins OptionalAttr<Attn_ScheduleAttr>:$schedule);
+}
+
+#endif // ATTNC_DIALECT_ATTN_IR_ATTNBASE_TD

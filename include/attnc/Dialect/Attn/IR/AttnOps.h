@@ -1,0 +1,43 @@
+//===- AttnOps.h - attn dialect operations and attributes -------*- C++ -*-===//
+//
+// Operation and attribute classes of the attn dialect, generated from
+// AttnOps.td, plus the helpers their definitions share.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_DIALECT_ATTN_IR_ATTNOPS_H
+#define ATTNC_DIALECT_ATTN_IR_ATTNOPS_H
+
+#include "attnc/Dialect/Attn/IR/AttnDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace mlir::attn {
+
+/// Parses `[a, b, ...]` for the `tiles` field of #attn.schedule.
+FailureOr<SmallVector<int64_t>> parseTileList(AsmParser &parser);
+/// Prints the `tiles` field of #attn.schedule as `[a, b, ...]`.
+void printTileList(AsmPrinter &printer, ArrayRef<int64_t> tiles);
+
+/// Computes the numpy broadcast of two shapes. Dynamic extents broadcast
+/// with 1 to themselves and must otherwise agree; returns failure when a
+/// static pair disagrees, with the offending axis (counted from the right)
+/// in `badAxis` when it is non-null.
+FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
+                                                ArrayRef<int64_t> rhs,
+                                                int64_t *badAxis = nullptr);
+
+} // namespace mlir::attn
+
+#define GET_ATTRDEF_CLASSES
+#include "attnc/Dialect/Attn/IR/AttnAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "attnc/Dialect/Attn/IR/AttnOps.h.inc"
+
+#endif // ATTNC_DIALECT_ATTN_IR_ATTNOPS_H

@@ -1,0 +1,46 @@
+//===- Passes.h - attn dialect passes and pipelines -------------*- C++ -*-===//
+//
+// Declarations of the attn passes and of the named pipeline that the driver,
+// the Python package and the tests all run.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_PASSES_PASSES_H
+#define ATTNC_PASSES_PASSES_H
+
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir::attn {
+
+#define GEN_PASS_DECL
+#include "attnc/Passes/Passes.h.inc"
+
+/// Options of the `attnc-default-pipeline`.
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("Halide target string the schedules are chosen for"),
+      llvm::cl::init("x86-64-linux-avx512")};
+  Option<bool> fuse{*this, "fuse",
+                    llvm::cl::desc("Fuse attention into attn.sdpa"),
+                    llvm::cl::init(true)};
+};
+
+/// Appends the default pipeline: canonicalize, fuse, canonicalize, tile.
+void buildDefaultPipeline(OpPassManager &pm, const PipelineOptions &options);
+
+/// Registers every attn pass and the `attnc-default-pipeline`.
+void registerAttncPasses();
+
+#define GEN_PASS_REGISTRATION
+#include "attnc/Passes/Passes.h.inc"
+
+} // namespace mlir::attn
+
+#endif // ATTNC_PASSES_PASSES_H

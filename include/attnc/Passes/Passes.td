@@ -1,0 +1,41 @@
+//===- Passes.td - attn dialect passes -------------------------*- tablegen -*-===//
+//
+// The passes that prepare an imported graph for the Halide emitter: fusion
+// into kernel-level ops, then a schedule on every op.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_PASSES_PASSES_TD
+#define ATTNC_PASSES_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AttnFuseSdpa : Pass<"attn-fuse-sdpa", "func::FuncOp"> {
+  let summary = "Fuses MatMul-scale-mask-Softmax-MatMul chains into attn.sdpa";
+  let description = [{
+    Rewrites `matmul(softmax(scale(matmul(Q, transpose(K))) [+ mask]), V)`
+    into one `attn.sdpa`. The scale is a `mul` or `div` by a scalar constant,
+    or absent; the mask is an `add` of a tensor broadcastable to the scores;
+    the softmax runs over the last axis; K is transposed on its last two
+    axes. Every intermediate must have no other user (otherwise the scores
+    or probabilities are needed elsewhere and stay materialized).
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
+def AttnTile : Pass<"attn-tile", "func::FuncOp"> {
+  let summary = "Gives every op a #attn.schedule for the target";
+  let description = [{
+    Chooses vector width, block sizes, parallel loops and GPU mapping per op
+    from the target and the shapes. Ops that already carry a schedule keep
+    it, so a schedule written by hand overrides the heuristic.
+  }];
+  let options = [
+    Option<"target", "target", "std::string",
+           /*default=*/"\"x86-64-linux-avx512\"",
+           "Halide target string the schedules are chosen for">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
+#endif // ATTNC_PASSES_PASSES_TD

@@ -1,0 +1,37 @@
+//===- Pipelines.cpp - The named attnc pipelines ---------------*- C++ -*-===//
+//
+// `attnc-default-pipeline`: the one sequence that the driver, the Python
+// package and the tests run, built from an options struct.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Passes/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
+                                      const PipelineOptions &options) {
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createCanonicalizerPass());
+  if (options.fuse) {
+    funcPm.addPass(createAttnFuseSdpa());
+    funcPm.addPass(createCanonicalizerPass());
+  }
+  funcPm.addPass(createCSEPass());
+  AttnTileOptions tileOptions;
+  tileOptions.target = options.target;
+  funcPm.addPass(createAttnTile(tileOptions));
+}
+
+void mlir::attn::registerAttncPasses() {
+  registerAttnPasses();
+  PassPipelineRegistration<PipelineOptions>(
+      "attnc-default-pipeline",
+      "Canonicalize, fuse attention, and schedule every op for a target",
+      buildDefaultPipeline);
+}

@@ -1,0 +1,126 @@
+//===- Tile.cpp - Choose a schedule for every attn op ----------*- C++ -*-===//
+//
+// The first tiling heuristic: native vector width for the element type,
+// parallel outer loops, and for attn.sdpa query × KV blocks sized so that
+// one score tile plus its K and V blocks stay in L2. Layout-only ops
+// (transpose) are inlined into their consumers. Ops that already carry a
+// schedule keep it: a hand-written schedule always wins.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Passes/Passes.h"
+#include "attnc/Target/TargetInfo.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNTILE
+#include "attnc/Passes/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+/// Bytes of one element as the emitter computes it (float16/bfloat16 are
+/// computed in float32 on targets without native support).
+int64_t computeBytes(Type type) {
+  Type element = getElementTypeOrSelf(type);
+  if (element.isIntOrFloat())
+    return std::max<int64_t>(4, element.getIntOrFloatBitWidth() / 8);
+  return 4;
+}
+
+/// Rounds `n` up to a multiple of `m`; dynamic extents count as `fallback`.
+int64_t roundUpOr(int64_t n, int64_t m, int64_t fallback) {
+  if (ShapedType::isDynamic(n))
+    return fallback;
+  return llvm::alignTo(n, m);
+}
+
+ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target) {
+  MLIRContext *ctx = op.getContext();
+  auto q = op.getQ().getType();
+  auto k = op.getK().getType();
+  int64_t nq = q.getDimSize(2), nk = k.getDimSize(2);
+  int64_t d = q.getDimSize(3);
+  if (ShapedType::isDynamic(d))
+    d = 128;
+  if (target.isGpu) {
+    // One query row per GPU thread; small KV blocks keep the per-thread
+    // score tile in registers.
+    int64_t threads = std::min<int64_t>(roundUpOr(nq, 32, 64), 64);
+    return ScheduleAttr::get(ctx, /*vectorWidth=*/1, {threads, 32},
+                             /*parallel=*/false, /*inlined=*/false, threads);
+  }
+  int64_t lanes = target.lanes(computeBytes(q));
+  int64_t qBlock = std::min<int64_t>(roundUpOr(nq, lanes, 64), 64);
+  // Score tile (qBlock × kvBlock) plus K and V blocks (2 · kvBlock × D) in
+  // half of L2.
+  int64_t budget = target.l2Bytes / 2 / 4;
+  int64_t kvBlock = budget / (qBlock + 2 * d);
+  kvBlock = std::max<int64_t>(lanes, static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(kvBlock))));
+  kvBlock = std::min<int64_t>(kvBlock, 512);
+  kvBlock = std::min<int64_t>(kvBlock, roundUpOr(nk, lanes, kvBlock));
+  return ScheduleAttr::get(ctx, lanes, {qBlock, kvBlock}, /*parallel=*/true,
+                           /*inlined=*/false, /*gpuThreads=*/0);
+}
+
+ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target) {
+  MLIRContext *ctx = op->getContext();
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  // Layout-only ops cost nothing when read through by their consumer.
+  if (isa<TransposeOp>(op))
+    return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
+  int64_t inner = type.getRank() ? type.getShape().back() : 1;
+  if (target.isGpu) {
+    int64_t threads = 256;
+    if (!ShapedType::isDynamic(inner) && inner < threads)
+      threads = std::max<int64_t>(32, static_cast<int64_t>(llvm::PowerOf2Ceil(inner)));
+    return ScheduleAttr::get(ctx, 1, {}, false, false, threads);
+  }
+  int64_t lanes = target.lanes(computeBytes(type));
+  // Vectorize along the innermost axis unless it is too short to fill a
+  // vector; Halide handles the tail.
+  if (!ShapedType::isDynamic(inner) && inner < lanes)
+    lanes = std::max<int64_t>(1, static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(inner))));
+  bool parallel = type.getRank() >= 2;
+  SmallVector<int64_t> tiles;
+  if (isa<MatMulOp>(op))
+    tiles.push_back(8);
+  return ScheduleAttr::get(ctx, lanes, tiles, parallel, false, 0);
+}
+
+struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
+  using AttnTileBase::AttnTileBase;
+
+  void runOnOperation() override {
+    FailureOr<TargetInfo> info = TargetInfo::fromHalideTarget(target);
+    if (failed(info)) {
+      getOperation().emitError("attn-tile: unknown target '")
+          << target << "' (expected a Halide target string such as "
+          << "x86-64-linux-avx512 or arm-64-linux)";
+      return signalPassFailure();
+    }
+    getOperation().walk([&](Operation *op) {
+      if (op->getDialect() == nullptr ||
+          !isa<AttnDialect>(op->getDialect()) || isa<ConstantOp>(op))
+        return;
+      if (op->hasAttr("schedule"))
+        return;
+      ScheduleAttr schedule = llvm::TypeSwitch<Operation *, ScheduleAttr>(op)
+                                  .Case([&](SdpaOp sdpa) {
+                                    return scheduleSdpa(sdpa, *info);
+                                  })
+                                  .Default([&](Operation *other) {
+                                    return scheduleGeneric(other, *info);
+                                  });
+      op->setAttr("schedule", schedule);
+    });
+  }
+};
+
+} // namespace
