@@ -1,5 +1,4 @@
-//===- attnc-run.cpp - Run a library compiled by attnc -----------*- C++
-//-*-===//
+//===- attnc-run.cpp - Run a library compiled by attnc ----------*- C++ -*-===//
 //
 // attnc-run loads a shared library produced by attnc, binds the inputs of one
 // of its functions to .npy files by name, asks the companion
@@ -1228,6 +1227,13 @@ void printTensor(const std::string &name, const Tensor &tensor) {
   std::printf("\n");
 }
 
+/// Three decimals, or six below 1 ms.
+std::string formatMilliseconds(double ms) {
+  char text[64];
+  std::snprintf(text, sizeof(text), ms >= 1 ? "%.3f" : "%.6f", ms);
+  return text;
+}
+
 int runTool(int argc, char **argv) {
   Options options = parseCommandLine(argc, argv);
   if (options.help) {
@@ -1318,8 +1324,10 @@ int runTool(int argc, char **argv) {
     size_t n = times.size();
     double median =
         n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
-    std::printf("median: %.3f ms  min: %.3f ms  max: %.3f ms  (%zu runs)\n",
-                median, times.front(), times.back(), n);
+    std::printf("median: %s ms  min: %s ms  max: %s ms  (%zu runs)\n",
+                formatMilliseconds(median).c_str(),
+                formatMilliseconds(times.front()).c_str(),
+                formatMilliseconds(times.back()).c_str(), n);
   } else {
     callOnce();
   }

@@ -1,0 +1,67 @@
+//===- Driver.h - The one compile function of attnc -------------*- C++ -*-===//
+//
+// Import → default pipeline → emit: the sequence behind the `attnc` tool and
+// the Python package alike.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_DRIVER_DRIVER_H
+#define ATTNC_DRIVER_DRIVER_H
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::attn {
+
+/// What `attnc` writes.
+enum class EmitKind {
+  Mlir,      ///< the attn dialect after the pipeline
+  Stmt,      ///< Halide's lowered statement
+  Html,      ///< the lowered statement as HTML
+  Asm,       ///< assembly
+  Obj,       ///< object file (Halide runtime included)
+  Header,    ///< C header of the entry points
+  StaticLib, ///< static library (runtime included) plus its header
+  SharedLib, ///< shared library (runtime included)
+  Ptx,       ///< PTX of a CUDA target
+};
+
+/// Parses an `--emit` value; nullopt when unknown.
+std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
+/// The file extension the kind is written with (".o", ".a", ...).
+llvm::StringRef defaultExtension(EmitKind kind);
+
+/// Options of one compilation.
+struct CompileOptions {
+  /// `.onnx`, `.onnxtext` or `.mlir` (attn dialect) input.
+  std::string inputPath;
+  /// Output path; `-` is standard output (text kinds only); empty: the
+  /// input's stem with the kind's extension.
+  std::string outputPath;
+  /// A Halide target string or `host`.
+  std::string target = "host";
+  EmitKind emit = EmitKind::Obj;
+  /// Entry point name; empty: the input's stem as a C identifier.
+  std::string functionName;
+  /// Run attn-fuse-sdpa.
+  bool fuse = true;
+};
+
+/// Compiles one model. `configure` may adjust the pass manager (the tool
+/// applies the MLIR pass-manager command-line options there). Errors go
+/// through the context's diagnostic handler.
+LogicalResult compile(MLIRContext &context, const CompileOptions &options,
+                      llvm::function_ref<LogicalResult(PassManager &)>
+                          configure = nullptr);
+
+/// Registers every dialect attnc uses in `context`.
+void loadAttncDialects(MLIRContext &context);
+
+} // namespace mlir::attn
+
+#endif // ATTNC_DRIVER_DRIVER_H

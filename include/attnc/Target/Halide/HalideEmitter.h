@@ -1,0 +1,86 @@
+//===- HalideEmitter.h - attn modules to Halide pipelines -------*- C++ -*-===//
+//
+// Turns the function of an attn module into a Halide pipeline (one Func per
+// op, its #attn.schedule applied as Halide scheduling calls) and compiles it
+// ahead of time, or runs it through Halide's JIT. Free of Halide types: only
+// lib/Target/Halide includes Halide.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_TARGET_HALIDE_HALIDEEMITTER_H
+#define ATTNC_TARGET_HALIDE_HALIDEEMITTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mlir::attn {
+
+/// What the emitter writes.
+enum class ArtifactKind {
+  Object,        ///< .o with the pipeline (no runtime)
+  Header,        ///< .h declaring the entry points
+  StaticLibrary, ///< .a with the pipeline and the Halide runtime
+  SharedLibrary, ///< .so with the pipeline and the Halide runtime
+  Assembly,      ///< .s
+  Stmt,          ///< Halide's lowered statement, as text
+  StmtHtml,      ///< the lowered statement as HTML
+  Ptx,           ///< the PTX embedded in a CUDA object
+};
+
+/// Options of the Halide emitter.
+struct HalideEmitOptions {
+  /// A Halide target string, or `host`.
+  std::string target = "host";
+  /// Name of the entry point; empty: the function's symbol name.
+  std::string functionName;
+};
+
+/// Returns the concrete Halide target string for `target` (resolving
+/// `host`), or failure when Halide does not know it.
+FailureOr<std::string> resolveHalideTarget(llvm::StringRef target);
+
+/// Compiles the single function of `module` and writes each requested
+/// artifact. Every file is written under a temporary name and renamed into
+/// place only when all of them succeeded: a failure leaves nothing behind.
+LogicalResult
+emitHalideArtifacts(ModuleOp module, const HalideEmitOptions &options,
+                    llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files);
+
+/// Text artifacts (statement, assembly, header, PTX) printed to `os`.
+enum class HalideTextKind { Stmt, Assembly, Header, Ptx };
+LogicalResult emitHalideText(ModuleOp module, const HalideEmitOptions &options,
+                             HalideTextKind kind, llvm::raw_ostream &os);
+
+/// Element types a host tensor can hold.
+enum class DType { F32, F64, F16, BF16, I64, I32, I8, U8, Bool };
+
+/// A dense row-major tensor in host memory, for the JIT entry point.
+struct HostTensor {
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> data;
+
+  int64_t numElements() const;
+  static size_t elementBytes(DType dtype);
+  template <typename T> T *as() { return reinterpret_cast<T *>(data.data()); }
+  template <typename T> const T *as() const {
+    return reinterpret_cast<const T *>(data.data());
+  }
+};
+
+/// Runs the single function of `module` through Halide's JIT on the host:
+/// inputs in argument order, outputs in result order, shaped by the model.
+LogicalResult runWithJit(ModuleOp module, llvm::ArrayRef<HostTensor> inputs,
+                         std::vector<HostTensor> &outputs);
+
+} // namespace mlir::attn
+
+#endif // ATTNC_TARGET_HALIDE_HALIDEEMITTER_H

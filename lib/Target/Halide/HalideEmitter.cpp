@@ -1,0 +1,742 @@
+//===- HalideEmitter.cpp - The algorithm of every attn op ------*- C++ -*-===//
+//
+// Defines one Halide Func (or a few) per attn op: THE ALGORITHM. How each is
+// computed is decided by the op's #attn.schedule, applied in Schedules.cpp.
+//
+// attn.sdpa is an online softmax over KV blocks (FlashAttention's recurrence):
+// for every query row a running maximum `m`, a running sum `l` and an
+// accumulator `acc` are updated once per KV block from that block's scores,
+// so only one query-block × KV-block tile of scores ever exists.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PipelineBuilder.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cstring>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::halide;
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::Var;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+Expr Tensor::call(const std::vector<Expr> &onnxIndex) const {
+  std::vector<Expr> args(onnxIndex.rbegin(), onnxIndex.rend());
+  return func(args);
+}
+
+FailureOr<Halide::Type> mlir::attn::halide::toHalideType(Type type) {
+  if (type.isF32())
+    return Halide::Float(32);
+  if (type.isF64())
+    return Halide::Float(64);
+  if (type.isF16())
+    return Halide::Float(16);
+  if (type.isBF16())
+    return Halide::BFloat(16);
+  if (type.isInteger(1))
+    return Halide::Bool();
+  if (auto intType = dyn_cast<IntegerType>(type)) {
+    unsigned width = intType.getWidth();
+    if (width != 8 && width != 16 && width != 32 && width != 64)
+      return failure();
+    return intType.isUnsigned() ? Halide::UInt(width) : Halide::Int(width);
+  }
+  return failure();
+}
+
+Halide::Type mlir::attn::halide::computeType(Halide::Type type) {
+  if ((type.is_float() || type.is_bfloat()) && type.bits() == 16)
+    return Halide::Float(32);
+  return type;
+}
+
+std::string mlir::attn::halide::cIdentifier(llvm::StringRef name) {
+  std::string id;
+  for (char c : name)
+    id += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0])))
+    id = "_" + id;
+  return id;
+}
+
+namespace {
+
+/// Halide vars for a rank-`rank` Func, Halide order (0 = innermost).
+std::vector<Var> makeVars(int rank, const std::string &prefix) {
+  std::vector<Var> vars;
+  for (int i = 0; i < rank; ++i)
+    vars.push_back(Var(prefix + "_d" + std::to_string(i)));
+  return vars;
+}
+
+/// The same vars as an index in ONNX order.
+std::vector<Expr> onnxIndex(const std::vector<Var> &vars) {
+  return std::vector<Expr>(vars.rbegin(), vars.rend());
+}
+
+std::vector<Halide::VarOrRVar> asArgs(const std::vector<Var> &vars) {
+  return std::vector<Halide::VarOrRVar>(vars.begin(), vars.end());
+}
+
+/// Reads `t` at the broadcast of `index` (an index into a tensor of type
+/// `outType`): size-1 axes of `t` read element 0, missing leading axes are
+/// dropped.
+Expr broadcastRead(const Tensor &t, RankedTensorType tType,
+                   RankedTensorType outType, const std::vector<Expr> &index) {
+  int offset = outType.getRank() - tType.getRank();
+  std::vector<Expr> idx;
+  for (int k = 0; k < tType.getRank(); ++k) {
+    bool stretched =
+        tType.getDimSize(k) == 1 && outType.getDimSize(offset + k) != 1;
+    idx.push_back(stretched ? Expr(0) : index[offset + k]);
+  }
+  return t.call(idx);
+}
+
+/// Extents of the numpy broadcast of two tensors.
+std::vector<Expr> broadcastShape(const Tensor &a, RankedTensorType aType,
+                                 const Tensor &b, RankedTensorType bType,
+                                 RankedTensorType outType) {
+  int rank = outType.getRank();
+  std::vector<Expr> shape(rank);
+  for (int k = 0; k < rank; ++k) {
+    if (!ShapedType::isDynamic(outType.getDimSize(k))) {
+      shape[k] = static_cast<int>(outType.getDimSize(k));
+      continue;
+    }
+    int ka = k - (rank - aType.getRank()), kb = k - (rank - bType.getRank());
+    bool aHas = ka >= 0 && aType.getDimSize(ka) != 1;
+    shape[k] = aHas ? a.shape[ka] : b.shape[kb];
+  }
+  return shape;
+}
+
+Expr widen(Expr e) { return Halide::cast(computeType(e.type()), e); }
+
+Expr narrow(Expr e, Halide::Type type) {
+  return e.type() == type ? e : Halide::cast(type, e);
+}
+
+Expr lowest() { return Expr(std::numeric_limits<float>::lowest()); }
+
+/// Extents of `type`, constants where static and `dynamicExtent(k)` else.
+template <typename Fn>
+std::vector<Expr> shapeOf(RankedTensorType type, Fn dynamicExtent) {
+  std::vector<Expr> shape;
+  for (int k = 0; k < type.getRank(); ++k)
+    shape.push_back(ShapedType::isDynamic(type.getDimSize(k))
+                        ? dynamicExtent(k)
+                        : Expr(static_cast<int>(type.getDimSize(k))));
+  return shape;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// PipelineBuilder
+//===----------------------------------------------------------------------===//
+
+std::string PipelineBuilder::uniqueName(const std::string &base) {
+  int &count = usedNames[base];
+  std::string name = count == 0 ? base : base + "_" + std::to_string(count);
+  ++count;
+  return name;
+}
+
+std::vector<Halide::Argument> PipelineBuilder::arguments() const {
+  std::vector<Halide::Argument> args;
+  for (const Halide::ImageParam &p : params)
+    args.push_back(p);
+  return args;
+}
+
+int64_t PipelineBuilder::numOutputExtents() const {
+  int64_t n = 0;
+  for (const auto &s : outputShapes)
+    n += s.size();
+  return n;
+}
+
+LogicalResult PipelineBuilder::build(const Halide::Target &target) {
+  if (func.getBody().getBlocks().size() != 1)
+    return func.emitError("expects a function with a single block");
+  Block &body = func.getBody().front();
+  auto returnOp = cast<func::ReturnOp>(body.getTerminator());
+
+  // Reserve the output names first so that they are the Halide names of
+  // the output buffers in the generated header.
+  llvm::DenseMap<Value, std::string> directOutputs;
+  std::vector<std::string> outputNames;
+  for (auto [i, value] : llvm::enumerate(returnOp.getOperands())) {
+    auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "attn.name");
+    std::string name = uniqueName(
+        cIdentifier(nameAttr ? nameAttr.getValue()
+                             : llvm::StringRef("output" + std::to_string(i))));
+    outputNames.push_back(name);
+    Operation *def = value.getDefiningOp();
+    if (def && !isa<ConstantOp>(def) && !directOutputs.count(value) &&
+        !(isa<ScheduleAttr>(def->getAttr("schedule")) &&
+          cast<ScheduleAttr>(def->getAttr("schedule")).getInlined()))
+      directOutputs[value] = name;
+  }
+
+  // Inputs.
+  for (BlockArgument arg : body.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type)
+      return func.emitError("expects ranked tensor arguments, got ")
+             << arg.getType();
+    FailureOr<Halide::Type> ht = toHalideType(type.getElementType());
+    if (failed(ht))
+      return func.emitError("argument ")
+             << arg.getArgNumber() << " has unsupported element type "
+             << type.getElementType();
+    auto nameAttr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                      "attn.name");
+    std::string name = uniqueName(cIdentifier(
+        nameAttr ? nameAttr.getValue()
+                 : llvm::StringRef("input" +
+                                   std::to_string(arg.getArgNumber()))));
+    Halide::ImageParam param(*ht, type.getRank(), name);
+    int rank = type.getRank();
+    for (int k = 0; k < rank; ++k) {
+      auto dim = param.dim(rank - 1 - k);
+      if (ShapedType::isDynamic(type.getDimSize(k)))
+        dim.set_min(0);
+      else
+        dim.set_bounds(0, static_cast<int>(type.getDimSize(k)));
+    }
+    Tensor t;
+    t.type = *ht;
+    t.shape = shapeOf(type, [&](int k) {
+      return param.dim(rank - 1 - k).extent();
+    });
+    t.func = Func(name + "_in");
+    std::vector<Var> vars = makeVars(rank, name);
+    t.func(vars) = param(vars);
+    params.push_back(param);
+    tensors[arg] = t;
+  }
+
+  // Ops, in order.
+  for (Operation &op : body.without_terminator()) {
+    if (op.getNumResults() != 1 || !op.getDialect() ||
+        !isa<AttnDialect>(op.getDialect()))
+      return op.emitError("cannot be emitted to Halide: expects an attn op "
+                          "with one result");
+    Value result = op.getResult(0);
+    std::string name;
+    if (auto it = directOutputs.find(result); it != directOutputs.end())
+      name = it->second;
+    else
+      name = uniqueName(cIdentifier(op.getName().stripDialect()));
+    OpFuncs funcs;
+    funcs.op = &op;
+    if (failed(define(&op, name, funcs)))
+      return failure();
+    if (!isa<ConstantOp>(op)) {
+      auto schedule = dyn_cast_or_null<ScheduleAttr>(op.getAttr("schedule"));
+      if (!schedule)
+        schedule = ScheduleAttr::get(op.getContext(), 1, {}, false,
+                                     /*inlined=*/false, 0);
+      if (failed(applySchedule(funcs, schedule, target)))
+        return failure();
+    }
+  }
+
+  // Outputs: the op's own Func where it was named after the output, else a
+  // copy.
+  for (auto [i, value] : llvm::enumerate(returnOp.getOperands())) {
+    Tensor &t = get(value);
+    auto type = cast<RankedTensorType>(value.getType());
+    Func out;
+    auto direct = directOutputs.find(value);
+    if (direct != directOutputs.end() && direct->second == outputNames[i]) {
+      out = t.func;
+    } else {
+      out = Func(outputNames[i]);
+      std::vector<Var> vars = makeVars(type.getRank(), outputNames[i]);
+      out(vars) = t.func(vars);
+      scheduleElementwise(out,
+                          ScheduleAttr::get(func.getContext(),
+                                            target.has_gpu_feature() ? 1 : 8,
+                                            {}, type.getRank() >= 2, false,
+                                            target.has_gpu_feature() ? 256
+                                                                     : 0),
+                          target);
+    }
+    // The caller's buffer must have exactly the output's extents.
+    int rank = type.getRank();
+    for (int k = 0; k < rank; ++k)
+      out.output_buffer().dim(rank - 1 - k).set_bounds(0, t.shape[k]);
+    outputs.push_back(out);
+    outputShapes.push_back(t.shape);
+    outputTypes.push_back(t.type);
+  }
+
+  // The shapes pipeline: every output extent, outputs concatenated.
+  shapes = Func(func.getSymName().str() + "_shapes");
+  Var i("i");
+  std::vector<Expr> extents;
+  for (const auto &s : outputShapes)
+    for (const Expr &e : s)
+      extents.push_back(Halide::cast<int64_t>(e));
+  Expr value = Halide::cast<int64_t>(0);
+  for (int k = static_cast<int>(extents.size()) - 1; k >= 0; --k)
+    value = Halide::select(i == k, extents[k], value);
+  shapes(i) = value;
+  shapes.output_buffer().dim(0).set_bounds(
+      0, static_cast<int>(std::max<int64_t>(1, extents.size())));
+  return success();
+}
+
+LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
+                                      OpFuncs &funcs) {
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  FailureOr<Halide::Type> ht = toHalideType(outType.getElementType());
+  if (failed(ht))
+    return op->emitOpError("has an element type the Halide emitter does not "
+                           "support: ")
+           << outType.getElementType();
+  int rank = outType.getRank();
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  Tensor result;
+  result.type = *ht;
+  result.func = Func(name);
+  funcs.main = result.func;
+
+  auto defineBinary = [&](auto fn) {
+    Tensor &a = get(op->getOperand(0));
+    Tensor &b = get(op->getOperand(1));
+    auto aType = cast<RankedTensorType>(op->getOperand(0).getType());
+    auto bType = cast<RankedTensorType>(op->getOperand(1).getType());
+    Expr x = widen(broadcastRead(a, aType, outType, idx));
+    Expr y = widen(broadcastRead(b, bType, outType, idx));
+    result.func(vars) = narrow(fn(x, y), *ht);
+    result.shape = broadcastShape(a, aType, b, bType, outType);
+    return success();
+  };
+
+  LogicalResult status =
+      llvm::TypeSwitch<Operation *, LogicalResult>(op)
+          .Case([&](ConstantOp c) { return defineConstant(c, name, funcs); })
+          .Case([&](AddOp) {
+            return defineBinary([](Expr a, Expr b) { return a + b; });
+          })
+          .Case([&](SubOp) {
+            return defineBinary([](Expr a, Expr b) { return a - b; });
+          })
+          .Case([&](MulOp) {
+            return defineBinary([](Expr a, Expr b) { return a * b; });
+          })
+          .Case([&](DivOp) {
+            // ONNX integer division truncates toward zero; Halide's rounds
+            // toward negative infinity.
+            return defineBinary([](Expr a, Expr b) {
+              if (a.type().is_int())
+                return Halide::div_round_to_zero(a, b);
+              return a / b;
+            });
+          })
+          .Case([&](SqrtOp s) {
+            Tensor &in = get(s.getInput());
+            result.func(vars) = narrow(Halide::sqrt(widen(in.func(vars))), *ht);
+            result.shape = in.shape;
+            return success();
+          })
+          .Case([&](CastOp c) {
+            Tensor &in = get(c.getInput());
+            Expr x = in.func(vars);
+            if (ht->is_bool())
+              result.func(vars) = x != Halide::cast(x.type(), 0);
+            else if (x.type().is_bool())
+              result.func(vars) = Halide::select(x, Halide::cast(*ht, 1),
+                                                 Halide::cast(*ht, 0));
+            else
+              result.func(vars) = Halide::cast(*ht, widen(x));
+            result.shape = in.shape;
+            return success();
+          })
+          .Case([&](TransposeOp t) {
+            Tensor &in = get(t.getInput());
+            ArrayRef<int64_t> perm = t.getPerm();
+            std::vector<Expr> inIdx(rank);
+            std::vector<Expr> shape(rank);
+            for (int k = 0; k < rank; ++k) {
+              inIdx[perm[k]] = idx[k];
+              shape[k] = in.shape[perm[k]];
+            }
+            result.func(vars) = in.call(inIdx);
+            result.shape = shape;
+            return success();
+          })
+          .Case([&](ReshapeOp r) {
+            Tensor &in = get(r.getInput());
+            ArrayRef<int64_t> spec = r.getShape();
+            Expr total = 1;
+            for (const Expr &e : in.shape)
+              total = total * e;
+            std::vector<Expr> shape(rank);
+            Expr known = 1;
+            int inferred = -1;
+            for (int k = 0; k < rank; ++k) {
+              if (!ShapedType::isDynamic(outType.getDimSize(k)))
+                shape[k] = static_cast<int>(outType.getDimSize(k));
+              else if (spec[k] == 0)
+                shape[k] = in.shape[k];
+              else if (spec[k] > 0)
+                shape[k] = static_cast<int>(spec[k]);
+              if (spec[k] == -1 && ShapedType::isDynamic(outType.getDimSize(k)))
+                inferred = k;
+              else
+                known = known * shape[k];
+            }
+            if (inferred >= 0)
+              shape[inferred] = total / known;
+            // Row-major flat position, then the input's index.
+            Expr flat = 0;
+            for (int k = 0; k < rank; ++k)
+              flat = flat * shape[k] + idx[k];
+            std::vector<Expr> inIdx(in.rank());
+            for (int k = in.rank() - 1; k >= 0; --k) {
+              inIdx[k] = flat % in.shape[k];
+              flat = flat / in.shape[k];
+            }
+            result.func(vars) = in.call(inIdx);
+            result.shape = shape;
+            return success();
+          })
+          .Case([&](MatMulOp m) { return defineMatMul(m, name, funcs); })
+          .Case([&](SoftmaxOp s) { return defineSoftmax(s, name, funcs); })
+          .Case([&](SdpaOp s) { return defineSdpa(s, name, funcs); })
+          .Default([&](Operation *other) {
+            return other->emitOpError("has no Halide lowering");
+          });
+  if (failed(status))
+    return failure();
+  // The handlers that build their own Funcs store the result themselves.
+  if (!tensors.count(op->getResult(0)))
+    tensors[op->getResult(0)] = result;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
+                                              const std::string &name,
+                                              OpFuncs &funcs) {
+  auto type = cast<RankedTensorType>(op.getType());
+  Halide::Type ht = *toHalideType(type.getElementType());
+  int rank = type.getRank();
+  std::vector<Var> vars = makeVars(rank, name);
+  Tensor t;
+  t.type = ht;
+  t.shape = shapeOf(type, [](int) { return Expr(); });
+  t.func = Func(name);
+  funcs.main = t.func;
+
+  ElementsAttr value = op.getValue();
+  // Splats are expressions, not buffers.
+  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat()) {
+    Expr e;
+    Type element = type.getElementType();
+    if (isa<FloatType>(element))
+      e = Halide::cast(ht, Expr(dense.getSplatValue<APFloat>().convertToDouble()));
+    else if (element.isInteger(1))
+      e = Halide::cast(ht, Expr(dense.getSplatValue<bool>() ? 1 : 0));
+    else
+      e = Halide::cast(ht, Expr(dense.getSplatValue<APInt>().getSExtValue()));
+    t.func(vars) = e;
+    tensors[op.getResult()] = t;
+    return success();
+  }
+
+  std::vector<int> sizes;
+  for (int k = rank - 1; k >= 0; --k)
+    sizes.push_back(static_cast<int>(type.getDimSize(k)));
+  Halide::Buffer<> buffer(ht, sizes, name + "_data");
+  size_t bytes = type.getNumElements() * ht.bytes();
+  if (type.getElementType().isInteger(1)) {
+    auto dense = cast<DenseElementsAttr>(value);
+    uint8_t *dst = static_cast<uint8_t *>(buffer.data());
+    int64_t i = 0;
+    for (bool b : dense.getValues<bool>())
+      dst[i++] = b ? 1 : 0;
+  } else {
+    ArrayRef<char> raw;
+    if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+      raw = dense.getRawData();
+    } else if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+      if (!blob)
+        return op.emitOpError("refers to a resource blob that has no data");
+      raw = blob->getData();
+    } else {
+      return op.emitOpError("has an elements attribute the Halide emitter "
+                            "cannot read");
+    }
+    if (raw.size() != bytes)
+      return op.emitOpError("holds ")
+             << raw.size() << " bytes, expected " << bytes;
+    std::memcpy(buffer.data(), raw.data(), bytes);
+  }
+  t.func(vars) = buffer(std::vector<Expr>(vars.begin(), vars.end()));
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineMatMul(MatMulOp op,
+                                            const std::string &name,
+                                            OpFuncs &funcs) {
+  auto aType = op.getLhs().getType(), bType = op.getRhs().getType();
+  auto outType = op.getType();
+  Tensor &a = get(op.getLhs());
+  Tensor &b = get(op.getRhs());
+  Halide::Type ht = *toHalideType(outType.getElementType());
+  int rank = outType.getRank();
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  Expr kExtent = a.shape[a.rank() - 1];
+  RDom rk(0, kExtent, name + "_k");
+
+  // Batch axes broadcast like an elementwise op; then [m, k] and [k, n].
+  auto operandIndex = [&](RankedTensorType t, bool isLhs) {
+    std::vector<Expr> ix;
+    int batch = t.getRank() - 2, outBatch = rank - 2;
+    for (int k = 0; k < batch; ++k) {
+      int o = outBatch - batch + k;
+      bool stretched = t.getDimSize(k) == 1 && outType.getDimSize(o) != 1;
+      ix.push_back(stretched ? Expr(0) : idx[o]);
+    }
+    if (isLhs) {
+      ix.push_back(idx[rank - 2]);
+      ix.push_back(rk.x);
+    } else {
+      ix.push_back(rk.x);
+      ix.push_back(idx[rank - 1]);
+    }
+    return ix;
+  };
+
+  Halide::Type acc = computeType(ht);
+  Func product = ht == acc ? Func(name) : Func(name + "_acc");
+  product(vars) = Halide::cast(acc, 0);
+  product(vars) += widen(a.call(operandIndex(aType, true))) *
+                   widen(b.call(operandIndex(bType, false)));
+  Tensor t;
+  t.type = ht;
+  if (ht == acc) {
+    t.func = product;
+  } else {
+    t.func = Func(name);
+    t.func(vars) = Halide::cast(ht, product(vars));
+    funcs.extra.push_back(product);
+  }
+  funcs.main = product;
+  funcs.hasUpdate = true;
+
+  // Output extents: broadcast batch, then M and N.
+  std::vector<Expr> shape(rank);
+  for (int k = 0; k < rank - 2; ++k) {
+    if (!ShapedType::isDynamic(outType.getDimSize(k))) {
+      shape[k] = static_cast<int>(outType.getDimSize(k));
+      continue;
+    }
+    int ka = k - (rank - aType.getRank());
+    bool aHas = ka >= 0 && aType.getDimSize(ka) != 1;
+    shape[k] = aHas ? a.shape[ka] : b.shape[k - (rank - bType.getRank())];
+  }
+  shape[rank - 2] = a.shape[a.rank() - 2];
+  shape[rank - 1] = b.shape[b.rank() - 1];
+  t.shape = shape;
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineSoftmax(SoftmaxOp op,
+                                             const std::string &name,
+                                             OpFuncs &funcs) {
+  Tensor &in = get(op.getInput());
+  auto type = op.getType();
+  Halide::Type ht = *toHalideType(type.getElementType());
+  int rank = type.getRank();
+  int axis = static_cast<int>(op.getNormalizedAxis());
+  int hAxis = rank - 1 - axis;
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  std::vector<Var> rowVars;
+  for (int k = 0; k < rank; ++k)
+    if (k != hAxis)
+      rowVars.push_back(vars[k]);
+
+  RDom r(0, in.shape[axis], name + "_r");
+  std::vector<Expr> rIdx = idx;
+  rIdx[axis] = r.x;
+
+  SoftmaxFuncs &s = funcs.softmax;
+  s.max = Func(name + "_max");
+  s.exp = Func(name + "_exp");
+  s.sum = Func(name + "_sum");
+  s.out = Func(name);
+  s.max(rowVars) = Halide::maximum(widen(in.call(rIdx)));
+  s.exp(vars) = Halide::exp(widen(in.func(vars)) - s.max(rowVars));
+  std::vector<Expr> expIdx(rIdx.rbegin(), rIdx.rend());
+  s.sum(rowVars) = Halide::sum(s.exp(expIdx));
+  s.out(vars) = narrow(s.exp(vars) / s.sum(rowVars), ht);
+  s.innermost = axis == rank - 1;
+  funcs.main = s.out;
+  funcs.isSoftmax = true;
+
+  Tensor t;
+  t.func = s.out;
+  t.type = ht;
+  t.shape = in.shape;
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
+                                          OpFuncs &funcs) {
+  Tensor &q = get(op.getQ());
+  Tensor &k = get(op.getK());
+  Tensor &v = get(op.getV());
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+  ArrayRef<int64_t> tiles =
+      schedule ? schedule.getTiles() : ArrayRef<int64_t>();
+  int64_t kvBlock = tiles.size() >= 2 ? tiles[1] : 64;
+  int64_t lanes = schedule ? schedule.getVectorWidth() : 1;
+  if (schedule && schedule.getGpuThreads())
+    lanes = 1;
+  if (kvBlock % lanes != 0)
+    lanes = 1;
+  Halide::Type ht = *toHalideType(op.getType().getElementType());
+  int64_t group = op.getKvGroupAttr().getInt();
+  float scale = static_cast<float>(op.getEffectiveScale());
+  bool causal = op.getCausal();
+
+  Expr nq = q.shape[2], nk = k.shape[2], headDim = q.shape[3];
+  Expr bk = static_cast<int>(kvBlock);
+  Expr numBlocks = (nk + bk - 1) / bk;
+
+  Var d("d"), j("j"), i("i"), h("h"), b("b"), kb("kb"), l("l");
+  SdpaFuncs &f = funcs.sdpa;
+  f.lanesCount = lanes;
+  f.kvBlocks = RDom(0, numBlocks, name + "_kvb");
+  f.headDim = RDom(0, headDim, name + "_rd");
+  f.kvInBlock = RDom(0, static_cast<int>(kvBlock), name + "_rj");
+  f.partRows = RDom(0, static_cast<int>(kvBlock / lanes), name + "_rp");
+  f.lanes = RDom(0, static_cast<int>(lanes), name + "_rl");
+
+  Expr hk = group == 1 ? Expr(h) : h / static_cast<int>(group);
+  Expr iC = Halide::min(i, nq - 1);
+  auto keyAt = [&](Expr jj, Expr block) {
+    return Halide::min(block * bk + jj, nk - 1);
+  };
+
+  // K block transposed so that the score loop reads it contiguously.
+  f.hasKT = !(schedule && schedule.getGpuThreads());
+  f.kT = Func(name + "_kT");
+  f.kT(j, d, kb, h, b) = widen(k.func(d, keyAt(j, kb), h, b));
+  auto kRead = [&](Expr jj, Expr dd, Expr block) {
+    return f.hasKT ? f.kT(jj, dd, block, hk, b)
+                   : widen(k.func(dd, keyAt(jj, block), hk, b));
+  };
+
+  // Raw scores of one tile: Σ_d q · k.
+  f.scores = Func(name + "_scores");
+  f.scores(j, kb, i, h, b) = 0.0f;
+  f.scores(j, kb, i, h, b) +=
+      widen(q.func(f.headDim.x, iC, h, b)) * kRead(j, f.headDim.x, kb);
+
+  // Scaled, masked scores at key offset `jj` of block `kb`; masked
+  // positions hold the lowest float, so a fully masked row never produces
+  // infinities or NaNs.
+  auto maskedAt = [&](Expr jj) -> Expr {
+    Expr key = kb * bk + jj;
+    Expr s = f.scores(jj, kb, i, h, b) * scale;
+    Expr valid = key < nk;
+    if (causal)
+      valid = valid && key <= i;
+    if (Value maskValue = op.getMask()) {
+      Tensor &mask = get(maskValue);
+      auto maskType = cast<RankedTensorType>(maskValue.getType());
+      std::vector<Expr> scoreIdx = {b, h, iC, keyAt(jj, kb)};
+      std::vector<Expr> mIdx;
+      int offset = 4 - maskType.getRank();
+      for (int a = 0; a < maskType.getRank(); ++a)
+        mIdx.push_back(maskType.getDimSize(a) == 1 ? Expr(0)
+                                                   : scoreIdx[offset + a]);
+      Expr m = mask.call(mIdx);
+      if (m.type().is_bool())
+        valid = valid && m;
+      else
+        s = s + widen(m);
+    }
+    return Halide::select(valid, Halide::max(s, lowest()), lowest());
+  };
+
+  // Block maximum in two steps so that the first is vectorizable.
+  const RDom &rp = f.partRows;
+  Expr jPart = rp.x * static_cast<int>(lanes) + l;
+  f.blockMaxPart = Func(name + "_bmax_part");
+  f.blockMaxPart(l, kb, i, h, b) = lowest();
+  f.blockMaxPart(l, kb, i, h, b) =
+      Halide::max(f.blockMaxPart(l, kb, i, h, b), maskedAt(jPart));
+  f.blockMax = Func(name + "_bmax");
+  f.blockMax(kb, i, h, b) =
+      Halide::maximum(f.blockMaxPart(f.lanes.x, kb, i, h, b));
+
+  // Probabilities relative to the block maximum.
+  f.probs = Func(name + "_p");
+  f.probs(j, kb, i, h, b) = Halide::exp(maskedAt(j) - f.blockMax(kb, i, h, b));
+
+  f.blockSumPart = Func(name + "_bsum_part");
+  f.blockSumPart(l, kb, i, h, b) = 0.0f;
+  f.blockSumPart(l, kb, i, h, b) += f.probs(jPart, kb, i, h, b);
+  f.blockSum = Func(name + "_bsum");
+  f.blockSum(kb, i, h, b) = Halide::sum(f.blockSumPart(f.lanes.x, kb, i, h, b));
+
+  // P · V of the block.
+  f.pv = Func(name + "_pv");
+  f.pv(d, kb, i, h, b) = 0.0f;
+  f.pv(d, kb, i, h, b) +=
+      f.probs(f.kvInBlock.x, kb, i, h, b) *
+      widen(v.func(d, keyAt(f.kvInBlock.x, kb), hk, b));
+
+  // The online-softmax recurrence over KV blocks: (acc, running max, sum).
+  f.state = Func(name + "_state");
+  f.state(d, i, h, b) = {0.0f, lowest(), 0.0f};
+  const RDom &rkb = f.kvBlocks;
+  Expr mOld = f.state(d, i, h, b)[1];
+  Expr bmax = f.blockMax(rkb.x, i, h, b);
+  Expr mNew = Halide::max(mOld, bmax);
+  Expr alpha = Halide::exp(mOld - mNew);
+  Expr beta = Halide::exp(bmax - mNew);
+  f.state(d, i, h, b) = {
+      f.state(d, i, h, b)[0] * alpha + f.pv(d, rkb.x, i, h, b) * beta, mNew,
+      f.state(d, i, h, b)[2] * alpha + f.blockSum(rkb.x, i, h, b) * beta};
+
+  f.out = Func(name);
+  f.out(d, i, h, b) =
+      narrow(f.state(d, i, h, b)[0] / f.state(d, i, h, b)[2], ht);
+  funcs.main = f.out;
+  funcs.isSdpa = true;
+
+  Tensor t;
+  t.func = f.out;
+  t.type = ht;
+  t.shape = {q.shape[0], q.shape[1], q.shape[2], v.shape[3]};
+  tensors[op.getResult()] = t;
+  return success();
+}

@@ -1,0 +1,219 @@
+//===- Schedules.cpp - #attn.schedule as Halide scheduling calls -*- C++ -*-===//
+//
+// THE SCHEDULE. Each field of #attn.schedule maps onto Halide calls:
+// `vector_width` → vectorize the innermost loop, `parallel` → fuse the outer
+// loops and run them on the thread pool, `tiles` → split (for attn.sdpa: the
+// query block and the KV block that the online softmax walks), `inlined` →
+// compute inside the consumer, `gpu_threads` → gpu_tile. The emitter makes no
+// decisions of its own: it does what the attribute says.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PipelineBuilder.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::halide;
+using Halide::Func;
+using Halide::TailStrategy;
+using Halide::Var;
+using Halide::VarOrRVar;
+
+namespace {
+
+/// Vectorizes and parallelizes (or maps onto the GPU) one stage whose pure
+/// vars are `vars` (Halide order) and whose reduction vars, if any, are
+/// `rvars`: those stay innermost on GPUs, just outside the vector loop on
+/// CPUs.
+void scheduleStage(Halide::Stage stage, const std::vector<Var> &vars,
+                   const std::vector<Halide::RVar> &rvars,
+                   ScheduleAttr schedule, const std::string &name) {
+  int rank = static_cast<int>(vars.size());
+  if (schedule.getGpuThreads() > 0) {
+    // One flat index over every pure var, tiled into GPU blocks.
+    std::vector<VarOrRVar> order;
+    for (const auto &r : rvars)
+      order.push_back(r);
+    for (const Var &v : vars)
+      order.push_back(v);
+    if (order.size() > 1)
+      stage.reorder(order);
+    if (rank == 0)
+      return;
+    Var flat = vars[0];
+    for (int k = 1; k < rank; ++k) {
+      Var fused(name + "_g" + std::to_string(k));
+      stage.fuse(flat, vars[k], fused);
+      flat = fused;
+    }
+    Var bx(name + "_bx"), tx(name + "_tx");
+    stage.gpu_tile(flat, bx, tx, static_cast<int>(schedule.getGpuThreads()),
+                   TailStrategy::GuardWithIf);
+    return;
+  }
+  if (rank == 0)
+    return;
+  // Innermost pure var, then the reduction, then the outer pure vars.
+  std::vector<VarOrRVar> order = {vars[0]};
+  for (const auto &r : rvars)
+    order.push_back(r);
+  for (int k = 1; k < rank; ++k)
+    order.push_back(vars[k]);
+  if (order.size() > 1)
+    stage.reorder(order);
+  if (schedule.getVectorWidth() > 1)
+    stage.vectorize(vars[0], static_cast<int>(schedule.getVectorWidth()),
+                    TailStrategy::GuardWithIf);
+  if (schedule.getParallel() && rank >= 2) {
+    Var outer = vars[1];
+    for (int k = 2; k < rank; ++k) {
+      Var fused(name + "_p" + std::to_string(k));
+      stage.fuse(outer, vars[k], fused);
+      outer = fused;
+    }
+    stage.parallel(outer);
+  }
+}
+
+void scheduleFunc(Func f, ScheduleAttr schedule) {
+  f.compute_root();
+  scheduleStage(f, f.args(), {}, schedule, f.name());
+  for (int u = 0; u < f.num_update_definitions(); ++u)
+    scheduleStage(f.update(u), f.args(), f.rvars(u), schedule,
+                  f.name() + "_u" + std::to_string(u));
+}
+
+void scheduleSoftmax(const SoftmaxFuncs &s, ScheduleAttr schedule) {
+  std::vector<Var> vars = s.out.args();
+  if (schedule.getGpuThreads() > 0 || !s.innermost || vars.size() < 2) {
+    scheduleFunc(s.max, schedule);
+    scheduleFunc(s.sum, schedule);
+    scheduleFunc(s.out, schedule);
+    return;
+  }
+  // One row per task: its maximum, exponentials and sum stay in cache.
+  Func out = s.out;
+  out.compute_root();
+  Var row = vars[1];
+  for (size_t k = 2; k < vars.size(); ++k) {
+    Var fused(out.name() + "_p" + std::to_string(k));
+    out.fuse(row, vars[k], fused);
+    row = fused;
+  }
+  if (schedule.getParallel())
+    out.parallel(row);
+  int lanes = static_cast<int>(schedule.getVectorWidth());
+  if (lanes > 1)
+    out.vectorize(vars[0], lanes, TailStrategy::GuardWithIf);
+  Func max = s.max, exp = s.exp, sum = s.sum;
+  max.compute_at(out, row);
+  exp.compute_at(out, row);
+  sum.compute_at(out, row);
+  if (lanes > 1)
+    exp.vectorize(exp.args()[0], lanes, TailStrategy::GuardWithIf);
+}
+
+void scheduleSdpa(const SdpaFuncs &f, ScheduleAttr schedule) {
+  ArrayRef<int64_t> tiles = schedule.getTiles();
+  int qBlock = tiles.empty() ? 64 : static_cast<int>(tiles[0]);
+  bool gpu = schedule.getGpuThreads() > 0;
+  if (gpu)
+    qBlock = static_cast<int>(schedule.getGpuThreads());
+  int vw = gpu ? 1 : static_cast<int>(schedule.getVectorWidth());
+  int lanes = static_cast<int>(f.lanesCount);
+
+  Func out = f.out, state = f.state;
+  std::vector<Var> a = out.args();
+  Var d = a[0], i = a[1], h = a[2], b = a[3];
+  std::string n = out.name();
+  Var io(n + "_io"), ii(n + "_ii"), ioh(n + "_ioh"), task(n + "_task");
+
+  // Tasks: batch × heads × query blocks.
+  out.compute_root()
+      .split(i, io, ii, qBlock, TailStrategy::GuardWithIf)
+      .reorder(d, ii, io, h, b)
+      .fuse(io, h, ioh)
+      .fuse(ioh, b, task);
+  if (gpu) {
+    out.gpu_blocks(task).gpu_threads(ii);
+    state.compute_at(out, ii);
+  } else {
+    if (schedule.getParallel())
+      out.parallel(task);
+    if (vw > 1)
+      out.vectorize(d, vw, TailStrategy::GuardWithIf);
+    state.compute_at(out, task);
+  }
+
+  // The recurrence: KV blocks outermost, then the block's rows.
+  std::vector<Var> sa = state.args();
+  Halide::RVar rkb = f.kvBlocks.x;
+  state.update().reorder(sa[0], sa[1], sa[2], sa[3], rkb);
+  if (vw > 1) {
+    state.vectorize(sa[0], vw, TailStrategy::GuardWithIf);
+    state.update().vectorize(sa[0], vw, TailStrategy::GuardWithIf);
+  }
+
+  // Everything of one KV block is computed inside the KV-block loop.
+  auto tile = [&](Func g, const Halide::RDom *reduction) {
+    Func fn = g;
+    fn.compute_at(state, rkb);
+    std::vector<Var> ga = fn.args();
+    int width = (fn.name() == f.blockMaxPart.name() ||
+                 fn.name() == f.blockSumPart.name())
+                    ? lanes
+                    : vw;
+    if (width > 1)
+      fn.vectorize(ga[0], width, TailStrategy::GuardWithIf);
+    if (reduction) {
+      std::vector<VarOrRVar> order = {ga[0], reduction->x};
+      for (size_t k = 1; k < ga.size(); ++k)
+        order.push_back(ga[k]);
+      fn.update().reorder(order);
+      if (width > 1)
+        fn.update().vectorize(ga[0], width, TailStrategy::GuardWithIf);
+    }
+  };
+  if (f.hasKT)
+    tile(f.kT, nullptr);
+  tile(f.scores, &f.headDim);
+  tile(f.blockMaxPart, &f.partRows);
+  tile(f.blockMax, nullptr);
+  tile(f.probs, nullptr);
+  tile(f.blockSumPart, &f.partRows);
+  tile(f.blockSum, nullptr);
+  tile(f.pv, &f.kvInBlock);
+}
+
+} // namespace
+
+LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
+                                                ScheduleAttr schedule,
+                                                const Halide::Target &target) {
+  Operation *op = funcs.op;
+  if (schedule.getGpuThreads() > 0 && !target.has_gpu_feature())
+    return op->emitOpError("has a GPU schedule (gpu_threads = ")
+           << schedule.getGpuThreads() << ") but target "
+           << target.to_string() << " has no GPU";
+  if (schedule.getInlined()) {
+    if (funcs.hasUpdate || funcs.isSdpa || funcs.isSoftmax)
+      return op->emitOpError("cannot be inlined: it has reductions of its "
+                             "own");
+    return success();
+  }
+  if (funcs.isSdpa) {
+    scheduleSdpa(funcs.sdpa, schedule);
+    return success();
+  }
+  if (funcs.isSoftmax) {
+    scheduleSoftmax(funcs.softmax, schedule);
+    return success();
+  }
+  scheduleFunc(funcs.main, schedule);
+  return success();
+}
+
+void mlir::attn::halide::scheduleElementwise(Func f, ScheduleAttr schedule,
+                                             const Halide::Target &) {
+  scheduleFunc(f, schedule);
+}

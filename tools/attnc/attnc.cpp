@@ -1,0 +1,107 @@
+//===- attnc.cpp - The attnc compiler driver -------------------*- C++ -*-===//
+//
+// `attnc model.onnx -o model.o --target=... --emit=...`: compiles an ONNX
+// model (or attn MLIR) ahead of time into an object file, a library, a header
+// or one of the intermediate forms. The MLIR pass-manager options
+// (`--mlir-print-ir-after-all`, `--mlir-timing`, ...) are available too.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Driver/Driver.h"
+#include "attnc/Passes/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory attncCategory("attnc options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<model.onnx | model.onnxtext | "
+                                               "module.mlir>"),
+                                      cl::cat(attncCategory));
+
+static cl::opt<std::string>
+    outputFile("o",
+               cl::desc("Output file; '-' is standard output for text kinds "
+                        "(default: the input's stem with the kind's "
+                        "extension)"),
+               cl::value_desc("file"), cl::cat(attncCategory));
+
+static cl::opt<std::string> target(
+    "target",
+    cl::desc("Code generation target: host, or a Halide target string such "
+             "as x86-64-linux-avx512, x86-64-linux-avx2, arm-64-linux, "
+             "x86-64-linux-cuda-cuda_capability_80"),
+    cl::init("host"), cl::cat(attncCategory));
+
+static cl::opt<std::string> emit(
+    "emit",
+    cl::desc("What to write: mlir (attn dialect after the pipeline), stmt "
+             "(Halide's lowered statement), html, asm, obj (object with the "
+             "Halide runtime), header, static-lib (archive plus header), "
+             "shared-lib, ptx (CUDA targets)"),
+    cl::init("obj"), cl::cat(attncCategory));
+
+static cl::opt<std::string> functionName(
+    "function-name",
+    cl::desc("Name of the generated entry point (default: the input's stem)"),
+    cl::cat(attncCategory));
+
+static cl::opt<bool> noFuse("no-fuse",
+                            cl::desc("Do not fuse attention into attn.sdpa"),
+                            cl::init(false), cl::cat(attncCategory));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  attn::registerAttncPasses();
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "attnc: ahead-of-time compiler for attention and Transformer models\n\n"
+      "Compiles an ONNX model (binary .onnx or text .onnxtext) or an attn\n"
+      "module (.mlir) into code for x86-64 (AVX-512, AVX2), ARM64 (NEON) or\n"
+      "NVIDIA GPUs (CUDA). The generated entry point takes one "
+      "halide_buffer_t\nper graph input and output (see docs/abi.md).\n");
+
+  std::optional<attn::EmitKind> kind = attn::parseEmitKind(emit);
+  if (!kind) {
+    llvm::errs() << "attnc: error: unknown --emit kind '" << emit
+                 << "' (expected mlir, stmt, html, asm, obj, header, "
+                    "static-lib, shared-lib or ptx)\n";
+    return 1;
+  }
+
+  DialectRegistry registry;
+  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+
+  attn::CompileOptions options;
+  options.inputPath = inputFile;
+  options.outputPath = outputFile;
+  options.target = target;
+  options.emit = *kind;
+  options.functionName = functionName;
+  options.fuse = !noFuse;
+
+  DefaultTimingManager tm;
+  applyDefaultTimingManagerCLOptions(tm);
+  TimingScope timing = tm.getRootScope();
+  LogicalResult result =
+      attn::compile(context, options, [&](PassManager &pm) {
+        pm.enableTiming(timing);
+        return applyPassManagerCLOptions(pm);
+      });
+  return failed(result) ? 1 : 0;
+}
