@@ -310,6 +310,16 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
     return op->emitOpError("has an element type the Halide emitter does not "
                            "support: ")
            << outType.getElementType();
+  // Ops that define their own Funcs.
+  if (auto c = dyn_cast<ConstantOp>(op))
+    return defineConstant(c, name, funcs);
+  if (auto m = dyn_cast<MatMulOp>(op))
+    return defineMatMul(m, name, funcs);
+  if (auto s = dyn_cast<SoftmaxOp>(op))
+    return defineSoftmax(s, name, funcs);
+  if (auto s = dyn_cast<SdpaOp>(op))
+    return defineSdpa(s, name, funcs);
+
   int rank = outType.getRank();
   std::vector<Var> vars = makeVars(rank, name);
   std::vector<Expr> idx = onnxIndex(vars);
@@ -332,7 +342,6 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
 
   LogicalResult status =
       llvm::TypeSwitch<Operation *, LogicalResult>(op)
-          .Case([&](ConstantOp c) { return defineConstant(c, name, funcs); })
           .Case([&](AddOp) {
             return defineBinary([](Expr a, Expr b) { return a + b; });
           })
@@ -419,17 +428,12 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
             result.shape = shape;
             return success();
           })
-          .Case([&](MatMulOp m) { return defineMatMul(m, name, funcs); })
-          .Case([&](SoftmaxOp s) { return defineSoftmax(s, name, funcs); })
-          .Case([&](SdpaOp s) { return defineSdpa(s, name, funcs); })
           .Default([&](Operation *other) {
             return other->emitOpError("has no Halide lowering");
           });
   if (failed(status))
     return failure();
-  // The handlers that build their own Funcs store the result themselves.
-  if (!tensors.count(op->getResult(0)))
-    tensors[op->getResult(0)] = result;
+  tensors[op->getResult(0)] = result;
   return success();
 }
 
