@@ -45,11 +45,14 @@ std::string displayDomain(const std::string &domain) {
   return domain.empty() ? "ai.onnx" : domain;
 }
 
-/// A name for a node in messages: its name, or its type and position.
+/// A name for a node in messages: its name, or its position and first output.
 std::string nodeLabel(const onnx::NodeProto &node, int index) {
   if (!node.name().empty())
     return "'" + node.name() + "'";
-  return "#" + std::to_string(index) + " (unnamed " + node.op_type() + ")";
+  std::string label = "#" + std::to_string(index);
+  if (node.output_size() > 0)
+    label += " producing '" + node.output(0) + "'";
+  return label;
 }
 
 class Importer;
@@ -82,8 +85,9 @@ public:
   /// Emits an error about the current node.
   InFlightDiagnostic nodeError() {
     return emitError(currentLoc)
-           << "node " << nodeLabel(*currentNode, currentIndex) << " ("
-           << currentNode->op_type() << ", opset " << currentOpset << "): ";
+           << currentNode->op_type() << " node "
+           << nodeLabel(*currentNode, currentIndex) << " (opset "
+           << currentOpset << "): ";
   }
 
   /// Returns input `i` of the current node; null when absent.
@@ -743,7 +747,7 @@ mlir::attn::importOnnxFile(StringRef path, MLIRContext *context,
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer) {
-    emitError(UnknownLoc::get(context))
+    emitError(FileLineColLoc::get(context, path, 0, 0))
         << "cannot open '" << path << "': " << buffer.getError().message();
     return nullptr;
   }

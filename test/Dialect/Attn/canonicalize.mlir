@@ -1,0 +1,60 @@
+// RUN: attnc-opt %s -canonicalize -split-input-file | FileCheck %s
+
+// CHECK-LABEL: func.func @fold_scale_arithmetic
+func.func @fold_scale_arithmetic() -> tensor<f32> {
+  // sqrt(cast(64)) folds to the constant 8.
+  // CHECK: %[[C:.*]] = attn.constant dense<8.000000e+00> : tensor<f32>
+  // CHECK-NEXT: return %[[C]]
+  %d = attn.constant dense<64> : tensor<i64>
+  %f = attn.cast %d : tensor<i64> to tensor<f32>
+  %s = attn.sqrt %f : tensor<f32>
+  return %s : tensor<f32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @identities
+// CHECK-SAME: (%[[X:.*]]: tensor<4x8xf32>)
+func.func @identities(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %one = attn.constant dense<1.0> : tensor<f32>
+  %zero = attn.constant dense<0.0> : tensor<f32>
+  %0 = attn.mul %x, %one : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  %1 = attn.div %0, %one : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  %2 = attn.add %1, %zero : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  %3 = attn.transpose %2, [0, 1] : tensor<4x8xf32> -> tensor<4x8xf32>
+  %4 = attn.cast %3 : tensor<4x8xf32> to tensor<4x8xf32>
+  // CHECK-NEXT: return %[[X]]
+  return %4 : tensor<4x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @compose_transposes
+func.func @compose_transposes(%x: tensor<2x3x4xf32>) -> tensor<4x2x3xf32> {
+  // CHECK: attn.transpose %{{.*}}, [2, 0, 1] : tensor<2x3x4xf32> -> tensor<4x2x3xf32>
+  // CHECK-NOT: attn.transpose
+  %0 = attn.transpose %x, [1, 0, 2] : tensor<2x3x4xf32> -> tensor<3x2x4xf32>
+  %1 = attn.transpose %0, [2, 1, 0] : tensor<3x2x4xf32> -> tensor<4x2x3xf32>
+  return %1 : tensor<4x2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @fold_constant_reshape
+func.func @fold_constant_reshape() -> tensor<2x2xi64> {
+  // CHECK: attn.constant dense<{{\[\[}}1, 2], [3, 4]]> : tensor<2x2xi64>
+  %c = attn.constant dense<[1, 2, 3, 4]> : tensor<4xi64>
+  %r = attn.reshape %c, [2, -1] : tensor<4xi64> -> tensor<2x2xi64>
+  return %r : tensor<2x2xi64>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @integer_division_truncates
+func.func @integer_division_truncates() -> tensor<2xi64> {
+  // CHECK: attn.constant dense<[-3, 3]> : tensor<2xi64>
+  %a = attn.constant dense<[-7, 7]> : tensor<2xi64>
+  %b = attn.constant dense<2> : tensor<i64>
+  %0 = attn.div %a, %b : (tensor<2xi64>, tensor<i64>) -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}

@@ -1,0 +1,151 @@
+// RUN: attnc-opt %s -split-input-file -verify-diagnostics
+
+func.func @broadcast_mismatch(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'attn.add' op cannot broadcast operand shapes [2, 3] and [4] (axis -1)}}
+  %0 = attn.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @element_type_mismatch(%a: tensor<4xf32>, %b: tensor<4xf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{'attn.mul' op expects operands and result of one element type, got 'f32', 'f16' -> 'f32'}}
+  %0 = attn.mul %a, %b : (tensor<4xf32>, tensor<4xf16>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @bad_result_shape(%a: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'attn.sub' op expects result shape [2, 3], got [2, 4]}}
+  %0 = attn.sub %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @transpose_not_permutation(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{'attn.transpose' op expects perm to be a permutation of [0, 2), got [1, 1]}}
+  %0 = attn.transpose %a, [1, 1] : tensor<2x3xf32> -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @transpose_wrong_shape(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'attn.transpose' op expects result shape with axis 0 = input axis 1}}
+  %0 = attn.transpose %a, [1, 0] : tensor<2x3xf32> -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @reshape_count(%a: tensor<2x3xf32>) -> tensor<7xf32> {
+  // expected-error @+1 {{'attn.reshape' op cannot reshape [2, 3] (6 elements) to [7] (7 elements)}}
+  %0 = attn.reshape %a, [7] : tensor<2x3xf32> -> tensor<7xf32>
+  return %0 : tensor<7xf32>
+}
+
+// -----
+
+func.func @reshape_two_inferred(%a: tensor<2x3xf32>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{'attn.reshape' op expects at most one -1 in shape, got [-1, -1]}}
+  %0 = attn.reshape %a, [-1, -1] : tensor<2x3xf32> -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
+
+// -----
+
+func.func @matmul_contraction(%a: tensor<4x5xf32>, %b: tensor<6x7xf32>) -> tensor<4x7xf32> {
+  // expected-error @+1 {{'attn.matmul' op expects the contracted extents to agree, got [4, 5] × [6, 7]}}
+  %0 = attn.matmul %a, %b : (tensor<4x5xf32>, tensor<6x7xf32>) -> tensor<4x7xf32>
+  return %0 : tensor<4x7xf32>
+}
+
+// -----
+
+func.func @matmul_rank1(%a: tensor<5xf32>, %b: tensor<5x7xf32>) -> tensor<7xf32> {
+  // expected-error @+1 {{'attn.matmul' op expects operands of rank 2 or more, got [5] and [5, 7]}}
+  %0 = attn.matmul %a, %b : (tensor<5xf32>, tensor<5x7xf32>) -> tensor<7xf32>
+  return %0 : tensor<7xf32>
+}
+
+// -----
+
+func.func @softmax_axis(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'attn.softmax' op expects axis in [-2, 2), got 2}}
+  %0 = attn.softmax %a, 2 : tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @sdpa_rank(%q: tensor<4x16x64xf32>, %k: tensor<1x4x16x64xf32>, %v: tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects q of rank 4 ([batch, heads, sequence, head size]), got [4, 16, 64]}}
+  %0 = attn.sdpa %q, %k, %v : (tensor<4x16x64xf32>, tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32>
+  return %0 : tensor<1x4x16x64xf32>
+}
+
+// -----
+
+func.func @sdpa_heads(%q: tensor<1x8x16x64xf32>, %k: tensor<1x2x16x64xf32>, %v: tensor<1x2x16x64xf32>) -> tensor<1x8x16x64xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects q heads (8) = k/v heads (2) × kv_group (2)}}
+  %0 = attn.sdpa %q, %k, %v {kv_group = 2 : i64} : (tensor<1x8x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>) -> tensor<1x8x16x64xf32>
+  return %0 : tensor<1x8x16x64xf32>
+}
+
+// -----
+
+func.func @sdpa_head_size(%q: tensor<1x4x16x64xf32>, %k: tensor<1x4x16x32xf32>, %v: tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects q and k to have the same head size, got q [1, 4, 16, 64], k [1, 4, 16, 32]}}
+  %0 = attn.sdpa %q, %k, %v : (tensor<1x4x16x64xf32>, tensor<1x4x16x32xf32>, tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32>
+  return %0 : tensor<1x4x16x64xf32>
+}
+
+// -----
+
+func.func @sdpa_kv_length(%q: tensor<1x4x16x64xf32>, %k: tensor<1x4x16x64xf32>, %v: tensor<1x4x20x64xf32>) -> tensor<1x4x16x64xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects k and v to have the same sequence length, got k [1, 4, 16, 64], v [1, 4, 20, 64]}}
+  %0 = attn.sdpa %q, %k, %v : (tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>, tensor<1x4x20x64xf32>) -> tensor<1x4x16x64xf32>
+  return %0 : tensor<1x4x16x64xf32>
+}
+
+// -----
+
+func.func @sdpa_mask_shape(%q: tensor<1x4x16x64xf32>, %k: tensor<1x4x24x64xf32>, %v: tensor<1x4x24x64xf32>, %m: tensor<1x1x1x16xf32>) -> tensor<1x4x16x64xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects a mask broadcastable to the scores [1, 4, 16, 24], got [1, 1, 1, 16]}}
+  %0 = attn.sdpa %q, %k, %v mask %m : (tensor<1x4x16x64xf32>, tensor<1x4x24x64xf32>, tensor<1x4x24x64xf32>, tensor<1x1x1x16xf32>) -> tensor<1x4x16x64xf32>
+  return %0 : tensor<1x4x16x64xf32>
+}
+
+// -----
+
+func.func @sdpa_mask_type(%q: tensor<1x4x16x64xf32>, %k: tensor<1x4x16x64xf32>, %v: tensor<1x4x16x64xf32>, %m: tensor<16x16xi32>) -> tensor<1x4x16x64xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects a boolean (i1) mask or an additive mask of the element type of q, got 'i32'}}
+  %0 = attn.sdpa %q, %k, %v mask %m : (tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>, tensor<16x16xi32>) -> tensor<1x4x16x64xf32>
+  return %0 : tensor<1x4x16x64xf32>
+}
+
+// -----
+
+func.func @sdpa_dynamic_head_size(%q: tensor<1x4x16x?xf32>, %k: tensor<1x4x16x?xf32>, %v: tensor<1x4x16x?xf32>) -> tensor<1x4x16x?xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects an explicit scale when the head size is dynamic}}
+  %0 = attn.sdpa %q, %k, %v : (tensor<1x4x16x?xf32>, tensor<1x4x16x?xf32>, tensor<1x4x16x?xf32>) -> tensor<1x4x16x?xf32>
+  return %0 : tensor<1x4x16x?xf32>
+}
+
+// -----
+
+func.func @schedule_vector_width(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expects vector_width to be a power of two, got 3}}
+  %0 = attn.sqrt %a {schedule = #attn.schedule<vector_width = 3>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @schedule_inlined_parallel(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expects an inlined op to have no loops of its own to schedule}}
+  %0 = attn.sqrt %a {schedule = #attn.schedule<inlined = true, parallel = true>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -1,0 +1,60 @@
+// RUN: attnc-opt %s | attnc-opt | FileCheck %s
+// RUN: attnc-opt %s --mlir-print-op-generic | attnc-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @elementwise
+func.func @elementwise(%a: tensor<2x?x8xf32>, %b: tensor<8xf32>) -> tensor<2x?x8xf32> {
+  // CHECK: %[[C:.*]] = attn.constant dense<2.000000e+00> : tensor<f32>
+  %c = attn.constant dense<2.0> : tensor<f32>
+  // CHECK: %[[ADD:.*]] = attn.add %{{.*}}, %{{.*}} : (tensor<2x?x8xf32>, tensor<8xf32>) -> tensor<2x?x8xf32>
+  %0 = attn.add %a, %b : (tensor<2x?x8xf32>, tensor<8xf32>) -> tensor<2x?x8xf32>
+  // CHECK: attn.sub %[[ADD]], %[[C]]
+  %1 = attn.sub %0, %c : (tensor<2x?x8xf32>, tensor<f32>) -> tensor<2x?x8xf32>
+  // CHECK: attn.mul
+  %2 = attn.mul %1, %c : (tensor<2x?x8xf32>, tensor<f32>) -> tensor<2x?x8xf32>
+  // CHECK: attn.div
+  %3 = attn.div %2, %c : (tensor<2x?x8xf32>, tensor<f32>) -> tensor<2x?x8xf32>
+  // CHECK: attn.sqrt %{{.*}} : tensor<2x?x8xf32>
+  %4 = attn.sqrt %3 : tensor<2x?x8xf32>
+  return %4 : tensor<2x?x8xf32>
+}
+
+// CHECK-LABEL: func.func @layout
+func.func @layout(%x: tensor<2x?x4x16xf32>) -> tensor<2x4x?x16xf16> {
+  // CHECK: attn.transpose %{{.*}}, [0, 2, 1, 3] : tensor<2x?x4x16xf32> -> tensor<2x4x?x16xf32>
+  %0 = attn.transpose %x, [0, 2, 1, 3] : tensor<2x?x4x16xf32> -> tensor<2x4x?x16xf32>
+  // CHECK: attn.reshape %{{.*}}, [0, 0, -1] : tensor<2x4x?x16xf32> -> tensor<2x4x?xf32>
+  %1 = attn.reshape %0, [0, 0, -1] : tensor<2x4x?x16xf32> -> tensor<2x4x?xf32>
+  // CHECK: attn.reshape %{{.*}}, [2, 4, -1, 16]
+  %2 = attn.reshape %1, [2, 4, -1, 16] : tensor<2x4x?xf32> -> tensor<2x4x?x16xf32>
+  // CHECK: attn.cast %{{.*}} : tensor<2x4x?x16xf32> to tensor<2x4x?x16xf16>
+  %3 = attn.cast %2 : tensor<2x4x?x16xf32> to tensor<2x4x?x16xf16>
+  return %3 : tensor<2x4x?x16xf16>
+}
+
+// CHECK-LABEL: func.func @attention_primitives
+func.func @attention_primitives(%q: tensor<1x8x?x64xf32>, %kt: tensor<1x8x64x?xf32>, %v: tensor<1x8x?x64xf32>) -> tensor<1x8x?x64xf32> {
+  // CHECK: attn.matmul %{{.*}}, %{{.*}} : (tensor<1x8x?x64xf32>, tensor<1x8x64x?xf32>) -> tensor<1x8x?x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x8x?x64xf32>, tensor<1x8x64x?xf32>) -> tensor<1x8x?x?xf32>
+  // CHECK: attn.softmax %{{.*}}, -1 : tensor<1x8x?x?xf32>
+  %p = attn.softmax %s, -1 : tensor<1x8x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x8x?x?xf32>, tensor<1x8x?x64xf32>) -> tensor<1x8x?x64xf32>
+  return %o : tensor<1x8x?x64xf32>
+}
+
+// CHECK-LABEL: func.func @sdpa
+func.func @sdpa(%q: tensor<2x8x?x64xf32>, %k: tensor<2x2x?x64xf32>, %v: tensor<2x2x?x64xf32>, %m: tensor<2x1x1x?xi1>) -> (tensor<2x8x?x64xf32>, tensor<2x8x?x64xf32>) {
+  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} {kv_group = 4 : i64, scale = 1.250000e-01 : f64}
+  %0 = attn.sdpa %q, %k, %v mask %m {scale = 0.125 : f64, kv_group = 4 : i64} : (tensor<2x8x?x64xf32>, tensor<2x2x?x64xf32>, tensor<2x2x?x64xf32>, tensor<2x1x1x?xi1>) -> tensor<2x8x?x64xf32>
+  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, kv_group = 4 : i64, schedule = #attn.schedule<vector_width = 16, tiles = [64, 256], parallel = true>}
+  %1 = attn.sdpa %q, %k, %v {causal, kv_group = 4 : i64, schedule = #attn.schedule<vector_width = 16, tiles = [64, 256], parallel = true>} : (tensor<2x8x?x64xf32>, tensor<2x2x?x64xf32>, tensor<2x2x?x64xf32>) -> tensor<2x8x?x64xf32>
+  return %0, %1 : tensor<2x8x?x64xf32>, tensor<2x8x?x64xf32>
+}
+
+// CHECK-LABEL: func.func @schedules
+func.func @schedules(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  // CHECK: schedule = #attn.schedule<inlined = true>
+  %0 = attn.transpose %a, [1, 0] {schedule = #attn.schedule<inlined = true>} : tensor<64x64xf32> -> tensor<64x64xf32>
+  // CHECK: schedule = #attn.schedule<gpu_threads = 128>
+  %1 = attn.add %0, %a {schedule = #attn.schedule<gpu_threads = 128>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %1 : tensor<64x64xf32>
+}

@@ -1,0 +1,149 @@
+// RUN: attnc-opt %s -attn-fuse-sdpa -split-input-file | FileCheck %s
+
+// Div by √d, as PyTorch's exporters write it.
+// CHECK-LABEL: func.func @div_scale
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x4x128x64xf32>, %[[K:.*]]: tensor<2x4x128x64xf32>, %[[V:.*]]: tensor<2x4x128x64xf32>)
+// CHECK-NEXT: %[[O:.*]] = attn.sdpa %[[Q]], %[[K]], %[[V]] {scale = 1.250000e-01 : f64}
+// CHECK-NEXT: return %[[O]]
+func.func @div_scale(%q: tensor<2x4x128x64xf32>, %k: tensor<2x4x128x64xf32>, %v: tensor<2x4x128x64xf32>) -> tensor<2x4x128x64xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<2x4x128x64xf32> -> tensor<2x4x64x128xf32>
+  %s = attn.matmul %q, %kt : (tensor<2x4x128x64xf32>, tensor<2x4x64x128xf32>) -> tensor<2x4x128x128xf32>
+  %c = attn.constant dense<8.0> : tensor<f32>
+  %d = attn.div %s, %c : (tensor<2x4x128x128xf32>, tensor<f32>) -> tensor<2x4x128x128xf32>
+  %p = attn.softmax %d, -1 : tensor<2x4x128x128xf32>
+  %o = attn.matmul %p, %v : (tensor<2x4x128x128xf32>, tensor<2x4x128x64xf32>) -> tensor<2x4x128x64xf32>
+  return %o : tensor<2x4x128x64xf32>
+}
+
+// -----
+
+// Mul by 1/√d with the constant first, an additive mask added on the left,
+// softmax axis written as a positive index, different query and key lengths.
+// CHECK-LABEL: func.func @mul_scale_mask_cross
+// CHECK-SAME: %[[M:[a-z0-9]+]]: tensor<1x1x1x96xf32>
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %[[M]] {scale = 2.500000e-01 : f64} : (tensor<1x2x32x16xf32>, tensor<1x2x96x16xf32>, tensor<1x2x96x16xf32>, tensor<1x1x1x96xf32>) -> tensor<1x2x32x16xf32>
+// CHECK-NOT: attn.softmax
+func.func @mul_scale_mask_cross(%q: tensor<1x2x32x16xf32>, %k: tensor<1x2x96x16xf32>, %v: tensor<1x2x96x16xf32>, %m: tensor<1x1x1x96xf32>) -> tensor<1x2x32x16xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x96x16xf32> -> tensor<1x2x16x96xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x32x16xf32>, tensor<1x2x16x96xf32>) -> tensor<1x2x32x96xf32>
+  %c = attn.constant dense<0.25> : tensor<1xf32>
+  %d = attn.mul %c, %s : (tensor<1xf32>, tensor<1x2x32x96xf32>) -> tensor<1x2x32x96xf32>
+  %a = attn.add %m, %d : (tensor<1x1x1x96xf32>, tensor<1x2x32x96xf32>) -> tensor<1x2x32x96xf32>
+  %p = attn.softmax %a, 3 : tensor<1x2x32x96xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x32x96xf32>, tensor<1x2x96x16xf32>) -> tensor<1x2x32x16xf32>
+  return %o : tensor<1x2x32x16xf32>
+}
+
+// -----
+
+// No scale at all; dynamic sequence lengths.
+// CHECK-LABEL: func.func @no_scale_dynamic
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f64} : (tensor<?x4x?x64xf32>, tensor<?x4x?x64xf32>, tensor<?x4x?x64xf32>) -> tensor<?x4x?x64xf32>
+func.func @no_scale_dynamic(%q: tensor<?x4x?x64xf32>, %k: tensor<?x4x?x64xf32>, %v: tensor<?x4x?x64xf32>) -> tensor<?x4x?x64xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<?x4x?x64xf32> -> tensor<?x4x64x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<?x4x?x64xf32>, tensor<?x4x64x?xf32>) -> tensor<?x4x?x?xf32>
+  %p = attn.softmax %s, -1 : tensor<?x4x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<?x4x?x?xf32>, tensor<?x4x?x64xf32>) -> tensor<?x4x?x64xf32>
+  return %o : tensor<?x4x?x64xf32>
+}
+
+// -----
+
+// One K/V head shared by every query head (multi-query attention through
+// broadcasting): K and V are indexed, not copied.
+// CHECK-LABEL: func.func @multi_query
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {kv_group = 8 : i64, scale = 1.250000e-01 : f64} : (tensor<1x8x16x64xf32>, tensor<1x1x16x64xf32>, tensor<1x1x16x64xf32>) -> tensor<1x8x16x64xf32>
+func.func @multi_query(%q: tensor<1x8x16x64xf32>, %k: tensor<1x1x16x64xf32>, %v: tensor<1x1x16x64xf32>) -> tensor<1x8x16x64xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x1x16x64xf32> -> tensor<1x1x64x16xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x8x16x64xf32>, tensor<1x1x64x16xf32>) -> tensor<1x8x16x16xf32>
+  %c = attn.constant dense<8.0> : tensor<f32>
+  %d = attn.div %s, %c : (tensor<1x8x16x16xf32>, tensor<f32>) -> tensor<1x8x16x16xf32>
+  %p = attn.softmax %d, -1 : tensor<1x8x16x16xf32>
+  %o = attn.matmul %p, %v : (tensor<1x8x16x16xf32>, tensor<1x1x16x64xf32>) -> tensor<1x8x16x64xf32>
+  return %o : tensor<1x8x16x64xf32>
+}
+
+// -----
+
+// Negative: softmax over the query axis is not attention.
+// CHECK-LABEL: func.func @softmax_other_axis
+// CHECK-NOT: attn.sdpa
+// CHECK: attn.softmax %{{.*}}, 2
+func.func @softmax_other_axis(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %s, 2 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// Negative: a scale that varies per element is not a scalar.
+// CHECK-LABEL: func.func @scale_not_scalar
+// CHECK-NOT: attn.sdpa
+// CHECK: attn.mul
+func.func @scale_not_scalar(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %c = attn.constant dense<[0.5, 0.25, 0.5, 0.25, 0.5, 0.25, 0.5, 0.25]> : tensor<8xf32>
+  %d = attn.mul %s, %c : (tensor<1x2x8x8xf32>, tensor<8xf32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %d, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// Negative: the scale is a run-time tensor, not a constant.
+// CHECK-LABEL: func.func @scale_not_constant
+// CHECK-NOT: attn.sdpa
+func.func @scale_not_constant(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %c: tensor<f32>) -> tensor<1x2x8x4xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %d = attn.div %s, %c : (tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %d, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// Negative: K is not transposed (Q·K with K already [B, H, D, N] would be
+// fine, but here the transpose swaps the wrong axes).
+// CHECK-LABEL: func.func @k_not_transposed
+// CHECK-NOT: attn.sdpa
+func.func @k_not_transposed(%q: tensor<1x8x8x8xf32>, %k: tensor<1x8x8x8xf32>, %v: tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
+  %kt = attn.transpose %k, [0, 2, 1, 3] : tensor<1x8x8x8xf32> -> tensor<1x8x8x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  %p = attn.softmax %s, -1 : tensor<1x8x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  return %o : tensor<1x8x8x8xf32>
+}
+
+// -----
+
+// Negative: K used directly, without any transpose.
+// CHECK-LABEL: func.func @k_without_transpose
+// CHECK-NOT: attn.sdpa
+func.func @k_without_transpose(%q: tensor<1x2x8x8xf32>, %k: tensor<1x2x8x8xf32>, %v: tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32> {
+  %s = attn.matmul %q, %k : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %s, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  return %o : tensor<1x2x8x8xf32>
+}
+
+// -----
+
+// Negative: the attention probabilities are also a result of the function,
+// so they must stay materialized.
+// CHECK-LABEL: func.func @probabilities_used
+// CHECK-NOT: attn.sdpa
+// CHECK: attn.softmax
+func.func @probabilities_used(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x8x8xf32>) {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %s, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o, %p : tensor<1x2x8x4xf32>, tensor<1x2x8x8xf32>
+}

@@ -1,0 +1,49 @@
+// RUN: attnc-opt %s -attn-tile=target=x86-64-linux-avx512 | FileCheck %s --check-prefix=AVX512
+// RUN: attnc-opt %s -attn-tile=target=x86-64-linux-avx2 | FileCheck %s --check-prefix=AVX2
+// RUN: attnc-opt %s -attn-tile=target=arm-64-linux | FileCheck %s --check-prefix=ARM
+// RUN: attnc-opt %s -attn-tile=target=x86-64-linux-cuda-cuda_capability_80 | FileCheck %s --check-prefix=CUDA
+// RUN: not attnc-opt %s -attn-tile=target=riscv-64-linux 2>&1 | FileCheck %s --check-prefix=BAD
+
+// AVX512-LABEL: func.func @sdpa
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 512], parallel = true>
+// AVX2: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [64, 512], parallel = true>
+// ARM: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 4, tiles = [64, 512], parallel = true>
+// CUDA: attn.sdpa {{.*}}schedule = #attn.schedule<tiles = [64, 32], gpu_threads = 64>
+// BAD: error: attn-tile: unknown target 'riscv-64-linux'
+func.func @sdpa(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32> {
+  %0 = attn.sdpa %q, %k, %v : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
+  return %0 : tensor<1x8x1024x64xf32>
+}
+
+// Short sequences get blocks no larger than the sequence (rounded to the
+// vector width), so N = 77 is one 80-key block.
+// AVX512-LABEL: func.func @sdpa_short
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 80], parallel = true>
+func.func @sdpa_short(%q: tensor<2x4x77x64xf32>, %k: tensor<2x4x77x64xf32>, %v: tensor<2x4x77x64xf32>) -> tensor<2x4x77x64xf32> {
+  %0 = attn.sdpa %q, %k, %v : (tensor<2x4x77x64xf32>, tensor<2x4x77x64xf32>, tensor<2x4x77x64xf32>) -> tensor<2x4x77x64xf32>
+  return %0 : tensor<2x4x77x64xf32>
+}
+
+// AVX512-LABEL: func.func @graph_ops
+// AVX512: attn.transpose {{.*}}schedule = #attn.schedule<inlined = true>
+// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [8], parallel = true>
+// AVX512: attn.softmax {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// A 4-wide innermost axis is not padded to a 16-wide vector.
+// AVX512: attn.add {{.*}}schedule = #attn.schedule<vector_width = 4, parallel = true>
+// CUDA-LABEL: func.func @graph_ops
+// CUDA: attn.matmul {{.*}}schedule = #attn.schedule<gpu_threads = 64>
+func.func @graph_ops(%a: tensor<8x64x64xf32>, %b: tensor<8x64x64xf32>, %c: tensor<8x4xf32>) -> (tensor<8x64x64xf32>, tensor<8x4xf32>) {
+  %t = attn.transpose %b, [0, 2, 1] : tensor<8x64x64xf32> -> tensor<8x64x64xf32>
+  %m = attn.matmul %a, %t : (tensor<8x64x64xf32>, tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %s = attn.softmax %m, -1 : tensor<8x64x64xf32>
+  %d = attn.add %c, %c : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %s, %d : tensor<8x64x64xf32>, tensor<8x4xf32>
+}
+
+// A schedule written by hand is kept.
+// AVX512-LABEL: func.func @hand_written
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [32, 64]>
+func.func @hand_written(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32> {
+  %0 = attn.sdpa %q, %k, %v {schedule = #attn.schedule<vector_width = 8, tiles = [32, 64]>} : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
+  return %0 : tensor<1x8x1024x64xf32>
+}
