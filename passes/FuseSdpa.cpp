@@ -137,8 +137,7 @@ struct FuseSdpaPattern : public OpRewritePattern<MatMulOp> {
     int64_t kvGroup = 1;
     int64_t hq = qType.getDimSize(1), hk = kType.getDimSize(1);
     if (hk != hq || ShapedType::isDynamic(hq)) {
-      if (hk == 1 && !ShapedType::isDynamic(hq) &&
-          vType.getDimSize(1) == 1)
+      if (hk == 1 && !ShapedType::isDynamic(hq) && vType.getDimSize(1) == 1)
         kvGroup = hq;
       else if (hk != hq || vType.getDimSize(1) != hq)
         return rewriter.notifyMatchFailure(
@@ -160,8 +159,8 @@ struct AttnFuseSdpaPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseSdpaPattern>(&getContext());
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

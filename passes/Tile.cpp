@@ -62,7 +62,8 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target) {
   // half of L2.
   int64_t budget = target.l2Bytes / 2 / 4;
   int64_t kvBlock = budget / (qBlock + 2 * d);
-  kvBlock = std::max<int64_t>(lanes, static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(kvBlock))));
+  kvBlock = std::max<int64_t>(lanes, static_cast<int64_t>(llvm::bit_floor(
+                                         static_cast<uint64_t>(kvBlock))));
   kvBlock = std::min<int64_t>(kvBlock, 512);
   kvBlock = std::min<int64_t>(kvBlock, roundUpOr(nk, lanes, kvBlock));
   return ScheduleAttr::get(ctx, lanes, {qBlock, kvBlock}, /*parallel=*/true,
@@ -79,14 +80,16 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target) {
   if (target.isGpu) {
     int64_t threads = 256;
     if (!ShapedType::isDynamic(inner) && inner < threads)
-      threads = std::max<int64_t>(32, static_cast<int64_t>(llvm::PowerOf2Ceil(inner)));
+      threads = std::max<int64_t>(
+          32, static_cast<int64_t>(llvm::PowerOf2Ceil(inner)));
     return ScheduleAttr::get(ctx, 1, {}, false, false, threads);
   }
   int64_t lanes = target.lanes(computeBytes(type));
   // Vectorize along the innermost axis unless it is too short to fill a
   // vector; Halide handles the tail.
   if (!ShapedType::isDynamic(inner) && inner < lanes)
-    lanes = std::max<int64_t>(1, static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(inner))));
+    lanes = std::max<int64_t>(
+        1, static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(inner))));
   bool parallel = type.getRank() >= 2;
   SmallVector<int64_t> tiles;
   if (isa<MatMulOp>(op))
@@ -106,18 +109,17 @@ struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
       return signalPassFailure();
     }
     getOperation().walk([&](Operation *op) {
-      if (op->getDialect() == nullptr ||
-          !isa<AttnDialect>(op->getDialect()) || isa<ConstantOp>(op))
+      if (op->getDialect() == nullptr || !isa<AttnDialect>(op->getDialect()) ||
+          isa<ConstantOp>(op))
         return;
       if (op->hasAttr("schedule"))
         return;
-      ScheduleAttr schedule = llvm::TypeSwitch<Operation *, ScheduleAttr>(op)
-                                  .Case([&](SdpaOp sdpa) {
-                                    return scheduleSdpa(sdpa, *info);
-                                  })
-                                  .Default([&](Operation *other) {
-                                    return scheduleGeneric(other, *info);
-                                  });
+      ScheduleAttr schedule =
+          llvm::TypeSwitch<Operation *, ScheduleAttr>(op)
+              .Case([&](SdpaOp sdpa) { return scheduleSdpa(sdpa, *info); })
+              .Default([&](Operation *other) {
+                return scheduleGeneric(other, *info);
+              });
       op->setAttr("schedule", schedule);
     });
   }

@@ -95,8 +95,8 @@ LogicalResult writeTextAtomically(Location loc, llvm::StringRef path,
     std::error_code ec;
     llvm::raw_fd_ostream os(tmp, ec);
     if (ec)
-      return emitError(loc) << "cannot write '" << path << "': "
-                            << ec.message();
+      return emitError(loc)
+             << "cannot write '" << path << "': " << ec.message();
     os << text;
     os.close();
     if (os.has_error()) {
@@ -135,9 +135,9 @@ OwningOpRef<ModuleOp> loadInput(MLIRContext &context,
 
 } // namespace
 
-LogicalResult
-mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
-                    llvm::function_ref<LogicalResult(PassManager &)> configure) {
+LogicalResult mlir::attn::compile(
+    MLIRContext &context, const CompileOptions &options,
+    llvm::function_ref<LogicalResult(PassManager &)> configure) {
   loadAttncDialects(context);
   Location loc = FileLineColLoc::get(&context, options.inputPath, 0, 0);
 
@@ -182,20 +182,18 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   HalideEmitOptions emitOptions;
   emitOptions.target = *target;
   emitOptions.functionName = functionName;
-  bool textKind = options.emit == EmitKind::Stmt ||
-                  options.emit == EmitKind::Asm ||
-                  options.emit == EmitKind::Header ||
-                  options.emit == EmitKind::Ptx;
+  bool textKind =
+      options.emit == EmitKind::Stmt || options.emit == EmitKind::Asm ||
+      options.emit == EmitKind::Header || options.emit == EmitKind::Ptx;
   if (output == "-") {
     if (!textKind)
       return emitError(loc) << "cannot write a binary artifact to standard "
                                "output; pass -o FILE";
-    HalideTextKind kind = options.emit == EmitKind::Stmt ? HalideTextKind::Stmt
-                          : options.emit == EmitKind::Asm
-                              ? HalideTextKind::Assembly
-                          : options.emit == EmitKind::Header
-                              ? HalideTextKind::Header
-                              : HalideTextKind::Ptx;
+    HalideTextKind kind =
+        options.emit == EmitKind::Stmt     ? HalideTextKind::Stmt
+        : options.emit == EmitKind::Asm    ? HalideTextKind::Assembly
+        : options.emit == EmitKind::Header ? HalideTextKind::Header
+                                           : HalideTextKind::Ptx;
     return emitHalideText(*module, emitOptions, kind, llvm::outs());
   }
 

@@ -36,16 +36,17 @@ int main(int argc, char **argv) {
         return OwningOpRef<Operation *>(module.release());
       });
   TranslateFromMLIRRegistration emitStmt(
-      "emit-halide-stmt", "lower an attn module through Halide, print the "
-                          "lowered statement",
+      "emit-halide-stmt",
+      "lower an attn module through Halide, print the "
+      "lowered statement",
       [](Operation *op, llvm::raw_ostream &os) -> LogicalResult {
         auto module = dyn_cast<ModuleOp>(op);
         if (!module)
           return op->emitError("expects a builtin.module");
         attn::HalideEmitOptions options;
         options.target = targetOption;
-        return attn::emitHalideText(module, options,
-                                    attn::HalideTextKind::Stmt, os);
+        return attn::emitHalideText(module, options, attn::HalideTextKind::Stmt,
+                                    os);
       },
       [](DialectRegistry &registry) {
         registry.insert<attn::AttnDialect, func::FuncDialect>();

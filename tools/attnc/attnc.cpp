@@ -98,10 +98,9 @@ int main(int argc, char **argv) {
   DefaultTimingManager tm;
   applyDefaultTimingManagerCLOptions(tm);
   TimingScope timing = tm.getRootScope();
-  LogicalResult result =
-      attn::compile(context, options, [&](PassManager &pm) {
-        pm.enableTiming(timing);
-        return applyPassManagerCLOptions(pm);
-      });
+  LogicalResult result = attn::compile(context, options, [&](PassManager &pm) {
+    pm.enableTiming(timing);
+    return applyPassManagerCLOptions(pm);
+  });
   return failed(result) ? 1 : 0;
 }

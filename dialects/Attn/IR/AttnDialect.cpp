@@ -58,10 +58,10 @@ void printTileList(AsmPrinter &printer, ArrayRef<int64_t> tiles) {
   printer << ']';
 }
 
-LogicalResult
-ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     int64_t vectorWidth, ArrayRef<int64_t> tiles,
-                     bool parallel, bool inlined, int64_t gpuThreads) {
+LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t vectorWidth, ArrayRef<int64_t> tiles,
+                                   bool parallel, bool inlined,
+                                   int64_t gpuThreads) {
   if (vectorWidth < 1 || !llvm::isPowerOf2_64(vectorWidth))
     return emitError() << "expects vector_width to be a power of two, got "
                        << vectorWidth;

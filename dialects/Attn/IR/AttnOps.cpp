@@ -128,8 +128,8 @@ LogicalResult verifyBinary(Operation *op) {
       broadcastShapes(lhs.getShape(), rhs.getShape(), &badAxis);
   if (failed(shape))
     return op->emitOpError("cannot broadcast operand shapes ")
-           << shapeString(lhs) << " and " << shapeString(rhs)
-           << " (axis -" << badAxis + 1 << ")";
+           << shapeString(lhs) << " and " << shapeString(rhs) << " (axis -"
+           << badAxis + 1 << ")";
   if (out.getRank() != static_cast<int64_t>(shape->size()))
     return op->emitOpError("expects result rank ")
            << shape->size() << " (the broadcast of " << shapeString(lhs)
@@ -450,9 +450,8 @@ LogicalResult MatMulOp::verify() {
     return emitOpError("expects the contracted extents to agree, got ")
            << shapeString(lhs) << " × " << shapeString(rhs);
   int64_t badAxis = 0;
-  FailureOr<SmallVector<int64_t>> batch =
-      broadcastShapes(lhs.getShape().drop_back(2), rhs.getShape().drop_back(2),
-                      &badAxis);
+  FailureOr<SmallVector<int64_t>> batch = broadcastShapes(
+      lhs.getShape().drop_back(2), rhs.getShape().drop_back(2), &badAxis);
   if (failed(batch))
     return emitOpError("cannot broadcast batch axes of ")
            << shapeString(lhs) << " and " << shapeString(rhs);
@@ -505,9 +504,10 @@ LogicalResult SdpaOp::verify() {
   auto k = getK().getType();
   auto v = getV().getType();
   auto out = getType();
-  for (auto [name, type] :
-       {std::pair<StringRef, RankedTensorType>{"q", q}, {"k", k}, {"v", v},
-        {"result", out}})
+  for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"q", q},
+                            {"k", k},
+                            {"v", v},
+                            {"result", out}})
     if (type.getRank() != 4)
       return emitOpError("expects ")
              << name << " of rank 4 ([batch, heads, sequence, head size]), got "
@@ -530,9 +530,8 @@ LogicalResult SdpaOp::verify() {
   int64_t hq = q.getDimSize(1), hkv = k.getDimSize(1);
   if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
       hq != hkv * group)
-    return emitOpError("expects q heads (")
-           << hq << ") = k/v heads (" << hkv << ") × kv_group (" << group
-           << ")";
+    return emitOpError("expects q heads (") << hq << ") = k/v heads (" << hkv
+                                            << ") × kv_group (" << group << ")";
   if (!compatible(q.getDimSize(3), k.getDimSize(3)))
     return emitOpError("expects q and k to have the same head size, got q ")
            << shapeString(q) << ", k " << shapeString(k);

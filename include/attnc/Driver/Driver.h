@@ -55,9 +55,9 @@ struct CompileOptions {
 /// Compiles one model. `configure` may adjust the pass manager (the tool
 /// applies the MLIR pass-manager command-line options there). Errors go
 /// through the context's diagnostic handler.
-LogicalResult compile(MLIRContext &context, const CompileOptions &options,
-                      llvm::function_ref<LogicalResult(PassManager &)>
-                          configure = nullptr);
+LogicalResult
+compile(MLIRContext &context, const CompileOptions &options,
+        llvm::function_ref<LogicalResult(PassManager &)> configure = nullptr);
 
 /// Registers every dialect attnc uses in `context`.
 void loadAttncDialects(MLIRContext &context);

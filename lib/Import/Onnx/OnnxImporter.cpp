@@ -58,7 +58,8 @@ std::string nodeLabel(const onnx::NodeProto &node, int index) {
 class Importer;
 
 /// Imports one ONNX node; reports its own errors and returns failure.
-using Handler = std::function<LogicalResult(Importer &, const onnx::NodeProto &)>;
+using Handler =
+    std::function<LogicalResult(Importer &, const onnx::NodeProto &)>;
 
 struct HandlerEntry {
   int64_t sinceOpset;
@@ -72,8 +73,7 @@ class Importer {
 public:
   Importer(MLIRContext *ctx, StringRef bufferName,
            const OnnxImportOptions &options)
-      : ctx(ctx), builder(ctx), bufferName(bufferName.str()),
-        options(options),
+      : ctx(ctx), builder(ctx), bufferName(bufferName.str()), options(options),
         fileLoc(FileLineColLoc::get(ctx, bufferName, 0, 0)) {}
 
   OwningOpRef<ModuleOp> run(onnx::ModelProto &model);
@@ -84,10 +84,9 @@ public:
 
   /// Emits an error about the current node.
   InFlightDiagnostic nodeError() {
-    return emitError(currentLoc)
-           << currentNode->op_type() << " node "
-           << nodeLabel(*currentNode, currentIndex) << " (opset "
-           << currentOpset << "): ";
+    return emitError(currentLoc) << currentNode->op_type() << " node "
+                                 << nodeLabel(*currentNode, currentIndex)
+                                 << " (opset " << currentOpset << "): ";
   }
 
   /// Returns input `i` of the current node; null when absent.
@@ -153,8 +152,9 @@ public:
   int64_t currentOpset = 0;
 
 private:
-  FailureOr<RankedTensorType> typeFromValueInfo(const onnx::ValueInfoProto &vi,
-                                                SmallVectorImpl<std::string> *dimParams = nullptr);
+  FailureOr<RankedTensorType>
+  typeFromValueInfo(const onnx::ValueInfoProto &vi,
+                    SmallVectorImpl<std::string> *dimParams = nullptr);
   LogicalResult checkSupported(const onnx::ModelProto &model);
 
   std::string bufferName;
@@ -328,15 +328,16 @@ LogicalResult Importer::checkSupported(const onnx::ModelProto &model) {
       continue;
     ++unsupported;
     list += "\n  " + node.op_type() + " (domain '" + displayDomain(domain) +
-            "', opset " + (opset < 0 ? std::string("not imported")
-                                      : std::to_string(opset)) +
+            "', opset " +
+            (opset < 0 ? std::string("not imported") : std::to_string(opset)) +
             ") at node " + nodeLabel(node, i) + ": " + why;
   }
   if (!unsupported)
     return success();
-  emitError(fileLoc) << "unsupported ONNX operator" << (unsupported > 1 ? "s" : "")
-                     << " in the model (" << unsupported << " node"
-                     << (unsupported > 1 ? "s" : "") << "):" << list;
+  emitError(fileLoc) << "unsupported ONNX operator"
+                     << (unsupported > 1 ? "s" : "") << " in the model ("
+                     << unsupported << " node" << (unsupported > 1 ? "s" : "")
+                     << "):" << list;
   return failure();
 }
 
@@ -372,9 +373,8 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/true,
                                                  /*strict_mode=*/1,
                                                  /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(model,
-                                       onnx::OpSchemaRegistry::Instance(),
-                                       inferenceOptions);
+    onnx::shape_inference::InferShapes(
+        model, onnx::OpSchemaRegistry::Instance(), inferenceOptions);
   } catch (const std::exception &e) {
     emitError(fileLoc) << "ONNX shape inference failed: " << e.what();
     return nullptr;
@@ -543,9 +543,9 @@ LogicalResult importMatMul(Importer &im, const onnx::NodeProto &node) {
                    << lt.getElementType() << ")";
     return failure();
   }
-  im.setOutput(node, 0,
-               im.builder.create<MatMulOp>(im.currentLoc, *type, lhs, rhs,
-                                           nullptr));
+  im.setOutput(
+      node, 0,
+      im.builder.create<MatMulOp>(im.currentLoc, *type, lhs, rhs, nullptr));
   return success();
 }
 
@@ -589,10 +589,9 @@ LogicalResult importSoftmax(Importer &im, const onnx::NodeProto &node) {
     return failure();
   }
   im.setOutput(node, 0,
-               im.builder.create<SoftmaxOp>(im.currentLoc, *type,
-                                            im.input(node, 0),
-                                            im.builder.getI64IntegerAttr(axis),
-                                            nullptr));
+               im.builder.create<SoftmaxOp>(
+                   im.currentLoc, *type, im.input(node, 0),
+                   im.builder.getI64IntegerAttr(axis), nullptr));
   return success();
 }
 
@@ -650,8 +649,8 @@ LogicalResult importConstant(Importer &im, const onnx::NodeProto &node) {
   OpBuilder &b = im.builder;
   ElementsAttr value;
   if (attr.name() == "value") {
-    FailureOr<ElementsAttr> elements = im.elementsFromTensor(
-        attr.t(), "Constant node '" + node.name() + "'");
+    FailureOr<ElementsAttr> elements =
+        im.elementsFromTensor(attr.t(), "Constant node '" + node.name() + "'");
     if (failed(elements))
       return failure();
     value = *elements;
@@ -661,8 +660,7 @@ LogicalResult importConstant(Importer &im, const onnx::NodeProto &node) {
   } else if (attr.name() == "value_floats") {
     SmallVector<float> v(attr.floats().begin(), attr.floats().end());
     value = DenseElementsAttr::get(
-        RankedTensorType::get({static_cast<int64_t>(v.size())},
-                              b.getF32Type()),
+        RankedTensorType::get({static_cast<int64_t>(v.size())}, b.getF32Type()),
         ArrayRef<float>(v));
   } else if (attr.name() == "value_int") {
     value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
@@ -670,8 +668,7 @@ LogicalResult importConstant(Importer &im, const onnx::NodeProto &node) {
   } else if (attr.name() == "value_ints") {
     SmallVector<int64_t> v(attr.ints().begin(), attr.ints().end());
     value = DenseElementsAttr::get(
-        RankedTensorType::get({static_cast<int64_t>(v.size())},
-                              b.getI64Type()),
+        RankedTensorType::get({static_cast<int64_t>(v.size())}, b.getI64Type()),
         ArrayRef<int64_t>(v));
   } else {
     im.nodeError() << "attribute '" << attr.name()
@@ -683,8 +680,7 @@ LogicalResult importConstant(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
-const std::map<std::pair<std::string, std::string>, HandlerEntry> &
-handlers() {
+const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
   static const std::map<std::pair<std::string, std::string>, HandlerEntry>
       table = {
           {{"", "Add"}, {7, importBinary<AddOp>}},

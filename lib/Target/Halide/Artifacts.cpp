@@ -1,4 +1,5 @@
-//===- Artifacts.cpp - Compile Halide pipelines to files or run them ---*- C++ -*-===//
+//===- Artifacts.cpp - Compile Halide pipelines to files or run them ---*- C++
+//-*-===//
 //
 // Lowers the PipelineBuilder's pipelines to a Halide Module (the model plus
 // its `_output_shapes` companion) and writes the requested artifacts. Every
@@ -86,8 +87,7 @@ Halide::Module toModule(Lowered &lowered) {
 
 /// Runs `body`, turning Halide's and the standard library's exceptions into
 /// an error at `loc`.
-template <typename Fn>
-LogicalResult guarded(Location loc, Fn body) {
+template <typename Fn> LogicalResult guarded(Location loc, Fn body) {
   try {
     return body();
   } catch (const Halide::Error &e) {
@@ -142,7 +142,8 @@ std::string linkerFor(const Halide::Target &target) {
 /// Writes one artifact into `path` (a temporary name) from the module.
 LogicalResult writeArtifact(Location loc, Lowered &lowered,
                             Halide::Module &module, ArtifactKind kind,
-                            const std::string &path, const ScratchDir &scratch) {
+                            const std::string &path,
+                            const ScratchDir &scratch) {
   using Halide::OutputFileType;
   switch (kind) {
   case ArtifactKind::Object:
@@ -185,8 +186,8 @@ LogicalResult writeArtifact(Location loc, Lowered &lowered,
     std::optional<llvm::StringRef> redirects[] = {std::nullopt, errorLog,
                                                   errorLog};
     std::string message;
-    int rc = llvm::sys::ExecuteAndWait(linker, argv, std::nullopt, redirects,
-                                       0, 0, &message);
+    int rc = llvm::sys::ExecuteAndWait(linker, argv, std::nullopt, redirects, 0,
+                                       0, &message);
     if (rc != 0) {
       auto log = llvm::MemoryBuffer::getFile(errorLog);
       return emitError(loc)
@@ -211,8 +212,8 @@ LogicalResult writeArtifact(Location loc, Lowered &lowered,
     std::error_code ec;
     llvm::raw_fd_ostream os(path, ec);
     if (ec)
-      return emitError(loc) << "cannot write '" << path
-                            << "': " << ec.message();
+      return emitError(loc)
+             << "cannot write '" << path << "': " << ec.message();
     os << *ptx;
     return success();
   }
@@ -255,8 +256,8 @@ LogicalResult mlir::attn::emitHalideArtifacts(
       std::string tmp =
           path + ".attnc-tmp-" + std::to_string(static_cast<long>(getpid()));
       renames.push_back({tmp, path});
-      if (failed(writeArtifact(loc, *lowered, halideModule, kind, tmp,
-                               scratch)))
+      if (failed(
+              writeArtifact(loc, *lowered, halideModule, kind, tmp, scratch)))
         return failure();
     }
     return success();
@@ -389,8 +390,8 @@ LogicalResult mlir::attn::runWithJit(ModuleOp module,
     PipelineBuilder &pb = *lowered->builder;
     Halide::Target jitTarget = Halide::get_jit_target_from_environment();
     if (inputs.size() != pb.params.size())
-      return emitError(loc) << "expects " << pb.params.size()
-                            << " inputs, got " << inputs.size();
+      return emitError(loc) << "expects " << pb.params.size() << " inputs, got "
+                            << inputs.size();
     std::vector<HostTensor> inputCopies(inputs.begin(), inputs.end());
     for (size_t k = 0; k < inputs.size(); ++k) {
       HostTensor &in = inputCopies[k];
@@ -398,9 +399,9 @@ LogicalResult mlir::attn::runWithJit(ModuleOp module,
         return emitError(loc) << "input " << k << " ('" << pb.params[k].name()
                               << "') has the wrong element type";
       if (static_cast<int>(in.shape.size()) != pb.params[k].dimensions())
-        return emitError(loc) << "input " << k << " ('" << pb.params[k].name()
-                              << "') expects rank "
-                              << pb.params[k].dimensions();
+        return emitError(loc)
+               << "input " << k << " ('" << pb.params[k].name()
+               << "') expects rank " << pb.params[k].dimensions();
       Halide::Buffer<> buffer(halideTypeOf(in.dtype), in.data.data(),
                               reversedSizes(in.shape));
       pb.params[k].set(buffer);
@@ -423,9 +424,8 @@ LogicalResult mlir::attn::runWithJit(ModuleOp module,
       outputs.push_back(std::move(out));
     }
     for (HostTensor &out : outputs)
-      buffers.push_back(Halide::Buffer<>(halideTypeOf(out.dtype),
-                                         out.data.data(),
-                                         reversedSizes(out.shape)));
+      buffers.push_back(Halide::Buffer<>(
+          halideTypeOf(out.dtype), out.data.data(), reversedSizes(out.shape)));
     pb.pipeline().realize(Halide::Realization(buffers), jitTarget);
     return success();
   });

@@ -186,9 +186,11 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
                              : llvm::StringRef("output" + std::to_string(i))));
     outputNames.push_back(name);
     Operation *def = value.getDefiningOp();
+    auto schedule =
+        def ? dyn_cast_or_null<ScheduleAttr>(def->getAttr("schedule"))
+            : nullptr;
     if (def && !isa<ConstantOp>(def) && !directOutputs.count(value) &&
-        !(isa<ScheduleAttr>(def->getAttr("schedule")) &&
-          cast<ScheduleAttr>(def->getAttr("schedule")).getInlined()))
+        !(schedule && schedule.getInlined()))
       directOutputs[value] = name;
   }
 
@@ -203,12 +205,12 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
       return func.emitError("argument ")
              << arg.getArgNumber() << " has unsupported element type "
              << type.getElementType();
-    auto nameAttr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                      "attn.name");
+    auto nameAttr =
+        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "attn.name");
     std::string name = uniqueName(cIdentifier(
-        nameAttr ? nameAttr.getValue()
-                 : llvm::StringRef("input" +
-                                   std::to_string(arg.getArgNumber()))));
+        nameAttr
+            ? nameAttr.getValue()
+            : llvm::StringRef("input" + std::to_string(arg.getArgNumber()))));
     Halide::ImageParam param(*ht, type.getRank(), name);
     int rank = type.getRank();
     for (int k = 0; k < rank; ++k) {
@@ -220,9 +222,8 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     }
     Tensor t;
     t.type = *ht;
-    t.shape = shapeOf(type, [&](int k) {
-      return param.dim(rank - 1 - k).extent();
-    });
+    t.shape =
+        shapeOf(type, [&](int k) { return param.dim(rank - 1 - k).extent(); });
     t.func = Func(name + "_in");
     std::vector<Var> vars = makeVars(rank, name);
     t.func(vars) = param(vars);
@@ -273,8 +274,7 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
                           ScheduleAttr::get(func.getContext(),
                                             target.has_gpu_feature() ? 1 : 8,
                                             {}, type.getRank() >= 2, false,
-                                            target.has_gpu_feature() ? 256
-                                                                     : 0),
+                                            target.has_gpu_feature() ? 256 : 0),
                           target);
     }
     // The caller's buffer must have exactly the output's extents.
@@ -372,8 +372,8 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
             if (ht->is_bool())
               result.func(vars) = x != Halide::cast(x.type(), 0);
             else if (x.type().is_bool())
-              result.func(vars) = Halide::select(x, Halide::cast(*ht, 1),
-                                                 Halide::cast(*ht, 0));
+              result.func(vars) =
+                  Halide::select(x, Halide::cast(*ht, 1), Halide::cast(*ht, 0));
             else
               result.func(vars) = Halide::cast(*ht, widen(x));
             result.shape = in.shape;
@@ -452,11 +452,13 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
 
   ElementsAttr value = op.getValue();
   // Splats are expressions, not buffers.
-  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat()) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(value);
+      dense && dense.isSplat()) {
     Expr e;
     Type element = type.getElementType();
     if (isa<FloatType>(element))
-      e = Halide::cast(ht, Expr(dense.getSplatValue<APFloat>().convertToDouble()));
+      e = Halide::cast(ht,
+                       Expr(dense.getSplatValue<APFloat>().convertToDouble()));
     else if (element.isInteger(1))
       e = Halide::cast(ht, Expr(dense.getSplatValue<bool>() ? 1 : 0));
     else
@@ -625,6 +627,9 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
   if (kvBlock % lanes != 0)
     lanes = 1;
   Halide::Type ht = *toHalideType(op.getType().getElementType());
+  Halide::Type acc = computeType(ht);
+  Expr zero = Halide::cast(acc, 0);
+  Expr low = Halide::cast(acc, lowest());
   int64_t group = op.getKvGroupAttr().getInt();
   float scale = static_cast<float>(op.getEffectiveScale());
   bool causal = op.getCausal();
@@ -659,7 +664,7 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
 
   // Raw scores of one tile: Σ_d q · k.
   f.scores = Func(name + "_scores");
-  f.scores(j, kb, i, h, b) = 0.0f;
+  f.scores(j, kb, i, h, b) = zero;
   f.scores(j, kb, i, h, b) +=
       widen(q.func(f.headDim.x, iC, h, b)) * kRead(j, f.headDim.x, kb);
 
@@ -668,7 +673,7 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
   // infinities or NaNs.
   auto maskedAt = [&](Expr jj) -> Expr {
     Expr key = kb * bk + jj;
-    Expr s = f.scores(jj, kb, i, h, b) * scale;
+    Expr s = f.scores(jj, kb, i, h, b) * Halide::cast(acc, scale);
     Expr valid = key < nk;
     if (causal)
       valid = valid && key <= i;
@@ -687,14 +692,14 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
       else
         s = s + widen(m);
     }
-    return Halide::select(valid, Halide::max(s, lowest()), lowest());
+    return Halide::select(valid, Halide::max(s, low), low);
   };
 
   // Block maximum in two steps so that the first is vectorizable.
   const RDom &rp = f.partRows;
   Expr jPart = rp.x * static_cast<int>(lanes) + l;
   f.blockMaxPart = Func(name + "_bmax_part");
-  f.blockMaxPart(l, kb, i, h, b) = lowest();
+  f.blockMaxPart(l, kb, i, h, b) = low;
   f.blockMaxPart(l, kb, i, h, b) =
       Halide::max(f.blockMaxPart(l, kb, i, h, b), maskedAt(jPart));
   f.blockMax = Func(name + "_bmax");
@@ -703,24 +708,28 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
 
   // Probabilities relative to the block maximum.
   f.probs = Func(name + "_p");
-  f.probs(j, kb, i, h, b) = Halide::exp(maskedAt(j) - f.blockMax(kb, i, h, b));
+  // Keys past the end of the last, partial block weigh nothing, even in a
+  // row whose real keys are all masked (those weigh one each, so that such
+  // a row averages V over its keys).
+  f.probs(j, kb, i, h, b) =
+      Halide::select(kb * bk + j < nk,
+                     Halide::exp(maskedAt(j) - f.blockMax(kb, i, h, b)), zero);
 
   f.blockSumPart = Func(name + "_bsum_part");
-  f.blockSumPart(l, kb, i, h, b) = 0.0f;
+  f.blockSumPart(l, kb, i, h, b) = zero;
   f.blockSumPart(l, kb, i, h, b) += f.probs(jPart, kb, i, h, b);
   f.blockSum = Func(name + "_bsum");
   f.blockSum(kb, i, h, b) = Halide::sum(f.blockSumPart(f.lanes.x, kb, i, h, b));
 
   // P · V of the block.
   f.pv = Func(name + "_pv");
-  f.pv(d, kb, i, h, b) = 0.0f;
-  f.pv(d, kb, i, h, b) +=
-      f.probs(f.kvInBlock.x, kb, i, h, b) *
-      widen(v.func(d, keyAt(f.kvInBlock.x, kb), hk, b));
+  f.pv(d, kb, i, h, b) = zero;
+  f.pv(d, kb, i, h, b) += f.probs(f.kvInBlock.x, kb, i, h, b) *
+                          widen(v.func(d, keyAt(f.kvInBlock.x, kb), hk, b));
 
   // The online-softmax recurrence over KV blocks: (acc, running max, sum).
   f.state = Func(name + "_state");
-  f.state(d, i, h, b) = {0.0f, lowest(), 0.0f};
+  f.state(d, i, h, b) = {zero, low, zero};
   const RDom &rkb = f.kvBlocks;
   Expr mOld = f.state(d, i, h, b)[1];
   Expr bmax = f.blockMax(rkb.x, i, h, b);

@@ -87,8 +87,7 @@ public:
   Halide::Func shapes;
 
 private:
-  LogicalResult define(Operation *op, const std::string &name,
-                       OpFuncs &funcs);
+  LogicalResult define(Operation *op, const std::string &name, OpFuncs &funcs);
   Tensor &get(Value value) { return tensors[value]; }
   std::string uniqueName(const std::string &base);
 
@@ -98,8 +97,7 @@ private:
                              OpFuncs &funcs);
   LogicalResult defineSoftmax(SoftmaxOp op, const std::string &name,
                               OpFuncs &funcs);
-  LogicalResult defineSdpa(SdpaOp op, const std::string &name,
-                           OpFuncs &funcs);
+  LogicalResult defineSdpa(SdpaOp op, const std::string &name, OpFuncs &funcs);
 
   func::FuncOp func;
   llvm::DenseMap<Value, Tensor> tensors;

@@ -1,4 +1,5 @@
-//===- Schedules.cpp - #attn.schedule as Halide scheduling calls -*- C++ -*-===//
+//===- Schedules.cpp - #attn.schedule as Halide scheduling calls -*- C++
+//-*-===//
 //
 // THE SCHEDULE. Each field of #attn.schedule maps onto Halide calls:
 // `vector_width` → vectorize the innermost loop, `parallel` → fuse the outer
@@ -193,8 +194,8 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
   Operation *op = funcs.op;
   if (schedule.getGpuThreads() > 0 && !target.has_gpu_feature())
     return op->emitOpError("has a GPU schedule (gpu_threads = ")
-           << schedule.getGpuThreads() << ") but target "
-           << target.to_string() << " has no GPU";
+           << schedule.getGpuThreads() << ") but target " << target.to_string()
+           << " has no GPU";
   if (schedule.getInlined()) {
     if (funcs.hasUpdate || funcs.isSdpa || funcs.isSoftmax)
       return op->emitOpError("cannot be inlined: it has reductions of its "
