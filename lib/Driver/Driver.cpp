@@ -8,6 +8,7 @@
 
 #include "attnc/Driver/Driver.h"
 #include "attnc/Dialect/Attn/IR/AttnDialect.h"
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Import/Onnx/OnnxImporter.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Target/Halide/HalideEmitter.h"
@@ -73,12 +74,7 @@ namespace {
 /// A C identifier from a file's stem (`models/bert-tiny.onnx` →
 /// `bert_tiny`).
 std::string stemIdentifier(llvm::StringRef path) {
-  std::string id;
-  for (char c : llvm::sys::path::stem(path))
-    id += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
-  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0])))
-    id = "_" + id;
-  return id;
+  return toCIdentifier(llvm::sys::path::stem(path));
 }
 
 /// Writes `text` to `path` (or stdout for `-`) through a temporary file.

@@ -52,6 +52,15 @@ FailureOr<SmallVector<int64_t>> parseTileList(AsmParser &parser) {
   return tiles;
 }
 
+std::string toCIdentifier(llvm::StringRef name) {
+  std::string id;
+  for (char c : name)
+    id += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0])))
+    id = "_" + id;
+  return id;
+}
+
 void printTileList(AsmPrinter &printer, ArrayRef<int64_t> tiles) {
   printer << '[';
   llvm::interleaveComma(tiles, printer);

@@ -341,17 +341,6 @@ LogicalResult Importer::checkSupported(const onnx::ModelProto &model) {
   return failure();
 }
 
-/// Turns an ONNX name into a C identifier (the names become parameters in
-/// the generated header).
-std::string cIdentifier(const std::string &name) {
-  std::string id;
-  for (char c : name)
-    id += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
-  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0])))
-    id = "_" + id;
-  return id;
-}
-
 OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   for (const auto &opset : model.opset_import())
     opsets[canonicalDomain(opset.domain())] = opset.version();
@@ -429,7 +418,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
 
   std::string fnName = options.functionName;
   if (fnName.empty())
-    fnName = graph.name().empty() ? "main" : cIdentifier(graph.name());
+    fnName = graph.name().empty() ? "main" : toCIdentifier(graph.name());
   auto func = builder.create<func::FuncOp>(
       fileLoc, fnName, builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, vi] : llvm::enumerate(args)) {

@@ -63,12 +63,7 @@ Halide::Type mlir::attn::halide::computeType(Halide::Type type) {
 }
 
 std::string mlir::attn::halide::cIdentifier(llvm::StringRef name) {
-  std::string id;
-  for (char c : name)
-    id += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
-  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0])))
-    id = "_" + id;
-  return id;
+  return toCIdentifier(name);
 }
 
 namespace {

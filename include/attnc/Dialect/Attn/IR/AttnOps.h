@@ -32,6 +32,11 @@ FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
                                                 ArrayRef<int64_t> rhs,
                                                 int64_t *badAxis = nullptr);
 
+/// Makes `name` a C identifier (other characters become `_`, a leading digit
+/// gets a `_` before it): ONNX names become the parameter and entry-point
+/// names of the generated header.
+std::string toCIdentifier(llvm::StringRef name);
+
 } // namespace mlir::attn
 
 #define GET_ATTRDEF_CLASSES
