@@ -108,13 +108,42 @@ LogicalResult writeTextAtomically(Location loc, llvm::StringRef path,
   return success();
 }
 
+/// The Halide artifact behind an `--emit` kind other than `mlir`.
+ArtifactKind artifactKind(EmitKind kind) {
+  switch (kind) {
+  case EmitKind::Stmt:
+    return ArtifactKind::Stmt;
+  case EmitKind::Html:
+    return ArtifactKind::StmtHtml;
+  case EmitKind::Asm:
+    return ArtifactKind::Assembly;
+  case EmitKind::Header:
+    return ArtifactKind::Header;
+  case EmitKind::StaticLib:
+    return ArtifactKind::StaticLibrary;
+  case EmitKind::SharedLib:
+    return ArtifactKind::SharedLibrary;
+  case EmitKind::Ptx:
+    return ArtifactKind::Ptx;
+  case EmitKind::Obj:
+  case EmitKind::Mlir:
+    break;
+  }
+  return ArtifactKind::Object;
+}
+
+/// Artifacts that are text and may go to standard output.
+bool isText(ArtifactKind kind) {
+  return kind == ArtifactKind::Stmt || kind == ArtifactKind::Assembly ||
+         kind == ArtifactKind::Header || kind == ArtifactKind::Ptx;
+}
+
 OwningOpRef<ModuleOp> loadInput(MLIRContext &context,
                                 const CompileOptions &options,
                                 const std::string &functionName) {
   llvm::StringRef path = options.inputPath;
   if (path.ends_with(".mlir")) {
     llvm::SourceMgr sourceMgr;
-    std::string included;
     auto buffer = llvm::MemoryBuffer::getFile(path);
     if (!buffer) {
       emitError(UnknownLoc::get(&context))
@@ -178,53 +207,20 @@ LogicalResult mlir::attn::compile(
   HalideEmitOptions emitOptions;
   emitOptions.target = *target;
   emitOptions.functionName = functionName;
-  bool textKind =
-      options.emit == EmitKind::Stmt || options.emit == EmitKind::Asm ||
-      options.emit == EmitKind::Header || options.emit == EmitKind::Ptx;
+  ArtifactKind kind = artifactKind(options.emit);
   if (output == "-") {
-    if (!textKind)
+    if (!isText(kind))
       return emitError(loc) << "cannot write a binary artifact to standard "
                                "output; pass -o FILE";
-    HalideTextKind kind =
-        options.emit == EmitKind::Stmt     ? HalideTextKind::Stmt
-        : options.emit == EmitKind::Asm    ? HalideTextKind::Assembly
-        : options.emit == EmitKind::Header ? HalideTextKind::Header
-                                           : HalideTextKind::Ptx;
     return emitHalideText(*module, emitOptions, kind, llvm::outs());
   }
 
-  SmallVector<std::pair<ArtifactKind, std::string>> files;
-  switch (options.emit) {
-  case EmitKind::Stmt:
-    files.push_back({ArtifactKind::Stmt, output});
-    break;
-  case EmitKind::Html:
-    files.push_back({ArtifactKind::StmtHtml, output});
-    break;
-  case EmitKind::Asm:
-    files.push_back({ArtifactKind::Assembly, output});
-    break;
-  case EmitKind::Obj:
-    files.push_back({ArtifactKind::Object, output});
-    break;
-  case EmitKind::Header:
-    files.push_back({ArtifactKind::Header, output});
-    break;
-  case EmitKind::StaticLib: {
-    files.push_back({ArtifactKind::StaticLibrary, output});
+  SmallVector<std::pair<ArtifactKind, std::string>> files = {{kind, output}};
+  // A static library comes with the header that declares its entry points.
+  if (kind == ArtifactKind::StaticLibrary) {
     llvm::SmallString<128> header(output);
     llvm::sys::path::replace_extension(header, ".h");
     files.push_back({ArtifactKind::Header, std::string(header)});
-    break;
-  }
-  case EmitKind::SharedLib:
-    files.push_back({ArtifactKind::SharedLibrary, output});
-    break;
-  case EmitKind::Ptx:
-    files.push_back({ArtifactKind::Ptx, output});
-    break;
-  case EmitKind::Mlir:
-    break;
   }
   return emitHalideArtifacts(*module, emitOptions, files);
 }

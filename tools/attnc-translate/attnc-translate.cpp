@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
           return op->emitError("expects a builtin.module");
         attn::HalideEmitOptions options;
         options.target = targetOption;
-        return attn::emitHalideText(module, options, attn::HalideTextKind::Stmt,
+        return attn::emitHalideText(module, options, attn::ArtifactKind::Stmt,
                                     os);
       },
       [](DialectRegistry &registry) {

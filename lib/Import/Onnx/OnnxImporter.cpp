@@ -609,23 +609,15 @@ LogicalResult importReshape(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
-LogicalResult importSqrt(Importer &im, const onnx::NodeProto &node) {
+/// Ops with one input and a result shaped like it (Sqrt, Cast).
+template <typename OpT>
+LogicalResult importUnary(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  im.setOutput(node, 0,
-               im.builder.create<SqrtOp>(im.currentLoc, *type,
-                                         im.input(node, 0), nullptr));
-  return success();
-}
-
-LogicalResult importCast(Importer &im, const onnx::NodeProto &node) {
-  FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
-    return failure();
-  im.setOutput(node, 0,
-               im.builder.create<CastOp>(im.currentLoc, *type,
-                                         im.input(node, 0), nullptr));
+  im.setOutput(
+      node, 0,
+      im.builder.create<OpT>(im.currentLoc, *type, im.input(node, 0), nullptr));
   return success();
 }
 
@@ -680,8 +672,8 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"", "Transpose"}, {1, importTranspose}},
           {{"", "Softmax"}, {1, importSoftmax}},
           {{"", "Reshape"}, {5, importReshape}},
-          {{"", "Sqrt"}, {6, importSqrt}},
-          {{"", "Cast"}, {6, importCast}},
+          {{"", "Sqrt"}, {6, importUnary<SqrtOp>}},
+          {{"", "Cast"}, {6, importUnary<CastOp>}},
           {{"", "Constant"}, {1, importConstant}},
       };
   return table;

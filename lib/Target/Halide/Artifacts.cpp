@@ -277,28 +277,13 @@ LogicalResult mlir::attn::emitHalideArtifacts(
 
 LogicalResult mlir::attn::emitHalideText(ModuleOp module,
                                          const HalideEmitOptions &options,
-                                         HalideTextKind kind,
+                                         ArtifactKind kind,
                                          llvm::raw_ostream &os) {
   ScratchDir scratch;
   if (scratch.path.empty())
     return module.emitError("cannot create a temporary directory");
-  ArtifactKind artifact = ArtifactKind::Stmt;
-  switch (kind) {
-  case HalideTextKind::Stmt:
-    artifact = ArtifactKind::Stmt;
-    break;
-  case HalideTextKind::Assembly:
-    artifact = ArtifactKind::Assembly;
-    break;
-  case HalideTextKind::Header:
-    artifact = ArtifactKind::Header;
-    break;
-  case HalideTextKind::Ptx:
-    artifact = ArtifactKind::Ptx;
-    break;
-  }
   std::string path = scratch.file("out.txt");
-  if (failed(emitHalideArtifacts(module, options, {{artifact, path}})))
+  if (failed(emitHalideArtifacts(module, options, {{kind, path}})))
     return failure();
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)

@@ -265,12 +265,10 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
       out = Func(outputNames[i]);
       std::vector<Var> vars = makeVars(type.getRank(), outputNames[i]);
       out(vars) = t.func(vars);
-      scheduleElementwise(out,
-                          ScheduleAttr::get(func.getContext(),
-                                            target.has_gpu_feature() ? 1 : 8,
-                                            {}, type.getRank() >= 2, false,
-                                            target.has_gpu_feature() ? 256 : 0),
-                          target);
+      scheduleFunc(out, ScheduleAttr::get(func.getContext(),
+                                          target.has_gpu_feature() ? 1 : 8, {},
+                                          type.getRank() >= 2, false,
+                                          target.has_gpu_feature() ? 256 : 0));
     }
     // The caller's buffer must have exactly the output's extents.
     int rank = type.getRank();
@@ -542,7 +540,6 @@ LogicalResult PipelineBuilder::defineMatMul(MatMulOp op,
   } else {
     t.func = Func(name);
     t.func(vars) = Halide::cast(ht, product(vars));
-    funcs.extra.push_back(product);
   }
   funcs.main = product;
   funcs.hasUpdate = true;

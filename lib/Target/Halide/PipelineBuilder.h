@@ -54,8 +54,6 @@ struct SoftmaxFuncs {
 struct OpFuncs {
   Operation *op = nullptr;
   Halide::Func main;
-  /// Funcs of the op computed into buffers of their own besides `main`.
-  std::vector<Halide::Func> extra;
   /// True when `main` has an update stage (reductions).
   bool hasUpdate = false;
   SdpaFuncs sdpa;
@@ -101,7 +99,6 @@ private:
 
   func::FuncOp func;
   llvm::DenseMap<Value, Tensor> tensors;
-  std::vector<OpFuncs> scheduled;
   llvm::StringMap<int> usedNames;
 };
 
@@ -115,9 +112,8 @@ std::string cIdentifier(llvm::StringRef name);
 /// Applies an op's schedule to its Funcs (Schedules.cpp).
 LogicalResult applySchedule(const OpFuncs &funcs, ScheduleAttr schedule,
                             const Halide::Target &target);
-/// Schedules an output copy or other elementwise Func with no op behind it.
-void scheduleElementwise(Halide::Func f, ScheduleAttr schedule,
-                         const Halide::Target &target);
+/// Schedules a Func with no op behind it (an output copy).
+void scheduleFunc(Halide::Func f, ScheduleAttr schedule);
 
 } // namespace mlir::attn::halide
 

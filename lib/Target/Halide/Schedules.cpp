@@ -76,13 +76,17 @@ void scheduleStage(Halide::Stage stage, const std::vector<Var> &vars,
   }
 }
 
-void scheduleFunc(Func f, ScheduleAttr schedule) {
+} // namespace
+
+void mlir::attn::halide::scheduleFunc(Func f, ScheduleAttr schedule) {
   f.compute_root();
   scheduleStage(f, f.args(), {}, schedule, f.name());
   for (int u = 0; u < f.num_update_definitions(); ++u)
     scheduleStage(f.update(u), f.args(), f.rvars(u), schedule,
                   f.name() + "_u" + std::to_string(u));
 }
+
+namespace {
 
 void scheduleSoftmax(const SoftmaxFuncs &s, ScheduleAttr schedule) {
   std::vector<Var> vars = s.out.args();
@@ -212,9 +216,4 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
   }
   scheduleFunc(funcs.main, schedule);
   return success();
-}
-
-void mlir::attn::halide::scheduleElementwise(Func f, ScheduleAttr schedule,
-                                             const Halide::Target &) {
-  scheduleFunc(f, schedule);
 }

@@ -54,10 +54,9 @@ LogicalResult
 emitHalideArtifacts(ModuleOp module, const HalideEmitOptions &options,
                     llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files);
 
-/// Text artifacts (statement, assembly, header, PTX) printed to `os`.
-enum class HalideTextKind { Stmt, Assembly, Header, Ptx };
+/// Writes a text artifact (statement, assembly, header, PTX) to `os`.
 LogicalResult emitHalideText(ModuleOp module, const HalideEmitOptions &options,
-                             HalideTextKind kind, llvm::raw_ostream &os);
+                             ArtifactKind kind, llvm::raw_ostream &os);
 
 /// Element types a host tensor can hold.
 enum class DType { F32, F64, F16, BF16, I64, I32, I8, U8, Bool };
