@@ -1,0 +1,1264 @@
+//===- attnc-conformance.cpp - ONNX backend node tests through attnc ------===//
+//
+// Runs the ONNX backend node tests through attnc: every test directory
+//
+//   <root>/<test_name>/model.onnx
+//   <root>/<test_name>/test_data_set_N/input_K.pb, output_K.pb
+//
+// is imported with the ONNX importer, compiled with the attnc default
+// pipeline for the host, run through Halide's JIT on the inputs of each data
+// set, and its outputs are compared with the expected ones:
+//
+//   * same shape and the same element type as the expected tensor;
+//   * floating point: |got - want| <= atol + rtol * |want| elementwise (numpy's
+//     isclose, as onnx.backend.test.runner does with assert_allclose)
+//     with the ONNX backend defaults rtol = 1e-3, atol = 1e-7 for every float
+//     type (bfloat16: rtol at least 2^-6, two bfloat16 ulps, as ONNX does), or
+//     the rtol/atol of the test's data.json when it has one; NaN matches NaN,
+//     an infinity only the same infinity;
+//   * integers and booleans: exactly.
+//
+// A test whose model uses an operator the importer does not support is
+// SKIPPED ("unsupported op", counted per op type). One that imports but fails
+// to compile, run or compare is FAILED, or KNOWN-FAIL when it is listed in
+// the --known-failures file; a listed test that passes is an UNEXPECTED-PASS
+// and fails the run, so that the list stays honest. The exit status is
+// non-zero iff a test failed or passed unexpectedly. The closing line
+//
+//   ran N, passed P, known failures F, failed X, skipped S (unsupported ops:
+//   Op1 ×n, ...)
+//
+// counts every selected test once: N = P + F + X + S (unexpected passes are
+// among the P, and named on a line of their own).
+//
+// Each test runs in its own MLIRContext inside a worker process forked from
+// this one: a test that crashes or hangs (--timeout) is reported as FAILED and
+// a new worker takes over the remaining tests. --no-fork runs everything in
+// this process (for a debugger).
+//
+// This file uses ONNX's protobuf classes to read the .pb tensors, so it is
+// compiled with exceptions and RTTI like lib/Import/Onnx (LLVM and MLIR as
+// Debian builds them have RTTI).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Dialect/Attn/IR/AttnDialect.h"
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Import/Onnx/OnnxImporter.h"
+#include "attnc/Passes/Passes.h"
+#include "attnc/Target/Halide/HalideEmitter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "onnx/defs/schema.h"
+#include "onnx/onnx_pb.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+/// The tolerance of onnx.backend.test (TestCase.rtol/atol of node tests and
+/// the loader's default for model directories without a data.json).
+constexpr double kDefaultRtol = 1e-3;
+constexpr double kDefaultAtol = 1e-7;
+/// onnx.backend.test.runner widens rtol for bfloat16 outputs to two ulps.
+constexpr double kBf16MinRtol = 1.0 / 64.0;
+
+/// Exit status of a run that found a root directory missing when
+/// --skip-missing-roots was given (CTest's SKIP_RETURN_CODE).
+constexpr int kSkipExitCode = 77;
+
+//===----------------------------------------------------------------------===//
+// Options and test discovery
+//===----------------------------------------------------------------------===//
+
+struct Options {
+  std::vector<std::string> roots;
+  std::string knownFailuresPath;
+  std::string filter;
+  bool verbose = false;
+  bool noFork = false;
+  bool skipMissingRoots = false;
+  unsigned timeoutSeconds = 300;
+};
+
+void printUsage(llvm::raw_ostream &os) {
+  os << "usage: attnc-conformance [options] ROOT...\n"
+        "\n"
+        "Runs the ONNX backend node tests under each ROOT\n"
+        "(ROOT/<test>/model.onnx, ROOT/<test>/test_data_set_N/"
+        "{input,output}_K.pb)\n"
+        "through the attnc importer, default pipeline and Halide JIT.\n"
+        "\n"
+        "options:\n"
+        "  --known-failures=FILE  tests expected to fail: one name a line,\n"
+        "                         '# reason' after it, '#' starts a comment\n"
+        "  --filter=REGEX         only tests whose name matches REGEX\n"
+        "                         (anywhere in the name)\n"
+        "  --timeout=SECONDS      per test, 0 for none (default 300)\n"
+        "  --no-fork              run every test in this process\n"
+        "  --skip-missing-roots   exit 77 (skipped) when a ROOT does not "
+        "exist\n"
+        "  -v, --verbose          one line per test, passes included, with "
+        "times\n"
+        "  -h, --help             this text\n"
+        "\n"
+        "Exit status: 0 when no test failed and no known failure passed; 1\n"
+        "otherwise; 2 for a usage error.\n";
+}
+
+/// Parses the command line; returns an exit status to stop with, if any.
+std::optional<int> parseOptions(int argc, char **argv, Options &options) {
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      printUsage(llvm::outs());
+      return 0;
+    }
+    if (arg == "-v" || arg == "--verbose") {
+      options.verbose = true;
+    } else if (arg == "--no-fork") {
+      options.noFork = true;
+    } else if (arg == "--skip-missing-roots") {
+      options.skipMissingRoots = true;
+    } else if (arg.consume_front("--known-failures=")) {
+      options.knownFailuresPath = arg.str();
+    } else if (arg.consume_front("--filter=")) {
+      options.filter = arg.str();
+    } else if (arg.consume_front("--timeout=")) {
+      if (arg.getAsInteger(10, options.timeoutSeconds)) {
+        llvm::errs() << "attnc-conformance: --timeout expects a number of "
+                        "seconds\n";
+        return 2;
+      }
+    } else if (arg.starts_with("-") && arg != "-") {
+      llvm::errs() << "attnc-conformance: unknown option '" << arg << "'\n";
+      printUsage(llvm::errs());
+      return 2;
+    } else {
+      options.roots.push_back(arg.str());
+    }
+  }
+  if (options.roots.empty()) {
+    llvm::errs() << "attnc-conformance: no test root directory given\n";
+    printUsage(llvm::errs());
+    return 2;
+  }
+  return std::nullopt;
+}
+
+struct TestCase {
+  std::string name;
+  std::string dir;
+};
+
+/// Every directory under `root` that holds a model.onnx, sorted by name.
+std::vector<TestCase> discoverTests(llvm::StringRef root) {
+  std::vector<TestCase> tests;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(root, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    llvm::SmallString<256> model(it->path());
+    llvm::sys::path::append(model, "model.onnx");
+    if (!llvm::sys::fs::is_regular_file(model))
+      continue;
+    tests.push_back({llvm::sys::path::filename(it->path()).str(), it->path()});
+  }
+  llvm::sort(tests, [](const TestCase &a, const TestCase &b) {
+    return a.name < b.name;
+  });
+  return tests;
+}
+
+/// The known-failures file: `test_name  # reason` lines.
+struct KnownFailures {
+  std::map<std::string, std::string> reasons;
+  bool contains(const std::string &name) const { return reasons.count(name); }
+};
+
+bool readKnownFailures(llvm::StringRef path, KnownFailures &known) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer) {
+    llvm::errs() << "attnc-conformance: cannot read the known-failures file '"
+                 << path << "': " << buffer.getError().message() << "\n";
+    return false;
+  }
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n');
+  for (llvm::StringRef line : lines) {
+    auto [entry, comment] = line.split('#');
+    entry = entry.trim();
+    if (entry.empty())
+      continue;
+    // The name is the first word; anything else before a '#' is an error in
+    // the file, not part of the name.
+    size_t space = entry.find_first_of(" \t");
+    llvm::StringRef name = entry.take_front(space);
+    if (space != llvm::StringRef::npos) {
+      llvm::errs() << "attnc-conformance: " << path << ": expected one test "
+                   << "name before '#', got '" << entry << "'\n";
+      return false;
+    }
+    known.reasons[name.str()] = comment.trim().str();
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Tensors from .pb files
+//===----------------------------------------------------------------------===//
+
+std::string dataTypeName(int32_t type) {
+  if (onnx::TensorProto::DataType_IsValid(type))
+    return onnx::TensorProto::DataType_Name(
+        static_cast<onnx::TensorProto::DataType>(type));
+  return "data type " + std::to_string(type);
+}
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return "float32";
+  case DType::F64:
+    return "float64";
+  case DType::F16:
+    return "float16";
+  case DType::BF16:
+    return "bfloat16";
+  case DType::I64:
+    return "int64";
+  case DType::I32:
+    return "int32";
+  case DType::I8:
+    return "int8";
+  case DType::U8:
+    return "uint8";
+  case DType::Bool:
+    return "bool";
+  }
+  return "?";
+}
+
+std::optional<DType> dtypeOfOnnx(int32_t type) {
+  switch (type) {
+  case onnx::TensorProto::FLOAT:
+    return DType::F32;
+  case onnx::TensorProto::DOUBLE:
+    return DType::F64;
+  case onnx::TensorProto::FLOAT16:
+    return DType::F16;
+  case onnx::TensorProto::BFLOAT16:
+    return DType::BF16;
+  case onnx::TensorProto::INT64:
+    return DType::I64;
+  case onnx::TensorProto::INT32:
+    return DType::I32;
+  case onnx::TensorProto::INT8:
+    return DType::I8;
+  case onnx::TensorProto::UINT8:
+    return DType::U8;
+  case onnx::TensorProto::BOOL:
+    return DType::Bool;
+  default:
+    return std::nullopt;
+  }
+}
+
+bool isFloat(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F64 || dtype == DType::F16 ||
+         dtype == DType::BF16;
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t k = 0; k < shape.size(); ++k)
+    s += (k ? ", " : "") + std::to_string(shape[k]);
+  return s + "]";
+}
+
+/// Copies the elements of a typed repeated field into `t`, narrowing each
+/// value to `T` (int32_data holds 8- and 16-bit values and bit patterns one
+/// per entry).
+template <typename T, typename Field>
+void copyField(const Field &field, HostTensor &t) {
+  T *out = t.as<T>();
+  int64_t i = 0;
+  for (auto v : field)
+    out[i++] = static_cast<T>(v);
+}
+
+/// The element type of a graph input or output, or UNDEFINED.
+int32_t declaredElementType(const onnx::ValueInfoProto &info) {
+  if (info.type().has_tensor_type())
+    return info.type().tensor_type().elem_type();
+  return onnx::TensorProto::UNDEFINED;
+}
+
+/// Converts a TensorProto into a host tensor, or explains why not.
+/// `declaredType` is the element type the model declares for the value: the
+/// node tests of ONNX 1.12 store bfloat16 values as UINT16 tensors (numpy has
+/// no bfloat16), which are read as the bfloat16 bit patterns they are.
+std::optional<HostTensor> tensorFromProto(const onnx::TensorProto &proto,
+                                          int32_t declaredType,
+                                          std::string &error) {
+  int32_t dataType = proto.data_type();
+  if (dataType == onnx::TensorProto::UINT16 &&
+      declaredType == onnx::TensorProto::BFLOAT16)
+    dataType = onnx::TensorProto::BFLOAT16;
+  std::optional<DType> dtype = dtypeOfOnnx(dataType);
+  if (!dtype) {
+    error = "element type " + dataTypeName(proto.data_type()) +
+            " has no attnc host type";
+    return std::nullopt;
+  }
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    error = "the tensor keeps its data in an external file";
+    return std::nullopt;
+  }
+  if (proto.has_segment()) {
+    error = "segmented tensors are not supported";
+    return std::nullopt;
+  }
+  HostTensor t;
+  t.dtype = *dtype;
+  int64_t count = 1;
+  for (int64_t d : proto.dims()) {
+    if (d < 0 || (d > 0 && count > (INT64_C(1) << 40) / d)) {
+      error = "bad or too large dimension " + std::to_string(d);
+      return std::nullopt;
+    }
+    count *= d;
+    t.shape.push_back(d);
+  }
+  size_t bytes = HostTensor::elementBytes(*dtype);
+  t.data.resize(static_cast<size_t>(count) * bytes);
+
+  if (proto.has_raw_data()) {
+    const std::string &raw = proto.raw_data();
+    if (raw.size() != t.data.size()) {
+      error = "raw_data holds " + std::to_string(raw.size()) +
+              " bytes, expected " + std::to_string(t.data.size()) +
+              " for shape " + shapeString(t.shape);
+      return std::nullopt;
+    }
+    if (!raw.empty())
+      std::memcpy(t.data.data(), raw.data(), raw.size());
+    if (*dtype == DType::Bool)
+      for (uint8_t &b : t.data)
+        b = b != 0;
+    return t;
+  }
+
+  int64_t have = 0;
+  switch (*dtype) {
+  case DType::F32:
+    have = proto.float_data_size();
+    break;
+  case DType::F64:
+    have = proto.double_data_size();
+    break;
+  case DType::I64:
+    have = proto.int64_data_size();
+    break;
+  default:
+    have = proto.int32_data_size();
+    break;
+  }
+  if (have != count) {
+    error = "the tensor holds " + std::to_string(have) + " values, expected " +
+            std::to_string(count) + " for shape " + shapeString(t.shape);
+    return std::nullopt;
+  }
+  switch (*dtype) {
+  case DType::F32:
+    copyField<float>(proto.float_data(), t);
+    break;
+  case DType::F64:
+    copyField<double>(proto.double_data(), t);
+    break;
+  case DType::I64:
+    copyField<int64_t>(proto.int64_data(), t);
+    break;
+  case DType::I32:
+    copyField<int32_t>(proto.int32_data(), t);
+    break;
+  case DType::I8:
+    copyField<int8_t>(proto.int32_data(), t);
+    break;
+  case DType::U8:
+    copyField<uint8_t>(proto.int32_data(), t);
+    break;
+  case DType::Bool: {
+    uint8_t *out = t.as<uint8_t>();
+    int64_t i = 0;
+    for (int32_t v : proto.int32_data())
+      out[i++] = v != 0;
+    break;
+  }
+  case DType::F16:
+  case DType::BF16:
+    // The 16-bit pattern, one per int32 entry.
+    copyField<uint16_t>(proto.int32_data(), t);
+    break;
+  }
+  return t;
+}
+
+/// Reads a serialized TensorProto file.
+std::optional<HostTensor> readTensorFile(const std::string &path,
+                                         int32_t declaredType,
+                                         std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    error = "cannot read '" + path + "': " + buffer.getError().message();
+    return std::nullopt;
+  }
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  onnx::TensorProto proto;
+  bool parsed = false;
+  try {
+    parsed = bytes.size() <= static_cast<size_t>(INT_MAX) &&
+             proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  } catch (const std::exception &e) {
+    error = "'" + path + "' cannot be parsed: " + e.what();
+    return std::nullopt;
+  }
+  if (!parsed) {
+    error = "'" + path + "' is not a serialized TensorProto";
+    return std::nullopt;
+  }
+  std::optional<HostTensor> t = tensorFromProto(proto, declaredType, error);
+  if (!t)
+    error = llvm::sys::path::filename(path).str() + ": " + error;
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// Comparison
+//===----------------------------------------------------------------------===//
+
+double halfToDouble(uint16_t h) {
+  int sign = h >> 15, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  double value;
+  if (exponent == 0)
+    value = std::ldexp(mantissa, -24);
+  else if (exponent == 31)
+    value = mantissa ? NAN : INFINITY;
+  else
+    value = std::ldexp(mantissa + 1024, exponent - 25);
+  return sign ? -value : value;
+}
+
+double bf16ToDouble(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+double floatAt(const HostTensor &t, int64_t i) {
+  switch (t.dtype) {
+  case DType::F32:
+    return t.as<float>()[i];
+  case DType::F64:
+    return t.as<double>()[i];
+  case DType::F16:
+    return halfToDouble(t.as<uint16_t>()[i]);
+  case DType::BF16:
+    return bf16ToDouble(t.as<uint16_t>()[i]);
+  default:
+    return 0.0;
+  }
+}
+
+int64_t intAt(const HostTensor &t, int64_t i) {
+  switch (t.dtype) {
+  case DType::I64:
+    return t.as<int64_t>()[i];
+  case DType::I32:
+    return t.as<int32_t>()[i];
+  case DType::I8:
+    return t.as<int8_t>()[i];
+  case DType::U8:
+    return t.as<uint8_t>()[i];
+  case DType::Bool:
+    return t.as<uint8_t>()[i] != 0;
+  default:
+    return 0;
+  }
+}
+
+/// numpy.isclose(got, want, rtol, atol, equal_nan=True).
+bool isClose(double got, double want, double rtol, double atol) {
+  if (std::isnan(got) || std::isnan(want))
+    return std::isnan(got) && std::isnan(want);
+  if (std::isinf(got) || std::isinf(want))
+    return got == want;
+  return std::fabs(got - want) <= atol + rtol * std::fabs(want);
+}
+
+std::string indexString(int64_t flat, const std::vector<int64_t> &shape) {
+  std::vector<int64_t> index(shape.size());
+  for (int64_t k = static_cast<int64_t>(shape.size()) - 1; k >= 0; --k) {
+    index[k] = shape[k] ? flat % shape[k] : 0;
+    flat = shape[k] ? flat / shape[k] : 0;
+  }
+  return shapeString(index);
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
+/// Compares `got` with `want`; returns why they differ, if they do.
+std::optional<std::string> compareTensors(const HostTensor &got,
+                                          const HostTensor &want, double rtol,
+                                          double atol) {
+  if (got.dtype != want.dtype)
+    return std::string("element type ") + dtypeName(got.dtype) + ", expected " +
+           dtypeName(want.dtype);
+  if (got.shape != want.shape)
+    return "shape " + shapeString(got.shape) + ", expected " +
+           shapeString(want.shape);
+  int64_t n = want.numElements();
+  if (got.data.size() != want.data.size())
+    return std::string("holds ") + std::to_string(got.data.size()) +
+           " bytes, expected " + std::to_string(want.data.size());
+  int64_t mismatches = 0, first = -1;
+  double maxAbs = 0.0;
+  if (isFloat(want.dtype)) {
+    if (want.dtype == DType::BF16)
+      rtol = std::max(rtol, kBf16MinRtol);
+    for (int64_t i = 0; i < n; ++i) {
+      double g = floatAt(got, i), w = floatAt(want, i);
+      if (isClose(g, w, rtol, atol))
+        continue;
+      if (first < 0)
+        first = i;
+      ++mismatches;
+      if (std::isfinite(g) && std::isfinite(w))
+        maxAbs = std::max(maxAbs, std::fabs(g - w));
+    }
+    if (!mismatches)
+      return std::nullopt;
+    return std::to_string(mismatches) + " of " + std::to_string(n) +
+           " elements differ beyond rtol=" + number(rtol) +
+           ", atol=" + number(atol) + "; first at " +
+           indexString(first, want.shape) + ": got " +
+           number(floatAt(got, first)) + ", expected " +
+           number(floatAt(want, first)) + "; max |diff| " + number(maxAbs);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (intAt(got, i) == intAt(want, i))
+      continue;
+    if (first < 0)
+      first = i;
+    ++mismatches;
+  }
+  if (!mismatches)
+    return std::nullopt;
+  return std::to_string(mismatches) + " of " + std::to_string(n) +
+         " elements differ; first at " + indexString(first, want.shape) +
+         ": got " + std::to_string(intAt(got, first)) + ", expected " +
+         std::to_string(intAt(want, first));
+}
+
+//===----------------------------------------------------------------------===//
+// One test
+//===----------------------------------------------------------------------===//
+
+enum class Outcome { Pass, Fail, Skip };
+
+struct TestResult {
+  Outcome outcome = Outcome::Fail;
+  /// One line: why the test failed or was skipped.
+  std::string reason;
+  /// For a skipped test: each unsupported op type once (`Op`, `domain:Op`,
+  /// or `Op (opset N)` when the op is supported from a later opset).
+  std::vector<std::string> unsupportedOps;
+};
+
+TestResult fail(std::string reason) {
+  TestResult r;
+  r.outcome = Outcome::Fail;
+  // One line, not empty.
+  size_t eol = reason.find('\n');
+  if (eol != std::string::npos)
+    reason.resize(eol);
+  if (reason.empty() || llvm::StringRef(reason).ends_with(": "))
+    reason += "failed without a diagnostic";
+  r.reason = reason;
+  return r;
+}
+
+/// The op types named by the importer's "unsupported ONNX operator" error,
+/// whose lines after the first read
+///   `  Op (domain 'D', opset N) at node ...: why`.
+std::vector<std::string> unsupportedOpsOf(llvm::StringRef message) {
+  std::set<std::string> ops;
+  llvm::SmallVector<llvm::StringRef> lines;
+  message.split(lines, '\n');
+  for (llvm::StringRef line : llvm::drop_begin(lines)) {
+    line = line.trim();
+    size_t paren = line.find(" (domain '");
+    if (paren == llvm::StringRef::npos)
+      continue;
+    std::string op = line.take_front(paren).str();
+    llvm::StringRef domain =
+        line.drop_front(paren + strlen(" (domain '")).split('\'').first;
+    if (!domain.empty() && domain != "ai.onnx")
+      op = domain.str() + ":" + op;
+    llvm::StringRef why = line.rsplit(": ").second;
+    if (why.consume_front("supported from opset "))
+      op += " (opset " + why.str() + ")";
+    ops.insert(op);
+  }
+  if (ops.empty())
+    ops.insert("?");
+  return {ops.begin(), ops.end()};
+}
+
+/// `<dir>/test_data_set_N` directories, sorted by N.
+std::vector<std::string> dataSets(const std::string &dir) {
+  std::vector<std::pair<unsigned, std::string>> sets;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    llvm::StringRef name = llvm::sys::path::filename(it->path());
+    unsigned n;
+    if (name.consume_front("test_data_set_") && !name.getAsInteger(10, n) &&
+        llvm::sys::fs::is_directory(it->path()))
+      sets.push_back({n, it->path()});
+  }
+  llvm::sort(sets);
+  std::vector<std::string> out;
+  for (auto &[n, path] : sets)
+    out.push_back(path);
+  return out;
+}
+
+/// Counts `<prefix>_K.pb` files for K = 0, 1, ... without gaps.
+unsigned countPbFiles(const std::string &dir, llvm::StringRef prefix) {
+  unsigned n = 0;
+  while (llvm::sys::fs::exists(dir + "/" + prefix.str() + "_" +
+                               std::to_string(n) + ".pb"))
+    ++n;
+  return n;
+}
+
+/// rtol/atol from the test's data.json, when it has one.
+void readTolerances(const std::string &dir, double &rtol, double &atol) {
+  auto buffer = llvm::MemoryBuffer::getFile(dir + "/data.json");
+  if (!buffer)
+    return;
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!json) {
+    llvm::consumeError(json.takeError());
+    return;
+  }
+  if (const llvm::json::Object *object = json->getAsObject()) {
+    if (std::optional<double> v = object->getNumber("rtol"))
+      rtol = *v;
+    if (std::optional<double> v = object->getNumber("atol"))
+      atol = *v;
+  }
+}
+
+TestResult runTestInProcess(const TestCase &test) {
+  MLIRContext context(MLIRContext::Threading::DISABLED);
+  context.loadDialect<AttnDialect, func::FuncDialect>();
+  std::string firstError;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error && firstError.empty())
+      firstError = diag.str();
+    return success();
+  });
+
+  std::string modelPath = test.dir + "/model.onnx";
+  OwningOpRef<ModuleOp> module = importOnnxFile(modelPath, &context);
+  if (!module) {
+    if (llvm::StringRef(firstError).starts_with("unsupported ONNX operator")) {
+      TestResult r;
+      r.outcome = Outcome::Skip;
+      r.unsupportedOps = unsupportedOpsOf(firstError);
+      r.reason = "unsupported op " + llvm::join(r.unsupportedOps, ", ");
+      return r;
+    }
+    return fail("import: " + firstError);
+  }
+
+  // The importer parsed the model already; its graph inputs and outputs are
+  // needed here to bind the .pb files to the function's arguments by name.
+  onnx::ModelProto model;
+  {
+    auto buffer = llvm::MemoryBuffer::getFile(modelPath, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return fail("cannot read '" + modelPath + "'");
+    llvm::StringRef bytes = (*buffer)->getBuffer();
+    if (bytes.size() > static_cast<size_t>(INT_MAX) ||
+        !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+      return fail("model.onnx is not a ModelProto");
+  }
+  const onnx::GraphProto &graph = model.graph();
+  std::set<std::string> initializers;
+  for (const auto &init : graph.initializer())
+    initializers.insert(init.name());
+  // input_K.pb holds the value of graph.input(K) (onnx.backend.test.runner).
+  llvm::StringMap<int> graphInputIndex;
+  std::vector<int> nonInitializerInputs;
+  for (int k = 0; k < graph.input_size(); ++k) {
+    graphInputIndex.try_emplace(graph.input(k).name(), k);
+    if (!initializers.count(graph.input(k).name()))
+      nonInitializerInputs.push_back(k);
+  }
+
+  FailureOr<std::string> target = resolveHalideTarget("host");
+  if (failed(target))
+    return fail("cannot resolve the host target");
+  PassManager pm(&context);
+  PipelineOptions pipelineOptions;
+  pipelineOptions.target = *target;
+  buildDefaultPipeline(pm, pipelineOptions);
+  if (failed(pm.run(*module)))
+    return fail("pipeline: " + firstError);
+
+  auto funcs = module->getOps<func::FuncOp>();
+  if (funcs.empty())
+    return fail("the imported module has no function");
+  func::FuncOp func = *funcs.begin();
+
+  // Graph input index of each function argument: by its attn.name; inputs
+  // the importer dropped (initializers, optional inputs left empty) are
+  // skipped by name.
+  std::vector<int> argInput;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    if (auto name = func.getArgAttrOfType<StringAttr>(i, "attn.name")) {
+      auto it = graphInputIndex.find(name.getValue());
+      if (it == graphInputIndex.end())
+        return fail("function argument " + std::to_string(i) + " ('" +
+                    name.getValue().str() + "') is no graph input");
+      argInput.push_back(it->second);
+    } else if (i < nonInitializerInputs.size()) {
+      argInput.push_back(nonInitializerInputs[i]);
+    } else {
+      return fail("function argument " + std::to_string(i) +
+                  " has no name and no graph input");
+    }
+  }
+  if (func.getNumResults() != static_cast<unsigned>(graph.output_size()))
+    return fail("the function has " + std::to_string(func.getNumResults()) +
+                " results, the graph " + std::to_string(graph.output_size()) +
+                " outputs");
+
+  double rtol = kDefaultRtol, atol = kDefaultAtol;
+  readTolerances(test.dir, rtol, atol);
+
+  std::vector<std::string> sets = dataSets(test.dir);
+  if (sets.empty())
+    return fail("no test_data_set_N directory");
+  for (const std::string &set : sets) {
+    std::string setName = llvm::sys::path::filename(set).str();
+    std::vector<HostTensor> inputs;
+    for (int k : argInput) {
+      std::string path = set + "/input_" + std::to_string(k) + ".pb";
+      std::string error;
+      std::optional<HostTensor> t =
+          readTensorFile(path, declaredElementType(graph.input(k)), error);
+      if (!t)
+        return fail(setName + ": input '" + graph.input(k).name() +
+                    "': " + error);
+      inputs.push_back(std::move(*t));
+    }
+    unsigned numExpected = countPbFiles(set, "output");
+    if (numExpected != static_cast<unsigned>(graph.output_size()))
+      return fail(setName + ": " + std::to_string(numExpected) +
+                  " output_K.pb files for " +
+                  std::to_string(graph.output_size()) + " graph outputs");
+
+    std::vector<HostTensor> outputs;
+    firstError.clear();
+    if (failed(runWithJit(*module, inputs, outputs)))
+      return fail("jit: " + firstError);
+    if (outputs.size() != numExpected)
+      return fail("jit: " + std::to_string(outputs.size()) + " outputs, " +
+                  std::to_string(numExpected) + " expected");
+    for (unsigned k = 0; k < numExpected; ++k) {
+      std::string error;
+      std::optional<HostTensor> want =
+          readTensorFile(set + "/output_" + std::to_string(k) + ".pb",
+                         declaredElementType(graph.output(k)), error);
+      if (!want)
+        return fail(setName + ": expected output '" + graph.output(k).name() +
+                    "': " + error);
+      if (std::optional<std::string> diff =
+              compareTensors(outputs[k], *want, rtol, atol))
+        return fail(setName + ": output '" + graph.output(k).name() +
+                    "': " + *diff);
+    }
+  }
+  return TestResult{Outcome::Pass, "", {}};
+}
+
+TestResult runTestGuarded(const TestCase &test) {
+  try {
+    return runTestInProcess(test);
+  } catch (const std::exception &e) {
+    return fail(std::string("exception: ") + e.what());
+  } catch (...) {
+    return fail("unknown exception");
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Worker processes
+//===----------------------------------------------------------------------===//
+//
+// The parent forks a worker that reads test indices from a pipe and answers
+// each with a result record. When a worker crashes or a test outlives the
+// timeout, the parent records the failure, kills the worker and forks a new
+// one for the next test. Nothing of Halide or MLIR runs in the parent, so the
+// workers inherit no threads or JIT state.
+
+bool writeAll(int fd, const void *data, size_t size) {
+  const char *p = static_cast<const char *>(data);
+  while (size) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool readAll(int fd, void *data, size_t size) {
+  char *p = static_cast<char *>(data);
+  while (size) {
+    ssize_t n = ::read(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// `outcome \n reason \n op \n op ...`
+std::string encode(const TestResult &r) {
+  std::string s =
+      std::to_string(static_cast<int>(r.outcome)) + "\n" + r.reason + "\n";
+  for (const std::string &op : r.unsupportedOps)
+    s += op + "\n";
+  return s;
+}
+
+TestResult decode(llvm::StringRef s) {
+  TestResult r;
+  llvm::SmallVector<llvm::StringRef> lines;
+  s.split(lines, '\n', -1, /*KeepEmpty=*/true);
+  int outcome = 1;
+  if (!lines.empty())
+    (void)lines[0].getAsInteger(10, outcome);
+  r.outcome = static_cast<Outcome>(outcome);
+  if (lines.size() > 1)
+    r.reason = lines[1].str();
+  for (size_t i = 2; i < lines.size(); ++i)
+    if (!lines[i].empty())
+      r.unsupportedOps.push_back(lines[i].str());
+  return r;
+}
+
+[[noreturn]] void workerMain(const std::vector<TestCase> &tests, int requestFd,
+                             int resultFd) {
+  uint32_t index;
+  while (readAll(requestFd, &index, sizeof(index))) {
+    std::string payload = index < tests.size()
+                              ? encode(runTestGuarded(tests[index]))
+                              : encode(fail("bad test index"));
+    uint32_t size = static_cast<uint32_t>(payload.size());
+    if (!writeAll(resultFd, &size, sizeof(size)) ||
+        !writeAll(resultFd, payload.data(), payload.size()))
+      break;
+    // Anything the test printed goes out before the next one starts.
+    std::fflush(stdout);
+    std::fflush(stderr);
+  }
+  _exit(0);
+}
+
+class WorkerPool {
+public:
+  WorkerPool(const std::vector<TestCase> &tests, unsigned timeoutSeconds)
+      : tests(tests), timeoutSeconds(timeoutSeconds) {}
+  ~WorkerPool() { stop(); }
+
+  TestResult run(uint32_t index) {
+    if (pid <= 0 && !start())
+      return fail("cannot fork a worker process: " +
+                  std::string(strerror(errno)));
+    output.clear();
+    if (!writeAll(requestFd, &index, sizeof(index)))
+      return crashed();
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
+    std::string record;
+    uint32_t size = 0;
+    bool haveSize = false;
+    while (true) {
+      int waitMs = -1;
+      if (timeoutSeconds) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now())
+                        .count();
+        if (left <= 0) {
+          stop();
+          return fail("timed out after " + std::to_string(timeoutSeconds) +
+                      " s" + lastOutputLine());
+        }
+        waitMs = static_cast<int>(std::min<long long>(left, INT_MAX));
+      }
+      pollfd fds[2] = {{resultFd, POLLIN, 0}, {outputFd, POLLIN, 0}};
+      int ready = ::poll(fds, outputFd >= 0 ? 2 : 1, waitMs);
+      if (ready < 0 && errno == EINTR)
+        continue;
+      if (ready < 0)
+        return crashed();
+      if (outputFd >= 0 && (fds[1].revents & (POLLIN | POLLHUP))) {
+        char buf[4096];
+        ssize_t n = ::read(outputFd, buf, sizeof(buf));
+        if (n > 0) {
+          output.append(buf, static_cast<size_t>(n));
+          if (output.size() > 65536)
+            output.erase(0, output.size() - 16384);
+        } else if (n == 0) {
+          ::close(outputFd);
+          outputFd = -1;
+        }
+      }
+      if (fds[0].revents & (POLLIN | POLLHUP)) {
+        char buf[4096];
+        ssize_t n = ::read(resultFd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0)
+          return crashed();
+        record.append(buf, static_cast<size_t>(n));
+        if (!haveSize && record.size() >= sizeof(size)) {
+          std::memcpy(&size, record.data(), sizeof(size));
+          record.erase(0, sizeof(size));
+          haveSize = true;
+        }
+        if (haveSize && record.size() >= size) {
+          drainOutput();
+          return decode(llvm::StringRef(record).take_front(size));
+        }
+      }
+    }
+  }
+
+  /// What the last test printed (stdout and stderr of the worker).
+  const std::string &lastOutput() const { return output; }
+
+private:
+  bool start() {
+    int request[2], result[2], out[2];
+    if (::pipe(request) || ::pipe(result) || ::pipe(out))
+      return false;
+    llvm::outs().flush();
+    llvm::errs().flush();
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child < 0)
+      return false;
+    if (child == 0) {
+      ::close(request[1]);
+      ::close(result[0]);
+      ::close(out[0]);
+      ::dup2(out[1], STDOUT_FILENO);
+      ::dup2(out[1], STDERR_FILENO);
+      ::close(out[1]);
+      workerMain(tests, request[0], result[1]);
+    }
+    ::close(request[0]);
+    ::close(result[1]);
+    ::close(out[1]);
+    pid = child;
+    requestFd = request[1];
+    resultFd = result[0];
+    outputFd = out[0];
+    return true;
+  }
+
+  void stop() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      int status;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    for (int *fd : {&requestFd, &resultFd, &outputFd})
+      if (*fd >= 0) {
+        ::close(*fd);
+        *fd = -1;
+      }
+    pid = -1;
+  }
+
+  /// Reads what the worker printed so far without blocking.
+  void drainOutput() {
+    while (outputFd >= 0) {
+      pollfd fd = {outputFd, POLLIN, 0};
+      if (::poll(&fd, 1, 0) <= 0 || !(fd.revents & POLLIN))
+        return;
+      char buf[4096];
+      ssize_t n = ::read(outputFd, buf, sizeof(buf));
+      if (n <= 0)
+        return;
+      output.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  std::string lastOutputLine() {
+    drainOutput();
+    llvm::StringRef text = llvm::StringRef(output).rtrim();
+    if (text.empty())
+      return "";
+    return ": " + text.rsplit('\n').second.trim().str();
+  }
+
+  /// The worker died during a test: reap it and say how.
+  TestResult crashed() {
+    drainOutput();
+    std::string last = lastOutputLine();
+    int status = 0;
+    pid_t waited;
+    while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+    }
+    std::string how = "the worker process ended";
+    if (waited == pid && WIFSIGNALED(status))
+      how = "crashed with signal " + std::to_string(WTERMSIG(status)) + " (" +
+            strsignal(WTERMSIG(status)) + ")";
+    else if (waited == pid && WIFEXITED(status))
+      how = "exited with status " + std::to_string(WEXITSTATUS(status)) +
+            " without a result";
+    pid = -1;
+    stop();
+    return fail(how + last);
+  }
+
+  const std::vector<TestCase> &tests;
+  unsigned timeoutSeconds;
+  pid_t pid = -1;
+  int requestFd = -1, resultFd = -1, outputFd = -1;
+  std::string output;
+};
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+std::string padded(llvm::StringRef label) {
+  std::string s = label.str();
+  s.resize(std::max<size_t>(s.size(), 16), ' ');
+  return s;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options options;
+  if (std::optional<int> status = parseOptions(argc, argv, options))
+    return *status;
+  ::signal(SIGPIPE, SIG_IGN);
+
+  for (const std::string &root : options.roots) {
+    if (llvm::sys::fs::is_directory(root))
+      continue;
+    if (options.skipMissingRoots) {
+      llvm::outs() << "attnc-conformance: SKIPPED: the test root '" << root
+                   << "' does not exist\n";
+      return kSkipExitCode;
+    }
+    llvm::errs() << "attnc-conformance: the test root '" << root
+                 << "' is not a directory\n";
+    return 2;
+  }
+
+  KnownFailures known;
+  if (!options.knownFailuresPath.empty() &&
+      !readKnownFailures(options.knownFailuresPath, known))
+    return 2;
+
+  std::optional<llvm::Regex> filter;
+  if (!options.filter.empty()) {
+    filter.emplace(options.filter);
+    std::string error;
+    if (!filter->isValid(error)) {
+      llvm::errs() << "attnc-conformance: bad --filter regex: " << error
+                   << "\n";
+      return 2;
+    }
+  }
+
+  std::vector<TestCase> tests;
+  std::set<std::string> allNames;
+  for (const std::string &root : options.roots)
+    for (TestCase &test : discoverTests(root)) {
+      allNames.insert(test.name);
+      if (!filter || filter->match(test.name))
+        tests.push_back(std::move(test));
+    }
+  llvm::outs() << "attnc-conformance: " << tests.size() << " tests under "
+               << llvm::join(options.roots, ", ")
+               << "; tolerance rtol=" << number(kDefaultRtol)
+               << " atol=" << number(kDefaultAtol)
+               << " unless a test's data.json says otherwise\n";
+  if (!filter)
+    for (const auto &[name, reason] : known.reasons)
+      if (!allNames.count(name))
+        llvm::outs() << "warning: known failure '" << name
+                     << "' names no test under the given roots\n";
+
+  llvm::outs().flush();
+
+  // Registers every ONNX schema once, before the workers are forked.
+  (void)onnx::OpSchemaRegistry::Schema("Add", "");
+
+  auto start = std::chrono::steady_clock::now();
+  unsigned passed = 0, knownFailed = 0, failed = 0, skipped = 0,
+           unexpectedPasses = 0;
+  std::map<std::string, unsigned> unsupportedCounts;
+  WorkerPool pool(tests, options.timeoutSeconds);
+  for (uint32_t i = 0; i < tests.size(); ++i) {
+    const TestCase &test = tests[i];
+    auto testStart = std::chrono::steady_clock::now();
+    TestResult result = options.noFork ? runTestGuarded(test) : pool.run(i);
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - testStart)
+                         .count();
+    bool isKnown = known.contains(test.name);
+    std::string label, detail;
+    switch (result.outcome) {
+    case Outcome::Skip:
+      ++skipped;
+      for (const std::string &op : result.unsupportedOps)
+        ++unsupportedCounts[op];
+      label = "SKIPPED";
+      detail = result.reason;
+      break;
+    case Outcome::Fail:
+      if (isKnown) {
+        ++knownFailed;
+        label = "KNOWN-FAIL";
+      } else {
+        ++failed;
+        label = "FAILED";
+      }
+      detail = result.reason;
+      break;
+    case Outcome::Pass:
+      ++passed;
+      if (isKnown) {
+        ++unexpectedPasses;
+        label = "UNEXPECTED-PASS";
+        detail = "passes but is listed as a known failure (" +
+                 known.reasons[test.name] + "); remove it from the list";
+      } else {
+        label = "PASS";
+      }
+      break;
+    }
+    if (label != "PASS" || options.verbose) {
+      llvm::outs() << padded(label) << test.name;
+      if (!detail.empty())
+        llvm::outs() << ": " << detail;
+      if (options.verbose) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), " [%.2f s]", seconds);
+        llvm::outs() << buf;
+      }
+      llvm::outs() << "\n";
+      if (options.verbose && !options.noFork && label != "PASS" &&
+          label != "SKIPPED") {
+        llvm::StringRef printed = llvm::StringRef(pool.lastOutput()).trim();
+        if (!printed.empty())
+          llvm::outs() << "  output of " << test.name << ":\n"
+                       << printed << "\n";
+      }
+      llvm::outs().flush();
+    }
+  }
+  double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+
+  std::vector<std::pair<std::string, unsigned>> ops(unsupportedCounts.begin(),
+                                                    unsupportedCounts.end());
+  llvm::stable_sort(
+      ops, [](const auto &a, const auto &b) { return a.second > b.second; });
+  std::string opList;
+  for (const auto &[op, n] : ops)
+    opList += (opList.empty() ? "" : ", ") + op + " \u00d7" + std::to_string(n);
+
+  char timeText[64];
+  std::snprintf(timeText, sizeof(timeText), "%.1f s", total);
+  llvm::outs() << "\nattnc-conformance: ran " << tests.size() << ", passed "
+               << passed << ", known failures " << knownFailed << ", failed "
+               << failed << ", skipped " << skipped;
+  if (!opList.empty())
+    llvm::outs() << " (unsupported ops: " << opList << ")";
+  llvm::outs() << "\n";
+  if (unexpectedPasses)
+    llvm::outs() << "attnc-conformance: " << unexpectedPasses
+                 << " unexpected pass" << (unexpectedPasses > 1 ? "es" : "")
+                 << ": update the known-failures list\n";
+  llvm::outs() << "attnc-conformance: wall time " << timeText << "\n";
+  llvm::outs().flush();
+  return failed > 0 || unexpectedPasses > 0 ? 1 : 0;
+}
