@@ -13,6 +13,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 #include <cmath>
 
@@ -113,12 +114,35 @@ bool isSplatOf(Attribute attr, double value) {
 }
 
 /// Shared verifier of the elementwise binary ops.
-LogicalResult verifyBinary(Operation *op) {
+enum class BinaryTypes {
+  /// Operands and result share one element type.
+  Same,
+  /// Operands share one element type; the result is i1 (comparisons).
+  Compare,
+  /// The result has the left operand's type (Pow).
+  Lhs,
+};
+
+LogicalResult verifyBinary(Operation *op,
+                           BinaryTypes types = BinaryTypes::Same) {
   auto lhs = cast<RankedTensorType>(op->getOperand(0).getType());
   auto rhs = cast<RankedTensorType>(op->getOperand(1).getType());
   auto out = cast<RankedTensorType>(op->getResult(0).getType());
-  if (lhs.getElementType() != rhs.getElementType() ||
-      lhs.getElementType() != out.getElementType())
+  bool typesOk = false;
+  switch (types) {
+  case BinaryTypes::Same:
+    typesOk = lhs.getElementType() == rhs.getElementType() &&
+              lhs.getElementType() == out.getElementType();
+    break;
+  case BinaryTypes::Compare:
+    typesOk = lhs.getElementType() == rhs.getElementType() &&
+              out.getElementType().isInteger(1);
+    break;
+  case BinaryTypes::Lhs:
+    typesOk = lhs.getElementType() == out.getElementType();
+    break;
+  }
+  if (!typesOk)
     return op->emitOpError("expects operands and result of one element type, "
                            "got ")
            << lhs.getElementType() << ", " << rhs.getElementType() << " -> "
@@ -188,6 +212,20 @@ LogicalResult AddOp::verify() { return verifyBinary(*this); }
 LogicalResult SubOp::verify() { return verifyBinary(*this); }
 LogicalResult MulOp::verify() { return verifyBinary(*this); }
 LogicalResult DivOp::verify() { return verifyBinary(*this); }
+LogicalResult PowOp::verify() { return verifyBinary(*this, BinaryTypes::Lhs); }
+LogicalResult MaxOp::verify() { return verifyBinary(*this); }
+LogicalResult MinOp::verify() { return verifyBinary(*this); }
+LogicalResult AndOp::verify() { return verifyBinary(*this); }
+LogicalResult OrOp::verify() { return verifyBinary(*this); }
+LogicalResult EqualOp::verify() {
+  return verifyBinary(*this, BinaryTypes::Compare);
+}
+LogicalResult LessOp::verify() {
+  return verifyBinary(*this, BinaryTypes::Compare);
+}
+LogicalResult GreaterOp::verify() {
+  return verifyBinary(*this, BinaryTypes::Compare);
+}
 
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   if (isSplatOf(adaptor.getRhs(), 0.0) && getLhs().getType() == getType())
@@ -570,3 +608,196 @@ LogicalResult SdpaOp::verify() {
 
 #define GET_OP_CLASSES
 #include "attnc/Dialect/Attn/IR/AttnOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// GeluOp, ReduceOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError("expects approximate = \"none\" or \"tanh\", got \"")
+           << getApproximate() << "\"";
+  return success();
+}
+
+LogicalResult ReduceOp::verify() {
+  StringRef kind = getKind();
+  if (!llvm::is_contained({"sum", "mean", "max", "min", "prod"}, kind))
+    return emitOpError("expects kind sum, mean, max, min or prod, got '")
+           << kind << "'";
+  auto input = getInput().getType();
+  int64_t rank = input.getRank();
+  llvm::SmallBitVector reduced(rank);
+  for (int64_t axis : getAxes()) {
+    if (axis < 0 || axis >= rank)
+      return emitOpError("reduces axis ")
+             << axis << " of a rank-" << rank << " input";
+    reduced.set(axis);
+  }
+  SmallVector<int64_t> expected;
+  for (int64_t k = 0; k < rank; ++k) {
+    if (!reduced[k])
+      expected.push_back(input.getDimSize(k));
+    else if (getKeepdims())
+      expected.push_back(1);
+  }
+  auto out = getType();
+  if (out.getRank() != static_cast<int64_t>(expected.size()) ||
+      !llvm::all_of(llvm::zip(expected, out.getShape()), [](auto p) {
+        return compatible(std::get<0>(p), std::get<1>(p));
+      }))
+    return emitOpError("expects result shape ")
+           << shapeString(expected) << ", got " << shapeString(out);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ShapeOp
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ShapeOp::fold(FoldAdaptor) {
+  auto input = getInput().getType();
+  int64_t start = getStart(), end = getEnd();
+  if (start < 0 || end > input.getRank() || start > end)
+    return {};
+  SmallVector<int64_t> dims;
+  for (int64_t k = start; k < end; ++k) {
+    if (input.isDynamicDim(k))
+      return {};
+    dims.push_back(input.getDimSize(k));
+  }
+  if (getType().getNumElements() != static_cast<int64_t>(dims.size()))
+    return {};
+  return DenseElementsAttr::get(getType(), ArrayRef<int64_t>(dims));
+}
+
+//===----------------------------------------------------------------------===//
+// ConcatOp, SliceOp, GatherOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("expects at least one input");
+  auto out = getType();
+  int64_t rank = out.getRank(), axis = getAxis();
+  if (axis < 0 || axis >= rank)
+    return emitOpError("expects a non-negative axis below the rank ")
+           << rank << ", got " << axis;
+  for (Value input : getInputs()) {
+    auto t = cast<RankedTensorType>(input.getType());
+    if (t.getRank() != rank || t.getElementType() != out.getElementType())
+      return emitOpError("expects inputs of the result's rank and element "
+                         "type, got ")
+             << t << " for " << out;
+    for (int64_t k = 0; k < rank; ++k)
+      if (k != axis && !compatible(t.getDimSize(k), out.getDimSize(k)))
+        return emitOpError("expects inputs to agree off axis ")
+               << axis << ", got " << shapeString(t) << " and "
+               << shapeString(out);
+  }
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  if (getAxes().size() != getSteps().size())
+    return emitOpError("expects one step per axis");
+  for (int64_t axis : getAxes())
+    if (axis < 0 || axis >= rank)
+      return emitOpError("slices axis ")
+             << axis << " of a rank-" << rank << " input";
+  for (int64_t step : getSteps())
+    if (step == 0)
+      return emitOpError("expects non-zero steps");
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  auto data = getData().getType();
+  auto indices = getIndices().getType();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= data.getRank())
+    return emitOpError("gathers along axis ")
+           << axis << " of a rank-" << data.getRank() << " tensor";
+  if (!isa<IntegerType>(indices.getElementType()))
+    return emitOpError("expects integer indices, got ")
+           << indices.getElementType();
+  if (getType().getRank() != data.getRank() - 1 + indices.getRank())
+    return emitOpError("expects a result of rank ")
+           << data.getRank() - 1 + indices.getRank();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ExpandDimsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ExpandDimsOp::verify() {
+  auto input = getInput().getType();
+  auto out = getType();
+  int64_t rank = getSqueeze() ? input.getRank() : out.getRank();
+  llvm::SmallBitVector marked(rank);
+  for (int64_t axis : getAxes()) {
+    if (axis < 0 || axis >= rank || marked[axis])
+      return emitOpError("expects distinct axes in [0, ")
+             << rank << "), got axis " << axis;
+    marked.set(axis);
+  }
+  auto longer = getSqueeze() ? input : out;
+  auto shorter = getSqueeze() ? out : input;
+  if (shorter.getRank() + static_cast<int64_t>(getAxes().size()) !=
+      longer.getRank())
+    return emitOpError("expects ranks that differ by the number of axes, got ")
+           << shapeString(input) << " -> " << shapeString(out);
+  int64_t j = 0;
+  for (int64_t k = 0; k < longer.getRank(); ++k) {
+    if (marked[k]) {
+      if (!compatible(longer.getDimSize(k), 1))
+        return emitOpError("expects axis ")
+               << k << " of extent 1, got " << shapeString(longer);
+      continue;
+    }
+    if (!compatible(longer.getDimSize(k), shorter.getDimSize(j++)))
+      return emitOpError("expects the other axes unchanged, got ")
+             << shapeString(input) << " -> " << shapeString(out);
+  }
+  return success();
+}
+
+OpFoldResult ExpandDimsOp::fold(FoldAdaptor adaptor) {
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput()))
+    if (getType().hasStaticShape())
+      return dense.reshape(getType());
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// ReshapeDynamicOp
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// reshape_dynamic(x, constant) → reshape(x, [..]).
+struct ReshapeWithConstantShape : OpRewritePattern<ReshapeDynamicOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeDynamicOp op,
+                                PatternRewriter &rewriter) const override {
+    DenseElementsAttr shape;
+    if (!matchPattern(op.getShape(), m_Constant(&shape)))
+      return failure();
+    SmallVector<int64_t> spec;
+    for (const APInt &v : shape.getValues<APInt>())
+      spec.push_back(v.getSExtValue());
+    if (static_cast<int64_t>(spec.size()) != op.getType().getRank())
+      return failure();
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), op.getInput(),
+                                           rewriter.getDenseI64ArrayAttr(spec),
+                                           op.getScheduleAttr());
+    return success();
+  }
+};
+} // namespace
+
+void ReshapeDynamicOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                   MLIRContext *context) {
+  results.add<ReshapeWithConstantShape>(context);
+}

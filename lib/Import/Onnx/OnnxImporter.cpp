@@ -137,6 +137,75 @@ public:
     return attr ? attr->i() : defaultValue;
   }
 
+  /// Integer list attribute, or `defaultValue` when absent.
+  SmallVector<int64_t> intsAttribute(const onnx::NodeProto &node,
+                                     StringRef name,
+                                     ArrayRef<int64_t> defaultValue = {}) {
+    const onnx::AttributeProto *attr = attribute(node, name);
+    if (!attr)
+      return SmallVector<int64_t>(defaultValue);
+    return SmallVector<int64_t>(attr->ints().begin(), attr->ints().end());
+  }
+
+  float floatAttribute(const onnx::NodeProto &node, StringRef name,
+                       float defaultValue) {
+    const onnx::AttributeProto *attr = attribute(node, name);
+    return attr ? attr->f() : defaultValue;
+  }
+
+  std::string stringAttribute(const onnx::NodeProto &node, StringRef name,
+                              StringRef defaultValue) {
+    const onnx::AttributeProto *attr = attribute(node, name);
+    return attr ? attr->s() : defaultValue.str();
+  }
+
+  /// The integers of a constant input; fails with an error naming `what`.
+  FailureOr<SmallVector<int64_t>> constantInts(const onnx::NodeProto &node,
+                                               int i, StringRef what) {
+    DenseElementsAttr attr = constantOf(input(node, i));
+    if (!attr || !isa<IntegerType>(attr.getElementType())) {
+      nodeError() << "input '" << (i < node.input_size() ? node.input(i) : "")
+                  << "' (" << what
+                  << ") must be a constant integer tensor at compile time";
+      return failure();
+    }
+    SmallVector<int64_t> values;
+    for (const APInt &v : attr.getValues<APInt>())
+      values.push_back(v.getSExtValue());
+    return values;
+  }
+
+  /// Normalizes a possibly negative axis; fails naming the attribute.
+  FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,
+                                   StringRef what = "axis") {
+    int64_t a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank) {
+      nodeError() << what << " " << axis << " is out of range for rank "
+                  << rank;
+      return failure();
+    }
+    return a;
+  }
+
+  /// An i64 1-D constant.
+  Value i64Constant(ArrayRef<int64_t> values) {
+    auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                      builder.getI64Type());
+    return builder.create<ConstantOp>(currentLoc,
+                                      DenseElementsAttr::get(type, values));
+  }
+
+  /// Fails unless output `i` of the current node is unused (absent).
+  LogicalResult requireNoOutput(const onnx::NodeProto &node, int i,
+                                StringRef what) {
+    if (i < node.output_size() && !node.output(i).empty()) {
+      nodeError() << "output " << i << " (" << what
+                  << ") is not supported; attnc compiles for inference";
+      return failure();
+    }
+    return success();
+  }
+
   /// Converts an ONNX element type; null when attnc does not support it.
   Type elementType(int32_t onnxType);
 
@@ -557,58 +626,6 @@ LogicalResult importTranspose(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
-LogicalResult importSoftmax(Importer &im, const onnx::NodeProto &node) {
-  FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
-    return failure();
-  int64_t rank = type->getRank();
-  int64_t axis = im.intAttribute(node, "axis", im.currentOpset >= 13 ? -1 : 1);
-  int64_t normalized = axis < 0 ? axis + rank : axis;
-  if (normalized < 0 || normalized >= rank) {
-    im.nodeError() << "attribute 'axis' = " << axis
-                   << " is out of range for rank " << rank;
-    return failure();
-  }
-  // Before opset 13, Softmax flattened the axes from `axis` on; that is the
-  // same as the opset-13 semantics only over the last axis.
-  if (im.currentOpset < 13 && normalized != rank - 1) {
-    im.nodeError() << "attribute 'axis' = " << axis
-                   << " flattens several axes (opset < 13 semantics); only "
-                      "the last axis is supported before opset 13";
-    return failure();
-  }
-  im.setOutput(node, 0,
-               im.builder.create<SoftmaxOp>(
-                   im.currentLoc, *type, im.input(node, 0),
-                   im.builder.getI64IntegerAttr(axis), nullptr));
-  return success();
-}
-
-LogicalResult importReshape(Importer &im, const onnx::NodeProto &node) {
-  FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
-    return failure();
-  if (im.intAttribute(node, "allowzero", 0) != 0) {
-    im.nodeError() << "attribute 'allowzero' = 1 is not supported "
-                      "(supported: 0)";
-    return failure();
-  }
-  DenseElementsAttr shapeAttr = im.constantOf(im.input(node, 1));
-  if (!shapeAttr) {
-    im.nodeError() << "the target shape '" << node.input(1)
-                   << "' must be a constant";
-    return failure();
-  }
-  SmallVector<int64_t> shape;
-  for (const APInt &v : shapeAttr.getValues<APInt>())
-    shape.push_back(v.getSExtValue());
-  im.setOutput(node, 0,
-               im.builder.create<ReshapeOp>(
-                   im.currentLoc, *type, im.input(node, 0),
-                   im.builder.getDenseI64ArrayAttr(shape), nullptr));
-  return success();
-}
-
 /// Ops with one input and a result shaped like it (Sqrt, Cast).
 template <typename OpT>
 LogicalResult importUnary(Importer &im, const onnx::NodeProto &node) {
@@ -661,6 +678,733 @@ LogicalResult importConstant(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
+/// Element-wise ops with one input, and ops that are the identity at
+/// inference (Identity, Dropout).
+LogicalResult importIdentity(Importer &im, const onnx::NodeProto &node) {
+  if (node.op_type() == "Dropout" &&
+      failed(im.requireNoOutput(node, 1, "mask")))
+    return failure();
+  im.setOutput(node, 0, im.input(node, 0));
+  return success();
+}
+
+/// Variadic Max/Min/Sum: a chain of binary ops.
+template <typename OpT>
+LogicalResult importVariadic(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value acc = im.input(node, 0);
+  for (int i = 1; i < node.input_size(); ++i) {
+    Value rhs = im.input(node, i);
+    auto lt = cast<RankedTensorType>(acc.getType());
+    auto rt = cast<RankedTensorType>(rhs.getType());
+    FailureOr<SmallVector<int64_t>> shape =
+        broadcastShapes(lt.getShape(), rt.getShape());
+    if (failed(shape)) {
+      im.nodeError() << "cannot broadcast input shapes " << lt << " and " << rt;
+      return failure();
+    }
+    auto partial = i + 1 == node.input_size()
+                       ? *type
+                       : RankedTensorType::get(*shape, type->getElementType());
+    acc = im.builder.create<OpT>(im.currentLoc, partial, acc, rhs, nullptr);
+  }
+  if (acc.getType() != *type)
+    acc = im.builder.create<ExpandOp>(
+        im.currentLoc, *type, acc, im.i64Constant(type->getShape()), nullptr);
+  im.setOutput(node, 0, acc);
+  return success();
+}
+
+/// LessOrEqual and GreaterOrEqual: the negation of the strict comparison.
+template <typename OpT>
+LogicalResult importNegatedCompare(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value strict = im.builder.create<OpT>(im.currentLoc, *type, im.input(node, 0),
+                                        im.input(node, 1), nullptr);
+  im.setOutput(node, 0,
+               im.builder.create<NotOp>(im.currentLoc, *type, strict, nullptr));
+  return success();
+}
+
+LogicalResult importGelu(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  std::string approximate = im.stringAttribute(node, "approximate", "none");
+  if (approximate != "none" && approximate != "tanh") {
+    im.nodeError() << "attribute 'approximate' = '" << approximate
+                   << "' is not supported (supported: none, tanh)";
+    return failure();
+  }
+  Value x = im.input(node, 0);
+  // com.microsoft BiasGelu / FastGelu take a bias added first.
+  if (Value bias = im.input(node, 1))
+    x = im.builder.create<AddOp>(im.currentLoc, *type, x, bias, nullptr);
+  if (node.op_type() == "FastGelu")
+    approximate = "tanh";
+  im.setOutput(node, 0,
+               im.builder.create<GeluOp>(im.currentLoc, *type, x,
+                                         im.builder.getStringAttr(approximate),
+                                         nullptr));
+  return success();
+}
+
+LogicalResult importClip(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  Value lo = im.input(node, 1), hi = im.input(node, 2);
+  auto scalarType = RankedTensorType::get({}, type->getElementType());
+  auto scalar = [&](float v) -> Value {
+    return im.builder.create<ConstantOp>(im.currentLoc,
+                                         DenseElementsAttr::get(scalarType, v));
+  };
+  if (im.currentOpset < 11) {
+    if (im.attribute(node, "min"))
+      lo = scalar(im.floatAttribute(node, "min", 0));
+    if (im.attribute(node, "max"))
+      hi = scalar(im.floatAttribute(node, "max", 0));
+  }
+  if (lo)
+    x = im.builder.create<MaxOp>(im.currentLoc, *type, x, lo, nullptr);
+  if (hi)
+    x = im.builder.create<MinOp>(im.currentLoc, *type, x, hi, nullptr);
+  im.setOutput(node, 0, x);
+  return success();
+}
+
+LogicalResult importGemm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  OpBuilder &b = im.builder;
+  Value a = im.input(node, 0), bm = im.input(node, 1), c = im.input(node, 2);
+  auto transposed = [&](Value v) -> Value {
+    auto t = cast<RankedTensorType>(v.getType());
+    auto tt = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
+                                    t.getElementType());
+    return b.create<TransposeOp>(im.currentLoc, tt, v,
+                                 b.getDenseI64ArrayAttr({1, 0}), nullptr);
+  };
+  if (im.intAttribute(node, "transA", 0))
+    a = transposed(a);
+  if (im.intAttribute(node, "transB", 0))
+    bm = transposed(bm);
+  Value y = b.create<MatMulOp>(im.currentLoc, *type, a, bm, nullptr);
+  auto scalarType = RankedTensorType::get({}, type->getElementType());
+  float alpha = im.floatAttribute(node, "alpha", 1.0f);
+  float beta = im.floatAttribute(node, "beta", 1.0f);
+  if (alpha != 1.0f)
+    y = b.create<MulOp>(
+        im.currentLoc, *type, y,
+        b.create<ConstantOp>(im.currentLoc,
+                             DenseElementsAttr::get(scalarType, alpha)),
+        nullptr);
+  if (c) {
+    if (beta != 1.0f) {
+      auto ct = cast<RankedTensorType>(c.getType());
+      c = b.create<MulOp>(
+          im.currentLoc, ct, c,
+          b.create<ConstantOp>(
+              im.currentLoc,
+              DenseElementsAttr::get(
+                  RankedTensorType::get({}, ct.getElementType()), beta)),
+          nullptr);
+    }
+    y = b.create<AddOp>(im.currentLoc, *type, y, c, nullptr);
+  }
+  im.setOutput(node, 0, y);
+  return success();
+}
+
+template <typename OpT>
+LogicalResult importSoftmaxLike(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  int64_t rank = type->getRank();
+  int64_t axis = im.intAttribute(node, "axis", im.currentOpset >= 13 ? -1 : 1);
+  FailureOr<int64_t> normalized =
+      im.normalizeAxis(axis, rank, "attribute 'axis'");
+  if (failed(normalized))
+    return failure();
+  // Before opset 13, Softmax flattened the axes from `axis` on; that is the
+  // same as the opset-13 semantics only over the last axis.
+  if (im.currentOpset < 13 && *normalized != rank - 1) {
+    im.nodeError() << "attribute 'axis' = " << axis
+                   << " flattens several axes (opset < 13 semantics); only "
+                      "the last axis is supported before opset 13";
+    return failure();
+  }
+  im.setOutput(node, 0,
+               im.builder.create<OpT>(im.currentLoc, *type, im.input(node, 0),
+                                      im.builder.getI64IntegerAttr(axis),
+                                      nullptr));
+  return success();
+}
+
+LogicalResult importReduce(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  StringRef op = node.op_type();
+  std::string kind = op == "ReduceMean"  ? "mean"
+                     : op == "ReduceSum" ? "sum"
+                     : op == "ReduceMax" ? "max"
+                     : op == "ReduceMin" ? "min"
+                                         : "prod";
+  // Axes are an input from opset 13 (ReduceSum) and 18 (the others).
+  bool axesInput =
+      (op == "ReduceSum" && im.currentOpset >= 13) || im.currentOpset >= 18;
+  SmallVector<int64_t> axes;
+  if (axesInput) {
+    if (im.input(node, 1)) {
+      FailureOr<SmallVector<int64_t>> a = im.constantInts(node, 1, "axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    }
+  } else {
+    axes = im.intsAttribute(node, "axes");
+  }
+  if (axes.empty()) {
+    if (im.intAttribute(node, "noop_with_empty_axes", 0)) {
+      im.setOutput(node, 0, x);
+      return success();
+    }
+    for (int64_t k = 0; k < rank; ++k)
+      axes.push_back(k);
+  }
+  for (int64_t &a : axes) {
+    FailureOr<int64_t> n = im.normalizeAxis(a, rank, "reduced axis");
+    if (failed(n))
+      return failure();
+    a = *n;
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  bool keep = im.intAttribute(node, "keepdims", 1) != 0;
+  im.setOutput(node, 0,
+               im.builder.create<ReduceOp>(
+                   im.currentLoc, *type, x, im.builder.getStringAttr(kind),
+                   im.builder.getDenseI64ArrayAttr(axes),
+                   im.builder.getBoolAttr(keep), nullptr));
+  return success();
+}
+
+LogicalResult importArgMax(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> axis = im.normalizeAxis(im.intAttribute(node, "axis", 0),
+                                             rank, "attribute 'axis'");
+  if (failed(axis))
+    return failure();
+  auto op = im.builder.create<ArgMaxOp>(
+      im.currentLoc, *type, x, im.builder.getI64IntegerAttr(*axis),
+      im.builder.getBoolAttr(im.intAttribute(node, "keepdims", 1) != 0),
+      im.intAttribute(node, "select_last_index", 0) != 0
+          ? im.builder.getUnitAttr()
+          : nullptr,
+      nullptr);
+  im.setOutput(node, 0, op);
+  return success();
+}
+
+LogicalResult importLayerNorm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  bool rms = node.op_type() == "RMSNormalization" ||
+             node.op_type() == "SimplifiedLayerNormalization";
+  if (failed(im.requireNoOutput(node, 1, rms ? "inverse RMS" : "mean")) ||
+      failed(im.requireNoOutput(node, 2, "inverse standard deviation")))
+    return failure();
+  Value x = im.input(node, 0);
+  FailureOr<int64_t> axis = im.normalizeAxis(
+      im.intAttribute(node, "axis", -1), type->getRank(), "attribute 'axis'");
+  if (failed(axis))
+    return failure();
+  float eps = im.floatAttribute(node, "epsilon", 1e-5f);
+  Value bias = rms ? nullptr : im.input(node, 2);
+  auto op = im.builder.create<LayerNormOp>(
+      im.currentLoc, *type, x, im.input(node, 1), bias,
+      im.builder.getI64IntegerAttr(*axis), im.builder.getF64FloatAttr(eps),
+      rms ? im.builder.getUnitAttr() : nullptr, nullptr);
+  im.setOutput(node, 0, op);
+  return success();
+}
+
+LogicalResult importReshape(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  if (im.intAttribute(node, "allowzero", 0) != 0) {
+    im.nodeError() << "attribute 'allowzero' = 1 is not supported "
+                      "(supported: 0)";
+    return failure();
+  }
+  Value x = im.input(node, 0);
+  if (DenseElementsAttr shapeAttr = im.constantOf(im.input(node, 1))) {
+    SmallVector<int64_t> shape;
+    for (const APInt &v : shapeAttr.getValues<APInt>())
+      shape.push_back(v.getSExtValue());
+    im.setOutput(node, 0,
+                 im.builder.create<ReshapeOp>(
+                     im.currentLoc, *type, x,
+                     im.builder.getDenseI64ArrayAttr(shape), nullptr));
+    return success();
+  }
+  auto shapeType = cast<RankedTensorType>(im.input(node, 1).getType());
+  if (!shapeType.hasStaticShape() || shapeType.getRank() != 1) {
+    im.nodeError() << "the target shape '" << node.input(1)
+                   << "' must be a 1-D tensor of static length, got "
+                   << shapeType;
+    return failure();
+  }
+  im.setOutput(node, 0,
+               im.builder.create<ReshapeDynamicOp>(im.currentLoc, *type, x,
+                                                   im.input(node, 1), nullptr));
+  return success();
+}
+
+LogicalResult importFlatten(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  auto xt = cast<RankedTensorType>(x.getType());
+  int64_t axis = im.intAttribute(node, "axis", 1);
+  if (axis < 0)
+    axis += xt.getRank();
+  // [prod(d < axis), prod(d >= axis)]: one side must be static.
+  SmallVector<int64_t> spec;
+  if (!type->isDynamicDim(1))
+    spec = {-1, type->getDimSize(1)};
+  else if (!type->isDynamicDim(0))
+    spec = {type->getDimSize(0), -1};
+  else {
+    im.nodeError() << "both flattened extents of " << xt
+                   << " are run-time values; one side must be static";
+    return failure();
+  }
+  im.setOutput(node, 0,
+               im.builder.create<ReshapeOp>(
+                   im.currentLoc, *type, x,
+                   im.builder.getDenseI64ArrayAttr(spec), nullptr));
+  return success();
+}
+
+LogicalResult importSqueezeUnsqueeze(Importer &im,
+                                     const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  auto xt = cast<RankedTensorType>(x.getType());
+  bool squeeze = node.op_type() == "Squeeze";
+  SmallVector<int64_t> axes;
+  if (im.currentOpset >= 13) {
+    if (im.input(node, 1)) {
+      FailureOr<SmallVector<int64_t>> a = im.constantInts(node, 1, "axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    }
+  } else {
+    axes = im.intsAttribute(node, "axes");
+  }
+  int64_t rank = squeeze ? xt.getRank() : type->getRank();
+  if (squeeze && axes.empty())
+    for (int64_t k = 0; k < rank; ++k)
+      if (xt.getDimSize(k) == 1)
+        axes.push_back(k);
+  for (int64_t &a : axes) {
+    FailureOr<int64_t> n = im.normalizeAxis(a, rank, "axis");
+    if (failed(n))
+      return failure();
+    a = *n;
+  }
+  llvm::sort(axes);
+  im.setOutput(node, 0,
+               im.builder.create<ExpandDimsOp>(
+                   im.currentLoc, *type, x,
+                   im.builder.getDenseI64ArrayAttr(axes), squeeze, nullptr));
+  return success();
+}
+
+LogicalResult importConcat(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  FailureOr<int64_t> axis = im.normalizeAxis(
+      im.intAttribute(node, "axis", 0), type->getRank(), "attribute 'axis'");
+  if (failed(axis))
+    return failure();
+  SmallVector<Value> inputs;
+  for (int i = 0; i < node.input_size(); ++i)
+    if (Value v = im.input(node, i))
+      inputs.push_back(v);
+  im.setOutput(node, 0,
+               im.builder.create<ConcatOp>(im.currentLoc, *type, inputs,
+                                           im.builder.getI64IntegerAttr(*axis),
+                                           nullptr));
+  return success();
+}
+
+LogicalResult importSplit(Importer &im, const onnx::NodeProto &node) {
+  Value x = im.input(node, 0);
+  auto xt = cast<RankedTensorType>(x.getType());
+  FailureOr<int64_t> axis = im.normalizeAxis(im.intAttribute(node, "axis", 0),
+                                             xt.getRank(), "attribute 'axis'");
+  if (failed(axis))
+    return failure();
+  int64_t extent = xt.getDimSize(*axis);
+  if (ShapedType::isDynamic(extent)) {
+    im.nodeError() << "splits axis " << *axis << " of " << xt
+                   << ", a run-time extent; the split axis must be static";
+    return failure();
+  }
+  SmallVector<int64_t> sizes;
+  if (im.currentOpset >= 13 && im.input(node, 1)) {
+    FailureOr<SmallVector<int64_t>> s = im.constantInts(node, 1, "split");
+    if (failed(s))
+      return failure();
+    sizes = *s;
+  } else if (im.currentOpset < 13) {
+    sizes = im.intsAttribute(node, "split");
+  }
+  int64_t n = node.output_size();
+  if (sizes.empty()) {
+    // Equal parts; with num_outputs (opset 18) the last may be smaller.
+    int64_t part = (extent + n - 1) / n;
+    for (int64_t i = 0, start = 0; i < n; ++i, start += part)
+      sizes.push_back(std::min(part, extent - start));
+  }
+  if (static_cast<int64_t>(sizes.size()) != n) {
+    im.nodeError() << "has " << sizes.size() << " split sizes for " << n
+                   << " outputs";
+    return failure();
+  }
+  int64_t start = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    FailureOr<RankedTensorType> type = im.outputType(node, i);
+    if (failed(type))
+      return failure();
+    Value starts = im.i64Constant({start});
+    Value ends = im.i64Constant({start + sizes[i]});
+    im.setOutput(node, i,
+                 im.builder.create<SliceOp>(
+                     im.currentLoc, *type, x, starts, ends,
+                     im.builder.getDenseI64ArrayAttr({*axis}),
+                     im.builder.getDenseI64ArrayAttr({1}), nullptr));
+    start += sizes[i];
+  }
+  return success();
+}
+
+LogicalResult importSlice(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  Value starts, ends;
+  SmallVector<int64_t> axes, steps;
+  if (im.currentOpset < 10) {
+    starts = im.i64Constant(im.intsAttribute(node, "starts"));
+    ends = im.i64Constant(im.intsAttribute(node, "ends"));
+    axes = im.intsAttribute(node, "axes");
+  } else {
+    starts = im.input(node, 1);
+    ends = im.input(node, 2);
+    if (im.input(node, 3)) {
+      FailureOr<SmallVector<int64_t>> a = im.constantInts(node, 3, "axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    }
+    if (im.input(node, 4)) {
+      FailureOr<SmallVector<int64_t>> s = im.constantInts(node, 4, "steps");
+      if (failed(s))
+        return failure();
+      steps = *s;
+    }
+  }
+  auto startsType = cast<RankedTensorType>(starts.getType());
+  if (startsType.getRank() != 1 || startsType.isDynamicDim(0)) {
+    im.nodeError() << "expects 1-D starts of static length, got " << startsType;
+    return failure();
+  }
+  int64_t count = startsType.getDimSize(0);
+  if (axes.empty())
+    for (int64_t k = 0; k < count; ++k)
+      axes.push_back(k);
+  if (steps.empty())
+    steps.assign(count, 1);
+  for (int64_t &a : axes) {
+    FailureOr<int64_t> n = im.normalizeAxis(a, rank, "sliced axis");
+    if (failed(n))
+      return failure();
+    a = *n;
+  }
+  for (int64_t step : steps)
+    if (step == 0) {
+      im.nodeError() << "a step of 0 is not allowed";
+      return failure();
+    }
+  im.setOutput(node, 0,
+               im.builder.create<SliceOp>(
+                   im.currentLoc, *type, x, starts, ends,
+                   im.builder.getDenseI64ArrayAttr(axes),
+                   im.builder.getDenseI64ArrayAttr(steps), nullptr));
+  return success();
+}
+
+LogicalResult importGather(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value data = im.input(node, 0);
+  FailureOr<int64_t> axis = im.normalizeAxis(
+      im.intAttribute(node, "axis", 0),
+      cast<RankedTensorType>(data.getType()).getRank(), "attribute 'axis'");
+  if (failed(axis))
+    return failure();
+  im.setOutput(node, 0,
+               im.builder.create<GatherOp>(
+                   im.currentLoc, *type, data, im.input(node, 1),
+                   im.builder.getI64IntegerAttr(*axis), nullptr));
+  return success();
+}
+
+template <typename OpT>
+LogicalResult importWithShapeOperand(Importer &im,
+                                     const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  im.setOutput(node, 0,
+               im.builder.create<OpT>(im.currentLoc, *type, im.input(node, 0),
+                                      im.input(node, 1), nullptr));
+  return success();
+}
+
+LogicalResult importWhere(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  im.setOutput(node, 0,
+               im.builder.create<SelectOp>(im.currentLoc, *type,
+                                           im.input(node, 0), im.input(node, 1),
+                                           im.input(node, 2), nullptr));
+  return success();
+}
+
+LogicalResult importShape(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  auto clampAxis = [&](int64_t a) {
+    a = a < 0 ? a + rank : a;
+    return std::clamp<int64_t>(a, 0, rank);
+  };
+  int64_t start = clampAxis(im.intAttribute(node, "start", 0));
+  int64_t end = clampAxis(im.intAttribute(node, "end", rank));
+  end = std::max(start, end);
+  auto resultType =
+      RankedTensorType::get({end - start}, im.builder.getI64Type());
+  im.setOutput(node, 0,
+               im.builder.create<ShapeOp>(im.currentLoc, resultType, x,
+                                          im.builder.getI64IntegerAttr(start),
+                                          im.builder.getI64IntegerAttr(end),
+                                          nullptr));
+  return success();
+}
+
+LogicalResult importConstantOfShape(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  auto scalarType = RankedTensorType::get({}, type->getElementType());
+  ElementsAttr value;
+  if (const auto *attr = im.attribute(node, "value")) {
+    FailureOr<ElementsAttr> v =
+        im.elementsFromTensor(attr->t(), "ConstantOfShape attribute 'value'");
+    if (failed(v))
+      return failure();
+    auto dense = dyn_cast<DenseElementsAttr>(*v);
+    if (!dense || dense.getNumElements() != 1) {
+      im.nodeError() << "attribute 'value' must hold one element";
+      return failure();
+    }
+    value = dense.reshape(scalarType);
+  } else {
+    value = DenseElementsAttr::get(scalarType, 0.0f);
+  }
+  im.setOutput(node, 0,
+               im.builder.create<ConstantOfShapeOp>(
+                   im.currentLoc, *type, im.input(node, 0), value, nullptr));
+  return success();
+}
+
+LogicalResult importRange(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  im.setOutput(node, 0,
+               im.builder.create<RangeOp>(im.currentLoc, *type,
+                                          im.input(node, 0), im.input(node, 1),
+                                          im.input(node, 2), nullptr));
+  return success();
+}
+
+LogicalResult importTrilu(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  im.setOutput(
+      node, 0,
+      im.builder.create<TriluOp>(
+          im.currentLoc, *type, im.input(node, 0), im.input(node, 1),
+          im.builder.getBoolAttr(im.intAttribute(node, "upper", 1) != 0),
+          nullptr));
+  return success();
+}
+
+LogicalResult importConv(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0), w = im.input(node, 1);
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto wt = cast<RankedTensorType>(w.getType());
+  if (xt.getRank() != 4 || wt.getRank() != 4 || !wt.hasStaticShape()) {
+    im.nodeError() << "only 2-D convolutions with a static weight are "
+                      "supported, got input "
+                   << xt << " and weight " << wt;
+    return failure();
+  }
+  SmallVector<int64_t> strides = im.intsAttribute(node, "strides", {1, 1});
+  SmallVector<int64_t> dilations = im.intsAttribute(node, "dilations", {1, 1});
+  SmallVector<int64_t> pads = im.intsAttribute(node, "pads", {0, 0, 0, 0});
+  std::string autoPad = im.stringAttribute(node, "auto_pad", "NOTSET");
+  if (autoPad == "VALID") {
+    pads = {0, 0, 0, 0};
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int k = 0; k < 2; ++k) {
+      int64_t in = xt.getDimSize(2 + k);
+      if (ShapedType::isDynamic(in)) {
+        im.nodeError() << "auto_pad = " << autoPad
+                       << " needs static spatial extents, got " << xt;
+        return failure();
+      }
+      int64_t out = (in + strides[k] - 1) / strides[k];
+      int64_t total = std::max<int64_t>(
+          0, (out - 1) * strides[k] +
+                 dilations[k] * (wt.getDimSize(2 + k) - 1) + 1 - in);
+      int64_t small = total / 2, large = total - small;
+      pads[k] = autoPad == "SAME_UPPER" ? small : large;
+      pads[k + 2] = autoPad == "SAME_UPPER" ? large : small;
+    }
+  } else if (autoPad != "NOTSET") {
+    im.nodeError() << "attribute 'auto_pad' = '" << autoPad
+                   << "' is not supported (supported: NOTSET, VALID, "
+                      "SAME_UPPER, SAME_LOWER)";
+    return failure();
+  }
+  auto op = im.builder.create<Conv2dOp>(
+      im.currentLoc, *type, x, w, im.input(node, 2),
+      im.builder.getDenseI64ArrayAttr(strides),
+      im.builder.getDenseI64ArrayAttr(pads),
+      im.builder.getDenseI64ArrayAttr(dilations),
+      im.builder.getI64IntegerAttr(im.intAttribute(node, "group", 1)), nullptr);
+  im.setOutput(node, 0, op);
+  return success();
+}
+
+LogicalResult importEinsum(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  std::string equation;
+  for (char c : im.stringAttribute(node, "equation", ""))
+    if (c != ' ')
+      equation += c;
+  auto arrow = equation.find("->");
+  std::string lhs = equation.substr(0, arrow);
+  SmallVector<std::string> terms;
+  SmallVector<StringRef> pieces;
+  StringRef(lhs).split(pieces, ',');
+  for (StringRef t : pieces)
+    terms.push_back(t.str());
+  SmallVector<Value> inputs;
+  for (int i = 0; i < node.input_size(); ++i)
+    inputs.push_back(im.input(node, i));
+  if (terms.size() != inputs.size()) {
+    im.nodeError() << "equation '" << equation << "' has " << terms.size()
+                   << " terms for " << inputs.size() << " inputs";
+    return failure();
+  }
+  // Expand "..." into letters no term uses.
+  std::string unused;
+  for (char c = 'A'; c <= 'Z'; ++c)
+    if (equation.find(c) == std::string::npos)
+      unused += c;
+  int64_t ellipsisRank = 0;
+  for (auto [t, v] : llvm::zip(terms, inputs)) {
+    auto pos = t.find("...");
+    if (pos == std::string::npos)
+      continue;
+    int64_t r = cast<RankedTensorType>(v.getType()).getRank() -
+                static_cast<int64_t>(t.size() - 3);
+    ellipsisRank = std::max(ellipsisRank, r);
+  }
+  auto expand = [&](std::string t, int64_t rank) {
+    auto pos = t.find("...");
+    if (pos == std::string::npos)
+      return t;
+    int64_t r = rank - static_cast<int64_t>(t.size() - 3);
+    return t.substr(0, pos) + unused.substr(ellipsisRank - r, r) +
+           t.substr(pos + 3);
+  };
+  std::string newLhs;
+  std::map<char, int> counts;
+  for (auto [i, tv] : llvm::enumerate(llvm::zip(terms, inputs))) {
+    auto &[t, v] = tv;
+    std::string e = expand(t, cast<RankedTensorType>(v.getType()).getRank());
+    newLhs += (i ? "," : "") + e;
+    for (char c : e)
+      ++counts[c];
+  }
+  std::string out;
+  if (arrow != std::string::npos) {
+    out = expand(equation.substr(arrow + 2), type->getRank());
+  } else {
+    // Implicit form: the ellipsis, then letters seen once, alphabetically.
+    out = unused.substr(0, ellipsisRank);
+    for (auto &[c, n] : counts)
+      if (n == 1 && std::islower(static_cast<unsigned char>(c)))
+        out += c;
+  }
+  im.setOutput(node, 0,
+               im.builder.create<EinsumOp>(
+                   im.currentLoc, *type, inputs,
+                   im.builder.getStringAttr(newLhs + "->" + out), nullptr));
+  return success();
+}
+
 const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
   static const std::map<std::pair<std::string, std::string>, HandlerEntry>
       table = {
@@ -668,13 +1412,66 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"", "Sub"}, {7, importBinary<SubOp>}},
           {{"", "Mul"}, {7, importBinary<MulOp>}},
           {{"", "Div"}, {7, importBinary<DivOp>}},
+          {{"", "Pow"}, {7, importBinary<PowOp>}},
+          {{"", "And"}, {7, importBinary<AndOp>}},
+          {{"", "Or"}, {7, importBinary<OrOp>}},
+          {{"", "Equal"}, {7, importBinary<EqualOp>}},
+          {{"", "Less"}, {7, importBinary<LessOp>}},
+          {{"", "Greater"}, {7, importBinary<GreaterOp>}},
+          {{"", "LessOrEqual"}, {12, importNegatedCompare<GreaterOp>}},
+          {{"", "GreaterOrEqual"}, {12, importNegatedCompare<LessOp>}},
+          {{"", "Max"}, {8, importVariadic<MaxOp>}},
+          {{"", "Min"}, {8, importVariadic<MinOp>}},
+          {{"", "Sum"}, {8, importVariadic<AddOp>}},
+          {{"", "Where"}, {9, importWhere}},
+          {{"", "Clip"}, {6, importClip}},
           {{"", "MatMul"}, {1, importMatMul}},
+          {{"", "Gemm"}, {7, importGemm}},
           {{"", "Transpose"}, {1, importTranspose}},
-          {{"", "Softmax"}, {1, importSoftmax}},
+          {{"", "Softmax"}, {1, importSoftmaxLike<SoftmaxOp>}},
+          {{"", "LogSoftmax"}, {1, importSoftmaxLike<LogSoftmaxOp>}},
+          {{"", "ReduceMean"}, {1, importReduce}},
+          {{"", "ReduceSum"}, {1, importReduce}},
+          {{"", "ReduceMax"}, {1, importReduce}},
+          {{"", "ReduceMin"}, {1, importReduce}},
+          {{"", "ReduceProd"}, {1, importReduce}},
+          {{"", "ArgMax"}, {1, importArgMax}},
+          {{"", "LayerNormalization"}, {17, importLayerNorm}},
           {{"", "Reshape"}, {5, importReshape}},
+          {{"", "Flatten"}, {1, importFlatten}},
+          {{"", "Squeeze"}, {1, importSqueezeUnsqueeze}},
+          {{"", "Unsqueeze"}, {1, importSqueezeUnsqueeze}},
+          {{"", "Concat"}, {4, importConcat}},
+          {{"", "Split"}, {2, importSplit}},
+          {{"", "Slice"}, {1, importSlice}},
+          {{"", "Gather"}, {1, importGather}},
+          {{"", "Expand"}, {8, importWithShapeOperand<ExpandOp>}},
+          {{"", "Tile"}, {6, importWithShapeOperand<TileOp>}},
+          {{"", "Shape"}, {1, importShape}},
+          {{"", "ConstantOfShape"}, {9, importConstantOfShape}},
+          {{"", "Range"}, {11, importRange}},
+          {{"", "Trilu"}, {14, importTrilu}},
+          {{"", "Conv"}, {1, importConv}},
+          {{"", "Einsum"}, {12, importEinsum}},
+          {{"", "Identity"}, {1, importIdentity}},
+          {{"", "Dropout"}, {1, importIdentity}},
           {{"", "Sqrt"}, {6, importUnary<SqrtOp>}},
+          {{"", "Reciprocal"}, {6, importUnary<ReciprocalOp>}},
+          {{"", "Neg"}, {6, importUnary<NegOp>}},
+          {{"", "Abs"}, {6, importUnary<AbsOp>}},
+          {{"", "Exp"}, {6, importUnary<ExpOp>}},
+          {{"", "Log"}, {6, importUnary<LogOp>}},
+          {{"", "Erf"}, {9, importUnary<ErfOp>}},
+          {{"", "Tanh"}, {6, importUnary<TanhOp>}},
+          {{"", "Sigmoid"}, {6, importUnary<SigmoidOp>}},
+          {{"", "Relu"}, {6, importUnary<ReluOp>}},
+          {{"", "Not"}, {1, importUnary<NotOp>}},
           {{"", "Cast"}, {6, importUnary<CastOp>}},
           {{"", "Constant"}, {1, importConstant}},
+          {{"", "Gelu"}, {20, importGelu}},
+          {{"com.microsoft", "Gelu"}, {1, importGelu}},
+          {{"com.microsoft", "FastGelu"}, {1, importGelu}},
+          {{"com.microsoft", "BiasGelu"}, {1, importGelu}},
       };
   return table;
 }

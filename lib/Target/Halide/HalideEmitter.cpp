@@ -31,7 +31,39 @@ using Halide::Var;
 // Helpers
 //===----------------------------------------------------------------------===//
 
+int mlir::attn::halide::funcReadCount = 0;
+
 Expr Tensor::call(const std::vector<Expr> &onnxIndex) const {
+  if (values) {
+    // A constant index reads the known element; a computed one selects
+    // among few known elements.
+    int64_t flat = 0;
+    bool constant = true;
+    for (size_t k = 0; k < onnxIndex.size(); ++k) {
+      const int64_t *c = Halide::Internal::as_const_int(
+          Halide::Internal::simplify(Halide::cast<int64_t>(onnxIndex[k])));
+      if (!c) {
+        constant = false;
+        break;
+      }
+      flat =
+          flat * valueShape[k] + std::clamp<int64_t>(*c, 0, valueShape[k] - 1);
+    }
+    if (constant && !values->empty())
+      return (*values)[flat];
+    if (!values->empty() && values->size() <= 16) {
+      Expr index = 0;
+      for (size_t k = 0; k < onnxIndex.size(); ++k)
+        index = index * static_cast<int>(valueShape[k]) +
+                Halide::clamp(Halide::cast<int>(onnxIndex[k]), 0,
+                              static_cast<int>(valueShape[k]) - 1);
+      Expr e = values->back();
+      for (int k = static_cast<int>(values->size()) - 2; k >= 0; --k)
+        e = Halide::select(index == k, (*values)[k], e);
+      return e;
+    }
+  }
+  ++funcReadCount;
   std::vector<Expr> args(onnxIndex.rbegin(), onnxIndex.rend());
   return func(args);
 }
@@ -66,44 +98,40 @@ std::string mlir::attn::halide::cIdentifier(llvm::StringRef name) {
   return toCIdentifier(name);
 }
 
-namespace {
-
-/// Halide vars for a rank-`rank` Func, Halide order (0 = innermost).
-std::vector<Var> makeVars(int rank, const std::string &prefix) {
+std::vector<Var> mlir::attn::halide::makeVars(int rank,
+                                              const std::string &prefix) {
   std::vector<Var> vars;
   for (int i = 0; i < rank; ++i)
     vars.push_back(Var(prefix + "_d" + std::to_string(i)));
   return vars;
 }
 
-/// The same vars as an index in ONNX order.
-std::vector<Expr> onnxIndex(const std::vector<Var> &vars) {
+std::vector<Expr> mlir::attn::halide::onnxIndex(const std::vector<Var> &vars) {
   return std::vector<Expr>(vars.rbegin(), vars.rend());
 }
 
-std::vector<Halide::VarOrRVar> asArgs(const std::vector<Var> &vars) {
-  return std::vector<Halide::VarOrRVar>(vars.begin(), vars.end());
-}
-
-/// Reads `t` at the broadcast of `index` (an index into a tensor of type
-/// `outType`): size-1 axes of `t` read element 0, missing leading axes are
-/// dropped.
-Expr broadcastRead(const Tensor &t, RankedTensorType tType,
-                   RankedTensorType outType, const std::vector<Expr> &index) {
+Expr mlir::attn::halide::broadcastRead(const Tensor &t, RankedTensorType tType,
+                                       RankedTensorType outType,
+                                       const std::vector<Expr> &index) {
   int offset = outType.getRank() - tType.getRank();
   std::vector<Expr> idx;
   for (int k = 0; k < tType.getRank(); ++k) {
-    bool stretched =
-        tType.getDimSize(k) == 1 && outType.getDimSize(offset + k) != 1;
-    idx.push_back(stretched ? Expr(0) : index[offset + k]);
+    int64_t d = tType.getDimSize(k), o = outType.getDimSize(offset + k);
+    if (d == 1 && o != 1)
+      idx.push_back(Expr(0));
+    else if (ShapedType::isDynamic(d) && ShapedType::isDynamic(o))
+      // A run-time extent may be 1 and broadcast, or the full extent.
+      idx.push_back(Halide::min(index[offset + k], t.shape[k] - 1));
+    else
+      idx.push_back(index[offset + k]);
   }
   return t.call(idx);
 }
 
-/// Extents of the numpy broadcast of two tensors.
-std::vector<Expr> broadcastShape(const Tensor &a, RankedTensorType aType,
-                                 const Tensor &b, RankedTensorType bType,
-                                 RankedTensorType outType) {
+std::vector<Expr>
+mlir::attn::halide::broadcastShape(ArrayRef<const Tensor *> tensors,
+                                   ArrayRef<RankedTensorType> types,
+                                   RankedTensorType outType) {
   int rank = outType.getRank();
   std::vector<Expr> shape(rank);
   for (int k = 0; k < rank; ++k) {
@@ -111,20 +139,32 @@ std::vector<Expr> broadcastShape(const Tensor &a, RankedTensorType aType,
       shape[k] = static_cast<int>(outType.getDimSize(k));
       continue;
     }
-    int ka = k - (rank - aType.getRank()), kb = k - (rank - bType.getRank());
-    bool aHas = ka >= 0 && aType.getDimSize(ka) != 1;
-    shape[k] = aHas ? a.shape[ka] : b.shape[kb];
+    Expr extent;
+    for (size_t t = 0; t < tensors.size(); ++t) {
+      int kt = k - (rank - types[t].getRank());
+      if (kt < 0 || types[t].getDimSize(kt) == 1)
+        continue;
+      Expr e = tensors[t]->shape[kt];
+      extent = extent.defined() ? Halide::max(extent, e) : e;
+    }
+    shape[k] = extent.defined() ? extent : Expr(1);
   }
   return shape;
 }
 
-Expr widen(Expr e) { return Halide::cast(computeType(e.type()), e); }
+Expr mlir::attn::halide::widen(Expr e) {
+  return Halide::cast(computeType(e.type()), e);
+}
 
-Expr narrow(Expr e, Halide::Type type) {
+Expr mlir::attn::halide::narrow(Expr e, Halide::Type type) {
   return e.type() == type ? e : Halide::cast(type, e);
 }
 
-Expr lowest() { return Expr(std::numeric_limits<float>::lowest()); }
+Expr mlir::attn::halide::lowest() {
+  return Expr(std::numeric_limits<float>::lowest());
+}
+
+namespace {
 
 /// Extents of `type`, constants where static and `dynamicExtent(k)` else.
 template <typename Fn>
@@ -155,6 +195,11 @@ std::vector<Halide::Argument> PipelineBuilder::arguments() const {
   for (const Halide::ImageParam &p : params)
     args.push_back(p);
   return args;
+}
+
+void PipelineBuilder::addRequirements(Halide::Pipeline &p) const {
+  for (const auto &[condition, message] : requirements)
+    p.add_requirement(condition, message);
 }
 
 int64_t PipelineBuilder::numOutputExtents() const {
@@ -219,6 +264,23 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     t.type = *ht;
     t.shape =
         shapeOf(type, [&](int k) { return param.dim(rank - 1 - k).extent(); });
+    // Axes that share a symbolic name (ONNX dim_param) share one extent.
+    if (auto dims =
+            func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "attn.dims")) {
+      for (auto [k, dimName] :
+           llvm::enumerate(dims.getAsValueRange<StringAttr>())) {
+        if (dimName.empty() || dimName == "?" || static_cast<int>(k) >= rank ||
+            !type.isDynamicDim(k))
+          continue;
+        auto [it, inserted] =
+            symbolicDims.try_emplace(dimName, t.shape[k], name);
+        if (!inserted)
+          require(t.shape[k] == it->second.first,
+                  "input '" + name + "' axis " + std::to_string(k) + " ('" +
+                      dimName.str() + "') must equal that axis of input '" +
+                      it->second.second + "'");
+      }
+    }
     t.func = Func(name + "_in");
     std::vector<Var> vars = makeVars(rank, name);
     t.func(vars) = param(vars);
@@ -298,12 +360,13 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
 LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
                                       OpFuncs &funcs) {
   auto outType = cast<RankedTensorType>(op->getResult(0).getType());
-  FailureOr<Halide::Type> ht = toHalideType(outType.getElementType());
-  if (failed(ht))
+  if (failed(toHalideType(outType.getElementType())))
     return op->emitOpError("has an element type the Halide emitter does not "
                            "support: ")
            << outType.getElementType();
-  // Ops that define their own Funcs.
+  for (Value operand : op->getOperands())
+    if (!tensors.count(operand))
+      return op->emitOpError("has an operand that is not an attn tensor");
   if (auto c = dyn_cast<ConstantOp>(op))
     return defineConstant(c, name, funcs);
   if (auto m = dyn_cast<MatMulOp>(op))
@@ -312,122 +375,7 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
     return defineSoftmax(s, name, funcs);
   if (auto s = dyn_cast<SdpaOp>(op))
     return defineSdpa(s, name, funcs);
-
-  int rank = outType.getRank();
-  std::vector<Var> vars = makeVars(rank, name);
-  std::vector<Expr> idx = onnxIndex(vars);
-  Tensor result;
-  result.type = *ht;
-  result.func = Func(name);
-  funcs.main = result.func;
-
-  auto defineBinary = [&](auto fn) {
-    Tensor &a = get(op->getOperand(0));
-    Tensor &b = get(op->getOperand(1));
-    auto aType = cast<RankedTensorType>(op->getOperand(0).getType());
-    auto bType = cast<RankedTensorType>(op->getOperand(1).getType());
-    Expr x = widen(broadcastRead(a, aType, outType, idx));
-    Expr y = widen(broadcastRead(b, bType, outType, idx));
-    result.func(vars) = narrow(fn(x, y), *ht);
-    result.shape = broadcastShape(a, aType, b, bType, outType);
-    return success();
-  };
-
-  LogicalResult status =
-      llvm::TypeSwitch<Operation *, LogicalResult>(op)
-          .Case([&](AddOp) {
-            return defineBinary([](Expr a, Expr b) { return a + b; });
-          })
-          .Case([&](SubOp) {
-            return defineBinary([](Expr a, Expr b) { return a - b; });
-          })
-          .Case([&](MulOp) {
-            return defineBinary([](Expr a, Expr b) { return a * b; });
-          })
-          .Case([&](DivOp) {
-            // ONNX integer division truncates toward zero; Halide's rounds
-            // toward negative infinity.
-            return defineBinary([](Expr a, Expr b) {
-              if (a.type().is_int())
-                return Halide::div_round_to_zero(a, b);
-              return a / b;
-            });
-          })
-          .Case([&](SqrtOp s) {
-            Tensor &in = get(s.getInput());
-            result.func(vars) = narrow(Halide::sqrt(widen(in.func(vars))), *ht);
-            result.shape = in.shape;
-            return success();
-          })
-          .Case([&](CastOp c) {
-            Tensor &in = get(c.getInput());
-            Expr x = in.func(vars);
-            if (ht->is_bool())
-              result.func(vars) = x != Halide::cast(x.type(), 0);
-            else if (x.type().is_bool())
-              result.func(vars) =
-                  Halide::select(x, Halide::cast(*ht, 1), Halide::cast(*ht, 0));
-            else
-              result.func(vars) = Halide::cast(*ht, widen(x));
-            result.shape = in.shape;
-            return success();
-          })
-          .Case([&](TransposeOp t) {
-            Tensor &in = get(t.getInput());
-            ArrayRef<int64_t> perm = t.getPerm();
-            std::vector<Expr> inIdx(rank);
-            std::vector<Expr> shape(rank);
-            for (int k = 0; k < rank; ++k) {
-              inIdx[perm[k]] = idx[k];
-              shape[k] = in.shape[perm[k]];
-            }
-            result.func(vars) = in.call(inIdx);
-            result.shape = shape;
-            return success();
-          })
-          .Case([&](ReshapeOp r) {
-            Tensor &in = get(r.getInput());
-            ArrayRef<int64_t> spec = r.getShape();
-            Expr total = 1;
-            for (const Expr &e : in.shape)
-              total = total * e;
-            std::vector<Expr> shape(rank);
-            Expr known = 1;
-            int inferred = -1;
-            for (int k = 0; k < rank; ++k) {
-              if (!ShapedType::isDynamic(outType.getDimSize(k)))
-                shape[k] = static_cast<int>(outType.getDimSize(k));
-              else if (spec[k] == 0)
-                shape[k] = in.shape[k];
-              else if (spec[k] > 0)
-                shape[k] = static_cast<int>(spec[k]);
-              if (spec[k] == -1 && ShapedType::isDynamic(outType.getDimSize(k)))
-                inferred = k;
-              else
-                known = known * shape[k];
-            }
-            if (inferred >= 0)
-              shape[inferred] = total / known;
-            // Row-major flat position, then the input's index.
-            Expr flat = 0;
-            for (int k = 0; k < rank; ++k)
-              flat = flat * shape[k] + idx[k];
-            std::vector<Expr> inIdx(in.rank());
-            for (int k = in.rank() - 1; k >= 0; --k) {
-              inIdx[k] = flat % in.shape[k];
-              flat = flat / in.shape[k];
-            }
-            result.func(vars) = in.call(inIdx);
-            result.shape = shape;
-            return success();
-          })
-          .Default([&](Operation *other) {
-            return other->emitOpError("has no Halide lowering");
-          });
-  if (failed(status))
-    return failure();
-  tensors[op->getResult(0)] = result;
-  return success();
+  return defineOther(op, name, funcs);
 }
 
 LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
@@ -457,6 +405,10 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
     else
       e = Halide::cast(ht, Expr(dense.getSplatValue<APInt>().getSExtValue()));
     t.func(vars) = e;
+    if (type.getNumElements() <= kMaxKnownElements) {
+      t.values = std::vector<Expr>(type.getNumElements(), e);
+      t.valueShape.assign(type.getShape().begin(), type.getShape().end());
+    }
     tensors[op.getResult()] = t;
     return success();
   }
@@ -491,6 +443,23 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
     std::memcpy(buffer.data(), raw.data(), bytes);
   }
   t.func(vars) = buffer(std::vector<Expr>(vars.begin(), vars.end()));
+  if (type.getNumElements() <= kMaxKnownElements) {
+    auto dense = dyn_cast<DenseElementsAttr>(value);
+    std::vector<Expr> known;
+    if (dense && type.getElementType().isInteger(1))
+      for (bool b : dense.getValues<bool>())
+        known.push_back(Halide::cast(ht, b ? 1 : 0));
+    else if (dense && isa<IntegerType>(type.getElementType()))
+      for (const APInt &v : dense.getValues<APInt>())
+        known.push_back(Halide::cast(ht, Expr(v.getSExtValue())));
+    else if (dense && isa<FloatType>(type.getElementType()))
+      for (const APFloat &v : dense.getValues<APFloat>())
+        known.push_back(Halide::cast(ht, Expr(v.convertToDouble())));
+    if (static_cast<int64_t>(known.size()) == type.getNumElements()) {
+      t.values = std::move(known);
+      t.valueShape.assign(type.getShape().begin(), type.getShape().end());
+    }
+  }
   tensors[op.getResult()] = t;
   return success();
 }

@@ -15,9 +15,12 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 
 #include "Halide.h"
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,11 +32,49 @@ struct Tensor {
   /// Extents in ONNX order, as Int(32) expressions of the input extents.
   std::vector<Halide::Expr> shape;
   Halide::Type type;
+  /// For small tensors of static shape whose elements are known before the
+  /// pipeline runs (constants, extents and the arithmetic exporters do on
+  /// them): every element, row-major, as an expression free of Func calls.
+  /// Shape operands (Reshape, Expand, Slice, Range...) are read from here.
+  std::optional<std::vector<Halide::Expr>> values;
+  std::vector<int64_t> valueShape;
 
   int rank() const { return static_cast<int>(shape.size()); }
-  /// Calls the Func with indices in ONNX order.
+  /// Reads the element at `onnxIndex` (ONNX order): from `values` where
+  /// they are known, else a call of the Func.
   Halide::Expr call(const std::vector<Halide::Expr> &onnxIndex) const;
 };
+
+/// Counts reads that had to call a Func; elements computed without any are
+/// known before the pipeline runs.
+extern int funcReadCount;
+
+/// Tensors with at most this many elements get `values` when known.
+constexpr int64_t kMaxKnownElements = 64;
+
+//===----------------------------------------------------------------------===//
+// Helpers shared by the op definitions
+//===----------------------------------------------------------------------===//
+
+/// Halide vars for a rank-`rank` Func, Halide order (0 = innermost).
+std::vector<Halide::Var> makeVars(int rank, const std::string &prefix);
+/// The same vars as an index in ONNX order.
+std::vector<Halide::Expr> onnxIndex(const std::vector<Halide::Var> &vars);
+/// Widens 16-bit floats to float32.
+Halide::Expr widen(Halide::Expr e);
+/// Casts `e` to `type` unless it already has it.
+Halide::Expr narrow(Halide::Expr e, Halide::Type type);
+/// The lowest finite float32, which stands for a masked score.
+Halide::Expr lowest();
+/// Reads `t` (of type `tType`) at the numpy broadcast of `index`, an index
+/// into a result of type `outType` whose extents are `outShape`.
+Halide::Expr broadcastRead(const Tensor &t, RankedTensorType tType,
+                           RankedTensorType outType,
+                           const std::vector<Halide::Expr> &index);
+/// Extents of the numpy broadcast of several tensors.
+std::vector<Halide::Expr> broadcastShape(llvm::ArrayRef<const Tensor *> tensors,
+                                         llvm::ArrayRef<RankedTensorType> types,
+                                         RankedTensorType outType);
 
 /// Funcs of a fused attn.sdpa, kept for its schedule.
 struct SdpaFuncs {
@@ -59,6 +100,9 @@ struct OpFuncs {
   SdpaFuncs sdpa;
   SoftmaxFuncs softmax;
   bool isSdpa = false, isSoftmax = false;
+  /// Funcs computed into buffers of their own before `main` (statistics of
+  /// a normalization, the state of an argmax), scheduled like it.
+  std::vector<Halide::Func> helpers;
 };
 
 class PipelineBuilder {
@@ -72,11 +116,17 @@ public:
   /// The pipeline's arguments: inputs in order (outputs are implicit).
   std::vector<Halide::Argument> arguments() const;
   /// The pipeline computing every output.
-  Halide::Pipeline pipeline() const { return Halide::Pipeline(outputs); }
+  Halide::Pipeline pipeline() const {
+    Halide::Pipeline p(outputs);
+    addRequirements(p);
+    return p;
+  }
   /// The companion pipeline that writes every output's extents.
   Halide::Pipeline shapesPipeline() const { return Halide::Pipeline(shapes); }
   /// Total number of output extents (the length of the shapes buffer).
   int64_t numOutputExtents() const;
+  /// Adds the run-time checks of input extents to `p`.
+  void addRequirements(Halide::Pipeline &p) const;
 
   std::vector<Halide::ImageParam> params;
   std::vector<Halide::Func> outputs;
@@ -96,9 +146,47 @@ private:
   LogicalResult defineSoftmax(SoftmaxOp op, const std::string &name,
                               OpFuncs &funcs);
   LogicalResult defineSdpa(SdpaOp op, const std::string &name, OpFuncs &funcs);
+  /// The ops of EmitOps.cpp; fails with "no Halide lowering" on others.
+  LogicalResult defineOther(Operation *op, const std::string &name,
+                            OpFuncs &funcs);
+  LogicalResult defineReshape(Operation *op, const std::string &name,
+                              OpFuncs &funcs,
+                              const std::vector<Halide::Expr> &spec);
+  LogicalResult defineSlice(SliceOp op, const std::string &name,
+                            OpFuncs &funcs);
+  LogicalResult defineRotary(RotaryOp op, const std::string &name,
+                             OpFuncs &funcs);
+  LogicalResult defineReduce(ReduceOp op, const std::string &name,
+                             OpFuncs &funcs);
+  LogicalResult defineArgMax(ArgMaxOp op, const std::string &name,
+                             OpFuncs &funcs);
+  LogicalResult defineLogSoftmax(LogSoftmaxOp op, const std::string &name,
+                                 OpFuncs &funcs);
+  LogicalResult defineLayerNorm(LayerNormOp op, const std::string &name,
+                                OpFuncs &funcs);
+  LogicalResult defineConv2d(Conv2dOp op, const std::string &name,
+                             OpFuncs &funcs);
+  LogicalResult defineEinsum(EinsumOp op, const std::string &name,
+                             OpFuncs &funcs);
+  /// Defines `name` elementwise: element `fn(index)` over extents `shape`;
+  /// also evaluates `values` when the result is small and known.
+  void defineElementwise(
+      Operation *op, const std::string &name, OpFuncs &funcs,
+      std::vector<Halide::Expr> shape,
+      const std::function<Halide::Expr(const std::vector<Halide::Expr> &)> &fn);
+  /// The known elements of `value`, or an error naming `what`.
+  FailureOr<std::vector<Halide::Expr>> knownValues(Operation *op, Value value,
+                                                   llvm::StringRef what);
+  /// Records a run-time check.
+  void require(Halide::Expr condition, std::string message) {
+    requirements.emplace_back(std::move(condition), std::move(message));
+  }
 
   func::FuncOp func;
   llvm::DenseMap<Value, Tensor> tensors;
+  std::vector<std::pair<Halide::Expr, std::string>> requirements;
+  /// dim_param name → (extent, input that set it).
+  llvm::StringMap<std::pair<Halide::Expr, std::string>> symbolicDims;
   llvm::StringMap<int> usedNames;
 };
 

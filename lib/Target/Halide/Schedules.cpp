@@ -200,6 +200,9 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
     return op->emitOpError("has a GPU schedule (gpu_threads = ")
            << schedule.getGpuThreads() << ") but target " << target.to_string()
            << " has no GPU";
+  // Statistics and states are computed once into buffers of their own.
+  for (const Func &helper : funcs.helpers)
+    scheduleFunc(helper, schedule);
   if (schedule.getInlined()) {
     if (funcs.hasUpdate || funcs.isSdpa || funcs.isSoftmax)
       return op->emitOpError("cannot be inlined: it has reductions of its "

@@ -46,7 +46,7 @@ def Attn_ConstantOp : Attn_Op<"constant", [ConstantLike, Pure,
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
-class Attn_BinaryOp<string mnemonic, list<Trait> traits = []>
+class Attn_BinaryOp<string mnemonic, list<Trait> traits = [], bit folds = 0>
     : Attn_Op<mnemonic, !listconcat([Pure], traits)> {
   let summary = "Elementwise `" # mnemonic # "` with numpy broadcasting";
   let description = [{
@@ -58,13 +58,13 @@ class Attn_BinaryOp<string mnemonic, list<Trait> traits = []>
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
-  let hasFolder = 1;
+  let hasFolder = folds;
 }
 
-def Attn_AddOp : Attn_BinaryOp<"add", [Commutative]>;
-def Attn_SubOp : Attn_BinaryOp<"sub">;
-def Attn_MulOp : Attn_BinaryOp<"mul", [Commutative]>;
-def Attn_DivOp : Attn_BinaryOp<"div">;
+def Attn_AddOp : Attn_BinaryOp<"add", [Commutative], 1>;
+def Attn_SubOp : Attn_BinaryOp<"sub", [], 1>;
+def Attn_MulOp : Attn_BinaryOp<"mul", [Commutative], 1>;
+def Attn_DivOp : Attn_BinaryOp<"div", [], 1>;
 
 def Attn_SqrtOp : Attn_Op<"sqrt", [Pure, SameOperandsAndResultType]> {
   let summary = "Elementwise square root";
@@ -85,6 +85,335 @@ def Attn_CastOp : Attn_Op<"cast", [Pure, SameOperandsAndResultShape]> {
   let assemblyFormat =
       "$input attr-dict `:` type($input) `to` type($output)";
   let hasFolder = 1;
+}
+
+def Attn_PowOp : Attn_BinaryOp<"pow"> {
+  let description = [{
+    ONNX `Pow`: the exponent may have another element type than the base;
+    the result has the base's.
+  }];
+}
+def Attn_MaxOp : Attn_BinaryOp<"max", [Commutative]>;
+def Attn_MinOp : Attn_BinaryOp<"min", [Commutative]>;
+def Attn_AndOp : Attn_BinaryOp<"and", [Commutative]>;
+def Attn_OrOp : Attn_BinaryOp<"or", [Commutative]>;
+def Attn_EqualOp : Attn_BinaryOp<"equal", [Commutative]> {
+  let summary = "Elementwise `==` with numpy broadcasting; an i1 result";
+}
+def Attn_LessOp : Attn_BinaryOp<"less"> {
+  let summary = "Elementwise `<` with numpy broadcasting; an i1 result";
+}
+def Attn_GreaterOp : Attn_BinaryOp<"greater"> {
+  let summary = "Elementwise `>` with numpy broadcasting; an i1 result";
+}
+
+class Attn_UnaryOp<string mnemonic, string formula>
+    : Attn_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise " # formula;
+  let description = [{
+    Computed in float32 for 16-bit float types.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Attn_NegOp : Attn_UnaryOp<"neg", "negation">;
+def Attn_AbsOp : Attn_UnaryOp<"abs", "absolute value">;
+def Attn_ExpOp : Attn_UnaryOp<"exp", "natural exponential">;
+def Attn_LogOp : Attn_UnaryOp<"log", "natural logarithm">;
+def Attn_ErfOp : Attn_UnaryOp<"erf", "error function">;
+def Attn_TanhOp : Attn_UnaryOp<"tanh", "hyperbolic tangent">;
+def Attn_SigmoidOp : Attn_UnaryOp<"sigmoid", "logistic function 1 / (1 + e^-x)">;
+def Attn_ReluOp : Attn_UnaryOp<"relu", "max(x, 0)">;
+def Attn_ReciprocalOp : Attn_UnaryOp<"reciprocal", "1 / x">;
+def Attn_NotOp : Attn_UnaryOp<"not", "logical negation of an i1 tensor">;
+
+def Attn_GeluOp : Attn_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Gaussian error linear unit";
+  let description = [{
+    `approximate = "none"`: x · Φ(x) with the exact erf;
+    `approximate = "tanh"`: 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 x³))),
+    GPT-2's "gelu_new".
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$input,
+                            DefaultValuedStrAttr<StrAttr, "none">:$approximate),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Attn_SelectOp : Attn_Op<"select", [Pure]> {
+  let summary = "Elementwise choice between two tensors (ONNX `Where`)";
+  let description = [{
+    `cond ? lhs : rhs`, the three operands broadcast the numpy way.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$cond, AnyRankedTensor:$lhs,
+                            AnyRankedTensor:$rhs), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$cond `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalizations
+//===----------------------------------------------------------------------===//
+
+def Attn_ReduceOp : Attn_Op<"reduce", [Pure]> {
+  let summary = "Reduction over a set of axes";
+  let description = [{
+    `kind` is one of `sum`, `mean`, `max`, `min`, `prod`; `axes` are
+    non-negative; with `keepdims` the reduced axes stay with extent 1. Float
+    sums accumulate in float32 at least.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, StrAttr:$kind,
+                            DenseI64ArrayAttr:$axes, BoolAttr:$keepdims),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$kind $input `,` $axes attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def Attn_ArgMaxOp : Attn_Op<"argmax", [Pure]> {
+  let summary = "Index of the largest element along one axis";
+  let description = [{
+    ONNX `ArgMax`: the first index of the maximum, or the last with
+    `select_last_index`; an i64 result.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, I64Attr:$axis,
+                            BoolAttr:$keepdims, UnitAttr:$select_last_index),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$input `,` $axis attr-dict `:` type($input) `->` type($output)";
+}
+
+def Attn_LogSoftmaxOp : Attn_Op<"log_softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Logarithm of the softmax along one axis";
+  let arguments = !con((ins Attn_FloatTensor:$input, I64Attr:$axis),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $axis attr-dict `:` type($input)";
+}
+
+def Attn_LayerNormOp : Attn_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Layer normalization over the axes from `axis` on";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) · scale + bias`, statistics over the
+    axes `axis`..rank-1 in float32 at least. With `rms`, RMS normalization:
+    `x / sqrt(mean(x²) + epsilon) · scale` (no mean, no bias).
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$input,
+                            Optional<Attn_FloatTensor>:$scale,
+                            Optional<Attn_FloatTensor>:$bias,
+                            I64Attr:$axis, F64Attr:$epsilon, UnitAttr:$rms),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input (`scale` $scale^ `:` type($scale))? (`bias` $bias^ `:` type($bias))?
+    attr-dict `:` type($input) `->` type($output)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Shape computations and layout ops
+//===----------------------------------------------------------------------===//
+
+def Attn_ShapeOp : Attn_Op<"shape", [Pure]> {
+  let summary = "The extents of a tensor, as a 1-D i64 tensor";
+  let description = [{
+    ONNX `Shape` with `start` and `end` (normalized, end exclusive). Folds to
+    a constant when those extents are static; otherwise the emitter reads the
+    run-time extents, so shape arithmetic never becomes a kernel.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, I64Attr:$start,
+                            I64Attr:$end), scheduleArg);
+  let results = (outs RankedTensorOf<[I64]>:$output);
+  let assemblyFormat =
+      "$input attr-dict `:` type($input) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def Attn_ConstantOfShapeOp : Attn_Op<"constant_of_shape", [Pure]> {
+  let summary = "A tensor of the given shape filled with one value";
+  let arguments = !con((ins RankedTensorOf<[I64]>:$shape,
+                            ElementsAttr:$value), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$shape `,` $value attr-dict `:` type($shape) `->` type($output)";
+}
+
+def Attn_RangeOp : Attn_Op<"range", [Pure]> {
+  let summary = "start, start + delta, ... up to limit (exclusive)";
+  let arguments = !con((ins AnyRankedTensor:$start, AnyRankedTensor:$limit,
+                            AnyRankedTensor:$delta), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$start `,` $limit `,` $delta attr-dict `:` functional-type(operands, results)";
+}
+
+def Attn_TriluOp : Attn_Op<"trilu", [Pure]> {
+  let summary = "Upper or lower triangle of the last two axes";
+  let description = [{
+    ONNX `Trilu`: keeps `j - i >= k` (upper) or `j - i <= k` (lower), zero
+    elsewhere; `k` is an optional i64 scalar tensor.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input,
+                            Optional<AnyRankedTensor>:$k, BoolAttr:$upper),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $input (`k` $k^ `:` type($k))? attr-dict `:` type($input) `->` type($output)
+  }];
+}
+
+def Attn_ConcatOp : Attn_Op<"concat", [Pure]> {
+  let summary = "Concatenation along one axis";
+  let arguments = !con((ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$inputs `,` $axis attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Attn_SliceOp : Attn_Op<"slice", [Pure]> {
+  let summary = "Strided slice (ONNX `Slice`)";
+  let description = [{
+    `starts` and `ends` are 1-D integer tensors, one entry per axis in
+    `axes`, with ONNX's rules: negative entries count from the end and are
+    clamped to the axis. They may be computed from run-time extents. `steps`
+    are static and non-zero.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$starts,
+                            AnyRankedTensor:$ends, DenseI64ArrayAttr:$axes,
+                            DenseI64ArrayAttr:$steps), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $input `[` $starts `:` $ends `]` attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_GatherOp : Attn_Op<"gather", [Pure]> {
+  let summary = "Gathers slices of `data` along `axis` at `indices`";
+  let description = [{
+    ONNX `Gather`: the result shape is data.shape[:axis] + indices.shape +
+    data.shape[axis+1:]; negative indices count from the end. Out-of-range
+    indices are clamped (embedding lookups never read out of bounds).
+  }];
+  let arguments = !con((ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                            I64Attr:$axis), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$data `[` $indices `]` `,` $axis attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Attn_ExpandOp : Attn_Op<"expand", [Pure]> {
+  let summary = "Broadcasts a tensor to a shape (ONNX `Expand`)";
+  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$shape),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$input `,` $shape attr-dict `:` functional-type(operands, results)";
+}
+
+def Attn_TileOp : Attn_Op<"tile", [Pure]> {
+  let summary = "Repeats a tensor along each axis (ONNX `Tile`)";
+  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$repeats),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$input `,` $repeats attr-dict `:` functional-type(operands, results)";
+}
+
+def Attn_ExpandDimsOp : Attn_Op<"expand_dims", [Pure]> {
+  let summary = "Inserts or removes axes of extent 1 (Squeeze, Unsqueeze)";
+  let description = [{
+    `axes` lists the result axes that are new size-1 axes (`unsqueeze`) or,
+    with `squeeze`, the input axes of extent 1 that are dropped.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, DenseI64ArrayAttr:$axes,
+                            UnitAttr:$squeeze), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$input `,` $axes attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Attn_ReshapeDynamicOp : Attn_Op<"reshape_dynamic", [Pure]> {
+  let summary = "Reshape to a shape computed at run time";
+  let description = [{
+    As `attn.reshape`, with the target shape (ONNX 0/-1 rules) an i64
+    tensor that shape arithmetic produced, typically from run-time extents.
+    Canonicalizes to `attn.reshape` when the shape becomes constant.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$shape),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$input `,` $shape attr-dict `:` functional-type(operands, results)";
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution, einsum, rotary embedding
+//===----------------------------------------------------------------------===//
+
+def Attn_Conv2dOp : Attn_Op<"conv2d", [Pure]> {
+  let summary = "2-D convolution, NCHW (ONNX `Conv`)";
+  let description = [{
+    `pads` are [top, left, bottom, right]; `group` splits the channels.
+    A patch embedding is a conv whose stride equals its kernel.
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$input, Attn_FloatTensor:$weight,
+                            Optional<Attn_FloatTensor>:$bias,
+                            DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                            DenseI64ArrayAttr:$dilations, I64Attr:$group),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^ `:` type($bias))? attr-dict `:`
+    type($input) `,` type($weight) `->` type($output)
+  }];
+}
+
+def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
+  let summary = "Einstein summation (ONNX `Einsum`, explicit form)";
+  let description = [{
+    `equation` is `ab,bc->ac` style, with the ellipsis expanded and the
+    output given; repeated letters of one operand take a diagonal.
+  }];
+  let arguments = !con((ins Variadic<AnyRankedTensor>:$inputs,
+                            StrAttr:$equation), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$equation $inputs attr-dict `:` functional-type(operands, results)";
+}
+
+def Attn_RotaryOp : Attn_Op<"rotary", [Pure]> {
+  let summary = "Rotary position embedding (ONNX `RotaryEmbedding`)";
+  let description = [{
+    `input` is [B, H, S, D]; `cos` and `sin` are [B, S, R/2] (or
+    [maxPos, R/2] read at `position_ids` [B, S]). The first
+    `rotary_dim` (R, 0: all of D) features rotate: as halves
+    (x₁, x₂) → (x₁c − x₂s, x₂c + x₁s), or pairs of neighbours with
+    `interleaved`.
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$input, Attn_FloatTensor:$cos,
+                            Attn_FloatTensor:$sin,
+                            Optional<AnyRankedTensor>:$position_ids,
+                            UnitAttr:$interleaved, I64Attr:$rotary_dim),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $cos `,` $sin (`positions` $position_ids^ `:` type($position_ids))?
+    attr-dict `:` type($input) `,` type($cos) `,` type($sin) `->` type($output)
+  }];
 }
 
 //===----------------------------------------------------------------------===//
