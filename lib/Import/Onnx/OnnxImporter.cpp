@@ -413,13 +413,17 @@ LogicalResult Importer::checkSupported(const onnx::ModelProto &model) {
 OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   for (const auto &opset : model.opset_import())
     opsets[canonicalDomain(opset.domain())] = opset.version();
+  if (failed(checkSupported(model)))
+    return nullptr;
   if (!opsets.count("")) {
     emitError(fileLoc) << "the model imports no opset of the default ONNX "
                           "domain";
     return nullptr;
   }
-  if (failed(checkSupported(model)))
-    return nullptr;
+  // The linked ONNX checks IR versions up to its own; newer models use no
+  // IR feature attnc reads, so they are checked as that version.
+  if (model.ir_version() > onnx::IR_VERSION)
+    model.set_ir_version(onnx::IR_VERSION);
 
   try {
     onnx::checker::check_model(model);
@@ -681,10 +685,39 @@ LogicalResult importConstant(Importer &im, const onnx::NodeProto &node) {
 /// Element-wise ops with one input, and ops that are the identity at
 /// inference (Identity, Dropout).
 LogicalResult importIdentity(Importer &im, const onnx::NodeProto &node) {
-  if (node.op_type() == "Dropout" &&
-      failed(im.requireNoOutput(node, 1, "mask")))
-    return failure();
-  im.setOutput(node, 0, im.input(node, 0));
+  Value x = im.input(node, 0);
+  if (node.op_type() == "Dropout") {
+    if (im.currentOpset < 7 && im.intAttribute(node, "is_test", 0) == 0) {
+      im.nodeError() << "attribute 'is_test' = 0 asks for training-mode "
+                        "dropout; attnc compiles for inference";
+      return failure();
+    }
+    if (Value training = im.input(node, 2)) {
+      DenseElementsAttr mode = im.constantOf(training);
+      if (!mode || mode.getSplatValue<bool>()) {
+        im.nodeError() << "input 'training_mode' must be a constant false; "
+                          "attnc compiles for inference";
+        return failure();
+      }
+    }
+    // At inference every element is kept: the mask is all true.
+    if (node.output_size() > 1 && !node.output(1).empty()) {
+      FailureOr<RankedTensorType> maskType = im.outputType(node, 1);
+      if (failed(maskType))
+        return failure();
+      auto shapeType =
+          RankedTensorType::get({maskType->getRank()}, im.builder.getI64Type());
+      Value shape = im.builder.create<ShapeOp>(
+          im.currentLoc, shapeType, x, im.builder.getI64IntegerAttr(0),
+          im.builder.getI64IntegerAttr(maskType->getRank()), nullptr);
+      auto one = DenseElementsAttr::get(
+          RankedTensorType::get({}, im.builder.getI1Type()), true);
+      im.setOutput(node, 1,
+                   im.builder.create<ConstantOfShapeOp>(
+                       im.currentLoc, *maskType, shape, one, nullptr));
+    }
+  }
+  im.setOutput(node, 0, x);
   return success();
 }
 
@@ -926,15 +959,63 @@ LogicalResult importLayerNorm(Importer &im, const onnx::NodeProto &node) {
     return failure();
   bool rms = node.op_type() == "RMSNormalization" ||
              node.op_type() == "SimplifiedLayerNormalization";
-  if (failed(im.requireNoOutput(node, 1, rms ? "inverse RMS" : "mean")) ||
-      failed(im.requireNoOutput(node, 2, "inverse standard deviation")))
-    return failure();
   Value x = im.input(node, 0);
   FailureOr<int64_t> axis = im.normalizeAxis(
       im.intAttribute(node, "axis", -1), type->getRank(), "attribute 'axis'");
   if (failed(axis))
     return failure();
   float eps = im.floatAttribute(node, "epsilon", 1e-5f);
+  // The optional statistics outputs: mean and 1/sqrt(var + eps) with the
+  // normalized axes kept as 1 (LayerNormalization only).
+  bool wantsMean = node.output_size() > 1 && !node.output(1).empty();
+  bool wantsInvStd = node.output_size() > 2 && !node.output(2).empty();
+  if (rms && (wantsMean || wantsInvStd)) {
+    im.nodeError() << "the inverse RMS output is not supported";
+    return failure();
+  }
+  if (wantsMean || wantsInvStd) {
+    OpBuilder &b = im.builder;
+    FailureOr<RankedTensorType> statsType =
+        im.outputType(node, wantsMean ? 1 : 2);
+    if (failed(statsType))
+      return failure();
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto statType =
+        RankedTensorType::get(statsType->getShape(), xType.getElementType());
+    SmallVector<int64_t> axes;
+    for (int64_t k = *axis; k < xType.getRank(); ++k)
+      axes.push_back(k);
+    auto reduceMean = [&](Value v) -> Value {
+      return b.create<ReduceOp>(
+          im.currentLoc, statType, v, b.getStringAttr("mean"),
+          b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true), nullptr);
+    };
+    Value mean = reduceMean(x);
+    Value centered = b.create<SubOp>(im.currentLoc, xType, x, mean, nullptr);
+    Value var = reduceMean(
+        b.create<MulOp>(im.currentLoc, xType, centered, centered, nullptr));
+    Value epsValue = b.create<ConstantOp>(
+        im.currentLoc,
+        DenseElementsAttr::get(
+            RankedTensorType::get({}, xType.getElementType()), eps));
+    Value sum =
+        b.create<AddOp>(im.currentLoc, statType, var, epsValue, nullptr);
+    Value invStd = b.create<ReciprocalOp>(
+        im.currentLoc, statType,
+        b.create<SqrtOp>(im.currentLoc, statType, sum, nullptr), nullptr);
+    auto toOutput = [&](Value v, int i) -> LogicalResult {
+      FailureOr<RankedTensorType> t = im.outputType(node, i);
+      if (failed(t))
+        return failure();
+      if (t->getElementType() != statType.getElementType())
+        v = b.create<CastOp>(im.currentLoc, *t, v, nullptr);
+      im.setOutput(node, i, v);
+      return success();
+    };
+    if ((wantsMean && failed(toOutput(mean, 1))) ||
+        (wantsInvStd && failed(toOutput(invStd, 2))))
+      return failure();
+  }
   Value bias = rms ? nullptr : im.input(node, 2);
   auto op = im.builder.create<LayerNormOp>(
       im.currentLoc, *type, x, im.input(node, 1), bias,

@@ -850,7 +850,9 @@ LogicalResult PipelineBuilder::defineLogSoftmax(LogSoftmaxOp op,
   Tensor &in = get(op.getInput());
   Halide::Type ht = *toHalideType(op.getType().getElementType());
   int rank = in.rank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+  int64_t axis = op.getAxisAttr().getInt();
+  if (axis < 0)
+    axis += rank;
   std::vector<Var> vars = makeVars(rank, name);
   std::vector<Expr> idx = onnxIndex(vars);
   std::vector<Var> rowVars;
@@ -882,7 +884,9 @@ LogicalResult PipelineBuilder::defineLayerNorm(LayerNormOp op,
   auto outType = op.getType();
   Halide::Type ht = *toHalideType(outType.getElementType());
   int rank = in.rank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+  int64_t axis = op.getAxisAttr().getInt();
+  if (axis < 0)
+    axis += rank;
   std::vector<Var> vars = makeVars(rank, name);
   std::vector<Expr> idx = onnxIndex(vars);
   // Halide vars of the leading (row) axes: the last `axis` of `vars`.
