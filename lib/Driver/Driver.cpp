@@ -18,10 +18,12 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <unistd.h>
 
 using namespace mlir;
@@ -70,6 +72,51 @@ void mlir::attn::loadAttncDialects(MLIRContext &context) {
 }
 
 namespace {
+
+/// Stage lines on stderr, printed once a compile has taken more than a
+/// second (quick compiles stay silent), each with the time so far.
+class Progress {
+public:
+  explicit Progress(bool enabled)
+      : enabled(enabled), start(std::chrono::steady_clock::now()) {}
+
+  void stage(const std::string &what) {
+    pending = what;
+    flush();
+  }
+
+  void count(const std::string &what, int64_t done, int64_t total) {
+    // About ten lines per stage.
+    int64_t step = std::max<int64_t>(1, total / 10);
+    if (done != total && done % step != 0)
+      return;
+    stage(what + " " + std::to_string(done) + "/" + std::to_string(total));
+  }
+
+private:
+  void flush() {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (!enabled || seconds < 1.0)
+      return;
+    llvm::errs() << llvm::format("attnc: [%6.1fs] ", seconds) << pending
+                 << "\n";
+  }
+
+  bool enabled;
+  std::chrono::steady_clock::time_point start;
+  std::string pending;
+};
+
+int64_t countOps(ModuleOp module) {
+  int64_t n = 0;
+  module.walk([&](Operation *op) {
+    if (op->getDialect() && isa<AttnDialect>(op->getDialect()))
+      ++n;
+  });
+  return n;
+}
 
 /// A C identifier from a file's stem (`models/bert-tiny.onnx` →
 /// `bert_tiny`).
@@ -155,6 +202,29 @@ OwningOpRef<ModuleOp> loadInput(MLIRContext &context,
   }
   OnnxImportOptions importOptions;
   importOptions.functionName = functionName;
+  for (const std::string &spec : options.inputShapes) {
+    auto [name, dims] = llvm::StringRef(spec).rsplit('=');
+    std::vector<int64_t> shape;
+    bool ok = !name.empty() && !dims.empty();
+    SmallVector<llvm::StringRef> parts;
+    dims.split(parts, 'x');
+    for (llvm::StringRef part : parts) {
+      int64_t d;
+      if (part.getAsInteger(10, d) || d < 0)
+        ok = false;
+      shape.push_back(d);
+    }
+    if (dims == "scalar")
+      ok = true, shape.clear();
+    if (!ok) {
+      emitError(UnknownLoc::get(&context))
+          << "--input-shape '" << spec
+          << "' is not NAME=DIMS (for example input_ids=1x128, or "
+             "NAME=scalar)";
+      return nullptr;
+    }
+    importOptions.inputShapes.push_back({name.str(), shape});
+  }
   return importOnnxFile(path, &context, importOptions);
 }
 
@@ -177,9 +247,13 @@ LogicalResult mlir::attn::compile(
   std::string functionName = options.functionName.empty()
                                  ? stemIdentifier(options.inputPath)
                                  : options.functionName;
+  Progress progress(options.progress);
+  progress.stage("importing " + options.inputPath);
   OwningOpRef<ModuleOp> module = loadInput(context, options, functionName);
   if (!module)
     return failure();
+  progress.stage("running the pass pipeline on " +
+                 std::to_string(countOps(*module)) + " ops");
 
   PassManager pm(&context);
   if (configure && failed(configure(pm)))
@@ -207,6 +281,10 @@ LogicalResult mlir::attn::compile(
   HalideEmitOptions emitOptions;
   emitOptions.target = *target;
   emitOptions.functionName = functionName;
+  emitOptions.progress = [&](int64_t done, int64_t total) {
+    progress.count("defining Halide functions", done, total);
+  };
+  progress.stage("generating code for " + *target + " (Halide, LLVM)");
   ArtifactKind kind = artifactKind(options.emit);
   if (output == "-") {
     if (!isText(kind))

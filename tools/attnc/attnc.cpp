@@ -59,6 +59,17 @@ static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Do not fuse attention into attn.sdpa"),
                             cl::init(false), cl::cat(attncCategory));
 
+static cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("Pin a graph input's shape, NAME=DIMS (e.g. input_ids=1x128); "
+             "repeatable"),
+    cl::cat(attncCategory));
+
+static cl::opt<bool>
+    quiet("quiet",
+          cl::desc("Do not report the stages of long compiles on stderr"),
+          cl::init(false), cl::cat(attncCategory));
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerAsmPrinterCLOptions();
@@ -94,6 +105,8 @@ int main(int argc, char **argv) {
   options.emit = *kind;
   options.functionName = functionName;
   options.fuse = !noFuse;
+  options.inputShapes.assign(inputShapes.begin(), inputShapes.end());
+  options.progress = !quiet;
 
   DefaultTimingManager tm;
   applyDefaultTimingManagerCLOptions(tm);

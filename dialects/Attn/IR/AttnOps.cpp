@@ -801,3 +801,63 @@ void ReshapeDynamicOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                    MLIRContext *context) {
   results.add<ReshapeWithConstantShape>(context);
 }
+
+//===----------------------------------------------------------------------===//
+// Folders of the shape arithmetic exporters write
+//===----------------------------------------------------------------------===//
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  auto data = dyn_cast_or_null<DenseElementsAttr>(adaptor.getData());
+  auto indices = dyn_cast_or_null<DenseElementsAttr>(adaptor.getIndices());
+  auto type = getType();
+  if (!data || !indices || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxFoldedElements)
+    return {};
+  ArrayRef<int64_t> dShape = data.getType().getShape();
+  int64_t axis = getAxis();
+  int64_t outer = 1, inner = 1;
+  for (int64_t k = 0; k < axis; ++k)
+    outer *= dShape[k];
+  for (int64_t k = axis + 1; k < static_cast<int64_t>(dShape.size()); ++k)
+    inner *= dShape[k];
+  SmallVector<Attribute> in(data.getValues<Attribute>());
+  SmallVector<Attribute> out;
+  for (int64_t o = 0; o < outer; ++o)
+    for (const APInt &index : indices.getValues<APInt>()) {
+      int64_t i = index.getSExtValue();
+      if (i < 0)
+        i += dShape[axis];
+      if (i < 0 || i >= dShape[axis])
+        return {};
+      for (int64_t n = 0; n < inner; ++n)
+        out.push_back(in[(o * dShape[axis] + i) * inner + n]);
+    }
+  return DenseElementsAttr::get(type, out);
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  auto type = getType();
+  if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldedElements)
+    return {};
+  int64_t axis = getAxis();
+  SmallVector<DenseElementsAttr> parts;
+  for (Attribute a : adaptor.getInputs()) {
+    auto dense = dyn_cast_or_null<DenseElementsAttr>(a);
+    if (!dense)
+      return {};
+    parts.push_back(dense);
+  }
+  int64_t outer = 1;
+  for (int64_t k = 0; k < axis; ++k)
+    outer *= type.getDimSize(k);
+  SmallVector<SmallVector<Attribute>> values;
+  for (auto p : parts)
+    values.emplace_back(p.getValues<Attribute>());
+  SmallVector<Attribute> out;
+  for (int64_t o = 0; o < outer; ++o)
+    for (auto [p, v] : llvm::zip(parts, values)) {
+      int64_t chunk = p.getNumElements() / std::max<int64_t>(outer, 1);
+      out.append(v.begin() + o * chunk, v.begin() + (o + 1) * chunk);
+    }
+  return DenseElementsAttr::get(type, out);
+}

@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlir::attn {
 
@@ -50,6 +51,10 @@ struct CompileOptions {
   std::string functionName;
   /// Run attn-fuse-sdpa.
   bool fuse = true;
+  /// `name=1x128` entries pinning graph input shapes.
+  std::vector<std::string> inputShapes;
+  /// Report the stages of compiles that take more than a moment on stderr.
+  bool progress = true;
 };
 
 /// Compiles one model. `configure` may adjust the pass manager (the tool

@@ -420,6 +420,34 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
                           "domain";
     return nullptr;
   }
+  // --input-shape: pinned dimensions replace the model's.
+  for (const auto &[name, dims] : options.inputShapes) {
+    onnx::ValueInfoProto *input = nullptr;
+    std::string names;
+    for (auto &vi : *model.mutable_graph()->mutable_input()) {
+      names += (names.empty() ? "'" : ", '") + vi.name() + "'";
+      if (vi.name() == name)
+        input = &vi;
+    }
+    if (!input) {
+      emitError(fileLoc) << "--input-shape names '" << name
+                         << "', which is not a graph input (inputs: " << names
+                         << ")";
+      return nullptr;
+    }
+    auto *shape = input->mutable_type()->mutable_tensor_type()->mutable_shape();
+    if (shape->dim_size() != static_cast<int>(dims.size())) {
+      emitError(fileLoc) << "--input-shape gives " << dims.size()
+                         << " dimensions for input '" << name << "' of rank "
+                         << shape->dim_size();
+      return nullptr;
+    }
+    for (auto [k, d] : llvm::enumerate(dims)) {
+      shape->mutable_dim(k)->clear_dim_param();
+      shape->mutable_dim(k)->set_dim_value(d);
+    }
+  }
+
   // The linked ONNX checks IR versions up to its own; newer models use no
   // IR feature attnc reads, so they are checked as that version.
   if (model.ir_version() > onnx::IR_VERSION)

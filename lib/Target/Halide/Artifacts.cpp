@@ -69,6 +69,7 @@ FailureOr<Lowered> buildPipelines(ModuleOp module,
                                               : options.functionName;
   lowered.name = cIdentifier(lowered.name);
   lowered.builder = std::make_unique<PipelineBuilder>(*fn);
+  lowered.builder->progress = options.progress;
   if (failed(lowered.builder->build(lowered.target)))
     return failure();
   return lowered;

@@ -289,7 +289,12 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
   }
 
   // Ops, in order.
+  int64_t numOps = std::distance(body.without_terminator().begin(),
+                                 body.without_terminator().end());
+  int64_t opsDone = 0;
   for (Operation &op : body.without_terminator()) {
+    if (progress)
+      progress(++opsDone, numOps);
     if (op.getNumResults() != 1 || !op.getDialect() ||
         !isa<AttnDialect>(op.getDialect()))
       return op.emitError("cannot be emitted to Halide: expects an attn op "

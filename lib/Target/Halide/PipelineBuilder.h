@@ -113,6 +113,9 @@ public:
   /// errors; returns failure after emitting a diagnostic on attnc errors.
   LogicalResult build(const Halide::Target &target);
 
+  /// Called as ops are defined (ops done, ops in all); may be empty.
+  std::function<void(int64_t, int64_t)> progress;
+
   /// The pipeline's arguments: inputs in order (outputs are implicit).
   std::vector<Halide::Argument> arguments() const;
   /// The pipeline computing every output.

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mlir::attn {
 
@@ -26,6 +28,9 @@ struct OnnxImportOptions {
   /// (not hashed, not uniqued); smaller ones stay dense attributes so that
   /// the folders can see them.
   int64_t resourceThresholdBytes = 1024;
+  /// Pins the shapes of named graph inputs before shape inference: every
+  /// dimension (symbolic or not) is replaced; the rank must match.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
 };
 
 /// Imports the ONNX model held in `bytes`. `bufferName` names it in

@@ -17,6 +17,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,8 @@ struct HalideEmitOptions {
   std::string target = "host";
   /// Name of the entry point; empty: the function's symbol name.
   std::string functionName;
+  /// Called as ops are defined (ops done, ops in all); may be empty.
+  std::function<void(int64_t, int64_t)> progress;
 };
 
 /// Returns the concrete Halide target string for `target` (resolving

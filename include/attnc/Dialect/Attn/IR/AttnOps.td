@@ -277,6 +277,7 @@ def Attn_ConcatOp : Attn_Op<"concat", [Pure]> {
   let assemblyFormat =
       "$inputs `,` $axis attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Attn_SliceOp : Attn_Op<"slice", [Pure]> {
@@ -310,6 +311,7 @@ def Attn_GatherOp : Attn_Op<"gather", [Pure]> {
   let assemblyFormat =
       "$data `[` $indices `]` `,` $axis attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Attn_ExpandOp : Attn_Op<"expand", [Pure]> {
