@@ -16,7 +16,7 @@ PACKAGES=(
   # Halide 14 (code generation) with its own LLVM 14.
   libhalide14-0-dev
   # ONNX 1.12 and protobuf.
-  libonnx-dev libprotobuf-dev protobuf-compiler
+  libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-venv
   # Tests: GoogleTest, Python with numpy for float64 references.
   googletest libgtest-dev python3 python3-numpy
   # ARM64 end-to-end runs: cross compiler and user-mode emulation.
