@@ -23,13 +23,23 @@
 // to compile, run or compare is FAILED, or KNOWN-FAIL when it is listed in
 // the --known-failures file; a listed test that passes is an UNEXPECTED-PASS
 // and fails the run, so that the list stays honest. The exit status is
-// non-zero iff a test failed or passed unexpectedly. The closing line
+// non-zero iff a test failed or passed unexpectedly.
 //
-//   ran N, passed P, known failures F, failed X, skipped S (unsupported ops:
-//   Op1 ×n, ...)
+// Compile-time values (README.md): attnc compiles ahead of time, and shapes,
+// axes, split sizes and repeats are compile-time facts. A test that fails
+// because such a value depends on a graph input (the importer's "... must be
+// a constant integer tensor at compile time" or "cannot infer the type and
+// shape of output ...", the emitter's "... before the run, but it depends on
+// tensor data") is compiled again, once per data set, with every int64/int32
+// graph input frozen into the model as an initializer holding that data
+// set's value; those inputs are then not passed at run time, float and other
+// inputs still are. The closing line
+//
+//   ran N, passed P (Z with integer inputs frozen), known failures F,
+//   failed X, skipped S (unsupported ops: Op1 ×n, ...)
 //
 // counts every selected test once: N = P + F + X + S (unexpected passes are
-// among the P, and named on a line of their own).
+// among the P, and named on a line of their own; the Z passed only frozen).
 //
 // Each test runs in its own MLIRContext inside a worker process forked from
 // this one: a test that crashes or hangs (--timeout) is reported as FAILED and
@@ -126,6 +136,9 @@ void printUsage(llvm::raw_ostream &os) {
         "(ROOT/<test>/model.onnx, ROOT/<test>/test_data_set_N/"
         "{input,output}_K.pb)\n"
         "through the attnc importer, default pipeline and Halide JIT.\n"
+        "A test that fails because a compile-time value (axes, shapes,\n"
+        "sizes, repeats) depends on a graph input is compiled again per data\n"
+        "set with its int64/int32 graph inputs frozen to that set's values.\n"
         "\n"
         "options:\n"
         "  --known-failures=FILE  tests expected to fail: one name a line,\n"
@@ -616,6 +629,10 @@ struct TestResult {
   /// For a skipped test: each unsupported op type once (`Op`, `domain:Op`,
   /// or `Op (opset N)` when the op is supported from a later opset).
   std::vector<std::string> unsupportedOps;
+  /// For a test that passed only with its integer graph inputs frozen into
+  /// the model (runTestInProcess): which, as `with integer inputs 'a', 'b'
+  /// frozen`; empty otherwise.
+  std::string frozen;
 };
 
 TestResult fail(std::string reason) {
@@ -705,7 +722,38 @@ void readTolerances(const std::string &dir, double &rtol, double &atol) {
   }
 }
 
-TestResult runTestInProcess(const TestCase &test) {
+/// Whether `message` says that a compile needs, before the run, the value of
+/// a tensor the model computes from its inputs: an operand attnc's importer
+/// takes only as a constant (Unsqueeze/Squeeze/Reduce axes, Slice starts,
+/// ends, axes and steps, Split sizes, ...), one the Halide emitter must know
+/// to size a result (Reshape, Expand and ConstantOfShape shapes, Tile
+/// repeats, Range start/limit/delta), or one without which ONNX's shape
+/// inference cannot give a node's output its rank (ReduceSum axes of unknown
+/// length).
+bool needsCompileTimeValue(llvm::StringRef message) {
+  return message.contains(
+             "must be a constant integer tensor at compile time") ||
+         message.contains("before the run, but it depends on tensor data") ||
+         message.contains("cannot infer the type and shape of output");
+}
+
+bool isIntegerInput(const onnx::ValueInfoProto &input) {
+  int32_t type = declaredElementType(input);
+  return type == onnx::TensorProto::INT64 || type == onnx::TensorProto::INT32;
+}
+
+/// Imports the model held in `bytes` (whose graph inputs are those of `graph`
+/// less the `frozen` ones, which it holds as initializers), compiles it for
+/// the host, and runs and checks each data set of `sets`: input_K.pb is the
+/// value of graph.input(K) of the original `graph`. `needsConstants` tells
+/// whether the test failed because a compile-time value depends on an input
+/// (needsCompileTimeValue).
+TestResult compileAndRun(llvm::StringRef bytes, const std::string &bufferName,
+                         const onnx::GraphProto &graph,
+                         const std::set<std::string> &frozen,
+                         llvm::ArrayRef<std::string> sets, double rtol,
+                         double atol, bool &needsConstants) {
+  needsConstants = false;
   MLIRContext context(MLIRContext::Threading::DISABLED);
   context.loadDialect<AttnDialect, func::FuncDialect>();
   std::string firstError;
@@ -714,9 +762,12 @@ TestResult runTestInProcess(const TestCase &test) {
       firstError = diag.str();
     return success();
   });
+  auto failWith = [&](llvm::StringRef stage) {
+    needsConstants = needsCompileTimeValue(firstError);
+    return fail(stage.str() + ": " + firstError);
+  };
 
-  std::string modelPath = test.dir + "/model.onnx";
-  OwningOpRef<ModuleOp> module = importOnnxFile(modelPath, &context);
+  OwningOpRef<ModuleOp> module = importOnnx(bytes, bufferName, &context);
   if (!module) {
     if (llvm::StringRef(firstError).starts_with("unsupported ONNX operator")) {
       TestResult r;
@@ -725,33 +776,22 @@ TestResult runTestInProcess(const TestCase &test) {
       r.reason = "unsupported op " + llvm::join(r.unsupportedOps, ", ");
       return r;
     }
-    return fail("import: " + firstError);
+    return failWith("import");
   }
 
-  // The importer parsed the model already; its graph inputs and outputs are
-  // needed here to bind the .pb files to the function's arguments by name.
-  onnx::ModelProto model;
-  {
-    auto buffer = llvm::MemoryBuffer::getFile(modelPath, /*IsText=*/false,
-                                              /*RequiresNullTerminator=*/false);
-    if (!buffer)
-      return fail("cannot read '" + modelPath + "'");
-    llvm::StringRef bytes = (*buffer)->getBuffer();
-    if (bytes.size() > static_cast<size_t>(INT_MAX) ||
-        !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-      return fail("model.onnx is not a ModelProto");
-  }
-  const onnx::GraphProto &graph = model.graph();
   std::set<std::string> initializers;
   for (const auto &init : graph.initializer())
     initializers.insert(init.name());
   // input_K.pb holds the value of graph.input(K) (onnx.backend.test.runner).
   llvm::StringMap<int> graphInputIndex;
-  std::vector<int> nonInitializerInputs;
+  std::vector<int> runTimeInputs;
   for (int k = 0; k < graph.input_size(); ++k) {
-    graphInputIndex.try_emplace(graph.input(k).name(), k);
-    if (!initializers.count(graph.input(k).name()))
-      nonInitializerInputs.push_back(k);
+    const std::string &name = graph.input(k).name();
+    if (frozen.count(name))
+      continue;
+    graphInputIndex.try_emplace(name, k);
+    if (!initializers.count(name))
+      runTimeInputs.push_back(k);
   }
 
   FailureOr<std::string> target = resolveHalideTarget("host");
@@ -762,7 +802,7 @@ TestResult runTestInProcess(const TestCase &test) {
   pipelineOptions.target = *target;
   buildDefaultPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
-    return fail("pipeline: " + firstError);
+    return failWith("pipeline");
 
   auto funcs = module->getOps<func::FuncOp>();
   if (funcs.empty())
@@ -778,10 +818,10 @@ TestResult runTestInProcess(const TestCase &test) {
       auto it = graphInputIndex.find(name.getValue());
       if (it == graphInputIndex.end())
         return fail("function argument " + std::to_string(i) + " ('" +
-                    name.getValue().str() + "') is no graph input");
+                    name.getValue().str() + "') is no run-time graph input");
       argInput.push_back(it->second);
-    } else if (i < nonInitializerInputs.size()) {
-      argInput.push_back(nonInitializerInputs[i]);
+    } else if (i < runTimeInputs.size()) {
+      argInput.push_back(runTimeInputs[i]);
     } else {
       return fail("function argument " + std::to_string(i) +
                   " has no name and no graph input");
@@ -792,12 +832,6 @@ TestResult runTestInProcess(const TestCase &test) {
                 " results, the graph " + std::to_string(graph.output_size()) +
                 " outputs");
 
-  double rtol = kDefaultRtol, atol = kDefaultAtol;
-  readTolerances(test.dir, rtol, atol);
-
-  std::vector<std::string> sets = dataSets(test.dir);
-  if (sets.empty())
-    return fail("no test_data_set_N directory");
   for (const std::string &set : sets) {
     std::string setName = llvm::sys::path::filename(set).str();
     std::vector<HostTensor> inputs;
@@ -820,7 +854,7 @@ TestResult runTestInProcess(const TestCase &test) {
     std::vector<HostTensor> outputs;
     firstError.clear();
     if (failed(runWithJit(*module, inputs, outputs)))
-      return fail("jit: " + firstError);
+      return failWith("jit");
     if (outputs.size() != numExpected)
       return fail("jit: " + std::to_string(outputs.size()) + " outputs, " +
                   std::to_string(numExpected) + " expected");
@@ -838,7 +872,148 @@ TestResult runTestInProcess(const TestCase &test) {
                     "': " + *diff);
     }
   }
-  return TestResult{Outcome::Pass, "", {}};
+  return TestResult{Outcome::Pass, "", {}, {}};
+}
+
+/// The model of `model` with the graph inputs `frozen` (by index) turned into
+/// initializers holding their values of data set `set`, serialized; or an
+/// error.
+std::optional<std::string> freezeInputs(const onnx::ModelProto &model,
+                                        const std::vector<int> &frozen,
+                                        const std::string &set,
+                                        std::string &error) {
+  onnx::ModelProto copy = model;
+  onnx::GraphProto &graph = *copy.mutable_graph();
+  std::set<std::string> names;
+  for (int k : frozen) {
+    const onnx::ValueInfoProto &input = model.graph().input(k);
+    std::string path = set + "/input_" + std::to_string(k) + ".pb";
+    auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!buffer) {
+      error = "cannot read '" + path + "': " + buffer.getError().message();
+      return std::nullopt;
+    }
+    llvm::StringRef bytes = (*buffer)->getBuffer();
+    onnx::TensorProto *init = graph.add_initializer();
+    if (bytes.size() > static_cast<size_t>(INT_MAX) ||
+        !init->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      error = "'" + path + "' is not a serialized TensorProto";
+      return std::nullopt;
+    }
+    if (init->data_type() != declaredElementType(input)) {
+      error = "input_" + std::to_string(k) + ".pb holds " +
+              dataTypeName(init->data_type()) + ", the model declares " +
+              dataTypeName(declaredElementType(input));
+      return std::nullopt;
+    }
+    init->set_name(input.name());
+    names.insert(input.name());
+  }
+  // From IR version 4 on, an initializer need not be a graph input (and one
+  // that is would be a run-time input with a default); before, every
+  // initializer must be listed as an input, which the importer then skips.
+  if (copy.ir_version() >= 4) {
+    auto *inputs = graph.mutable_input();
+    inputs->erase(std::remove_if(inputs->begin(), inputs->end(),
+                                 [&](const onnx::ValueInfoProto &vi) {
+                                   return names.count(vi.name()) > 0;
+                                 }),
+                  inputs->end());
+  }
+  std::string bytes;
+  if (!copy.SerializeToString(&bytes)) {
+    error = "cannot serialize the model with frozen inputs";
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+TestResult runTestInProcess(const TestCase &test) {
+  std::string modelPath = test.dir + "/model.onnx";
+  auto buffer = llvm::MemoryBuffer::getFile(modelPath, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fail("cannot read '" + modelPath +
+                "': " + buffer.getError().message());
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+
+  // The importer parses the model too; its graph inputs and outputs are
+  // needed here to bind the .pb files to the function's arguments by name,
+  // and to freeze integer inputs.
+  onnx::ModelProto model;
+  if (bytes.size() > static_cast<size_t>(INT_MAX) ||
+      !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    // Let the importer say what is wrong with it.
+    MLIRContext context(MLIRContext::Threading::DISABLED);
+    context.loadDialect<AttnDialect, func::FuncDialect>();
+    std::string firstError;
+    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+      if (firstError.empty())
+        firstError = diag.str();
+      return success();
+    });
+    (void)importOnnx(bytes, modelPath, &context);
+    return fail("import: " + (firstError.empty()
+                                  ? std::string("model.onnx is not a ModelProto")
+                                  : firstError));
+  }
+  const onnx::GraphProto &graph = model.graph();
+
+  double rtol = kDefaultRtol, atol = kDefaultAtol;
+  readTolerances(test.dir, rtol, atol);
+  std::vector<std::string> sets = dataSets(test.dir);
+  if (sets.empty())
+    return fail("no test_data_set_N directory");
+
+  bool needsConstants = false;
+  TestResult result = compileAndRun(bytes, modelPath, graph, {}, sets, rtol,
+                                    atol, needsConstants);
+  if (result.outcome != Outcome::Fail || !needsConstants)
+    return result;
+
+  // The policy for values attnc needs at compile time (README.md): attnc
+  // compiles ahead of time, and shapes, axes, split sizes and repeats are
+  // compile-time facts. A test that passes them as graph inputs is compiled
+  // again, once per data set, with every integer graph input frozen into the
+  // model as an initializer holding that data set's value (as a user of
+  // attnc does with such a value); float inputs stay run-time inputs.
+  std::set<std::string> initializers;
+  for (const auto &init : graph.initializer())
+    initializers.insert(init.name());
+  std::vector<int> frozen;
+  std::set<std::string> frozenNames;
+  for (int k = 0; k < graph.input_size(); ++k)
+    if (!initializers.count(graph.input(k).name()) &&
+        isIntegerInput(graph.input(k))) {
+      frozen.push_back(k);
+      frozenNames.insert(graph.input(k).name());
+    }
+  if (frozen.empty())
+    return result;
+  std::string label =
+      "with integer input" + std::string(frozen.size() > 1 ? "s " : " ");
+  for (auto [i, k] : llvm::enumerate(frozen))
+    label += (i ? ", '" : "'") + graph.input(k).name() + "'";
+  label += " frozen";
+
+  std::string frozenBuffer =
+      (llvm::StringRef(modelPath).drop_back(strlen(".onnx")) + ".frozen.onnx")
+          .str();
+  for (const std::string &set : sets) {
+    std::string error;
+    std::optional<std::string> frozenBytes =
+        freezeInputs(model, frozen, set, error);
+    if (!frozenBytes)
+      return fail(label + ": " + error);
+    TestResult r = compileAndRun(*frozenBytes, frozenBuffer, graph,
+                                 frozenNames, {set}, rtol, atol, needsConstants);
+    if (r.outcome != Outcome::Pass) {
+      r.reason = label + ": " + r.reason;
+      return r;
+    }
+  }
+  return TestResult{Outcome::Pass, "", {}, label};
 }
 
 TestResult runTestGuarded(const TestCase &test) {
@@ -889,10 +1064,10 @@ bool readAll(int fd, void *data, size_t size) {
   return true;
 }
 
-/// `outcome \n reason \n op \n op ...`
+/// `outcome \n frozen \n reason \n op \n op ...`
 std::string encode(const TestResult &r) {
-  std::string s =
-      std::to_string(static_cast<int>(r.outcome)) + "\n" + r.reason + "\n";
+  std::string s = std::to_string(static_cast<int>(r.outcome)) + "\n" +
+                  r.frozen + "\n" + r.reason + "\n";
   for (const std::string &op : r.unsupportedOps)
     s += op + "\n";
   return s;
@@ -907,8 +1082,10 @@ TestResult decode(llvm::StringRef s) {
     (void)lines[0].getAsInteger(10, outcome);
   r.outcome = static_cast<Outcome>(outcome);
   if (lines.size() > 1)
-    r.reason = lines[1].str();
-  for (size_t i = 2; i < lines.size(); ++i)
+    r.frozen = lines[1].str();
+  if (lines.size() > 2)
+    r.reason = lines[2].str();
+  for (size_t i = 3; i < lines.size(); ++i)
     if (!lines[i].empty())
       r.unsupportedOps.push_back(lines[i].str());
   return r;
@@ -1171,8 +1348,8 @@ int main(int argc, char **argv) {
   (void)onnx::OpSchemaRegistry::Schema("Add", "");
 
   auto start = std::chrono::steady_clock::now();
-  unsigned passed = 0, knownFailed = 0, failed = 0, skipped = 0,
-           unexpectedPasses = 0;
+  unsigned passed = 0, passedFrozen = 0, knownFailed = 0, failed = 0,
+           skipped = 0, unexpectedPasses = 0;
   std::map<std::string, unsigned> unsupportedCounts;
   WorkerPool pool(tests, options.timeoutSeconds);
   for (uint32_t i = 0; i < tests.size(); ++i) {
@@ -1204,13 +1381,18 @@ int main(int argc, char **argv) {
       break;
     case Outcome::Pass:
       ++passed;
+      if (!result.frozen.empty())
+        ++passedFrozen;
       if (isKnown) {
         ++unexpectedPasses;
         label = "UNEXPECTED-PASS";
-        detail = "passes but is listed as a known failure (" +
+        detail = "passes" +
+                 (result.frozen.empty() ? "" : " " + result.frozen) +
+                 " but is listed as a known failure (" +
                  known.reasons[test.name] + "); remove it from the list";
       } else {
         label = "PASS";
+        detail = result.frozen;
       }
       break;
     }
@@ -1249,8 +1431,9 @@ int main(int argc, char **argv) {
   char timeText[64];
   std::snprintf(timeText, sizeof(timeText), "%.1f s", total);
   llvm::outs() << "\nattnc-conformance: ran " << tests.size() << ", passed "
-               << passed << ", known failures " << knownFailed << ", failed "
-               << failed << ", skipped " << skipped;
+               << passed << " (" << passedFrozen
+               << " with integer inputs frozen), known failures " << knownFailed
+               << ", failed " << failed << ", skipped " << skipped;
   if (!opList.empty())
     llvm::outs() << " (unsupported ops: " << opList << ")";
   llvm::outs() << "\n";
