@@ -275,7 +275,19 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
                             if (x.type().is_bool())
                               return Halide::select(x, Halide::cast(ht, 1),
                                                     Halide::cast(ht, 0));
-                            return Halide::cast(ht, widen(x));
+                            Expr y = Halide::cast(ht, widen(x));
+                            // The float16 conversion turns NaN into inf.
+                            if (ht.bits() == 16 &&
+                                (ht.is_float() || ht.is_bfloat()) &&
+                                x.type().is_float())
+                              y = Halide::select(
+                                  Halide::is_nan(widen(x)),
+                                  Halide::reinterpret(
+                                      ht, Halide::cast<uint16_t>(
+                                              ht.is_bfloat() ? 0x7fc0
+                                                             : 0x7e00)),
+                                  y);
+                            return y;
                           });
         return success();
       })
