@@ -954,9 +954,10 @@ TestResult runTestInProcess(const TestCase &test) {
       return success();
     });
     (void)importOnnx(bytes, modelPath, &context);
-    return fail("import: " + (firstError.empty()
-                                  ? std::string("model.onnx is not a ModelProto")
-                                  : firstError));
+    return fail("import: " +
+                (firstError.empty()
+                     ? std::string("model.onnx is not a ModelProto")
+                     : firstError));
   }
   const onnx::GraphProto &graph = model.graph();
 
@@ -1006,8 +1007,8 @@ TestResult runTestInProcess(const TestCase &test) {
         freezeInputs(model, frozen, set, error);
     if (!frozenBytes)
       return fail(label + ": " + error);
-    TestResult r = compileAndRun(*frozenBytes, frozenBuffer, graph,
-                                 frozenNames, {set}, rtol, atol, needsConstants);
+    TestResult r = compileAndRun(*frozenBytes, frozenBuffer, graph, frozenNames,
+                                 {set}, rtol, atol, needsConstants);
     if (r.outcome != Outcome::Pass) {
       r.reason = label + ": " + r.reason;
       return r;
@@ -1386,8 +1387,7 @@ int main(int argc, char **argv) {
       if (isKnown) {
         ++unexpectedPasses;
         label = "UNEXPECTED-PASS";
-        detail = "passes" +
-                 (result.frozen.empty() ? "" : " " + result.frozen) +
+        detail = "passes" + (result.frozen.empty() ? "" : " " + result.frozen) +
                  " but is listed as a known failure (" +
                  known.reasons[test.name] + "); remove it from the list";
       } else {

@@ -267,28 +267,26 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       })
       .Case([&](CastOp c) {
         Tensor &in = get(c.getInput());
-        defineElementwise(op, name, funcs, in.shape,
-                          [&](const std::vector<Expr> &i) -> Expr {
-                            Expr x = in.call(i);
-                            if (ht.is_bool())
-                              return x != Halide::cast(x.type(), 0);
-                            if (x.type().is_bool())
-                              return Halide::select(x, Halide::cast(ht, 1),
-                                                    Halide::cast(ht, 0));
-                            Expr y = Halide::cast(ht, widen(x));
-                            // The float16 conversion turns NaN into inf.
-                            if (ht.bits() == 16 &&
-                                (ht.is_float() || ht.is_bfloat()) &&
-                                x.type().is_float())
-                              y = Halide::select(
-                                  Halide::is_nan(widen(x)),
-                                  Halide::reinterpret(
-                                      ht, Halide::cast<uint16_t>(
-                                              ht.is_bfloat() ? 0x7fc0
-                                                             : 0x7e00)),
-                                  y);
-                            return y;
-                          });
+        defineElementwise(
+            op, name, funcs, in.shape, [&](const std::vector<Expr> &i) -> Expr {
+              Expr x = in.call(i);
+              if (ht.is_bool())
+                return x != Halide::cast(x.type(), 0);
+              if (x.type().is_bool())
+                return Halide::select(x, Halide::cast(ht, 1),
+                                      Halide::cast(ht, 0));
+              Expr y = Halide::cast(ht, widen(x));
+              // The float16 conversion turns NaN into inf.
+              if (ht.bits() == 16 && (ht.is_float() || ht.is_bfloat()) &&
+                  x.type().is_float())
+                y = Halide::select(
+                    Halide::is_nan(widen(x)),
+                    Halide::reinterpret(ht,
+                                        Halide::cast<uint16_t>(
+                                            ht.is_bfloat() ? 0x7fc0 : 0x7e00)),
+                    y);
+              return y;
+            });
         return success();
       })
       .Case([&](TransposeOp t) {
