@@ -30,6 +30,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <utility>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -658,15 +659,23 @@ LogicalResult importTranspose(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
-/// Ops with one input and a result shaped like it (Sqrt, Cast).
-template <typename OpT>
-LogicalResult importUnary(Importer &im, const onnx::NodeProto &node) {
+template <typename OpT, size_t... I>
+Value createFromInputs(Importer &im, const onnx::NodeProto &node, Type type,
+                       std::index_sequence<I...>) {
+  return im.builder.create<OpT>(
+      im.currentLoc, type, im.input(node, static_cast<int>(I))..., nullptr);
+}
+
+/// Ops whose operands are the node's first `N` inputs, in order, with no
+/// attributes (Sqrt, Cast, Where, Expand, Range...).
+template <typename OpT, int N = 1>
+LogicalResult importDirect(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
   im.setOutput(
       node, 0,
-      im.builder.create<OpT>(im.currentLoc, *type, im.input(node, 0), nullptr));
+      createFromInputs<OpT>(im, node, *type, std::make_index_sequence<N>()));
   return success();
 }
 
@@ -1296,29 +1305,6 @@ LogicalResult importGather(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
-template <typename OpT>
-LogicalResult importWithShapeOperand(Importer &im,
-                                     const onnx::NodeProto &node) {
-  FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
-    return failure();
-  im.setOutput(node, 0,
-               im.builder.create<OpT>(im.currentLoc, *type, im.input(node, 0),
-                                      im.input(node, 1), nullptr));
-  return success();
-}
-
-LogicalResult importWhere(Importer &im, const onnx::NodeProto &node) {
-  FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
-    return failure();
-  im.setOutput(node, 0,
-               im.builder.create<SelectOp>(im.currentLoc, *type,
-                                           im.input(node, 0), im.input(node, 1),
-                                           im.input(node, 2), nullptr));
-  return success();
-}
-
 LogicalResult importShape(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
@@ -1365,17 +1351,6 @@ LogicalResult importConstantOfShape(Importer &im, const onnx::NodeProto &node) {
   im.setOutput(node, 0,
                im.builder.create<ConstantOfShapeOp>(
                    im.currentLoc, *type, im.input(node, 0), value, nullptr));
-  return success();
-}
-
-LogicalResult importRange(Importer &im, const onnx::NodeProto &node) {
-  FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
-    return failure();
-  im.setOutput(node, 0,
-               im.builder.create<RangeOp>(im.currentLoc, *type,
-                                          im.input(node, 0), im.input(node, 1),
-                                          im.input(node, 2), nullptr));
   return success();
 }
 
@@ -1532,7 +1507,7 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"", "Max"}, {8, importVariadic<MaxOp>}},
           {{"", "Min"}, {8, importVariadic<MinOp>}},
           {{"", "Sum"}, {8, importVariadic<AddOp>}},
-          {{"", "Where"}, {9, importWhere}},
+          {{"", "Where"}, {9, importDirect<SelectOp, 3>}},
           {{"", "Clip"}, {6, importClip}},
           {{"", "MatMul"}, {1, importMatMul}},
           {{"", "Gemm"}, {7, importGemm}},
@@ -1554,28 +1529,28 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"", "Split"}, {2, importSplit}},
           {{"", "Slice"}, {1, importSlice}},
           {{"", "Gather"}, {1, importGather}},
-          {{"", "Expand"}, {8, importWithShapeOperand<ExpandOp>}},
-          {{"", "Tile"}, {6, importWithShapeOperand<TileOp>}},
+          {{"", "Expand"}, {8, importDirect<ExpandOp, 2>}},
+          {{"", "Tile"}, {6, importDirect<TileOp, 2>}},
           {{"", "Shape"}, {1, importShape}},
           {{"", "ConstantOfShape"}, {9, importConstantOfShape}},
-          {{"", "Range"}, {11, importRange}},
+          {{"", "Range"}, {11, importDirect<RangeOp, 3>}},
           {{"", "Trilu"}, {14, importTrilu}},
           {{"", "Conv"}, {1, importConv}},
           {{"", "Einsum"}, {12, importEinsum}},
           {{"", "Identity"}, {1, importIdentity}},
           {{"", "Dropout"}, {1, importIdentity}},
-          {{"", "Sqrt"}, {6, importUnary<SqrtOp>}},
-          {{"", "Reciprocal"}, {6, importUnary<ReciprocalOp>}},
-          {{"", "Neg"}, {6, importUnary<NegOp>}},
-          {{"", "Abs"}, {6, importUnary<AbsOp>}},
-          {{"", "Exp"}, {6, importUnary<ExpOp>}},
-          {{"", "Log"}, {6, importUnary<LogOp>}},
-          {{"", "Erf"}, {9, importUnary<ErfOp>}},
-          {{"", "Tanh"}, {6, importUnary<TanhOp>}},
-          {{"", "Sigmoid"}, {6, importUnary<SigmoidOp>}},
-          {{"", "Relu"}, {6, importUnary<ReluOp>}},
-          {{"", "Not"}, {1, importUnary<NotOp>}},
-          {{"", "Cast"}, {6, importUnary<CastOp>}},
+          {{"", "Sqrt"}, {6, importDirect<SqrtOp>}},
+          {{"", "Reciprocal"}, {6, importDirect<ReciprocalOp>}},
+          {{"", "Neg"}, {6, importDirect<NegOp>}},
+          {{"", "Abs"}, {6, importDirect<AbsOp>}},
+          {{"", "Exp"}, {6, importDirect<ExpOp>}},
+          {{"", "Log"}, {6, importDirect<LogOp>}},
+          {{"", "Erf"}, {9, importDirect<ErfOp>}},
+          {{"", "Tanh"}, {6, importDirect<TanhOp>}},
+          {{"", "Sigmoid"}, {6, importDirect<SigmoidOp>}},
+          {{"", "Relu"}, {6, importDirect<ReluOp>}},
+          {{"", "Not"}, {1, importDirect<NotOp>}},
+          {{"", "Cast"}, {6, importDirect<CastOp>}},
           {{"", "Constant"}, {1, importConstant}},
           {{"", "Gelu"}, {20, importGelu}},
           {{"com.microsoft", "Gelu"}, {1, importGelu}},
