@@ -36,12 +36,8 @@ using ElementFn = std::function<Expr(const std::vector<Expr> &)>;
 
 Expr asInt(Expr e) { return Halide::cast<int>(e); }
 
-/// An int64 value clamped into int32 range, as an extent or index.
-Expr clampToInt(Expr e) {
-  Expr wide = Halide::cast<int64_t>(e);
-  return Halide::cast<int>(Halide::clamp(wide, Expr(int64_t(-(1ll << 31) + 1)),
-                                         Expr(int64_t((1ll << 31) - 1))));
-}
+/// An int64 shape value as an Int(32) extent or index (see toExtent).
+Expr clampToInt(Expr e) { return toExtent(e); }
 
 Expr typedZero(Halide::Type t) { return Halide::cast(t, 0); }
 
@@ -522,9 +518,9 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
         if (s.type().is_float())
           count = Halide::cast<int>(Halide::ceil(Halide::cast<double>(l - s) /
                                                  Halide::cast<double>(d)));
-        else
-          count = clampToInt(Halide::cast<int64_t>(Halide::ceil(
-              Halide::cast<double>(l - s) / Halide::cast<double>(d))));
+        else // ceil((l - s) / d) in integers; division rounds down.
+          count = clampToInt(Halide::select(d > 0, (l - s + d - 1) / d,
+                                            (s - l - d - 1) / (-d)));
         std::vector<Expr> shape = {
             outType.isDynamicDim(0)
                 ? Halide::max(count, 0)
@@ -591,14 +587,16 @@ LogicalResult PipelineBuilder::defineReshape(Operation *op,
   }
   Expr known = 1;
   for (int k = 0; k < rank; ++k)
-    known = known * Halide::select(entry[k] == -1, 1, resolved[k]);
+    known = known * simplifyKnown(toExtent(
+                        Halide::select(entry[k] == -1, 1, resolved[k])));
+  // Division by zero gives zero in Halide; the element-count check reports it.
+  Expr inferred = divideExact(simplifyKnown(total), simplifyKnown(known));
   std::vector<Expr> shape(rank);
   for (int k = 0; k < rank; ++k)
-    shape[k] =
-        outType.isDynamicDim(k)
-            ? Halide::Internal::simplify(Halide::select(
-                  entry[k] == -1, total / Halide::max(known, 1), resolved[k]))
-            : resolved[k];
+    shape[k] = outType.isDynamicDim(k)
+                   ? simplifyKnown(toExtent(
+                         Halide::select(entry[k] == -1, inferred, resolved[k])))
+                   : resolved[k];
   Expr outTotal = 1;
   for (const Expr &e : shape)
     outTotal = outTotal * e;

@@ -16,7 +16,9 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <limits>
 
 using namespace mlir;
@@ -160,6 +162,132 @@ Expr mlir::attn::halide::narrow(Expr e, Halide::Type type) {
   return e.type() == type ? e : Halide::cast(type, e);
 }
 
+namespace {
+/// toExtent, memoized on IR nodes: the expressions are DAGs whose trees can
+/// be far larger.
+class ExtentNarrower {
+public:
+  Expr narrow(const Expr &e) {
+    using namespace Halide::Internal;
+    if (!e.type().is_int() && !e.type().is_uint())
+      return Halide::cast<int>(e);
+    auto it = memo.find(e.get());
+    if (it != memo.end())
+      return it->second;
+    Expr r = narrowNode(e);
+    memo.emplace(e.get(), r);
+    return r;
+  }
+
+  Expr condition(const Expr &c) {
+    using namespace Halide::Internal;
+    if (const auto *n = c.as<Not>())
+      return !condition(n->a);
+    if (const auto *n = c.as<And>())
+      return condition(n->a) && condition(n->b);
+    if (const auto *n = c.as<Or>())
+      return condition(n->a) || condition(n->b);
+    auto compare = [&](const auto *n, auto fn) -> std::optional<Expr> {
+      if (!n || !(n->a.type().is_int() || n->a.type().is_uint()))
+        return std::nullopt;
+      return fn(narrow(n->a), narrow(n->b));
+    };
+    if (auto r = compare(c.as<EQ>(), [](Expr a, Expr b) { return a == b; }))
+      return *r;
+    if (auto r = compare(c.as<NE>(), [](Expr a, Expr b) { return a != b; }))
+      return *r;
+    if (auto r = compare(c.as<LT>(), [](Expr a, Expr b) { return a < b; }))
+      return *r;
+    if (auto r = compare(c.as<LE>(), [](Expr a, Expr b) { return a <= b; }))
+      return *r;
+    if (auto r = compare(c.as<GT>(), [](Expr a, Expr b) { return a > b; }))
+      return *r;
+    if (auto r = compare(c.as<GE>(), [](Expr a, Expr b) { return a >= b; }))
+      return *r;
+    return c;
+  }
+
+private:
+  Expr narrowNode(const Expr &e) {
+    using namespace Halide::Internal;
+    if (const int64_t *v = as_const_int(e))
+      return Expr(static_cast<int32_t>(std::clamp<int64_t>(
+          *v, std::numeric_limits<int32_t>::min() + 1,
+          std::numeric_limits<int32_t>::max())));
+    if (const uint64_t *v = as_const_uint(e))
+      return Expr(static_cast<int32_t>(std::min<uint64_t>(
+          *v, std::numeric_limits<int32_t>::max())));
+    if (const auto *c = e.as<Cast>()) {
+      if (c->value.type().is_int() || c->value.type().is_uint())
+        return narrow(c->value);
+      return Halide::cast<int>(e);
+    }
+    if (const auto *n = e.as<Add>())
+      return narrow(n->a) + narrow(n->b);
+    if (const auto *n = e.as<Sub>())
+      return narrow(n->a) - narrow(n->b);
+    if (const auto *n = e.as<Mul>())
+      return narrow(n->a) * narrow(n->b);
+    if (const auto *n = e.as<Div>())
+      return narrow(n->a) / narrow(n->b);
+    if (const auto *n = e.as<Mod>())
+      return narrow(n->a) % narrow(n->b);
+    if (const auto *n = e.as<Min>())
+      return Halide::min(narrow(n->a), narrow(n->b));
+    if (const auto *n = e.as<Max>())
+      return Halide::max(narrow(n->a), narrow(n->b));
+    if (const auto *n = e.as<Select>())
+      return Halide::select(condition(n->condition), narrow(n->true_value),
+                            narrow(n->false_value));
+    return e.type() == Halide::Int(32) ? e : Halide::cast<int>(e);
+  }
+
+  std::map<const Halide::Internal::IRNode *, Expr> memo;
+};
+} // namespace
+
+Expr mlir::attn::halide::toExtent(const Expr &e) {
+  return ExtentNarrower().narrow(e);
+}
+
+namespace {
+/// Splits a product into its constant and its other factors.
+void factorize(const Expr &e, int64_t &constant, std::vector<Expr> &factors) {
+  using namespace Halide::Internal;
+  if (const auto *m = e.as<Mul>()) {
+    factorize(m->a, constant, factors);
+    factorize(m->b, constant, factors);
+  } else if (const int64_t *c = as_const_int(e)) {
+    constant *= *c;
+  } else {
+    factors.push_back(e);
+  }
+}
+} // namespace
+
+Expr mlir::attn::halide::divideExact(const Expr &num, const Expr &den) {
+  int64_t numConst = 1, denConst = 1;
+  std::vector<Expr> numFactors, denFactors;
+  factorize(num, numConst, numFactors);
+  factorize(den, denConst, denFactors);
+  std::vector<Expr> rest;
+  for (const Expr &f : denFactors) {
+    auto it = llvm::find_if(numFactors, [&](const Expr &g) {
+      return Halide::Internal::equal(f, g);
+    });
+    if (it == numFactors.end())
+      rest.push_back(f);
+    else
+      numFactors.erase(it);
+  }
+  if (denConst == 0 || numConst % denConst != 0 || !rest.empty())
+    return num / den;
+  Expr result = static_cast<int>(numConst / denConst);
+  for (const Expr &f : numFactors)
+    result = result * f;
+  return Halide::Internal::simplify(result);
+}
+
 Expr mlir::attn::halide::lowest() {
   return Expr(std::numeric_limits<float>::lowest());
 }
@@ -182,6 +310,18 @@ std::vector<Expr> shapeOf(RankedTensorType type, Fn dynamicExtent) {
 //===----------------------------------------------------------------------===//
 // PipelineBuilder
 //===----------------------------------------------------------------------===//
+
+Expr PipelineBuilder::simplifyKnown(const Expr &e) const {
+  if (!e.defined())
+    return e;
+  Halide::Type type = e.type();
+  if ((type.is_int() || type.is_uint()) && type.bits() >= 32 &&
+      !Halide::Internal::is_const(e))
+    return Halide::cast(type, Halide::Internal::simplify(
+                                  toExtent(e), /*remove_dead_code=*/true,
+                                  extentBounds));
+  return Halide::Internal::simplify(e, /*remove_dead_code=*/true, extentBounds);
+}
 
 std::string PipelineBuilder::uniqueName(const std::string &base) {
   int &count = usedNames[base];
@@ -274,12 +414,25 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
           continue;
         auto [it, inserted] =
             symbolicDims.try_emplace(dimName, t.shape[k], name);
-        if (!inserted)
-          require(t.shape[k] == it->second.first,
-                  "input '" + name + "' axis " + std::to_string(k) + " ('" +
-                      dimName.str() + "') must equal that axis of input '" +
-                      it->second.second + "'");
+        if (inserted)
+          continue;
+        require(t.shape[k] == it->second.first,
+                "input '" + name + "' axis " + std::to_string(k) + " ('" +
+                    dimName.str() + "') must equal that axis of input '" +
+                    it->second.second + "'");
+        // Checked equal: later shapes use the first input's extent.
+        t.shape[k] = it->second.first;
       }
+    }
+    for (int k = 0; k < rank; ++k) {
+      if (!type.isDynamicDim(k))
+        continue;
+      Expr extent = param.dim(rank - 1 - k).extent();
+      if (const auto *v = extent.as<Halide::Internal::Variable>())
+        extentBounds.push(v->name, Halide::Internal::Interval(
+                                       1, Halide::Internal::Interval::pos_inf()));
+      require(extent >= 1, "input '" + name + "' axis " + std::to_string(k) +
+                               " must not be empty");
     }
     t.func = Func(name + "_in");
     std::vector<Var> vars = makeVars(rank, name);
@@ -309,7 +462,15 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     funcs.op = &op;
     if (failed(define(&op, name, funcs)))
       return failure();
-    if (!isa<ConstantOp>(op)) {
+    Tensor &t = get(result);
+    for (Expr &e : t.shape)
+      e = simplifyKnown(e);
+    if (t.values)
+      for (Expr &e : *t.values)
+        e = simplifyKnown(e);
+    // Shape arithmetic whose elements are known needs no schedule: its
+    // readers use the elements, and a Func call, if any, is inlined.
+    if (!isa<ConstantOp>(op) && !(t.values && !directOutputs.count(result))) {
       auto schedule = dyn_cast_or_null<ScheduleAttr>(op.getAttr("schedule"));
       if (!schedule)
         schedule = ScheduleAttr::get(op.getContext(), 1, {}, false,

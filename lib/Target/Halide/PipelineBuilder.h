@@ -64,6 +64,16 @@ std::vector<Halide::Expr> onnxIndex(const std::vector<Halide::Var> &vars);
 Halide::Expr widen(Halide::Expr e);
 /// Casts `e` to `type` unless it already has it.
 Halide::Expr narrow(Halide::Expr e, Halide::Type type);
+/// An integer expression of the input extents as Int(32) arithmetic: int64
+/// casts of extents are dropped, int64 +, -, *, /, %, min, max, select and
+/// comparisons are done in int32, and int64 constants saturate. Extents and
+/// element counts fit int32, so this keeps the value while letting Halide's
+/// simplifier cancel the exporters' shape arithmetic.
+Halide::Expr toExtent(const Halide::Expr &e);
+/// `num / den` for Int(32) products of extents: common factors and a
+/// constant factor that divides are cancelled, so that the -1 entry of an
+/// exporter's reshape comes out as a plain extent.
+Halide::Expr divideExact(const Halide::Expr &num, const Halide::Expr &den);
 /// The lowest finite float32, which stands for a masked score.
 Halide::Expr lowest();
 /// Reads `t` (of type `tType`) at the numpy broadcast of `index`, an index
@@ -185,8 +195,15 @@ private:
     requirements.emplace_back(std::move(condition), std::move(message));
   }
 
+  /// Simplifies an extent or known element, knowing that every dynamic
+  /// input extent is at least 1 (checked at run time). This keeps the
+  /// exporters' reshape arithmetic (-1 and 0 entries) from nesting.
+  Halide::Expr simplifyKnown(const Halide::Expr &e) const;
+
   func::FuncOp func;
   llvm::DenseMap<Value, Tensor> tensors;
+  /// Bounds of the dynamic input extents, for simplifyKnown.
+  Halide::Internal::Scope<Halide::Internal::Interval> extentBounds;
   std::vector<std::pair<Halide::Expr, std::string>> requirements;
   /// dim_param name → (extent, input that set it).
   llvm::StringMap<std::pair<Halide::Expr, std::string>> symbolicDims;
