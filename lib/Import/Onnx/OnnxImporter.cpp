@@ -17,6 +17,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -103,12 +104,26 @@ public:
     const std::string &name = node.output(i);
     auto it = valueTypes.find(name);
     if (it == valueTypes.end() || !it->second) {
+      inferNode(node);
+      it = valueTypes.find(name);
+    }
+    if (it == valueTypes.end() || !it->second) {
       nodeError() << "cannot infer the type and shape of output '" << name
                   << "'";
       return failure();
     }
     return it->second;
   }
+
+  /// Runs ONNX shape inference on `node` alone, its inputs typed as imported
+  /// (small constants with their values), and records its output types.
+  /// Whole-model inference leaves an output untyped where an input's shape
+  /// came from data it could not propagate (a Slice to a Shape-derived end).
+  void inferNode(const onnx::NodeProto &node);
+  /// The rank of `output` of an op whose shape depends on operand data
+  /// (Slice, Reshape, Expand, Tile, ConstantOfShape, Range).
+  std::optional<int64_t> dataDependentRank(const onnx::NodeProto &node,
+                                           const std::string &output);
 
   /// Binds output `i` of the current node.
   void setOutput(const onnx::NodeProto &node, int i, Value value) {
@@ -229,12 +244,156 @@ private:
 
   std::string bufferName;
   OnnxImportOptions options;
+  /// The model being imported (IR version and opset imports for inferNode).
+  const onnx::ModelProto *model = nullptr;
   Location fileLoc;
   std::map<std::string, int64_t> opsets;
   llvm::StringMap<Value> values;
   llvm::StringMap<RankedTensorType> valueTypes;
   int resourceCounter = 0;
 };
+
+namespace {
+/// The ONNX element type of an MLIR one; UNDEFINED for others.
+int32_t onnxElementType(Type type) {
+  if (type.isF32())
+    return onnx::TensorProto::FLOAT;
+  if (type.isF16())
+    return onnx::TensorProto::FLOAT16;
+  if (type.isBF16())
+    return onnx::TensorProto::BFLOAT16;
+  if (type.isF64())
+    return onnx::TensorProto::DOUBLE;
+  if (type.isInteger(1))
+    return onnx::TensorProto::BOOL;
+  if (type.isUnsignedInteger(8))
+    return onnx::TensorProto::UINT8;
+  if (type.isInteger(8))
+    return onnx::TensorProto::INT8;
+  if (type.isInteger(32))
+    return onnx::TensorProto::INT32;
+  if (type.isInteger(64))
+    return onnx::TensorProto::INT64;
+  return onnx::TensorProto::UNDEFINED;
+}
+
+/// Tensors up to this many elements carry their values into inferNode.
+constexpr int64_t kMaxInferenceConstant = 1024;
+} // namespace
+
+void Importer::inferNode(const onnx::NodeProto &node) {
+  if (!model)
+    return;
+  onnx::ModelProto single;
+  single.set_ir_version(model->ir_version());
+  *single.mutable_opset_import() = model->opset_import();
+  onnx::GraphProto *graph = single.mutable_graph();
+  graph->set_name("node");
+  *graph->add_node() = node;
+  llvm::StringSet<> seen;
+  for (const std::string &name : node.input()) {
+    if (name.empty() || !seen.insert(name).second)
+      continue;
+    Value value = values.lookup(name);
+    if (!value)
+      return;
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    int32_t elem = type ? onnxElementType(type.getElementType())
+                        : onnx::TensorProto::UNDEFINED;
+    if (elem == onnx::TensorProto::UNDEFINED)
+      return;
+    auto dense = dyn_cast_or_null<DenseElementsAttr>(constantOf(value));
+    if (dense && type.getNumElements() <= kMaxInferenceConstant &&
+        (elem == onnx::TensorProto::INT64 || elem == onnx::TensorProto::INT32 ||
+         elem == onnx::TensorProto::FLOAT)) {
+      onnx::TensorProto *t = graph->add_initializer();
+      t->set_name(name);
+      t->set_data_type(elem);
+      for (int64_t d : type.getShape())
+        t->add_dims(d);
+      if (elem == onnx::TensorProto::FLOAT) {
+        for (const APFloat &v : dense.getValues<APFloat>())
+          t->add_float_data(v.convertToFloat());
+      } else {
+        for (const APInt &v : dense.getValues<APInt>()) {
+          if (elem == onnx::TensorProto::INT64)
+            t->add_int64_data(v.getSExtValue());
+          else
+            t->add_int32_data(static_cast<int32_t>(v.getSExtValue()));
+        }
+      }
+      continue;
+    }
+    onnx::ValueInfoProto *vi = graph->add_input();
+    vi->set_name(name);
+    auto *tensorType = vi->mutable_type()->mutable_tensor_type();
+    tensorType->set_elem_type(elem);
+    auto *shape = tensorType->mutable_shape();
+    for (int64_t d : type.getShape()) {
+      auto *dim = shape->add_dim();
+      if (!ShapedType::isDynamic(d))
+        dim->set_dim_value(d);
+    }
+  }
+  try {
+    onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/false,
+                                                 /*strict_mode=*/0,
+                                                 /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(
+        single, onnx::OpSchemaRegistry::Instance(), inferenceOptions);
+  } catch (const std::exception &) {
+    return;
+  }
+  for (const auto &vi : single.graph().value_info()) {
+    if (auto t = typeFromValueInfo(vi); succeeded(t)) {
+      valueTypes[vi.name()] = *t;
+      continue;
+    }
+    // ONNX 1.12 gives only the element type when a shape operand is
+    // computed; the rank still follows from the operands.
+    Type element = elementType(vi.type().tensor_type().elem_type());
+    std::optional<int64_t> rank = dataDependentRank(node, vi.name());
+    if (element && rank)
+      valueTypes[vi.name()] = RankedTensorType::get(
+          SmallVector<int64_t>(*rank, ShapedType::kDynamic), element);
+  }
+}
+
+std::optional<int64_t>
+Importer::dataDependentRank(const onnx::NodeProto &node,
+                            const std::string &output) {
+  if (node.output_size() < 1 || node.output(0) != output)
+    return std::nullopt;
+  auto rankOf = [&](int i) -> std::optional<int64_t> {
+    Value v = input(node, i);
+    auto t = v ? dyn_cast<RankedTensorType>(v.getType()) : nullptr;
+    if (!t)
+      return std::nullopt;
+    return t.getRank();
+  };
+  // The length of a 1-D shape operand.
+  auto lengthOf = [&](int i) -> std::optional<int64_t> {
+    Value v = input(node, i);
+    auto t = v ? dyn_cast<RankedTensorType>(v.getType()) : nullptr;
+    if (!t || t.getRank() != 1 || t.isDynamicDim(0))
+      return std::nullopt;
+    return t.getDimSize(0);
+  };
+  const std::string &op = node.op_type();
+  if (op == "Slice" || op == "Tile")
+    return rankOf(0);
+  if (op == "Reshape" || op == "ConstantOfShape")
+    return lengthOf(op == "Reshape" ? 1 : 0);
+  if (op == "Expand") {
+    std::optional<int64_t> in = rankOf(0), target = lengthOf(1);
+    if (!in || !target)
+      return std::nullopt;
+    return std::max(*in, *target);
+  }
+  if (op == "Range")
+    return 1;
+  return std::nullopt;
+}
 
 Type Importer::elementType(int32_t onnxType) {
   switch (onnxType) {
@@ -412,6 +571,7 @@ LogicalResult Importer::checkSupported(const onnx::ModelProto &model) {
 }
 
 OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
+  this->model = &model;
   for (const auto &opset : model.opset_import())
     opsets[canonicalDomain(opset.domain())] = opset.version();
   if (failed(checkSupported(model)))
