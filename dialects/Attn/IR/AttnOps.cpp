@@ -729,6 +729,31 @@ LogicalResult GatherOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// GatherNdOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherNdOp::verify() {
+  auto data = getData().getType();
+  auto indices = getIndices().getType();
+  int64_t b = getBatchDims();
+  if (!isa<IntegerType>(indices.getElementType()))
+    return emitOpError("expects integer indices, got ")
+           << indices.getElementType();
+  if (indices.getRank() < 1 || indices.isDynamicDim(indices.getRank() - 1))
+    return emitOpError("expects indices whose last extent is static, got ")
+           << indices;
+  int64_t q = indices.getDimSize(indices.getRank() - 1);
+  if (b < 0 || b >= indices.getRank() || b + q > data.getRank())
+    return emitOpError("has batch_dims ")
+           << b << " and index tuples of " << q << " for data of rank "
+           << data.getRank() << " and indices of rank " << indices.getRank();
+  if (getType().getRank() != indices.getRank() - 1 + data.getRank() - b - q)
+    return emitOpError("expects a result of rank ")
+           << indices.getRank() - 1 + data.getRank() - b - q;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // ExpandDimsOp
 //===----------------------------------------------------------------------===//
 
@@ -787,7 +812,8 @@ struct ReshapeWithConstantShape : OpRewritePattern<ReshapeDynamicOp> {
     SmallVector<int64_t> spec;
     for (const APInt &v : shape.getValues<APInt>())
       spec.push_back(v.getSExtValue());
-    if (static_cast<int64_t>(spec.size()) != op.getType().getRank())
+    if (static_cast<int64_t>(spec.size()) != op.getType().getRank() ||
+        (op.getAllowzero() && llvm::is_contained(spec, 0)))
       return failure();
     rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), op.getInput(),
                                            rewriter.getDenseI64ArrayAttr(spec),

@@ -1226,16 +1226,18 @@ LogicalResult importReshape(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  if (im.intAttribute(node, "allowzero", 0) != 0) {
-    im.nodeError() << "attribute 'allowzero' = 1 is not supported "
-                      "(supported: 0)";
-    return failure();
-  }
+  bool allowZero = im.intAttribute(node, "allowzero", 0) != 0;
   Value x = im.input(node, 0);
   if (DenseElementsAttr shapeAttr = im.constantOf(im.input(node, 1))) {
     SmallVector<int64_t> shape;
     for (const APInt &v : shapeAttr.getValues<APInt>())
       shape.push_back(v.getSExtValue());
+    if (allowZero && llvm::is_contained(shape, 0)) {
+      im.nodeError() << "with 'allowzero' = 1 the target shape has a 0 "
+                        "entry, an empty tensor; attnc does not compile "
+                        "empty tensors";
+      return failure();
+    }
     im.setOutput(node, 0,
                  im.builder.create<ReshapeOp>(
                      im.currentLoc, *type, x,
@@ -1250,8 +1252,9 @@ LogicalResult importReshape(Importer &im, const onnx::NodeProto &node) {
     return failure();
   }
   im.setOutput(node, 0,
-               im.builder.create<ReshapeDynamicOp>(im.currentLoc, *type, x,
-                                                   im.input(node, 1), nullptr));
+               im.builder.create<ReshapeDynamicOp>(
+                   im.currentLoc, *type, x, im.input(node, 1),
+                   allowZero ? im.builder.getUnitAttr() : nullptr, nullptr));
   return success();
 }
 
@@ -1462,6 +1465,25 @@ LogicalResult importGather(Importer &im, const onnx::NodeProto &node) {
                im.builder.create<GatherOp>(
                    im.currentLoc, *type, data, im.input(node, 1),
                    im.builder.getI64IntegerAttr(*axis), nullptr));
+  return success();
+}
+
+LogicalResult importGatherNd(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  auto indices = cast<RankedTensorType>(im.input(node, 1).getType());
+  if (indices.getRank() < 1 || indices.isDynamicDim(indices.getRank() - 1)) {
+    im.nodeError() << "expects indices whose last extent is static, got "
+                   << indices;
+    return failure();
+  }
+  im.setOutput(node, 0,
+               im.builder.create<GatherNdOp>(
+                   im.currentLoc, *type, im.input(node, 0), im.input(node, 1),
+                   im.builder.getI64IntegerAttr(
+                       im.intAttribute(node, "batch_dims", 0)),
+                   nullptr));
   return success();
 }
 
@@ -1710,6 +1732,10 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"", "Sigmoid"}, {6, importDirect<SigmoidOp>}},
           {{"", "Relu"}, {6, importDirect<ReluOp>}},
           {{"", "Not"}, {1, importDirect<NotOp>}},
+          {{"", "Sin"}, {7, importDirect<SinOp>}},
+          {{"", "Cos"}, {7, importDirect<CosOp>}},
+          {{"", "IsNaN"}, {9, importDirect<IsNanOp>}},
+          {{"", "GatherND"}, {11, importGatherNd}},
           {{"", "Cast"}, {6, importDirect<CastOp>}},
           {{"", "Constant"}, {1, importConstant}},
           {{"", "Gelu"}, {20, importGelu}},

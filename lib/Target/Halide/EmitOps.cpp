@@ -249,6 +249,44 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
         return unary([](Expr x) { return Halide::cast(x.type(), 1) / x; });
       })
       .Case([&](NotOp) { return unary([](Expr x) { return !x; }); })
+      .Case([&](SinOp) { return unary([](Expr x) { return Halide::sin(x); }); })
+      .Case([&](CosOp) { return unary([](Expr x) { return Halide::cos(x); }); })
+      .Case([&](IsNanOp n) {
+        Tensor &in = get(n.getInput());
+        defineElementwise(op, name, funcs, in.shape,
+                          [&](const std::vector<Expr> &i) {
+                            return Halide::is_nan(widen(in.call(i)));
+                          });
+        return success();
+      })
+      .Case([&](GatherNdOp g) {
+        Tensor &data = get(g.getData());
+        Tensor &indices = get(g.getIndices());
+        int b = static_cast<int>(g.getBatchDims());
+        int ir = indices.rank();
+        int64_t q = g.getIndices().getType().getDimSize(ir - 1);
+        std::vector<Expr> shape(indices.shape.begin(),
+                                indices.shape.end() - 1);
+        for (int k = b + static_cast<int>(q); k < data.rank(); ++k)
+          shape.push_back(data.shape[k]);
+        defineElementwise(
+            op, name, funcs, shape, [&](const std::vector<Expr> &i) {
+              std::vector<Expr> dataIdx(i.begin(), i.begin() + b);
+              std::vector<Expr> tuple(i.begin(), i.begin() + ir - 1);
+              tuple.push_back(Expr());
+              for (int j = 0; j < q; ++j) {
+                tuple.back() = j;
+                Expr extent = data.shape[b + j];
+                Expr index = asInt(indices.call(tuple));
+                index = Halide::select(index < 0, index + extent, index);
+                dataIdx.push_back(Halide::clamp(index, 0, extent - 1));
+              }
+              for (size_t k = ir - 1; k < i.size(); ++k)
+                dataIdx.push_back(i[k]);
+              return data.call(dataIdx);
+            });
+        return success();
+      })
       .Case([&](GeluOp g) {
         bool tanhForm = g.getApproximate() == "tanh";
         return unary([tanhForm](Expr x) -> Expr {
@@ -311,6 +349,20 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
             knownValues(op, r.getShape(), "target shape");
         if (failed(spec))
           return failure();
+        if (r.getAllowzero()) {
+          for (auto [k, e] : llvm::enumerate(*spec)) {
+            Expr entry = simplifyKnown(e);
+            if (Halide::Internal::is_const_zero(entry)) {
+              op->emitOpError("has a target shape whose entry ")
+                  << k << " is 0 with allowzero, an empty tensor";
+              return failure();
+            }
+            if (!Halide::Internal::is_const(entry))
+              require(entry != 0, "reshape at " + name + ": entry " +
+                                      std::to_string(k) +
+                                      " of the target shape is 0 (allowzero)");
+          }
+        }
         return defineReshape(op, name, funcs, *spec);
       })
       .Case([&](ExpandDimsOp e) {

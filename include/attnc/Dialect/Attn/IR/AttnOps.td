@@ -128,6 +128,15 @@ def Attn_SigmoidOp : Attn_UnaryOp<"sigmoid", "logistic function 1 / (1 + e^-x)">
 def Attn_ReluOp : Attn_UnaryOp<"relu", "max(x, 0)">;
 def Attn_ReciprocalOp : Attn_UnaryOp<"reciprocal", "1 / x">;
 def Attn_NotOp : Attn_UnaryOp<"not", "logical negation of an i1 tensor">;
+def Attn_SinOp : Attn_UnaryOp<"sin", "sine">;
+def Attn_CosOp : Attn_UnaryOp<"cos", "cosine">;
+
+def Attn_IsNanOp : Attn_Op<"isnan", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Elementwise test for NaN; an i1 result";
+  let arguments = !con((ins Attn_FloatTensor:$input), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
 
 def Attn_GeluOp : Attn_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
@@ -314,6 +323,22 @@ def Attn_GatherOp : Attn_Op<"gather", [Pure]> {
   let hasFolder = 1;
 }
 
+def Attn_GatherNdOp : Attn_Op<"gather_nd", [Pure]> {
+  let summary = "Gathers slices of `data` at index tuples (ONNX `GatherND`)";
+  let description = [{
+    With `b = batch_dims` and `q` the last extent of `indices`, each index
+    tuple `indices[i..., :]` addresses axes b..b+q-1 of `data` within its
+    batch; the result shape is indices.shape[:-1] + data.shape[b+q:].
+    Negative indices count from the end; out-of-range ones are clamped.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                            I64Attr:$batch_dims), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$data `[` $indices `]` `,` $batch_dims attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Attn_ExpandOp : Attn_Op<"expand", [Pure]> {
   let summary = "Broadcasts a tensor to a shape (ONNX `Expand`)";
   let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$shape),
@@ -352,9 +377,13 @@ def Attn_ReshapeDynamicOp : Attn_Op<"reshape_dynamic", [Pure]> {
   let description = [{
     As `attn.reshape`, with the target shape (ONNX 0/-1 rules) an i64
     tensor that shape arithmetic produced, typically from run-time extents.
-    Canonicalizes to `attn.reshape` when the shape becomes constant.
+    Canonicalizes to `attn.reshape` when the shape becomes constant. With
+    `allowzero` (ONNX `allowzero = 1`, which the dynamo exporter writes), a 0
+    entry would mean an empty axis; attnc checks at run time that no entry
+    is 0, and then both rules agree.
   }];
-  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$shape),
+  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$shape,
+                            UnitAttr:$allowzero),
                        scheduleArg);
   let results = (outs AnyRankedTensor:$output);
   let assemblyFormat =
