@@ -11,6 +11,8 @@
 #include "attnc/Import/Onnx/OnnxImporter.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
+#include "Schemas.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -614,6 +616,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   if (model.ir_version() > onnx::IR_VERSION)
     model.set_ir_version(onnx::IR_VERSION);
 
+  onnx_import::registerAttncSchemas();
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception &e) {
@@ -1671,6 +1674,508 @@ LogicalResult importEinsum(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Attention-family operators (opset 23 and com.microsoft)
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Builders shared by the attention handlers.
+struct AttentionBuilder {
+  Importer &im;
+
+  RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(
+        shape, cast<RankedTensorType>(v.getType()).getElementType());
+  }
+  ArrayRef<int64_t> shapeOf(Value v) {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  }
+
+  Value transpose(Value x, ArrayRef<int64_t> perm) {
+    SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(shapeOf(x)[p]);
+    return im.builder.create<TransposeOp>(
+        im.currentLoc, withShape(x, shape), x,
+        im.builder.getDenseI64ArrayAttr(perm), nullptr);
+  }
+
+  Value reshape(Value x, ArrayRef<int64_t> spec, ArrayRef<int64_t> shape) {
+    return im.builder.create<ReshapeOp>(im.currentLoc, withShape(x, shape), x,
+                                        im.builder.getDenseI64ArrayAttr(spec),
+                                        nullptr);
+  }
+
+  /// [B, S, N·H] → [B, N, S, H]; fails unless N·H is static.
+  FailureOr<Value> splitHeads(Value x, int64_t heads, StringRef what) {
+    ArrayRef<int64_t> s = shapeOf(x);
+    if (s.size() != 3 || ShapedType::isDynamic(s[2]) || heads <= 0 ||
+        s[2] % heads != 0) {
+      im.nodeError() << what << " must be [batch, sequence, " << heads
+                     << " x head size] with a static last extent, got "
+                     << x.getType();
+      return failure();
+    }
+    Value r = reshape(x, {0, 0, heads, -1}, {s[0], s[1], heads, s[2] / heads});
+    return transpose(r, {0, 2, 1, 3});
+  }
+
+  /// [B, N, S, H] → [B, S, N·H].
+  Value mergeHeads(Value y) {
+    Value t = transpose(y, {0, 2, 1, 3});
+    ArrayRef<int64_t> s = shapeOf(t);
+    int64_t hidden = ShapedType::isDynamic(s[2]) || ShapedType::isDynamic(s[3])
+                         ? ShapedType::kDynamic
+                         : s[2] * s[3];
+    return reshape(t, {0, 0, -1}, {s[0], s[1], hidden});
+  }
+
+  /// softmax(scale·QKᵀ + mask)·V over [B, H, S, D] operands.
+  FailureOr<Value> sdpa(Value q, Value k, Value v, Value mask,
+                        std::optional<double> scale, bool causal) {
+    int64_t hq = shapeOf(q)[1], hkv = shapeOf(k)[1];
+    if (ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv) ||
+        hq % hkv != 0) {
+      im.nodeError() << "needs static head counts with query heads a "
+                        "multiple of key/value heads, got "
+                     << q.getType() << " and " << k.getType();
+      return failure();
+    }
+    ArrayRef<int64_t> qs = shapeOf(q);
+    auto type = withShape(q, {qs[0], qs[1], qs[2], shapeOf(v)[3]});
+    OpBuilder &b = im.builder;
+    return b
+        .create<SdpaOp>(im.currentLoc, type, q, k, v, mask,
+                        scale ? b.getF64FloatAttr(*scale) : FloatAttr(),
+                        causal ? b.getUnitAttr() : UnitAttr(),
+                        b.getI64IntegerAttr(hq / hkv), nullptr)
+        .getResult();
+  }
+
+  /// Slices [start, start + size) of the last axis.
+  Value lastAxisSlice(Value x, int64_t start, int64_t size) {
+    SmallVector<int64_t> shape(shapeOf(x));
+    int64_t axis = shape.size() - 1;
+    shape[axis] = size;
+    return im.builder.create<SliceOp>(
+        im.currentLoc, withShape(x, shape), x, im.i64Constant({start}),
+        im.i64Constant({start + size}), im.builder.getDenseI64ArrayAttr({axis}),
+        im.builder.getDenseI64ArrayAttr({1}), nullptr);
+  }
+
+  Value add(Value a, Value b) {
+    return im.builder.create<AddOp>(im.currentLoc, a.getType(), a, b, nullptr);
+  }
+
+  /// An int 0/1 mask [B, L] (1 = attend) as an i1 mask [B, 1, 1, L].
+  Value keyPaddingMask(Value mask) {
+    ArrayRef<int64_t> s = shapeOf(mask);
+    OpBuilder &b = im.builder;
+    auto boolType = RankedTensorType::get(s, b.getI1Type());
+    Value zero = b.create<ConstantOp>(
+        im.currentLoc,
+        DenseElementsAttr::get(
+            RankedTensorType::get(
+                {}, cast<RankedTensorType>(mask.getType()).getElementType()),
+            APInt::getZero(cast<RankedTensorType>(mask.getType())
+                               .getElementType()
+                               .getIntOrFloatBitWidth())));
+    Value isZero =
+        b.create<EqualOp>(im.currentLoc, boolType, mask, zero, nullptr);
+    Value keep = b.create<NotOp>(im.currentLoc, boolType, isZero, nullptr);
+    return b.create<ExpandDimsOp>(
+        im.currentLoc, RankedTensorType::get({s[0], 1, 1, s[1]}, b.getI1Type()),
+        keep, b.getDenseI64ArrayAttr({1, 2}), UnitAttr(), nullptr);
+  }
+};
+
+bool hasOutput(const onnx::NodeProto &node, int i) {
+  return i < node.output_size() && !node.output(i).empty();
+}
+
+std::optional<double> optionalScale(Importer &im, const onnx::NodeProto &node) {
+  if (!im.attribute(node, "scale"))
+    return std::nullopt;
+  return im.floatAttribute(node, "scale", 0.0f);
+}
+} // namespace
+
+/// ONNX Attention (opset 23).
+LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  AttentionBuilder ab{im};
+  if (hasOutput(node, 3)) {
+    im.nodeError() << "output 3 (qk_matmul_output) is not supported; use "
+                      "--attention-probs to inspect attention weights";
+    return failure();
+  }
+  if (float softcap = im.floatAttribute(node, "softcap", 0.0f);
+      softcap != 0.0f) {
+    im.nodeError() << "attribute 'softcap' = " << softcap
+                   << " is not supported (supported: 0)";
+    return failure();
+  }
+  Value q = im.input(node, 0), k = im.input(node, 1), v = im.input(node, 2);
+  Value mask = im.input(node, 3);
+  Value pastK = im.input(node, 4), pastV = im.input(node, 5);
+  bool causal = im.intAttribute(node, "is_causal", 0) != 0;
+  int64_t rank = cast<RankedTensorType>(q.getType()).getRank();
+  if (rank == 3) {
+    int64_t qHeads = im.intAttribute(node, "q_num_heads", 0);
+    int64_t kvHeads = im.intAttribute(node, "kv_num_heads", 0);
+    FailureOr<Value> q4 = ab.splitHeads(q, qHeads, "Q");
+    if (failed(q4))
+      return failure();
+    FailureOr<Value> k4 = ab.splitHeads(k, kvHeads, "K");
+    if (failed(k4))
+      return failure();
+    FailureOr<Value> v4 = ab.splitHeads(v, kvHeads, "V");
+    if (failed(v4))
+      return failure();
+    q = *q4, k = *k4, v = *v4;
+  }
+  if ((pastK == nullptr) != (pastV == nullptr)) {
+    im.nodeError() << "needs both past_key and past_value or neither";
+    return failure();
+  }
+  if (pastK) {
+    if (causal) {
+      im.nodeError() << "is_causal with past_key aligns the causal mask to "
+                        "the end of the cache, which is not supported";
+      return failure();
+    }
+    auto concat = [&](Value past, Value now) -> Value {
+      SmallVector<int64_t> shape(ab.shapeOf(now));
+      int64_t p = ab.shapeOf(past)[2];
+      shape[2] = ShapedType::isDynamic(p) || ShapedType::isDynamic(shape[2])
+                     ? ShapedType::kDynamic
+                     : p + shape[2];
+      return im.builder.create<ConcatOp>(
+          im.currentLoc, ab.withShape(now, shape), ValueRange{past, now},
+          im.builder.getI64IntegerAttr(2), nullptr);
+    };
+    k = concat(pastK, k);
+    v = concat(pastV, v);
+  }
+  if (mask) {
+    int64_t last = ab.shapeOf(mask).back(), total = ab.shapeOf(k)[2];
+    if (!ShapedType::isDynamic(last) && !ShapedType::isDynamic(total) &&
+        last != total && last != 1) {
+      im.nodeError() << "attn_mask " << mask.getType()
+                     << " does not cover the " << total << " keys";
+      return failure();
+    }
+  }
+  FailureOr<Value> y = ab.sdpa(q, k, v, mask, optionalScale(im, node), causal);
+  if (failed(y))
+    return failure();
+  Value out = rank == 3 ? ab.mergeHeads(*y) : *y;
+  im.setOutput(node, 0, out);
+  if (hasOutput(node, 1))
+    im.setOutput(node, 1, k);
+  if (hasOutput(node, 2))
+    im.setOutput(node, 2, v);
+  return success();
+}
+
+/// ONNX RotaryEmbedding (opset 23): X is [B, H, S, D] or [B, S, H·D].
+LogicalResult importRotaryEmbedding(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  AttentionBuilder ab{im};
+  Value x = im.input(node, 0);
+  int64_t rank = type->getRank();
+  if (rank == 3) {
+    FailureOr<Value> x4 =
+        ab.splitHeads(x, im.intAttribute(node, "num_heads", 0), "X");
+    if (failed(x4))
+      return failure();
+    x = *x4;
+  } else if (rank != 4) {
+    im.nodeError() << "X must be of rank 3 or 4, got " << x.getType();
+    return failure();
+  }
+  Value y = im.builder.create<RotaryOp>(
+      im.currentLoc, x.getType(), x, im.input(node, 1), im.input(node, 2),
+      im.input(node, 3),
+      im.intAttribute(node, "interleaved", 0) ? im.builder.getUnitAttr()
+                                              : UnitAttr(),
+      im.builder.getI64IntegerAttr(
+          im.intAttribute(node, "rotary_embedding_dim", 0)),
+      nullptr);
+  im.setOutput(node, 0, rank == 3 ? ab.mergeHeads(y) : y);
+  return success();
+}
+
+/// com.microsoft SkipLayerNormalization: LayerNorm(input + skip + bias).
+LogicalResult importSkipLayerNorm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  if (failed(im.requireNoOutput(node, 1, "mean")) ||
+      failed(im.requireNoOutput(node, 2, "inv_std_var")))
+    return failure();
+  AttentionBuilder ab{im};
+  Value sum = ab.add(im.input(node, 0), im.input(node, 1));
+  if (Value bias = im.input(node, 4))
+    sum = ab.add(sum, bias);
+  im.setOutput(node, 0,
+               im.builder.create<LayerNormOp>(
+                   im.currentLoc, *type, sum, im.input(node, 2),
+                   im.input(node, 3),
+                   im.builder.getI64IntegerAttr(type->getRank() - 1),
+                   im.builder.getF64FloatAttr(
+                       im.floatAttribute(node, "epsilon", 1e-12f)),
+                   UnitAttr(), nullptr));
+  if (hasOutput(node, 3))
+    im.setOutput(node, 3, sum);
+  return success();
+}
+
+namespace {
+/// Shared by com.microsoft Attention and MultiHeadAttention: q, k, v as
+/// [B, S, hidden], the heads, an optional i1 or float mask.
+LogicalResult finishMicrosoftAttention(Importer &im,
+                                       const onnx::NodeProto &node, Value q,
+                                       Value k, Value v, int64_t heads,
+                                       Value mask, bool causal) {
+  AttentionBuilder ab{im};
+  FailureOr<Value> q4 = ab.splitHeads(q, heads, "query");
+  if (failed(q4))
+    return failure();
+  FailureOr<Value> k4 = ab.splitHeads(k, heads, "key");
+  if (failed(k4))
+    return failure();
+  FailureOr<Value> v4 = ab.splitHeads(v, heads, "value");
+  if (failed(v4))
+    return failure();
+  FailureOr<Value> y =
+      ab.sdpa(*q4, *k4, *v4, mask, optionalScale(im, node), causal);
+  if (failed(y))
+    return failure();
+  im.setOutput(node, 0, ab.mergeHeads(*y));
+  return success();
+}
+
+/// The i1 mask of a 2-D int key mask, or an error for other forms.
+FailureOr<Value> microsoftKeyMask(Importer &im, Value mask, StringRef what) {
+  if (!mask)
+    return Value();
+  auto type = cast<RankedTensorType>(mask.getType());
+  if (type.getRank() != 2) {
+    im.nodeError() << what << " " << type
+                   << " is not supported (supported: a [batch, total "
+                      "sequence] 0/1 mask)";
+    return failure();
+  }
+  return AttentionBuilder{im}.keyPaddingMask(mask);
+}
+} // namespace
+
+/// com.microsoft Attention: packed Q/K/V projection of one input.
+LogicalResult importMicrosoftAttention(Importer &im,
+                                       const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  for (auto [i, what] : {std::pair<int, const char *>{4, "past"},
+                         {5, "attention_bias"},
+                         {6, "past_sequence_length"}})
+    if (im.input(node, i)) {
+      im.nodeError() << "input " << i << " (" << what
+                     << ") is not supported";
+      return failure();
+    }
+  if (failed(im.requireNoOutput(node, 1, "present")))
+    return failure();
+  if (im.intAttribute(node, "do_rotary", 0)) {
+    im.nodeError() << "attribute 'do_rotary' = 1 is not supported "
+                      "(supported: 0)";
+    return failure();
+  }
+  AttentionBuilder ab{im};
+  Value x = im.input(node, 0), w = im.input(node, 1);
+  ArrayRef<int64_t> xs = ab.shapeOf(x), ws = ab.shapeOf(w);
+  if (xs.size() != 3 || ws.size() != 2 || ShapedType::isDynamic(ws[1])) {
+    im.nodeError() << "expects input [batch, sequence, hidden] and weights "
+                      "[hidden, q + k + v hidden] with static extents, got "
+                   << x.getType() << " and " << w.getType();
+    return failure();
+  }
+  SmallVector<int64_t> sizes = im.intsAttribute(node, "qkv_hidden_sizes");
+  if (sizes.empty())
+    sizes.assign(3, ws[1] / 3);
+  if (sizes.size() != 3 || sizes[0] + sizes[1] + sizes[2] != ws[1]) {
+    im.nodeError() << "qkv_hidden_sizes do not add up to the weights' "
+                   << ws[1] << " columns";
+    return failure();
+  }
+  Value qkv = im.builder.create<MatMulOp>(
+      im.currentLoc, ab.withShape(x, {xs[0], xs[1], ws[1]}), x, w, nullptr);
+  if (Value bias = im.input(node, 2))
+    qkv = ab.add(qkv, bias);
+  Value q = ab.lastAxisSlice(qkv, 0, sizes[0]);
+  Value k = ab.lastAxisSlice(qkv, sizes[0], sizes[1]);
+  Value v = ab.lastAxisSlice(qkv, sizes[0] + sizes[1], sizes[2]);
+  FailureOr<Value> mask = microsoftKeyMask(im, im.input(node, 3), "mask_index");
+  if (failed(mask))
+    return failure();
+  return finishMicrosoftAttention(im, node, q, k, v,
+                                  im.intAttribute(node, "num_heads", 0), *mask,
+                                  im.intAttribute(node, "unidirectional", 0));
+}
+
+/// com.microsoft MultiHeadAttention with separate 3-D query, key, value.
+LogicalResult importMultiHeadAttention(Importer &im,
+                                       const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  for (auto [i, what] : {std::pair<int, const char *>{6, "past_key"},
+                         {7, "past_value"}})
+    if (im.input(node, i)) {
+      im.nodeError() << "input " << i << " (" << what
+                     << ") is not supported";
+      return failure();
+    }
+  if (failed(im.requireNoOutput(node, 1, "present_key")) ||
+      failed(im.requireNoOutput(node, 2, "present_value")))
+    return failure();
+  AttentionBuilder ab{im};
+  Value q = im.input(node, 0), k = im.input(node, 1), v = im.input(node, 2);
+  if (!k || !v || ab.shapeOf(q).size() != 3 || ab.shapeOf(k).size() != 3 ||
+      ab.shapeOf(v).size() != 3) {
+    im.nodeError() << "supports 3-D query, key and value (packed forms are "
+                      "not supported)";
+    return failure();
+  }
+  if (Value bias = im.input(node, 3)) {
+    int64_t dq = ab.shapeOf(q)[2], dk = ab.shapeOf(k)[2],
+            dv = ab.shapeOf(v)[2];
+    q = ab.add(q, ab.lastAxisSlice(bias, 0, dq));
+    k = ab.add(k, ab.lastAxisSlice(bias, dq, dk));
+    v = ab.add(v, ab.lastAxisSlice(bias, dq + dk, dv));
+  }
+  Value keyMask = im.input(node, 4), bias = im.input(node, 5);
+  if (keyMask && bias) {
+    im.nodeError() << "key_padding_mask together with attention_bias is not "
+                      "supported";
+    return failure();
+  }
+  Value mask = bias;
+  if (keyMask) {
+    FailureOr<Value> m = microsoftKeyMask(im, keyMask, "key_padding_mask");
+    if (failed(m))
+      return failure();
+    mask = *m;
+  }
+  return finishMicrosoftAttention(im, node, q, k, v,
+                                  im.intAttribute(node, "num_heads", 0), mask,
+                                  im.intAttribute(node, "unidirectional", 0));
+}
+
+/// com.microsoft GroupQueryAttention, prompt form: causal, keys past
+/// seqlens_k[b] masked, no KV cache and no fused rotary.
+LogicalResult importGroupQueryAttention(Importer &im,
+                                        const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  for (auto [i, what] : {std::pair<int, const char *>{3, "past_key"},
+                         {4, "past_value"}})
+    if (Value past = im.input(node, i)) {
+      int64_t len = cast<RankedTensorType>(past.getType()).getRank() == 4
+                        ? cast<RankedTensorType>(past.getType()).getDimSize(2)
+                        : -1;
+      if (len != 0) {
+        im.nodeError() << "input " << i << " (" << what << ") "
+                       << past.getType()
+                       << " is not supported: a KV cache must be empty";
+        return failure();
+      }
+    }
+  for (auto [attr, what] :
+       {std::pair<const char *, int64_t>{"do_rotary", 0},
+        {"local_window_size", -1}})
+    if (int64_t value = im.intAttribute(node, attr, what); value != what) {
+      im.nodeError() << "attribute '" << attr << "' = " << value
+                     << " is not supported (supported: " << what << ")";
+      return failure();
+    }
+  if (float softcap = im.floatAttribute(node, "softcap", 0.0f);
+      softcap != 0.0f) {
+    im.nodeError() << "attribute 'softcap' = " << softcap
+                   << " is not supported (supported: 0)";
+    return failure();
+  }
+  AttentionBuilder ab{im};
+  Value q = im.input(node, 0), k = im.input(node, 1), v = im.input(node, 2);
+  if (!k || !v) {
+    im.nodeError() << "packed QKV (no key input) is not supported";
+    return failure();
+  }
+  FailureOr<Value> q4 =
+      ab.splitHeads(q, im.intAttribute(node, "num_heads", 0), "query");
+  if (failed(q4))
+    return failure();
+  int64_t kvHeads = im.intAttribute(node, "kv_num_heads", 0);
+  FailureOr<Value> k4 = ab.splitHeads(k, kvHeads, "key");
+  if (failed(k4))
+    return failure();
+  FailureOr<Value> v4 = ab.splitHeads(v, kvHeads, "value");
+  if (failed(v4))
+    return failure();
+
+  // keep[b, 0, 0, j] = j <= seqlens_k[b].
+  OpBuilder &b = im.builder;
+  Location loc = im.currentLoc;
+  Value seqlens = im.input(node, 5);
+  auto seqType = cast<RankedTensorType>(seqlens.getType());
+  int64_t batch = seqType.getRank() == 1 ? seqType.getDimSize(0) : -2;
+  if (batch == -2) {
+    im.nodeError() << "seqlens_k must be 1-D, got " << seqType;
+    return failure();
+  }
+  int64_t keys = ab.shapeOf(*k4)[2];
+  auto i64 = b.getI64Type();
+  Value shape = b.create<ShapeOp>(loc, RankedTensorType::get({4}, i64), *k4,
+                                  b.getI64IntegerAttr(0),
+                                  b.getI64IntegerAttr(4), nullptr);
+  auto scalar = RankedTensorType::get({}, i64);
+  Value two = b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(scalar, ArrayRef<int64_t>{2}));
+  Value count = b.create<GatherOp>(loc, scalar, shape, two,
+                                   b.getI64IntegerAttr(0), nullptr);
+  Value zero = b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(scalar, ArrayRef<int64_t>{0}));
+  Value one = b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(scalar, ArrayRef<int64_t>{1}));
+  Value positions = b.create<RangeOp>(
+      loc, RankedTensorType::get({keys}, i64), zero, count, one, nullptr);
+  Value lengths = b.create<CastOp>(
+      loc, RankedTensorType::get({batch}, i64), seqlens, nullptr);
+  Value lengths4 = b.create<ExpandDimsOp>(
+      loc, RankedTensorType::get({batch, 1, 1, 1}, i64), lengths,
+      b.getDenseI64ArrayAttr({1, 2, 3}), UnitAttr(), nullptr);
+  auto maskType = RankedTensorType::get({batch, 1, 1, keys}, b.getI1Type());
+  Value past = b.create<GreaterOp>(loc, maskType, positions, lengths4, nullptr);
+  Value keep = b.create<NotOp>(loc, maskType, past, nullptr);
+
+  FailureOr<Value> y =
+      ab.sdpa(*q4, *k4, *v4, keep, optionalScale(im, node), /*causal=*/true);
+  if (failed(y))
+    return failure();
+  im.setOutput(node, 0, ab.mergeHeads(*y));
+  if (hasOutput(node, 1))
+    im.setOutput(node, 1, *k4);
+  if (hasOutput(node, 2))
+    im.setOutput(node, 2, *v4);
+  return success();
+}
+
 const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
   static const std::map<std::pair<std::string, std::string>, HandlerEntry>
       table = {
@@ -1742,6 +2247,13 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"com.microsoft", "Gelu"}, {1, importGelu}},
           {{"com.microsoft", "FastGelu"}, {1, importGelu}},
           {{"com.microsoft", "BiasGelu"}, {1, importGelu}},
+          {{"", "Attention"}, {23, importAttention}},
+          {{"", "RotaryEmbedding"}, {23, importRotaryEmbedding}},
+          {{"", "RMSNormalization"}, {23, importLayerNorm}},
+          {{"com.microsoft", "SkipLayerNormalization"}, {1, importSkipLayerNorm}},
+          {{"com.microsoft", "Attention"}, {1, importMicrosoftAttention}},
+          {{"com.microsoft", "MultiHeadAttention"}, {1, importMultiHeadAttention}},
+          {{"com.microsoft", "GroupQueryAttention"}, {1, importGroupQueryAttention}},
       };
   return table;
 }

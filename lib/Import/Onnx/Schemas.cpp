@@ -1,0 +1,564 @@
+//===- Schemas.cpp - Operator schemas newer than the linked ONNX ----------===//
+//
+// Schemas written from the ONNX operator specifications (opsets 18-23) and
+// the ONNX Runtime contrib operator documentation (com.microsoft). Only the
+// signatures and the type and shape inference are defined here; the
+// semantics are implemented by the importer's handlers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Schemas.h"
+
+#include "onnx/defs/schema.h"
+#include "onnx/defs/shape_inference.h"
+#include "onnx/defs/tensor_proto_util.h"
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+using onnx::AttributeProto;
+using onnx::InferenceContext;
+using onnx::OpSchema;
+using onnx::TensorShapeProto;
+
+namespace mlir::attn::onnx_import {
+namespace {
+
+const std::vector<std::string> &floatTypes() {
+  static const std::vector<std::string> types = {
+      "tensor(float)", "tensor(float16)", "tensor(bfloat16)",
+      "tensor(double)"};
+  return types;
+}
+
+const std::vector<std::string> &numericTypes() {
+  static const std::vector<std::string> types = {
+      "tensor(float)",  "tensor(float16)", "tensor(bfloat16)",
+      "tensor(double)", "tensor(int64)",   "tensor(int32)",
+      "tensor(int16)",  "tensor(int8)",    "tensor(uint64)",
+      "tensor(uint32)", "tensor(uint16)",  "tensor(uint8)"};
+  return types;
+}
+
+std::vector<std::string> withBool(std::vector<std::string> types) {
+  types.push_back("tensor(bool)");
+  return types;
+}
+
+/// Dimension `k` of input `i` (negative `k` counts from the end); unknown
+/// when the input or its shape is absent.
+TensorShapeProto::Dimension dim(InferenceContext &ctx, size_t i, int k) {
+  if (i >= ctx.getNumInputs() || !ctx.getInputType(i) ||
+      !onnx::hasInputShape(ctx, i))
+    return {};
+  const TensorShapeProto &shape = onnx::getInputShape(ctx, i);
+  if (k < 0)
+    k += shape.dim_size();
+  if (k < 0 || k >= shape.dim_size())
+    return {};
+  return shape.dim(k);
+}
+
+int rankOf(InferenceContext &ctx, size_t i) {
+  if (i >= ctx.getNumInputs() || !ctx.getInputType(i) ||
+      !onnx::hasInputShape(ctx, i))
+    return -1;
+  return onnx::getInputShape(ctx, i).dim_size();
+}
+
+bool hasOutput(InferenceContext &ctx, size_t i) {
+  return i < ctx.getNumOutputs() && ctx.getOutputType(i);
+}
+
+/// Sets output `o` to element type of input `i` and the given dims.
+void setOutput(InferenceContext &ctx, size_t o, size_t i,
+               const std::vector<TensorShapeProto::Dimension> &dims) {
+  if (!hasOutput(ctx, o))
+    return;
+  onnx::propagateElemTypeFromInputToOutput(ctx, i, o);
+  TensorShapeProto *shape =
+      ctx.getOutputType(o)->mutable_tensor_type()->mutable_shape();
+  shape->clear_dim();
+  for (const auto &d : dims)
+    *shape->add_dim() = d;
+}
+
+TensorShapeProto::Dimension sum(const TensorShapeProto::Dimension &a,
+                                const TensorShapeProto::Dimension &b) {
+  TensorShapeProto::Dimension r;
+  if (a.has_dim_value() && b.has_dim_value())
+    r.set_dim_value(a.dim_value() + b.dim_value());
+  return r;
+}
+
+TensorShapeProto::Dimension quotient(const TensorShapeProto::Dimension &a,
+                                     int64_t b) {
+  TensorShapeProto::Dimension r;
+  if (a.has_dim_value() && b > 0)
+    r.set_dim_value(a.dim_value() / b);
+  return r;
+}
+
+TensorShapeProto::Dimension value(int64_t v) {
+  TensorShapeProto::Dimension r;
+  r.set_dim_value(v);
+  return r;
+}
+
+void sameAsFirstInput(InferenceContext &ctx) {
+  onnx::propagateShapeAndTypeFromFirstInput(ctx);
+}
+
+void registerSchema(OpSchema &schema) {
+  onnx::OpSchemaRegistry::OpSchemaRegisterOnce once(schema);
+}
+
+//===----------------------------------------------------------------------===//
+// Opset 18: Reduce* with axes as an input, Split with num_outputs
+//===----------------------------------------------------------------------===//
+
+void reduceInference(InferenceContext &ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  int rank = rankOf(ctx, 0);
+  if (rank < 0)
+    return;
+  bool keep = onnx::getAttribute(ctx, "keepdims", 1) != 0;
+  bool noop = onnx::getAttribute(ctx, "noop_with_empty_axes", 0) != 0;
+  std::vector<int64_t> axes;
+  bool hasAxes = ctx.getNumInputs() > 1 && ctx.getInputType(1);
+  if (hasAxes) {
+    const onnx::TensorProto *data = ctx.getInputData(1);
+    if (!data) {
+      if (keep) // Same rank, unknown extents.
+        setOutput(ctx, 0, 0,
+                  std::vector<TensorShapeProto::Dimension>(rank));
+      return;
+    }
+    axes = onnx::ParseData<int64_t>(data);
+  }
+  if (axes.empty() && noop) {
+    onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+    return;
+  }
+  std::vector<bool> reduced(rank, axes.empty());
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank)
+      fail_shape_inference("axis ", a, " is out of range for rank ", rank);
+    reduced[a < 0 ? a + rank : a] = true;
+  }
+  std::vector<TensorShapeProto::Dimension> dims;
+  for (int k = 0; k < rank; ++k) {
+    if (!reduced[k])
+      dims.push_back(dim(ctx, 0, k));
+    else if (keep)
+      dims.push_back(value(1));
+  }
+  setOutput(ctx, 0, 0, dims);
+}
+
+void registerReduce(const char *name, int since,
+                    const std::vector<std::string> &types) {
+  registerSchema(
+      OpSchema()
+          .SetName(name)
+          .SetDomain(onnx::ONNX_DOMAIN)
+          .SinceVersion(since)
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "data", "", "T")
+          .Input(1, "axes", "", "tensor(int64)", OpSchema::Optional)
+          .Output(0, "reduced", "", "T")
+          .Attr("keepdims", "", AttributeProto::INT, static_cast<int64_t>(1))
+          .Attr("noop_with_empty_axes", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .TypeConstraint("T", types, "")
+          .TypeAndShapeInferenceFunction(reduceInference));
+}
+
+void splitInference(InferenceContext &ctx) {
+  int rank = rankOf(ctx, 0);
+  for (size_t o = 0; o < ctx.getNumOutputs(); ++o)
+    onnx::propagateElemTypeFromInputToOutput(ctx, 0, o);
+  if (rank < 0)
+    return;
+  int64_t axis = onnx::getAttribute(ctx, "axis", 0);
+  if (axis < -rank || axis >= rank)
+    fail_shape_inference("axis ", axis, " is out of range for rank ", rank);
+  if (axis < 0)
+    axis += rank;
+  int64_t n = ctx.getNumOutputs();
+  std::vector<int64_t> sizes;
+  if (ctx.getNumInputs() > 1 && ctx.getInputType(1)) {
+    if (const onnx::TensorProto *data = ctx.getInputData(1))
+      sizes = onnx::ParseData<int64_t>(data);
+  } else {
+    TensorShapeProto::Dimension extent = dim(ctx, 0, axis);
+    if (extent.has_dim_value()) {
+      int64_t part = (extent.dim_value() + n - 1) / n;
+      for (int64_t i = 0, start = 0; i < n; ++i, start += part)
+        sizes.push_back(std::min(part, extent.dim_value() - start));
+    }
+  }
+  for (int64_t o = 0; o < n; ++o) {
+    std::vector<TensorShapeProto::Dimension> dims;
+    for (int k = 0; k < rank; ++k)
+      dims.push_back(k != axis ? dim(ctx, 0, k)
+                     : static_cast<int64_t>(sizes.size()) == n
+                         ? value(sizes[o])
+                         : TensorShapeProto::Dimension());
+    setOutput(ctx, o, 0, dims);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Opset 23: Attention, RotaryEmbedding, RMSNormalization
+//===----------------------------------------------------------------------===//
+
+/// Outputs: Y, present_key, present_value, qk_matmul_output.
+void attentionInference(InferenceContext &ctx) {
+  int rank = rankOf(ctx, 0);
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  if (rank != 3 && rank != 4) {
+    if (rank >= 0)
+      fail_shape_inference("Q must be of rank 3 or 4, got ", rank);
+    return;
+  }
+  int64_t qHeads = onnx::getAttribute(ctx, "q_num_heads", 0);
+  int64_t kvHeads = onnx::getAttribute(ctx, "kv_num_heads", 0);
+  if (rank == 3 && (qHeads <= 0 || kvHeads <= 0))
+    fail_shape_inference("3-D inputs need q_num_heads and kv_num_heads");
+  TensorShapeProto::Dimension batch = dim(ctx, 0, 0);
+  TensorShapeProto::Dimension qSeq = dim(ctx, 0, rank == 4 ? 2 : 1);
+  TensorShapeProto::Dimension kvSeq = dim(ctx, 1, rank == 4 ? 2 : 1);
+  TensorShapeProto::Dimension past = dim(ctx, 4, 2);
+  TensorShapeProto::Dimension total =
+      ctx.getNumInputs() > 4 && ctx.getInputType(4) ? sum(past, kvSeq)
+                                                    : kvSeq;
+  // Head sizes and head counts, as 4-D shapes see them.
+  TensorShapeProto::Dimension qHeadsDim =
+      rank == 4 ? dim(ctx, 0, 1) : value(qHeads);
+  TensorShapeProto::Dimension kvHeadsDim =
+      rank == 4 ? dim(ctx, 1, 1) : value(kvHeads);
+  TensorShapeProto::Dimension kHead =
+      rank == 4 ? dim(ctx, 1, 3) : quotient(dim(ctx, 1, 2), kvHeads);
+  TensorShapeProto::Dimension vHead =
+      rank == 4 ? dim(ctx, 2, 3) : quotient(dim(ctx, 2, 2), kvHeads);
+  if (rank == 4)
+    setOutput(ctx, 0, 0, {batch, qHeadsDim, qSeq, vHead});
+  else
+    setOutput(ctx, 0, 0,
+              {batch, qSeq,
+               vHead.has_dim_value() ? value(vHead.dim_value() * qHeads)
+                                     : TensorShapeProto::Dimension()});
+  setOutput(ctx, 1, 0, {batch, kvHeadsDim, total, kHead});
+  setOutput(ctx, 2, 2, {batch, kvHeadsDim, total, vHead});
+  setOutput(ctx, 3, 0, {batch, qHeadsDim, qSeq, total});
+}
+
+void registerOpset23() {
+  registerSchema(
+      OpSchema()
+          .SetName("Attention")
+          .SetDomain(onnx::ONNX_DOMAIN)
+          .SinceVersion(23)
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "Q", "", "T1")
+          .Input(1, "K", "", "T1")
+          .Input(2, "V", "", "T2")
+          .Input(3, "attn_mask", "", "U", OpSchema::Optional)
+          .Input(4, "past_key", "", "T1", OpSchema::Optional)
+          .Input(5, "past_value", "", "T2", OpSchema::Optional)
+          .Output(0, "Y", "", "T1")
+          .Output(1, "present_key", "", "T1", OpSchema::Optional)
+          .Output(2, "present_value", "", "T2", OpSchema::Optional)
+          .Output(3, "qk_matmul_output", "", "T1", OpSchema::Optional)
+          .Attr("is_causal", "", AttributeProto::INT, static_cast<int64_t>(0))
+          .Attr("kv_num_heads", "", AttributeProto::INT, false)
+          .Attr("q_num_heads", "", AttributeProto::INT, false)
+          .Attr("qk_matmul_output_mode", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .Attr("scale", "", AttributeProto::FLOAT, false)
+          .Attr("softcap", "", AttributeProto::FLOAT, 0.0f)
+          .Attr("softmax_precision", "", AttributeProto::INT, false)
+          .TypeConstraint("T1", floatTypes(), "")
+          .TypeConstraint("T2", floatTypes(), "")
+          .TypeConstraint("U", withBool(floatTypes()), "")
+          .TypeAndShapeInferenceFunction(attentionInference));
+
+  registerSchema(
+      OpSchema()
+          .SetName("RotaryEmbedding")
+          .SetDomain(onnx::ONNX_DOMAIN)
+          .SinceVersion(23)
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "X", "", "T")
+          .Input(1, "cos_cache", "", "T")
+          .Input(2, "sin_cache", "", "T")
+          .Input(3, "position_ids", "", "M", OpSchema::Optional)
+          .Output(0, "Y", "", "T")
+          .Attr("interleaved", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .Attr("num_heads", "", AttributeProto::INT, false)
+          .Attr("rotary_embedding_dim", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .TypeConstraint("T", floatTypes(), "")
+          .TypeConstraint("M", {"tensor(int64)"}, "")
+          .TypeAndShapeInferenceFunction(sameAsFirstInput));
+
+  registerSchema(
+      OpSchema()
+          .SetName("RMSNormalization")
+          .SetDomain(onnx::ONNX_DOMAIN)
+          .SinceVersion(23)
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "X", "", "T")
+          .Input(1, "scale", "", "V")
+          .Output(0, "Y", "", "V")
+          .Attr("axis", "", AttributeProto::INT, static_cast<int64_t>(-1))
+          .Attr("epsilon", "", AttributeProto::FLOAT, 1e-5f)
+          .Attr("stash_type", "", AttributeProto::INT, static_cast<int64_t>(1))
+          .TypeConstraint("T", floatTypes(), "")
+          .TypeConstraint("V", floatTypes(), "")
+          .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
+            onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
+            onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+          }));
+}
+
+//===----------------------------------------------------------------------===//
+// com.microsoft (ONNX Runtime contrib operators)
+//===----------------------------------------------------------------------===//
+
+constexpr const char *kMicrosoft = "com.microsoft";
+
+/// A com.microsoft schema of version 1, to be completed by the caller.
+OpSchema &microsoft(OpSchema &&schema, const char *name) {
+  return schema.SetName(name).SetDomain(kMicrosoft).SinceVersion(1);
+}
+
+void registerMicrosoft() {
+  registerSchema(microsoft(OpSchema(), "Gelu")
+                     .SetLocation(__FILE__, __LINE__)
+                     .Input(0, "X", "", "T")
+                     .Output(0, "Y", "", "T")
+                     .TypeConstraint("T", floatTypes(), "")
+                     .TypeAndShapeInferenceFunction(sameAsFirstInput));
+  registerSchema(microsoft(OpSchema(), "FastGelu")
+                     .SetLocation(__FILE__, __LINE__)
+                     .Input(0, "X", "", "T")
+                     .Input(1, "bias", "", "T", OpSchema::Optional)
+                     .Output(0, "Y", "", "T")
+                     .TypeConstraint("T", floatTypes(), "")
+                     .TypeAndShapeInferenceFunction(sameAsFirstInput));
+  registerSchema(microsoft(OpSchema(), "BiasGelu")
+                     .SetLocation(__FILE__, __LINE__)
+                     .Input(0, "A", "", "T")
+                     .Input(1, "B", "", "T")
+                     .Output(0, "C", "", "T")
+                     .TypeConstraint("T", floatTypes(), "")
+                     .TypeAndShapeInferenceFunction(sameAsFirstInput));
+
+  // Outputs: output, mean, inv_std_var, input_skip_bias_sum.
+  registerSchema(
+      microsoft(OpSchema(), "SkipLayerNormalization")
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "input", "", "T")
+          .Input(1, "skip", "", "T")
+          .Input(2, "gamma", "", "T")
+          .Input(3, "beta", "", "T", OpSchema::Optional)
+          .Input(4, "bias", "", "T", OpSchema::Optional)
+          .Output(0, "output", "", "T")
+          .Output(1, "mean", "", "U", OpSchema::Optional)
+          .Output(2, "inv_std_var", "", "U", OpSchema::Optional)
+          .Output(3, "input_skip_bias_sum", "", "T", OpSchema::Optional)
+          .Attr("epsilon", "", AttributeProto::FLOAT, 1e-12f)
+          .TypeConstraint("T", floatTypes(), "")
+          .TypeConstraint("U", {"tensor(float)"}, "")
+          .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
+            onnx::propagateShapeAndTypeFromFirstInput(ctx);
+            if (hasOutput(ctx, 3)) {
+              onnx::propagateElemTypeFromInputToOutput(ctx, 0, 3);
+              onnx::propagateShapeFromInputToOutput(ctx, 0, 3);
+            }
+          }));
+
+  // input [B, S, Hin] · weights [Hin, Hq + Hk + Hv] → output [B, S, Hv].
+  registerSchema(
+      microsoft(OpSchema(), "Attention")
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "input", "", "T")
+          .Input(1, "weights", "", "T")
+          .Input(2, "bias", "", "T", OpSchema::Optional)
+          .Input(3, "mask_index", "", "M", OpSchema::Optional)
+          .Input(4, "past", "", "T", OpSchema::Optional)
+          .Input(5, "attention_bias", "", "T", OpSchema::Optional)
+          .Input(6, "past_sequence_length", "", "M", OpSchema::Optional)
+          .Output(0, "output", "", "T")
+          .Output(1, "present", "", "T", OpSchema::Optional)
+          .Attr("num_heads", "", AttributeProto::INT)
+          .Attr("unidirectional", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .Attr("qkv_hidden_sizes", "", AttributeProto::INTS, false)
+          .Attr("past_present_share_buffer", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .Attr("do_rotary", "", AttributeProto::INT, static_cast<int64_t>(0))
+          .Attr("rotary_embedding_dim", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .Attr("mask_filter_value", "", AttributeProto::FLOAT, -10000.0f)
+          .Attr("scale", "", AttributeProto::FLOAT, false)
+          .TypeConstraint("T", floatTypes(), "")
+          .TypeConstraint("M", {"tensor(int32)"}, "")
+          .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
+            std::vector<int64_t> sizes;
+            onnx::getRepeatedAttribute(ctx, "qkv_hidden_sizes", sizes);
+            TensorShapeProto::Dimension hidden =
+                sizes.size() == 3 ? value(sizes[2])
+                                  : quotient(dim(ctx, 1, 1), 3);
+            setOutput(ctx, 0, 0, {dim(ctx, 0, 0), dim(ctx, 0, 1), hidden});
+          }));
+
+  // query [B, S, D]; key/value [B, L, D] or [B, N, L, H] → [B, S, Dv].
+  registerSchema(
+      microsoft(OpSchema(), "MultiHeadAttention")
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "query", "", "T")
+          .Input(1, "key", "", "T", OpSchema::Optional)
+          .Input(2, "value", "", "T", OpSchema::Optional)
+          .Input(3, "bias", "", "T", OpSchema::Optional)
+          .Input(4, "key_padding_mask", "", "M", OpSchema::Optional)
+          .Input(5, "attention_bias", "", "T", OpSchema::Optional)
+          .Input(6, "past_key", "", "T", OpSchema::Optional)
+          .Input(7, "past_value", "", "T", OpSchema::Optional)
+          .Output(0, "output", "", "T")
+          .Output(1, "present_key", "", "T", OpSchema::Optional)
+          .Output(2, "present_value", "", "T", OpSchema::Optional)
+          .Attr("num_heads", "", AttributeProto::INT)
+          .Attr("mask_filter_value", "", AttributeProto::FLOAT, -10000.0f)
+          .Attr("scale", "", AttributeProto::FLOAT, false)
+          .Attr("unidirectional", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .TypeConstraint("T", floatTypes(), "")
+          .TypeConstraint("M", {"tensor(int32)"}, "")
+          .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
+            int64_t heads = onnx::getAttribute(ctx, "num_heads", 0);
+            int vRank = rankOf(ctx, 2);
+            TensorShapeProto::Dimension vHidden =
+                vRank == 3 ? dim(ctx, 2, 2) : TensorShapeProto::Dimension();
+            if (vRank == 4 && dim(ctx, 2, 3).has_dim_value())
+              vHidden = value(dim(ctx, 2, 3).dim_value() * heads);
+            if (vRank < 0)
+              vHidden = dim(ctx, 0, 2);
+            setOutput(ctx, 0, 0, {dim(ctx, 0, 0), dim(ctx, 0, 1), vHidden});
+          }));
+
+  // query [B, S, N·H]; key/value [B, S, Nkv·H] → output [B, S, N·H],
+  // present_key/value [B, Nkv, T, H].
+  registerSchema(
+      microsoft(OpSchema(), "GroupQueryAttention")
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "query", "", "T")
+          .Input(1, "key", "", "T", OpSchema::Optional)
+          .Input(2, "value", "", "T", OpSchema::Optional)
+          .Input(3, "past_key", "", "T", OpSchema::Optional)
+          .Input(4, "past_value", "", "T", OpSchema::Optional)
+          .Input(5, "seqlens_k", "", "M")
+          .Input(6, "total_sequence_length", "", "M")
+          .Input(7, "cos_cache", "", "T", OpSchema::Optional)
+          .Input(8, "sin_cache", "", "T", OpSchema::Optional)
+          .Output(0, "output", "", "T")
+          .Output(1, "present_key", "", "T")
+          .Output(2, "present_value", "", "T")
+          .Attr("num_heads", "", AttributeProto::INT)
+          .Attr("kv_num_heads", "", AttributeProto::INT)
+          .Attr("scale", "", AttributeProto::FLOAT, false)
+          .Attr("softcap", "", AttributeProto::FLOAT, 0.0f)
+          .Attr("local_window_size", "", AttributeProto::INT,
+                static_cast<int64_t>(-1))
+          .Attr("do_rotary", "", AttributeProto::INT, static_cast<int64_t>(0))
+          .Attr("rotary_interleaved", "", AttributeProto::INT,
+                static_cast<int64_t>(0))
+          .Attr("smooth_softmax", "", AttributeProto::INT, false)
+          .TypeConstraint("T", floatTypes(), "")
+          .TypeConstraint("M", {"tensor(int32)"}, "")
+          .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
+            int64_t heads = onnx::getAttribute(ctx, "num_heads", 0);
+            int64_t kvHeads = onnx::getAttribute(ctx, "kv_num_heads", 0);
+            TensorShapeProto::Dimension batch = dim(ctx, 0, 0),
+                                        seq = dim(ctx, 0, 1);
+            TensorShapeProto::Dimension kvHidden = dim(ctx, 1, 2);
+            TensorShapeProto::Dimension head = quotient(kvHidden, kvHeads);
+            setOutput(ctx, 0, 0,
+                      {batch, seq,
+                       head.has_dim_value()
+                           ? value(head.dim_value() * heads)
+                           : TensorShapeProto::Dimension()});
+            TensorShapeProto::Dimension past = dim(ctx, 3, 2);
+            TensorShapeProto::Dimension total =
+                ctx.getNumInputs() > 3 && ctx.getInputType(3)
+                    ? sum(past, seq)
+                    : seq;
+            setOutput(ctx, 1, 0, {batch, value(kvHeads), total, head});
+            setOutput(ctx, 2, 0, {batch, value(kvHeads), total, head});
+          }));
+}
+
+void registerAll() {
+  auto &ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance();
+  // The registry object is not const; Map() only hands out a const view.
+  auto &map = const_cast<std::unordered_map<std::string, std::pair<int, int>>
+                             &>(ranges.Map());
+  if (map[onnx::ONNX_DOMAIN].second < kMaxDefaultOpset)
+    map[onnx::ONNX_DOMAIN].second = kMaxDefaultOpset;
+  if (!map.count(kMicrosoft))
+    ranges.AddDomainToVersion(kMicrosoft, 1, 1);
+
+  // Operators whose signature changed after opset 17.
+  if (!onnx::OpSchemaRegistry::Schema("ReduceMean", 18, onnx::ONNX_DOMAIN) ||
+      onnx::OpSchemaRegistry::Schema("ReduceMean", 18, onnx::ONNX_DOMAIN)
+              ->SinceVersion() < 18) {
+    for (const char *name : {"ReduceMean", "ReduceMax", "ReduceMin",
+                             "ReduceProd", "ReduceL1", "ReduceL2",
+                             "ReduceLogSum", "ReduceLogSumExp",
+                             "ReduceSumSquare"})
+      registerReduce(name, 18, numericTypes());
+    registerSchema(OpSchema()
+                       .SetName("Split")
+                       .SetDomain(onnx::ONNX_DOMAIN)
+                       .SinceVersion(18)
+                       .SetLocation(__FILE__, __LINE__)
+                       .Input(0, "input", "", "T")
+                       .Input(1, "split", "", "tensor(int64)",
+                              OpSchema::Optional)
+                       .Output(0, "outputs", "", "T", OpSchema::Variadic)
+                       .Attr("axis", "", AttributeProto::INT,
+                             static_cast<int64_t>(0))
+                       .Attr("num_outputs", "", AttributeProto::INT, false)
+                       .TypeConstraint("T", withBool(numericTypes()), "")
+                       .TypeAndShapeInferenceFunction(splitInference));
+  }
+  if (!onnx::OpSchemaRegistry::Schema("Gelu", 20, onnx::ONNX_DOMAIN))
+    registerSchema(OpSchema()
+                       .SetName("Gelu")
+                       .SetDomain(onnx::ONNX_DOMAIN)
+                       .SinceVersion(20)
+                       .SetLocation(__FILE__, __LINE__)
+                       .Input(0, "X", "", "T")
+                       .Output(0, "Y", "", "T")
+                       .Attr("approximate", "", AttributeProto::STRING,
+                             std::string("none"))
+                       .TypeConstraint("T", floatTypes(), "")
+                       .TypeAndShapeInferenceFunction(sameAsFirstInput));
+  if (!onnx::OpSchemaRegistry::Schema("Attention", 23, onnx::ONNX_DOMAIN))
+    registerOpset23();
+  if (!onnx::OpSchemaRegistry::Schema("GroupQueryAttention", 1, kMicrosoft))
+    registerMicrosoft();
+}
+
+} // namespace
+
+void registerAttncSchemas() {
+  static std::once_flag once;
+  std::call_once(once, registerAll);
+}
+
+} // namespace mlir::attn::onnx_import
