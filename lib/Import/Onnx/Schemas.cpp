@@ -516,11 +516,15 @@ void registerAll() {
   if (!onnx::OpSchemaRegistry::Schema("ReduceMean", 18, onnx::ONNX_DOMAIN) ||
       onnx::OpSchemaRegistry::Schema("ReduceMean", 18, onnx::ONNX_DOMAIN)
               ->SinceVersion() < 18) {
-    for (const char *name : {"ReduceMean", "ReduceMax", "ReduceMin",
-                             "ReduceProd", "ReduceL1", "ReduceL2",
-                             "ReduceLogSum", "ReduceLogSumExp",
-                             "ReduceSumSquare"})
+    for (const char *name :
+         {"ReduceMean", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
+          "ReduceLogSumExp", "ReduceSumSquare"})
       registerReduce(name, 18, numericTypes());
+    // Opset 20 adds bool to ReduceMax and ReduceMin.
+    for (const char *name : {"ReduceMax", "ReduceMin"}) {
+      registerReduce(name, 18, numericTypes());
+      registerReduce(name, 20, withBool(numericTypes()));
+    }
     registerSchema(OpSchema()
                        .SetName("Split")
                        .SetDomain(onnx::ONNX_DOMAIN)
