@@ -24,6 +24,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <thread>
+#include <mutex>
+#include <condition_variable>
 #include <unistd.h>
 
 using namespace mlir;
@@ -78,11 +81,27 @@ namespace {
 class Progress {
 public:
   explicit Progress(bool enabled)
-      : enabled(enabled), start(std::chrono::steady_clock::now()) {}
+      : enabled(enabled), start(std::chrono::steady_clock::now()) {
+    if (enabled)
+      ticker = std::thread([this] { tick(); });
+  }
+  ~Progress() {
+    if (!ticker.joinable())
+      return;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+    }
+    wake.notify_all();
+    ticker.join();
+  }
 
   void stage(const std::string &what) {
+    std::lock_guard<std::mutex> lock(mutex);
     pending = what;
-    flush();
+    printed = false;
+    stageStart = std::chrono::steady_clock::now();
+    printLocked();
   }
 
   void count(const std::string &what, int64_t done, int64_t total) {
@@ -94,19 +113,44 @@ public:
   }
 
 private:
-  void flush() {
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    if (!enabled || seconds < 1.0)
+  using Clock = std::chrono::steady_clock;
+
+  double since(Clock::time_point t) const {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  }
+
+  /// Prints the stage once the compile has run for a second; a stage still
+  /// running is repeated every 10 s.
+  void printLocked() {
+    if (!enabled || since(start) < 1.0)
       return;
-    llvm::errs() << llvm::format("attnc: [%6.1fs] ", seconds) << pending
-                 << "\n";
+    llvm::errs() << llvm::format("attnc: [%6.1fs] ", since(start)) << pending;
+    if (printed)
+      llvm::errs() << llvm::format(" (%.0f s in this stage)",
+                                   since(stageStart));
+    llvm::errs() << "\n";
+    printed = true;
+    lastPrint = Clock::now();
+  }
+
+  void tick() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!done) {
+      wake.wait_for(lock, std::chrono::milliseconds(250));
+      if (done || pending.empty())
+        continue;
+      if (!printed || since(lastPrint) >= 10.0)
+        printLocked();
+    }
   }
 
   bool enabled;
-  std::chrono::steady_clock::time_point start;
+  Clock::time_point start, stageStart, lastPrint;
   std::string pending;
+  bool printed = false, done = false;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::thread ticker;
 };
 
 int64_t countOps(ModuleOp module) {
@@ -284,6 +328,7 @@ LogicalResult mlir::attn::compile(
   emitOptions.progress = [&](int64_t done, int64_t total) {
     progress.count("defining Halide functions", done, total);
   };
+  emitOptions.stage = [&](const std::string &what) { progress.stage(what); };
   progress.stage("generating code for " + *target + " (Halide, LLVM)");
   ArtifactKind kind = artifactKind(options.emit);
   if (output == "-") {

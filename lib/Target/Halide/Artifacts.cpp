@@ -72,6 +72,8 @@ FailureOr<Lowered> buildPipelines(ModuleOp module,
   lowered.builder->progress = options.progress;
   if (failed(lowered.builder->build(lowered.target)))
     return failure();
+  if (options.stage)
+    options.stage("lowering the Halide pipeline and generating code");
   return lowered;
 }
 

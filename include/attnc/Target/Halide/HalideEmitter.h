@@ -44,6 +44,8 @@ struct HalideEmitOptions {
   std::string functionName;
   /// Called as ops are defined (ops done, ops in all); may be empty.
   std::function<void(int64_t, int64_t)> progress;
+  /// Called when a later stage of code generation starts; may be empty.
+  std::function<void(const std::string &)> stage;
 };
 
 /// Returns the concrete Halide target string for `target` (resolving
