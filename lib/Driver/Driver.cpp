@@ -24,9 +24,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
-#include <thread>
-#include <mutex>
 #include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <unistd.h>
 
 using namespace mlir;

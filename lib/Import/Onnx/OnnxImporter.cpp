@@ -361,9 +361,8 @@ void Importer::inferNode(const onnx::NodeProto &node) {
   }
 }
 
-std::optional<int64_t>
-Importer::dataDependentRank(const onnx::NodeProto &node,
-                            const std::string &output) {
+std::optional<int64_t> Importer::dataDependentRank(const onnx::NodeProto &node,
+                                                   const std::string &output) {
   if (node.output_size() < 1 || node.output(0) != output)
     return std::nullopt;
   auto rankOf = [&](int i) -> std::optional<int64_t> {
@@ -1481,12 +1480,12 @@ LogicalResult importGatherNd(Importer &im, const onnx::NodeProto &node) {
                    << indices;
     return failure();
   }
-  im.setOutput(node, 0,
-               im.builder.create<GatherNdOp>(
-                   im.currentLoc, *type, im.input(node, 0), im.input(node, 1),
-                   im.builder.getI64IntegerAttr(
-                       im.intAttribute(node, "batch_dims", 0)),
-                   nullptr));
+  im.setOutput(
+      node, 0,
+      im.builder.create<GatherNdOp>(
+          im.currentLoc, *type, im.input(node, 0), im.input(node, 1),
+          im.builder.getI64IntegerAttr(im.intAttribute(node, "batch_dims", 0)),
+          nullptr));
   return success();
 }
 
@@ -1695,9 +1694,9 @@ struct AttentionBuilder {
     SmallVector<int64_t> shape;
     for (int64_t p : perm)
       shape.push_back(shapeOf(x)[p]);
-    return im.builder.create<TransposeOp>(
-        im.currentLoc, withShape(x, shape), x,
-        im.builder.getDenseI64ArrayAttr(perm), nullptr);
+    return im.builder.create<TransposeOp>(im.currentLoc, withShape(x, shape), x,
+                                          im.builder.getDenseI64ArrayAttr(perm),
+                                          nullptr);
   }
 
   Value reshape(Value x, ArrayRef<int64_t> spec, ArrayRef<int64_t> shape) {
@@ -1863,8 +1862,8 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
     int64_t last = ab.shapeOf(mask).back(), total = ab.shapeOf(k)[2];
     if (!ShapedType::isDynamic(last) && !ShapedType::isDynamic(total) &&
         last != total && last != 1) {
-      im.nodeError() << "attn_mask " << mask.getType()
-                     << " does not cover the " << total << " keys";
+      im.nodeError() << "attn_mask " << mask.getType() << " does not cover the "
+                     << total << " keys";
       return failure();
     }
   }
@@ -1985,8 +1984,7 @@ LogicalResult importMicrosoftAttention(Importer &im,
                          {5, "attention_bias"},
                          {6, "past_sequence_length"}})
     if (im.input(node, i)) {
-      im.nodeError() << "input " << i << " (" << what
-                     << ") is not supported";
+      im.nodeError() << "input " << i << " (" << what << ") is not supported";
       return failure();
     }
   if (failed(im.requireNoOutput(node, 1, "present")))
@@ -2009,8 +2007,8 @@ LogicalResult importMicrosoftAttention(Importer &im,
   if (sizes.empty())
     sizes.assign(3, ws[1] / 3);
   if (sizes.size() != 3 || sizes[0] + sizes[1] + sizes[2] != ws[1]) {
-    im.nodeError() << "qkv_hidden_sizes do not add up to the weights' "
-                   << ws[1] << " columns";
+    im.nodeError() << "qkv_hidden_sizes do not add up to the weights' " << ws[1]
+                   << " columns";
     return failure();
   }
   Value qkv = im.builder.create<MatMulOp>(
@@ -2034,11 +2032,10 @@ LogicalResult importMultiHeadAttention(Importer &im,
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  for (auto [i, what] : {std::pair<int, const char *>{6, "past_key"},
-                         {7, "past_value"}})
+  for (auto [i, what] :
+       {std::pair<int, const char *>{6, "past_key"}, {7, "past_value"}})
     if (im.input(node, i)) {
-      im.nodeError() << "input " << i << " (" << what
-                     << ") is not supported";
+      im.nodeError() << "input " << i << " (" << what << ") is not supported";
       return failure();
     }
   if (failed(im.requireNoOutput(node, 1, "present_key")) ||
@@ -2053,8 +2050,7 @@ LogicalResult importMultiHeadAttention(Importer &im,
     return failure();
   }
   if (Value bias = im.input(node, 3)) {
-    int64_t dq = ab.shapeOf(q)[2], dk = ab.shapeOf(k)[2],
-            dv = ab.shapeOf(v)[2];
+    int64_t dq = ab.shapeOf(q)[2], dk = ab.shapeOf(k)[2], dv = ab.shapeOf(v)[2];
     q = ab.add(q, ab.lastAxisSlice(bias, 0, dq));
     k = ab.add(k, ab.lastAxisSlice(bias, dq, dk));
     v = ab.add(v, ab.lastAxisSlice(bias, dq + dk, dv));
@@ -2084,8 +2080,8 @@ LogicalResult importGroupQueryAttention(Importer &im,
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  for (auto [i, what] : {std::pair<int, const char *>{3, "past_key"},
-                         {4, "past_value"}})
+  for (auto [i, what] :
+       {std::pair<int, const char *>{3, "past_key"}, {4, "past_value"}})
     if (Value past = im.input(node, i)) {
       int64_t len = cast<RankedTensorType>(past.getType()).getRank() == 4
                         ? cast<RankedTensorType>(past.getType()).getDimSize(2)
@@ -2097,9 +2093,8 @@ LogicalResult importGroupQueryAttention(Importer &im,
         return failure();
       }
     }
-  for (auto [attr, what] :
-       {std::pair<const char *, int64_t>{"do_rotary", 0},
-        {"local_window_size", -1}})
+  for (auto [attr, what] : {std::pair<const char *, int64_t>{"do_rotary", 0},
+                            {"local_window_size", -1}})
     if (int64_t value = im.intAttribute(node, attr, what); value != what) {
       im.nodeError() << "attribute '" << attr << "' = " << value
                      << " is not supported (supported: " << what << ")";
@@ -2153,10 +2148,10 @@ LogicalResult importGroupQueryAttention(Importer &im,
       loc, DenseElementsAttr::get(scalar, ArrayRef<int64_t>{0}));
   Value one = b.create<ConstantOp>(
       loc, DenseElementsAttr::get(scalar, ArrayRef<int64_t>{1}));
-  Value positions = b.create<RangeOp>(
-      loc, RankedTensorType::get({keys}, i64), zero, count, one, nullptr);
-  Value lengths = b.create<CastOp>(
-      loc, RankedTensorType::get({batch}, i64), seqlens, nullptr);
+  Value positions = b.create<RangeOp>(loc, RankedTensorType::get({keys}, i64),
+                                      zero, count, one, nullptr);
+  Value lengths = b.create<CastOp>(loc, RankedTensorType::get({batch}, i64),
+                                   seqlens, nullptr);
   Value lengths4 = b.create<ExpandDimsOp>(
       loc, RankedTensorType::get({batch, 1, 1, 1}, i64), lengths,
       b.getDenseI64ArrayAttr({1, 2, 3}), UnitAttr(), nullptr);
@@ -2250,10 +2245,13 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"", "Attention"}, {23, importAttention}},
           {{"", "RotaryEmbedding"}, {23, importRotaryEmbedding}},
           {{"", "RMSNormalization"}, {23, importLayerNorm}},
-          {{"com.microsoft", "SkipLayerNormalization"}, {1, importSkipLayerNorm}},
+          {{"com.microsoft", "SkipLayerNormalization"},
+           {1, importSkipLayerNorm}},
           {{"com.microsoft", "Attention"}, {1, importMicrosoftAttention}},
-          {{"com.microsoft", "MultiHeadAttention"}, {1, importMultiHeadAttention}},
-          {{"com.microsoft", "GroupQueryAttention"}, {1, importGroupQueryAttention}},
+          {{"com.microsoft", "MultiHeadAttention"},
+           {1, importMultiHeadAttention}},
+          {{"com.microsoft", "GroupQueryAttention"},
+           {1, importGroupQueryAttention}},
       };
   return table;
 }

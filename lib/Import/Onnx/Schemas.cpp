@@ -27,17 +27,15 @@ namespace {
 
 const std::vector<std::string> &floatTypes() {
   static const std::vector<std::string> types = {
-      "tensor(float)", "tensor(float16)", "tensor(bfloat16)",
-      "tensor(double)"};
+      "tensor(float)", "tensor(float16)", "tensor(bfloat16)", "tensor(double)"};
   return types;
 }
 
 const std::vector<std::string> &numericTypes() {
   static const std::vector<std::string> types = {
-      "tensor(float)",  "tensor(float16)", "tensor(bfloat16)",
-      "tensor(double)", "tensor(int64)",   "tensor(int32)",
-      "tensor(int16)",  "tensor(int8)",    "tensor(uint64)",
-      "tensor(uint32)", "tensor(uint16)",  "tensor(uint8)"};
+      "tensor(float)",  "tensor(float16)", "tensor(bfloat16)", "tensor(double)",
+      "tensor(int64)",  "tensor(int32)",   "tensor(int16)",    "tensor(int8)",
+      "tensor(uint64)", "tensor(uint32)",  "tensor(uint16)",   "tensor(uint8)"};
   return types;
 }
 
@@ -131,8 +129,7 @@ void reduceInference(InferenceContext &ctx) {
     const onnx::TensorProto *data = ctx.getInputData(1);
     if (!data) {
       if (keep) // Same rank, unknown extents.
-        setOutput(ctx, 0, 0,
-                  std::vector<TensorShapeProto::Dimension>(rank));
+        setOutput(ctx, 0, 0, std::vector<TensorShapeProto::Dimension>(rank));
       return;
     }
     axes = onnx::ParseData<int64_t>(data);
@@ -232,8 +229,7 @@ void attentionInference(InferenceContext &ctx) {
   TensorShapeProto::Dimension kvSeq = dim(ctx, 1, rank == 4 ? 2 : 1);
   TensorShapeProto::Dimension past = dim(ctx, 4, 2);
   TensorShapeProto::Dimension total =
-      ctx.getNumInputs() > 4 && ctx.getInputType(4) ? sum(past, kvSeq)
-                                                    : kvSeq;
+      ctx.getNumInputs() > 4 && ctx.getInputType(4) ? sum(past, kvSeq) : kvSeq;
   // Head sizes and head counts, as 4-D shapes see them.
   TensorShapeProto::Dimension qHeadsDim =
       rank == 4 ? dim(ctx, 0, 1) : value(qHeads);
@@ -296,8 +292,7 @@ void registerOpset23() {
           .Input(2, "sin_cache", "", "T")
           .Input(3, "position_ids", "", "M", OpSchema::Optional)
           .Output(0, "Y", "", "T")
-          .Attr("interleaved", "", AttributeProto::INT,
-                static_cast<int64_t>(0))
+          .Attr("interleaved", "", AttributeProto::INT, static_cast<int64_t>(0))
           .Attr("num_heads", "", AttributeProto::INT, false)
           .Attr("rotary_embedding_dim", "", AttributeProto::INT,
                 static_cast<int64_t>(0))
@@ -489,14 +484,12 @@ void registerMicrosoft() {
             TensorShapeProto::Dimension head = quotient(kvHidden, kvHeads);
             setOutput(ctx, 0, 0,
                       {batch, seq,
-                       head.has_dim_value()
-                           ? value(head.dim_value() * heads)
-                           : TensorShapeProto::Dimension()});
+                       head.has_dim_value() ? value(head.dim_value() * heads)
+                                            : TensorShapeProto::Dimension()});
             TensorShapeProto::Dimension past = dim(ctx, 3, 2);
             TensorShapeProto::Dimension total =
-                ctx.getNumInputs() > 3 && ctx.getInputType(3)
-                    ? sum(past, seq)
-                    : seq;
+                ctx.getNumInputs() > 3 && ctx.getInputType(3) ? sum(past, seq)
+                                                              : seq;
             setOutput(ctx, 1, 0, {batch, value(kvHeads), total, head});
             setOutput(ctx, 2, 0, {batch, value(kvHeads), total, head});
           }));
@@ -505,8 +498,9 @@ void registerMicrosoft() {
 void registerAll() {
   auto &ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance();
   // The registry object is not const; Map() only hands out a const view.
-  auto &map = const_cast<std::unordered_map<std::string, std::pair<int, int>>
-                             &>(ranges.Map());
+  auto &map =
+      const_cast<std::unordered_map<std::string, std::pair<int, int>> &>(
+          ranges.Map());
   if (map[onnx::ONNX_DOMAIN].second < kMaxDefaultOpset)
     map[onnx::ONNX_DOMAIN].second = kMaxDefaultOpset;
   if (!map.count(kMicrosoft))
@@ -525,20 +519,19 @@ void registerAll() {
       registerReduce(name, 18, numericTypes());
       registerReduce(name, 20, withBool(numericTypes()));
     }
-    registerSchema(OpSchema()
-                       .SetName("Split")
-                       .SetDomain(onnx::ONNX_DOMAIN)
-                       .SinceVersion(18)
-                       .SetLocation(__FILE__, __LINE__)
-                       .Input(0, "input", "", "T")
-                       .Input(1, "split", "", "tensor(int64)",
-                              OpSchema::Optional)
-                       .Output(0, "outputs", "", "T", OpSchema::Variadic)
-                       .Attr("axis", "", AttributeProto::INT,
-                             static_cast<int64_t>(0))
-                       .Attr("num_outputs", "", AttributeProto::INT, false)
-                       .TypeConstraint("T", withBool(numericTypes()), "")
-                       .TypeAndShapeInferenceFunction(splitInference));
+    registerSchema(
+        OpSchema()
+            .SetName("Split")
+            .SetDomain(onnx::ONNX_DOMAIN)
+            .SinceVersion(18)
+            .SetLocation(__FILE__, __LINE__)
+            .Input(0, "input", "", "T")
+            .Input(1, "split", "", "tensor(int64)", OpSchema::Optional)
+            .Output(0, "outputs", "", "T", OpSchema::Variadic)
+            .Attr("axis", "", AttributeProto::INT, static_cast<int64_t>(0))
+            .Attr("num_outputs", "", AttributeProto::INT, false)
+            .TypeConstraint("T", withBool(numericTypes()), "")
+            .TypeAndShapeInferenceFunction(splitInference));
   }
   if (!onnx::OpSchemaRegistry::Schema("Gelu", 20, onnx::ONNX_DOMAIN))
     registerSchema(OpSchema()

@@ -1,4 +1,5 @@
-//===- Schemas.h - Operator schemas newer than the linked ONNX ---*- C++ -*-===//
+//===- Schemas.h - Operator schemas newer than the linked ONNX ---*- C++
+//-*-===//
 //
 // Internal to lib/Import/Onnx. The linked ONNX (1.12) knows operators up to
 // opset 17. attnc registers, from their published specifications, the

@@ -265,8 +265,7 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
         int b = static_cast<int>(g.getBatchDims());
         int ir = indices.rank();
         int64_t q = g.getIndices().getType().getDimSize(ir - 1);
-        std::vector<Expr> shape(indices.shape.begin(),
-                                indices.shape.end() - 1);
+        std::vector<Expr> shape(indices.shape.begin(), indices.shape.end() - 1);
         for (int k = b + static_cast<int>(q); k < data.rank(); ++k)
           shape.push_back(data.shape[k]);
         defineElementwise(
@@ -639,8 +638,9 @@ LogicalResult PipelineBuilder::defineReshape(Operation *op,
   }
   Expr known = 1;
   for (int k = 0; k < rank; ++k)
-    known = known * simplifyKnown(toExtent(
-                        Halide::select(entry[k] == -1, 1, resolved[k])));
+    known =
+        known *
+        simplifyKnown(toExtent(Halide::select(entry[k] == -1, 1, resolved[k])));
   // Division by zero gives zero in Halide; the element-count check reports it.
   Expr inferred = divideExact(simplifyKnown(total), simplifyKnown(known));
   std::vector<Expr> shape(rank);

@@ -18,8 +18,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <limits>
+#include <map>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -211,12 +211,12 @@ private:
   Expr narrowNode(const Expr &e) {
     using namespace Halide::Internal;
     if (const int64_t *v = as_const_int(e))
-      return Expr(static_cast<int32_t>(std::clamp<int64_t>(
-          *v, std::numeric_limits<int32_t>::min() + 1,
-          std::numeric_limits<int32_t>::max())));
+      return Expr(static_cast<int32_t>(
+          std::clamp<int64_t>(*v, std::numeric_limits<int32_t>::min() + 1,
+                              std::numeric_limits<int32_t>::max())));
     if (const uint64_t *v = as_const_uint(e))
-      return Expr(static_cast<int32_t>(std::min<uint64_t>(
-          *v, std::numeric_limits<int32_t>::max())));
+      return Expr(static_cast<int32_t>(
+          std::min<uint64_t>(*v, std::numeric_limits<int32_t>::max())));
     if (const auto *c = e.as<Cast>()) {
       if (c->value.type().is_int() || c->value.type().is_uint())
         return narrow(c->value);
@@ -317,9 +317,9 @@ Expr PipelineBuilder::simplifyKnown(const Expr &e) const {
   Halide::Type type = e.type();
   if ((type.is_int() || type.is_uint()) && type.bits() >= 32 &&
       !Halide::Internal::is_const(e))
-    return Halide::cast(type, Halide::Internal::simplify(
-                                  toExtent(e), /*remove_dead_code=*/true,
-                                  extentBounds));
+    return Halide::cast(
+        type, Halide::Internal::simplify(toExtent(e), /*remove_dead_code=*/true,
+                                         extentBounds));
   return Halide::Internal::simplify(e, /*remove_dead_code=*/true, extentBounds);
 }
 
@@ -429,8 +429,9 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
         continue;
       Expr extent = param.dim(rank - 1 - k).extent();
       if (const auto *v = extent.as<Halide::Internal::Variable>())
-        extentBounds.push(v->name, Halide::Internal::Interval(
-                                       1, Halide::Internal::Interval::pos_inf()));
+        extentBounds.push(v->name,
+                          Halide::Internal::Interval(
+                              1, Halide::Internal::Interval::pos_inf()));
       require(extent >= 1, "input '" + name + "' axis " + std::to_string(k) +
                                " must not be empty");
     }
