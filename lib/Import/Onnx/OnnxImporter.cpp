@@ -1959,6 +1959,18 @@ LogicalResult finishMicrosoftAttention(Importer &im,
   return success();
 }
 
+/// Fails naming the first of `inputs` (index, name) that the node has.
+LogicalResult
+rejectInputs(Importer &im, const onnx::NodeProto &node,
+             std::initializer_list<std::pair<int, const char *>> inputs) {
+  for (auto [i, what] : inputs)
+    if (im.input(node, i)) {
+      im.nodeError() << "input " << i << " (" << what << ") is not supported";
+      return failure();
+    }
+  return success();
+}
+
 /// The i1 mask of a 2-D int key mask, or an error for other forms.
 FailureOr<Value> microsoftKeyMask(Importer &im, Value mask, StringRef what) {
   if (!mask)
@@ -1980,13 +1992,10 @@ LogicalResult importMicrosoftAttention(Importer &im,
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  for (auto [i, what] : {std::pair<int, const char *>{4, "past"},
-                         {5, "attention_bias"},
-                         {6, "past_sequence_length"}})
-    if (im.input(node, i)) {
-      im.nodeError() << "input " << i << " (" << what << ") is not supported";
-      return failure();
-    }
+  if (failed(rejectInputs(
+          im, node,
+          {{4, "past"}, {5, "attention_bias"}, {6, "past_sequence_length"}})))
+    return failure();
   if (failed(im.requireNoOutput(node, 1, "present")))
     return failure();
   if (im.intAttribute(node, "do_rotary", 0)) {
@@ -2032,12 +2041,8 @@ LogicalResult importMultiHeadAttention(Importer &im,
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  for (auto [i, what] :
-       {std::pair<int, const char *>{6, "past_key"}, {7, "past_value"}})
-    if (im.input(node, i)) {
-      im.nodeError() << "input " << i << " (" << what << ") is not supported";
-      return failure();
-    }
+  if (failed(rejectInputs(im, node, {{6, "past_key"}, {7, "past_value"}})))
+    return failure();
   if (failed(im.requireNoOutput(node, 1, "present_key")) ||
       failed(im.requireNoOutput(node, 2, "present_value")))
     return failure();
