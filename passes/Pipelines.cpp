@@ -22,10 +22,18 @@ void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
     funcPm.addPass(createAttnFuseSdpa());
     funcPm.addPass(createCanonicalizerPass());
   }
-  funcPm.addPass(createCSEPass());
+  if (!options.attentionProbs.empty()) {
+    std::vector<std::string> ops(options.attentionProbs.begin(),
+                                 options.attentionProbs.end());
+    AttnExposeProbsOptions probsOptions;
+    probsOptions.ops = ops;
+    pm.addPass(createAttnExposeProbs(probsOptions));
+  }
+  OpPassManager &tailPm = pm.nest<func::FuncOp>();
+  tailPm.addPass(createCSEPass());
   AttnTileOptions tileOptions;
   tileOptions.target = options.target;
-  funcPm.addPass(createAttnTile(tileOptions));
+  tailPm.addPass(createAttnTile(tileOptions));
 }
 
 void mlir::attn::registerAttncPasses() {

@@ -305,6 +305,7 @@ LogicalResult mlir::attn::compile(
   PipelineOptions pipelineOptions;
   pipelineOptions.target = *target;
   pipelineOptions.fuse = options.fuse;
+  pipelineOptions.attentionProbs = options.attentionProbs;
   buildDefaultPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return failure();

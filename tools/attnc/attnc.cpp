@@ -59,6 +59,13 @@ static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Do not fuse attention into attn.sdpa"),
                             cl::init(false), cl::cat(attncCategory));
 
+static cl::list<std::string> attentionProbs(
+    "attention-probs",
+    cl::desc("Also return the attention probabilities [B, H, Nq, Nk] of these "
+             "attention ops as outputs named <node>_probs: node names or parts "
+             "of them, comma separated, or 'all'"),
+    cl::CommaSeparated, cl::cat(attncCategory));
+
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Pin a graph input's shape, NAME=DIMS (e.g. input_ids=1x128); "
@@ -105,6 +112,7 @@ int main(int argc, char **argv) {
   options.emit = *kind;
   options.functionName = functionName;
   options.fuse = !noFuse;
+  options.attentionProbs.assign(attentionProbs.begin(), attentionProbs.end());
   options.inputShapes.assign(inputShapes.begin(), inputShapes.end());
   options.progress = !quiet;
 

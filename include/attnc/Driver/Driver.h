@@ -51,6 +51,9 @@ struct CompileOptions {
   std::string functionName;
   /// Run attn-fuse-sdpa.
   bool fuse = true;
+  /// Attention ops (node names or parts; `all`) whose probabilities the
+  /// compiled function also returns.
+  std::vector<std::string> attentionProbs;
   /// `name=1x128` entries pinning graph input shapes.
   std::vector<std::string> inputShapes;
   /// Report the stages of compiles that take more than a moment on stderr.

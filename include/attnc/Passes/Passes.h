@@ -10,6 +10,7 @@
 
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -30,6 +31,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse attention into attn.sdpa"),
                     llvm::cl::init(true)};
+  ListOption<std::string> attentionProbs{
+      *this, "attention-probs",
+      llvm::cl::desc("Also return the probabilities of these attention ops "
+                     "(node names or parts of them; 'all')")};
 };
 
 /// Appends the default pipeline: canonicalize, fuse, canonicalize, tile.

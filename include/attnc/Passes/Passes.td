@@ -23,6 +23,25 @@ def AttnFuseSdpa : Pass<"attn-fuse-sdpa", "func::FuncOp"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnExposeProbs : Pass<"attn-expose-probs", "::mlir::ModuleOp"> {
+  let summary = "Returns the attention probabilities of chosen attn.sdpa ops";
+  let description = [{
+    For every attention op whose location names one of `ops` (a node name
+    or a part of one; `all` selects every one), appends its probabilities
+    [B, H, Nq, Nk] to the function's results, named `<node>_probs`. For an
+    `attn.sdpa`, `softmax(scale · Q·Kᵀ + mask)` with its causal mask is
+    recomputed next to the fused op, which is unchanged; for attention left
+    unfused, the softmax whose result multiplies the values is returned.
+    Without this pass nothing is computed. A name that selects no attention
+    op is an error listing them.
+  }];
+  let options = [
+    ListOption<"ops", "ops", "std::string",
+               "Node names (or parts of them) of the attention ops; 'all'">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
 def AttnTile : Pass<"attn-tile", "func::FuncOp"> {
   let summary = "Gives every op a #attn.schedule for the target";
   let description = [{
