@@ -330,6 +330,12 @@ LogicalResult mlir::attn::compile(
     progress.count("defining Halide functions", done, total);
   };
   emitOptions.stage = [&](const std::string &what) { progress.stage(what); };
+  emitOptions.weightsAsParams = options.weightsAsParams;
+  if (options.weightsAsParams && output != "-") {
+    llvm::SmallString<128> dir(output);
+    llvm::sys::path::replace_extension(dir, "weights");
+    emitOptions.weightsDir = dir.str().str();
+  }
   progress.stage("generating code for " + *target + " (Halide, LLVM)");
   ArtifactKind kind = artifactKind(options.emit);
   if (output == "-") {

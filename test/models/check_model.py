@@ -3,7 +3,7 @@
 against the PyTorch reference outputs stored next to it.
 
   check_model.py TOOLS MODEL_DIR [CASE ...] [--target=T] [--qemu=CMD]
-                 [--workdir=DIR] [--no-fuse]
+                 [--workdir=DIR] [--no-fuse] [--weights=param]
 
 TOOLS is the directory of attnc and attnc-run (lit's %tools); MODEL_DIR is
 test/models/<name> (model.onnx, model.json, <case>/inputs/*.npy,
@@ -140,6 +140,8 @@ def check_case(args, lib, model_dir, case, inputs, outputs, c_inputs, workdir):
         cmd.append("--input=%s=@%s" % (cname, os.path.abspath(path)))
     out_paths = [os.path.join(out_dir, "%d.npy" % i) for i in range(len(outputs))]
     cmd += ["--output=@" + p for p in out_paths]
+    if args.weights == "param":
+        cmd.append("--weights=" + os.path.splitext(lib)[0] + ".weights")
     if run(cmd) != 0:
         print("case %s: attnc-run failed" % case)
         return None
@@ -168,6 +170,9 @@ def main():
                     "(default: a temporary directory, removed afterwards)")
     ap.add_argument("--no-fuse", action="store_true",
                     help="pass --no-fuse to attnc")
+    ap.add_argument("--weights", choices=["embed", "param"], default="embed",
+                    help="attnc --weights; with param the weights written "
+                    "next to the library are passed to attnc-run")
     args = ap.parse_args()
 
     model_dir = os.path.abspath(args.model_dir)
@@ -191,6 +196,7 @@ def main():
                "--target=" + args.target]
         if args.no_fuse:
             cmd.append("--no-fuse")
+        cmd.append("--weights=" + args.weights)
         t0 = time.time()
         if run(cmd) != 0:
             print("model %s: attnc failed" % os.path.basename(model_dir))

@@ -741,6 +741,7 @@ struct Options {
   std::string libraryPath;
   std::string function;
   std::vector<std::pair<std::string, std::string>> inputs;
+  std::string weightsDir;
   std::vector<OutputRequest> outputs;
   long benchmarkRuns = 0;
   bool print = false;
@@ -760,6 +761,9 @@ const char *const kUsage =
     "extensions)\n"
     "  --input=NAME=@FILE.npy   bind input NAME; every input must be given "
     "once\n"
+    "  --weights=DIR            bind every input not given by --input to\n"
+    "                           DIR/NAME.npy when that file exists (the\n"
+    "                           weights attnc --weights=param writes)\n"
     "  --output=@FILE.npy       write the next output, in order, to FILE.npy\n"
     "  --output=NAME=@FILE.npy  write output NAME to FILE.npy\n"
     "  --benchmark=N            after one warm-up call, time N calls and "
@@ -812,6 +816,10 @@ Options parseCommandLine(int argc, char **argv) {
       auto binding =
           parseBinding("output", arg.substr(std::strlen("--output=")), true);
       options.outputs.push_back({binding.first, binding.second});
+    } else if (startsWith(arg, "--weights=")) {
+      options.weightsDir = arg.substr(std::strlen("--weights="));
+      if (options.weightsDir.empty())
+        fail("--weights needs a directory");
     } else if (startsWith(arg, "--benchmark=")) {
       std::string value = arg.substr(std::strlen("--benchmark="));
       char *end = nullptr;
@@ -824,7 +832,7 @@ Options parseCommandLine(int argc, char **argv) {
     } else if (startsWith(arg, "--")) {
       std::string flag = arg.substr(0, arg.find('='));
       if (flag == "--input" || flag == "--output" || flag == "--function" ||
-          flag == "--benchmark")
+          flag == "--benchmark" || flag == "--weights")
         fail(flag + " needs a value given as " + flag + "=...; see --help");
       fail("unknown option " + quote(arg) + "; see --help");
     } else if (options.libraryPath.empty()) {
@@ -1094,10 +1102,13 @@ std::vector<std::string> bindInputs(const Options &options,
   std::vector<std::string> paths, missing;
   for (const std::string &name : expected) {
     auto it = given.find(name);
-    if (it == given.end())
-      missing.push_back(name);
-    else
+    std::string weight = options.weightsDir + "/" + name + ".npy";
+    if (it != given.end())
       paths.push_back(it->second);
+    else if (!options.weightsDir.empty() && access(weight.c_str(), R_OK) == 0)
+      paths.push_back(weight);
+    else
+      missing.push_back(name);
   }
   if (!missing.empty())
     fail(std::string(missing.size() == 1 ? "missing input "

@@ -59,6 +59,13 @@ static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Do not fuse attention into attn.sdpa"),
                             cl::init(false), cl::cat(attncCategory));
 
+static cl::opt<std::string> weights(
+    "weights",
+    cl::desc("embed (default): weights are part of the generated code; "
+             "param: weights are run-time arguments after the inputs, written "
+             "as <output stem>.weights/<name>.npy"),
+    cl::init("embed"), cl::cat(attncCategory));
+
 static cl::list<std::string> attentionProbs(
     "attention-probs",
     cl::desc("Also return the attention probabilities [B, H, Nq, Nk] of these "
@@ -112,6 +119,12 @@ int main(int argc, char **argv) {
   options.emit = *kind;
   options.functionName = functionName;
   options.fuse = !noFuse;
+  if (weights != "embed" && weights != "param") {
+    llvm::errs() << "attnc: error: --weights='" << weights
+                 << "' is not supported (supported: embed, param)\n";
+    return 1;
+  }
+  options.weightsAsParams = weights == "param";
   options.attentionProbs.assign(attentionProbs.begin(), attentionProbs.end());
   options.inputShapes.assign(inputShapes.begin(), inputShapes.end());
   options.progress = !quiet;

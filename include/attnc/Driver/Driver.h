@@ -51,6 +51,10 @@ struct CompileOptions {
   std::string functionName;
   /// Run attn-fuse-sdpa.
   bool fuse = true;
+  /// Pass weights (constants of more than 64 elements) as run-time
+  /// arguments, written next to the output as `<stem>.weights/<name>.npy`,
+  /// instead of embedding them.
+  bool weightsAsParams = false;
   /// Attention ops (node names or parts; `all`) whose probabilities the
   /// compiled function also returns.
   std::vector<std::string> attentionProbs;

@@ -70,6 +70,7 @@ FailureOr<Lowered> buildPipelines(ModuleOp module,
   lowered.name = cIdentifier(lowered.name);
   lowered.builder = std::make_unique<PipelineBuilder>(*fn);
   lowered.builder->progress = options.progress;
+  lowered.builder->weightsAsParams = options.weightsAsParams;
   if (failed(lowered.builder->build(lowered.target)))
     return failure();
   if (options.stage)
@@ -224,6 +225,44 @@ LogicalResult writeArtifact(Location loc, Lowered &lowered,
   return failure();
 }
 
+/// The npy descriptor of a Halide type, as attnc-run reads it (bfloat16
+/// travels as its raw bits, little-endian uint16).
+std::string npyDescr(Halide::Type t) {
+  int bytes = t.bytes();
+  char kind = t.is_float() && !t.is_bfloat() ? 'f' : t.is_int() ? 'i' : 'u';
+  return std::string(1, bytes == 1 ? '|' : '<') + kind + std::to_string(bytes);
+}
+
+/// Writes one weight as a version-1.0 .npy file.
+LogicalResult writeNpy(Location loc, const std::string &path,
+                       const PipelineBuilder::Weight &w) {
+  std::string shape = "(";
+  for (int64_t d : w.shape)
+    shape += std::to_string(d) + (w.shape.size() == 1 ? "," : ", ");
+  if (w.shape.size() > 1)
+    shape.resize(shape.size() - 2);
+  shape += ")";
+  std::string header = "{'descr': '" + npyDescr(w.param.type()) +
+                       "', 'fortran_order': False, 'shape': " + shape + ", }";
+  // Magic, version, header length; the header is padded with spaces to a
+  // multiple of 64 bytes and ends in a newline.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return emitError(loc) << "cannot write '" << path << "': " << ec.message();
+  uint16_t length = static_cast<uint16_t>(header.size());
+  os << "\x93NUMPY" << char(1) << char(0) << char(length & 0xff)
+     << char(length >> 8) << header;
+  os.write(w.data.data(), w.data.size());
+  os.close();
+  if (os.has_error())
+    return emitError(loc) << "cannot write '" << path << "'";
+  return success();
+}
+
 } // namespace
 
 FailureOr<std::string> mlir::attn::resolveHalideTarget(llvm::StringRef target) {
@@ -243,9 +282,12 @@ LogicalResult mlir::attn::emitHalideArtifacts(
     llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files) {
   Location loc = module.getLoc();
   std::vector<std::pair<std::string, std::string>> renames;
+  std::string weightsTmp;
   auto cleanup = [&]() {
     for (auto &[tmp, dst] : renames)
       llvm::sys::fs::remove(tmp);
+    if (!weightsTmp.empty())
+      llvm::sys::fs::remove_directories(weightsTmp);
   };
   LogicalResult status = guarded(loc, [&]() -> LogicalResult {
     FailureOr<Lowered> lowered = buildPipelines(module, options);
@@ -263,11 +305,34 @@ LogicalResult mlir::attn::emitHalideArtifacts(
               writeArtifact(loc, *lowered, halideModule, kind, tmp, scratch)))
         return failure();
     }
+    if (options.weightsAsParams && !options.weightsDir.empty()) {
+      weightsTmp = options.weightsDir + ".attnc-tmp-" +
+                   std::to_string(static_cast<long>(getpid()));
+      llvm::sys::fs::remove_directories(weightsTmp);
+      if (std::error_code ec = llvm::sys::fs::create_directories(weightsTmp))
+        return emitError(loc) << "cannot create '" << weightsTmp
+                              << "': " << ec.message();
+      for (const PipelineBuilder::Weight &w : lowered->builder->weights)
+        if (failed(writeNpy(loc, weightsTmp + "/" + w.param.name() + ".npy",
+                            w)))
+          return failure();
+    }
     return success();
   });
   if (failed(status)) {
     cleanup();
     return failure();
+  }
+  if (!weightsTmp.empty()) {
+    // The directory is attnc's own output: a previous one is replaced.
+    llvm::sys::fs::remove_directories(options.weightsDir);
+    if (std::error_code ec =
+            llvm::sys::fs::rename(weightsTmp, options.weightsDir)) {
+      cleanup();
+      return emitError(loc) << "cannot write '" << options.weightsDir
+                            << "': " << ec.message();
+    }
+    weightsTmp.clear();
   }
   for (auto &[tmp, dst] : renames) {
     if (std::error_code ec = llvm::sys::fs::rename(tmp, dst)) {

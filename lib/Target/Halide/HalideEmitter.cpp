@@ -334,6 +334,8 @@ std::vector<Halide::Argument> PipelineBuilder::arguments() const {
   std::vector<Halide::Argument> args;
   for (const Halide::ImageParam &p : params)
     args.push_back(p);
+  for (const Weight &w : weights)
+    args.push_back(w.param);
   return args;
 }
 
@@ -583,16 +585,10 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
   std::vector<int> sizes;
   for (int k = rank - 1; k >= 0; --k)
     sizes.push_back(static_cast<int>(type.getDimSize(k)));
-  Halide::Buffer<> buffer(ht, sizes, name + "_data");
   size_t bytes = type.getNumElements() * ht.bytes();
-  if (type.getElementType().isInteger(1)) {
-    auto dense = cast<DenseElementsAttr>(value);
-    uint8_t *dst = static_cast<uint8_t *>(buffer.data());
-    int64_t i = 0;
-    for (bool b : dense.getValues<bool>())
-      dst[i++] = b ? 1 : 0;
-  } else {
-    ArrayRef<char> raw;
+  bool isBool = type.getElementType().isInteger(1);
+  ArrayRef<char> raw;
+  if (!isBool) {
     if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
       raw = dense.getRawData();
     } else if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
@@ -607,7 +603,40 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
     if (raw.size() != bytes)
       return op.emitOpError("holds ")
              << raw.size() << " bytes, expected " << bytes;
-    std::memcpy(buffer.data(), raw.data(), bytes);
+  }
+
+  // A weight passed at run time: an input buffer of fixed shape.
+  if (weightsAsParams && !isBool &&
+      type.getNumElements() > kMaxKnownElements) {
+    std::string base = name;
+    if (auto nameLoc = dyn_cast<NameLoc>(op.getLoc()))
+      base = cIdentifier(nameLoc.getName().getValue());
+    Halide::ImageParam param(ht, rank, uniqueName(base));
+    for (int k = 0; k < rank; ++k)
+      param.dim(rank - 1 - k)
+          .set_bounds(0, static_cast<int>(type.getDimSize(k)));
+    t.func(vars) = param(std::vector<Expr>(vars.begin(), vars.end()));
+    weights.push_back(
+        {param, std::vector<int64_t>(type.getShape().begin(),
+                                     type.getShape().end()),
+         raw});
+    tensors[op.getResult()] = t;
+    return success();
+  }
+
+  Halide::Buffer<> buffer;
+  if (isBool) {
+    buffer = Halide::Buffer<>(ht, sizes, name + "_data");
+    auto dense = cast<DenseElementsAttr>(value);
+    uint8_t *dst = static_cast<uint8_t *>(buffer.data());
+    int64_t i = 0;
+    for (bool b : dense.getValues<bool>())
+      dst[i++] = b ? 1 : 0;
+  } else {
+    // The attribute outlives the pipeline: the buffer refers to its bytes
+    // instead of copying them (Halide only reads a constant buffer).
+    buffer = Halide::Buffer<>(ht, const_cast<char *>(raw.data()), sizes,
+                              name + "_data");
   }
   t.func(vars) = buffer(std::vector<Expr>(vars.begin(), vars.end()));
   if (type.getNumElements() <= kMaxKnownElements) {

@@ -141,6 +141,16 @@ public:
   /// Adds the run-time checks of input extents to `p`.
   void addRequirements(Halide::Pipeline &p) const;
 
+  /// Large constants become input buffers (HalideEmitOptions::weightsDir).
+  bool weightsAsParams = false;
+  /// A constant passed as an input buffer: its data, to be written out.
+  struct Weight {
+    Halide::ImageParam param;
+    std::vector<int64_t> shape;
+    llvm::ArrayRef<char> data;
+  };
+  std::vector<Weight> weights;
+
   std::vector<Halide::ImageParam> params;
   std::vector<Halide::Func> outputs;
   std::vector<std::vector<Halide::Expr>> outputShapes;

@@ -46,6 +46,13 @@ struct HalideEmitOptions {
   std::function<void(int64_t, int64_t)> progress;
   /// Called when a later stage of code generation starts; may be empty.
   std::function<void(const std::string &)> stage;
+  /// False: weights are embedded in the generated code. True: constants of
+  /// more than 64 elements become input buffers after the graph inputs,
+  /// named after their ONNX initializers.
+  bool weightsAsParams = false;
+  /// With weightsAsParams, where each weight is written as
+  /// `<argument name>.npy` (replaced as a whole); empty: not written.
+  std::string weightsDir;
 };
 
 /// Returns the concrete Halide target string for `target` (resolving
