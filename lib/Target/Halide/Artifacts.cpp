@@ -310,11 +310,11 @@ LogicalResult mlir::attn::emitHalideArtifacts(
                    std::to_string(static_cast<long>(getpid()));
       llvm::sys::fs::remove_directories(weightsTmp);
       if (std::error_code ec = llvm::sys::fs::create_directories(weightsTmp))
-        return emitError(loc) << "cannot create '" << weightsTmp
-                              << "': " << ec.message();
+        return emitError(loc)
+               << "cannot create '" << weightsTmp << "': " << ec.message();
       for (const PipelineBuilder::Weight &w : lowered->builder->weights)
-        if (failed(writeNpy(loc, weightsTmp + "/" + w.param.name() + ".npy",
-                            w)))
+        if (failed(
+                writeNpy(loc, weightsTmp + "/" + w.param.name() + ".npy", w)))
           return failure();
     }
     return success();
@@ -329,8 +329,8 @@ LogicalResult mlir::attn::emitHalideArtifacts(
     if (std::error_code ec =
             llvm::sys::fs::rename(weightsTmp, options.weightsDir)) {
       cleanup();
-      return emitError(loc) << "cannot write '" << options.weightsDir
-                            << "': " << ec.message();
+      return emitError(loc)
+             << "cannot write '" << options.weightsDir << "': " << ec.message();
     }
     weightsTmp.clear();
   }

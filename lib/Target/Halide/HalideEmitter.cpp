@@ -606,8 +606,7 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
   }
 
   // A weight passed at run time: an input buffer of fixed shape.
-  if (weightsAsParams && !isBool &&
-      type.getNumElements() > kMaxKnownElements) {
+  if (weightsAsParams && !isBool && type.getNumElements() > kMaxKnownElements) {
     std::string base = name;
     if (auto nameLoc = dyn_cast<NameLoc>(op.getLoc()))
       base = cIdentifier(nameLoc.getName().getValue());
@@ -617,8 +616,8 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
           .set_bounds(0, static_cast<int>(type.getDimSize(k)));
     t.func(vars) = param(std::vector<Expr>(vars.begin(), vars.end()));
     weights.push_back(
-        {param, std::vector<int64_t>(type.getShape().begin(),
-                                     type.getShape().end()),
+        {param,
+         std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
          raw});
     tensors[op.getResult()] = t;
     return success();
