@@ -11,13 +11,11 @@ and `PASS`; exits 1 on a mismatch.
 """
 
 import argparse
-import os
-import subprocess
 import sys
 
 import numpy as np
 
-TOL = 1e-5
+from contrib_ops import run_case
 
 FUSED = """<ir_version: 8, opset_import: ["" : 23]>
 g (float[2,4,5,8] q, float[2,2,7,8] k, float[2,2,7,8] v, bool[2,1,5,7] mask) => (float[2,4,5,8] y)
@@ -57,35 +55,6 @@ def unfused_reference(q, k, v):
     return p @ v, p
 
 
-def run(tools, workdir, name, text, flags, inputs, refs, probs_name):
-    d = os.path.join(workdir, name)
-    os.makedirs(d, exist_ok=True)
-    model = os.path.join(d, "model.onnxtext")
-    with open(model, "w") as f:
-        f.write(text)
-    lib = os.path.join(d, "model.so")
-    subprocess.run([os.path.join(tools, "attnc"), model, "--emit=shared-lib",
-                    "--function-name=model", "-o", lib] + flags, check=True)
-    cmd = [os.path.join(tools, "attnc-run"), lib, "--function=model"]
-    for key, value in inputs.items():
-        np.save(os.path.join(d, key + ".npy"), value)
-        cmd.append("--input=%s=@%s" % (key, os.path.join(d, key + ".npy")))
-    outs = [os.path.join(d, "y.npy"), os.path.join(d, "probs.npy")]
-    cmd += ["--output=y=@" + outs[0],
-            "--output=%s=@%s" % (probs_name, outs[1])]
-    subprocess.run(cmd, check=True)
-    ok = True
-    for what, path, ref in zip(("y", "probs"), outs, refs):
-        out = np.load(path)
-        err = np.abs(out - ref).max() if out.shape == ref.shape else np.inf
-        bound = TOL * max(1.0, np.abs(ref).max())
-        ok &= err <= bound
-        print("%s %s: shape %s, max abs error %.3e (bound %.1e): %s" %
-              (name, what, list(out.shape), err, bound,
-               "ok" if err <= bound else "MISMATCH"))
-    return ok
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tools", required=True)
@@ -97,16 +66,16 @@ def main():
     v = rng.standard_normal((2, 2, 7, 8)).astype(np.float32)
     mask = rng.random((2, 1, 5, 7)) < 0.8
     mask[..., 0] = True  # no fully masked row
-    ok = run(args.tools, args.workdir, "fused", FUSED,
-             ["--attention-probs=all"], {"q": q, "k": k, "v": v,
-                                         "mask": mask},
-             fused_reference(q, k, v, mask), "Attention_0_probs")
+    y, p = fused_reference(q, k, v, mask)
+    ok = run_case("fused", FUSED, {"q": q, "k": k, "v": v, "mask": mask},
+                  {"y": y, "Attention_0_probs": p}, args.tools, args.workdir,
+                  ["--attention-probs=all"])
     q2, k2, v2 = (rng.standard_normal((1, 2, 8, 16)).astype(np.float32)
                   for _ in range(3))
-    ok &= run(args.tools, args.workdir, "unfused", UNFUSED,
-              ["--attention-probs=Softmax", "--no-fuse"],
-              {"q": q2, "k": k2, "v": v2}, unfused_reference(q2, k2, v2),
-              "Softmax_3_probs")
+    y, p = unfused_reference(q2, k2, v2)
+    ok &= run_case("unfused", UNFUSED, {"q": q2, "k": k2, "v": v2},
+                   {"y": y, "Softmax_3_probs": p}, args.tools, args.workdir,
+                   ["--attention-probs=Softmax", "--no-fuse"])
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -133,7 +133,10 @@ g (float[2,5,16] x, float[2,5,16] skip, float[16] gamma, float[16] beta, float[1
                   "bias": bias}, {"y": ref, "sum": t}
 
 
-def run_case(name, text, inputs, refs, tools, workdir):
+def run_case(name, text, inputs, refs, tools, workdir, flags=()):
+    """Compiles `text` (ONNX text) with attnc `flags`, runs it on `inputs`
+    and compares the outputs named in `refs` with them; True when all
+    match."""
     d = os.path.join(workdir, name)
     os.makedirs(d, exist_ok=True)
     model = os.path.join(d, "model.onnxtext")
@@ -141,7 +144,8 @@ def run_case(name, text, inputs, refs, tools, workdir):
         f.write(text)
     lib = os.path.join(d, "model.so")
     subprocess.run([os.path.join(tools, "attnc"), model, "--emit=shared-lib",
-                    "--function-name=model", "-o", lib], check=True)
+                    "--function-name=model", "-o", lib] + list(flags),
+                   check=True)
     cmd = [os.path.join(tools, "attnc-run"), lib, "--function=model"]
     for key, value in inputs.items():
         path = os.path.join(d, key + ".npy")
@@ -154,9 +158,10 @@ def run_case(name, text, inputs, refs, tools, workdir):
     ok = True
     for key, ref in refs.items():
         out = np.load(os.path.join(d, "out_" + key + ".npy"))
-        err = np.abs(out.astype(np.float64) - ref).max()
+        good = out.shape == ref.shape
+        err = np.abs(out.astype(np.float64) - ref).max() if good else np.inf
         bound = TOL * max(1.0, np.abs(ref).max())
-        good = out.shape == ref.shape and err <= bound
+        good = good and err <= bound
         ok &= good
         print("%s %s: shape %s, max abs error %.3e (bound %.1e): %s" %
               (name, key, list(out.shape), err, bound,
