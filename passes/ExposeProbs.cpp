@@ -74,6 +74,15 @@ public:
     Value s = b.create<MatMulOp>(loc, scoresType, q, kt, nullptr);
     s = b.create<MulOp>(loc, scoresType, s,
                         scalar(element, op.getEffectiveScale()), nullptr);
+    if (auto cap = op.getSoftcap()) {
+      Value c = scalar(element, cap->convertToDouble());
+      s = b.create<MulOp>(
+          loc, scoresType,
+          b.create<TanhOp>(loc, scoresType,
+                           b.create<DivOp>(loc, scoresType, s, c, nullptr),
+                           nullptr),
+          c, nullptr);
+    }
     if (Value mask = op.getMask()) {
       auto maskType = cast<RankedTensorType>(mask.getType());
       if (maskType.getElementType().isInteger(1))
@@ -85,8 +94,21 @@ public:
     if (op.getCausal())
       s = b.create<SelectOp>(loc, scoresType, causalKeep(nq, nk), s,
                              lowest(element), nullptr);
+    Value p = b.create<SoftmaxOp>(loc, scoresType, s, b.getI64IntegerAttr(3),
+                                  nullptr);
+    if (!op.getZeroMaskedRows())
+      return p;
+    // A row whose keys are all masked is 0.
+    auto rowType = RankedTensorType::get({batch, heads, nq, 1}, element);
+    Value rowMax = b.create<ReduceOp>(loc, rowType, s, b.getStringAttr("max"),
+                                      b.getDenseI64ArrayAttr({3}),
+                                      b.getBoolAttr(true), nullptr);
+    Value allMasked = b.create<EqualOp>(
+        loc, RankedTensorType::get({batch, heads, nq, 1}, b.getI1Type()),
+        rowMax, lowest(element), nullptr);
     return b
-        .create<SoftmaxOp>(loc, scoresType, s, b.getI64IntegerAttr(3), nullptr)
+        .create<SelectOp>(loc, scoresType, allMasked, scalar(element, 0.0), p,
+                          nullptr)
         .getResult();
   }
 
@@ -123,11 +145,15 @@ private:
                              i64Scalar(0), count, i64Scalar(1), nullptr);
   }
 
-  /// keep[i, j] = j <= i (top-left aligned, as attn.sdpa's `causal`).
+  /// keep[i, j] = j <= i + causal_offset, as attn.sdpa's `causal`.
   Value causalKeep(int64_t nq, int64_t nk) {
     auto i64 = b.getI64Type();
+    Value rowPositions = positions(op.getQ(), nq);
+    if (int64_t offset = op.getCausalOffset())
+      rowPositions = b.create<AddOp>(loc, rowPositions.getType(), rowPositions,
+                                     i64Scalar(offset), nullptr);
     Value rows = b.create<ExpandDimsOp>(
-        loc, RankedTensorType::get({nq, 1}, i64), positions(op.getQ(), nq),
+        loc, RankedTensorType::get({nq, 1}, i64), rowPositions,
         b.getDenseI64ArrayAttr({1}), UnitAttr(), nullptr);
     Value cols = positions(op.getK(), nk);
     auto boolType = RankedTensorType::get({nq, nk}, b.getI1Type());

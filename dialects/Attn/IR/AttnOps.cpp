@@ -528,7 +528,10 @@ void SdpaOp::build(OpBuilder &builder, OperationState &state, Type resultType,
   build(builder, state, resultType, q, k, v, mask,
         builder.getF64FloatAttr(scale),
         causal ? builder.getUnitAttr() : UnitAttr(),
-        builder.getI64IntegerAttr(kvGroup), /*schedule=*/ScheduleAttr());
+        builder.getI64IntegerAttr(kvGroup), /*softcap=*/FloatAttr(),
+        /*zero_masked_rows=*/UnitAttr(),
+        /*causal_offset=*/builder.getI64IntegerAttr(0),
+        /*schedule=*/ScheduleAttr());
 }
 
 double SdpaOp::getEffectiveScale() {

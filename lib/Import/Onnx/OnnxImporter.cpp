@@ -30,8 +30,10 @@
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 
+#include <cmath>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -1731,7 +1733,9 @@ struct AttentionBuilder {
 
   /// softmax(scale·QKᵀ + mask)·V over [B, H, S, D] operands.
   FailureOr<Value> sdpa(Value q, Value k, Value v, Value mask,
-                        std::optional<double> scale, bool causal) {
+                        std::optional<double> scale, bool causal,
+                        std::optional<double> softcap = std::nullopt,
+                        bool zeroMaskedRows = false, int64_t causalOffset = 0) {
     int64_t hq = shapeOf(q)[1], hkv = shapeOf(k)[1];
     if (ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv) ||
         hq % hkv != 0) {
@@ -1747,8 +1751,92 @@ struct AttentionBuilder {
         .create<SdpaOp>(im.currentLoc, type, q, k, v, mask,
                         scale ? b.getF64FloatAttr(*scale) : FloatAttr(),
                         causal ? b.getUnitAttr() : UnitAttr(),
-                        b.getI64IntegerAttr(hq / hkv), nullptr)
+                        b.getI64IntegerAttr(hq / hkv),
+                        softcap ? b.getF64FloatAttr(*softcap) : FloatAttr(),
+                        zeroMaskedRows ? b.getUnitAttr() : UnitAttr(),
+                        b.getI64IntegerAttr(causalOffset), nullptr)
         .getResult();
+  }
+
+  /// ONNX Attention's qk_matmul_output over [B, H, Nq, D] / [B, Hkv, Nk, D]
+  /// operands: mode 0 or 1 the scaled (softcapped) scores, 2 with the mask
+  /// and causal bias added (-inf where masked), 3 the probabilities (0 in a
+  /// row whose keys are all masked).
+  Value qkOutput(Value q, Value k, Value mask, double scale,
+                 std::optional<double> softcap, bool causal,
+                 int64_t causalOffset, int64_t mode) {
+    OpBuilder &b = im.builder;
+    Location loc = im.currentLoc;
+    ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k);
+    Type element = cast<RankedTensorType>(q.getType()).getElementType();
+    auto scalar = [&](double v) -> Value {
+      auto type = RankedTensorType::get({}, element);
+      return b.create<ConstantOp>(
+          loc, DenseElementsAttr::get(type, FloatAttr::get(element, v)));
+    };
+    if (qs[1] != ks[1]) { // Query head h reads key head h / group.
+      SmallVector<int64_t> index;
+      for (int64_t h = 0; h < qs[1]; ++h)
+        index.push_back(h / (qs[1] / ks[1]));
+      k = b.create<GatherOp>(loc, withShape(k, {ks[0], qs[1], ks[2], ks[3]}), k,
+                             im.i64Constant(index), b.getI64IntegerAttr(1),
+                             nullptr);
+    }
+    Value kt = transpose(k, {0, 1, 3, 2});
+    auto type = withShape(q, {qs[0], qs[1], qs[2], ks[2]});
+    Value s = b.create<MatMulOp>(loc, type, q, kt, nullptr);
+    s = b.create<MulOp>(loc, type, s, scalar(scale), nullptr);
+    if (softcap) {
+      Value c = scalar(*softcap);
+      s = b.create<MulOp>(
+          loc, type,
+          b.create<TanhOp>(loc, type, b.create<DivOp>(loc, type, s, c, nullptr),
+                           nullptr),
+          c, nullptr);
+    }
+    if (mode < 2)
+      return s;
+    Value negInf = scalar(-std::numeric_limits<double>::infinity());
+    if (mask) {
+      auto maskType = cast<RankedTensorType>(mask.getType());
+      if (maskType.getElementType().isInteger(1))
+        s = b.create<SelectOp>(loc, type, mask, s, negInf, nullptr);
+      else
+        s = b.create<AddOp>(loc, type, s, mask, nullptr);
+    }
+    if (causal) {
+      // Masked where key j > query i.
+      auto i64 = b.getI64Type();
+      auto range = [&](int64_t n) -> Value {
+        SmallVector<int64_t> values;
+        for (int64_t v = 0; v < n; ++v)
+          values.push_back(v);
+        return im.i64Constant(values);
+      };
+      // With a cache, query r is position r + causalOffset.
+      SmallVector<int64_t> last;
+      for (int64_t r = 0; r < qs[2]; ++r)
+        last.push_back(r + causalOffset);
+      Value rows = b.create<ExpandDimsOp>(
+          loc, RankedTensorType::get({qs[2], 1}, i64), im.i64Constant(last),
+          b.getDenseI64ArrayAttr({1}), UnitAttr(), nullptr);
+      Value after = b.create<GreaterOp>(
+          loc, RankedTensorType::get({qs[2], ks[2]}, b.getI1Type()),
+          range(ks[2]), rows, nullptr);
+      s = b.create<SelectOp>(loc, type, after, negInf, s, nullptr);
+    }
+    if (mode == 2)
+      return s;
+    Value p =
+        b.create<SoftmaxOp>(loc, type, s, b.getI64IntegerAttr(3), nullptr);
+    auto rowType = withShape(q, {qs[0], qs[1], qs[2], 1});
+    Value rowMax = b.create<ReduceOp>(loc, rowType, s, b.getStringAttr("max"),
+                                      b.getDenseI64ArrayAttr({3}),
+                                      b.getBoolAttr(true), nullptr);
+    Value allMasked = b.create<EqualOp>(
+        loc, RankedTensorType::get(shapeOf(rowMax), b.getI1Type()), rowMax,
+        negInf, nullptr);
+    return b.create<SelectOp>(loc, type, allMasked, scalar(0.0), p, nullptr);
   }
 
   /// Slices [start, start + size) of the last axis.
@@ -1805,17 +1893,9 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
   if (failed(type))
     return failure();
   AttentionBuilder ab{im};
-  if (hasOutput(node, 3)) {
-    im.nodeError() << "output 3 (qk_matmul_output) is not supported; use "
-                      "--attention-probs to inspect attention weights";
-    return failure();
-  }
-  if (float softcap = im.floatAttribute(node, "softcap", 0.0f);
-      softcap != 0.0f) {
-    im.nodeError() << "attribute 'softcap' = " << softcap
-                   << " is not supported (supported: 0)";
-    return failure();
-  }
+  std::optional<double> softcap;
+  if (float c = im.floatAttribute(node, "softcap", 0.0f); c > 0.0f)
+    softcap = c;
   Value q = im.input(node, 0), k = im.input(node, 1), v = im.input(node, 2);
   Value mask = im.input(node, 3);
   Value pastK = im.input(node, 4), pastV = im.input(node, 5);
@@ -1839,12 +1919,17 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
     im.nodeError() << "needs both past_key and past_value or neither";
     return failure();
   }
-  if (pastK) {
-    if (causal) {
-      im.nodeError() << "is_causal with past_key aligns the causal mask to "
-                        "the end of the cache, which is not supported";
+  // With a cache, the causal mask is aligned to the past length.
+  int64_t causalOffset = 0;
+  if (pastK && causal) {
+    causalOffset = ab.shapeOf(pastK)[2];
+    if (ShapedType::isDynamic(causalOffset)) {
+      im.nodeError() << "is_causal with past_key of dynamic length "
+                     << pastK.getType() << " is not supported";
       return failure();
     }
+  }
+  if (pastK) {
     auto concat = [&](Value past, Value now) -> Value {
       SmallVector<int64_t> shape(ab.shapeOf(now));
       int64_t p = ab.shapeOf(past)[2];
@@ -1867,7 +1952,35 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
       return failure();
     }
   }
-  FailureOr<Value> y = ab.sdpa(q, k, v, mask, optionalScale(im, node), causal);
+  if (hasOutput(node, 3)) {
+    int64_t d = ab.shapeOf(q)[3];
+    std::optional<double> scale = optionalScale(im, node);
+    if (!scale && ShapedType::isDynamic(d)) {
+      im.nodeError() << "output 3 (qk_matmul_output) needs a static head size "
+                        "or a 'scale' attribute";
+      return failure();
+    }
+    ArrayRef<int64_t> ks = ab.shapeOf(k);
+    if (causal && (ShapedType::isDynamic(ab.shapeOf(q)[2]) ||
+                   ShapedType::isDynamic(ks[2]))) {
+      im.nodeError() << "output 3 (qk_matmul_output) with is_causal needs "
+                        "static sequence lengths";
+      return failure();
+    }
+    int64_t mode = im.intAttribute(node, "qk_matmul_output_mode", 0);
+    if (mode < 0 || mode > 3) {
+      im.nodeError() << "attribute 'qk_matmul_output_mode' = " << mode
+                     << " is not supported (supported: 0, 1, 2, 3)";
+      return failure();
+    }
+    im.setOutput(node, 3,
+                 ab.qkOutput(q, k, mask,
+                             scale ? *scale : 1.0 / std::sqrt(double(d)),
+                             softcap, causal, causalOffset, mode));
+  }
+  FailureOr<Value> y =
+      ab.sdpa(q, k, v, mask, optionalScale(im, node), causal, softcap,
+              /*zeroMaskedRows=*/true, causalOffset);
   if (failed(y))
     return failure();
   Value out = rank == 3 ? ab.mergeHeads(*y) : *y;

@@ -830,9 +830,13 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
   auto maskedAt = [&](Expr jj) -> Expr {
     Expr key = kb * bk + jj;
     Expr s = f.scores(jj, kb, i, h, b) * Halide::cast(acc, scale);
+    if (auto cap = op.getSoftcap()) {
+      Expr c = Halide::cast(acc, static_cast<float>(cap->convertToDouble()));
+      s = c * Halide::tanh(s / c);
+    }
     Expr valid = key < nk;
     if (causal)
-      valid = valid && key <= i;
+      valid = valid && key <= i + static_cast<int>(op.getCausalOffset());
     if (Value maskValue = op.getMask()) {
       Tensor &mask = get(maskValue);
       auto maskType = cast<RankedTensorType>(maskValue.getType());
@@ -897,8 +901,11 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
       f.state(d, i, h, b)[2] * alpha + f.blockSum(rkb.x, i, h, b) * beta};
 
   f.out = Func(name);
-  f.out(d, i, h, b) =
-      narrow(f.state(d, i, h, b)[0] / f.state(d, i, h, b)[2], ht);
+  Expr average = f.state(d, i, h, b)[0] / f.state(d, i, h, b)[2];
+  // Every key masked: the running maximum never rose above `low`.
+  if (op.getZeroMaskedRows())
+    average = Halide::select(f.state(d, i, h, b)[1] == low, zero, average);
+  f.out(d, i, h, b) = narrow(average, ht);
   funcs.main = f.out;
   funcs.isSdpa = true;
 

@@ -543,6 +543,14 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure]> {
     - `causal`: key `j` is masked for query `i` when `j > i` (top-left
       aligned, as `torch.nn.functional.scaled_dot_product_attention`).
     - `scale`: defaults to 1/√D when absent.
+    - `causal_offset`: with `causal`, query `i` is position `i + offset`
+      (a KV cache holds `offset` earlier positions): key `j` is masked when
+      `j > i + offset`.
+    - `softcap`: when present, scaled scores become
+      `softcap · tanh(score / softcap)` before the mask (ONNX Attention).
+    - `zero_masked_rows`: a query whose keys are all masked gives 0 (ONNX
+      Attention); without it such a row averages V, as a softmax over
+      equally masked scores does.
 
     ```mlir
     %o = attn.sdpa %q, %k, %v {scale = 0.125 : f64, causal}
@@ -555,7 +563,10 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure]> {
                             Optional<AnyRankedTensor>:$mask,
                             OptionalAttr<F64Attr>:$scale,
                             UnitAttr:$causal,
-                            DefaultValuedAttr<I64Attr, "1">:$kv_group),
+                            DefaultValuedAttr<I64Attr, "1">:$kv_group,
+                            OptionalAttr<F64Attr>:$softcap,
+                            UnitAttr:$zero_masked_rows,
+                            DefaultValuedAttr<I64Attr, "0">:$causal_offset),
                        scheduleArg);
   let results = (outs Attn_FloatTensor:$output);
   let assemblyFormat = [{
