@@ -2376,6 +2376,66 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
 
 } // namespace
 
+namespace {
+/// Reads the initializers stored as ONNX external data (models over 2 GB
+/// keep their weights in files next to the model) into raw_data. Locations
+/// are relative to the model's directory and may not leave it.
+LogicalResult loadExternalData(onnx::ModelProto &model, StringRef baseDir,
+                               Location loc) {
+  llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> files;
+  for (onnx::TensorProto &tensor :
+       *model.mutable_graph()->mutable_initializer()) {
+    if (tensor.data_location() != onnx::TensorProto::EXTERNAL)
+      continue;
+    std::string location;
+    uint64_t offset = 0, length = 0;
+    bool hasLength = false;
+    for (const auto &entry : tensor.external_data()) {
+      if (entry.key() == "location") {
+        location = entry.value();
+      } else if (entry.key() == "offset") {
+        offset = std::strtoull(entry.value().c_str(), nullptr, 10);
+      } else if (entry.key() == "length") {
+        length = std::strtoull(entry.value().c_str(), nullptr, 10);
+        hasLength = true;
+      }
+    }
+    auto fail = [&](const Twine &why) {
+      emitError(loc) << "initializer '" << tensor.name()
+                     << "' has external data '" << location << "' that " << why;
+      return failure();
+    };
+    if (location.empty() || llvm::sys::path::is_absolute(location) ||
+        llvm::is_contained(llvm::make_range(llvm::sys::path::begin(location),
+                                            llvm::sys::path::end(location)),
+                           ".."))
+      return fail("is not a path inside the model's directory");
+    std::unique_ptr<llvm::MemoryBuffer> &file = files[location];
+    if (!file) {
+      llvm::SmallString<256> path(baseDir);
+      llvm::sys::path::append(path, location);
+      auto buffer =
+          llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                      /*RequiresNullTerminator=*/false);
+      if (!buffer)
+        return fail("cannot be read: " + buffer.getError().message());
+      file = std::move(*buffer);
+    }
+    uint64_t size = file->getBufferSize();
+    if (!hasLength)
+      length = offset <= size ? size - offset : 0;
+    if (offset > size || length > size - offset)
+      return fail("is too short: bytes [" + Twine(offset) + ", " +
+                  Twine(offset + length) + ") of a " + Twine(size) +
+                  "-byte file");
+    tensor.set_raw_data(file->getBufferStart() + offset, length);
+    tensor.clear_external_data();
+    tensor.set_data_location(onnx::TensorProto::DEFAULT);
+  }
+  return success();
+}
+} // namespace
+
 OwningOpRef<ModuleOp> mlir::attn::importOnnx(StringRef bytes,
                                              StringRef bufferName,
                                              MLIRContext *context,
@@ -2408,6 +2468,9 @@ OwningOpRef<ModuleOp> mlir::attn::importOnnx(StringRef bytes,
       emitError(loc) << "not an ONNX model: it has no graph";
       return nullptr;
     }
+    if (failed(loadExternalData(model, llvm::sys::path::parent_path(bufferName),
+                                loc)))
+      return nullptr;
   }
   Importer importer(context, bufferName, options);
   return importer.run(model);
