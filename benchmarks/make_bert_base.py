@@ -5,7 +5,8 @@ attnc's compile time and peak compile memory on a real-sized model.
 
   make_bert_base.py OUT_DIR [--external-data] [--opset N]
 
-Needs torch and transformers (not part of the test setup). The model has
+Needs torch, transformers, onnx and onnxruntime (the packages of
+test/models/generate_models.py; not part of the test setup). The model has
 dynamic batch and sequence axes and the inputs input_ids, attention_mask and
 token_type_ids (int64), like test/models/bert. With --external-data the
 weights go to OUT_DIR/model.onnx.data (ONNX external data), as exporters
@@ -14,20 +15,15 @@ write models over 2 GB.
 
 import argparse
 import os
+import sys
 
 import onnx
 import torch
 import transformers
 
-
-class Encoder(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask, token_type_ids):
-        return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "test", "models"))
+from generate_models import BertWrapper  # noqa: E402
 
 
 def main():
@@ -42,7 +38,8 @@ def main():
         vocab_size=30522, hidden_size=768, num_hidden_layers=12,
         num_attention_heads=12, intermediate_size=3072,
         max_position_embeddings=512, attn_implementation="eager")
-    model = Encoder(transformers.BertModel(cfg, add_pooling_layer=False)).eval()
+    model = BertWrapper(
+        transformers.BertModel(cfg, add_pooling_layer=False)).eval()
     x = (torch.randint(0, 30522, (2, 16)), torch.ones(2, 16, dtype=torch.int64),
          torch.zeros(2, 16, dtype=torch.int64))
     path = os.path.join(args.out_dir, "model.onnx")
