@@ -788,8 +788,8 @@ LogicalResult importMatMul(Importer &im, const onnx::NodeProto &node) {
   Value lhs = im.input(node, 0), rhs = im.input(node, 1);
   auto lt = cast<RankedTensorType>(lhs.getType());
   auto rt = cast<RankedTensorType>(rhs.getType());
-  if (lt.getRank() < 2 || rt.getRank() < 2) {
-    im.nodeError() << "1-D operands are not supported (got " << lt << " and "
+  if (lt.getRank() == 0 || rt.getRank() == 0) {
+    im.nodeError() << "scalar operands are not supported (got " << lt << " and "
                    << rt << ")";
     return failure();
   }
@@ -797,6 +797,42 @@ LogicalResult importMatMul(Importer &im, const onnx::NodeProto &node) {
     im.nodeError() << "integer MatMul is not supported (element type "
                    << lt.getElementType() << ")";
     return failure();
+  }
+  // numpy's 1-D promotion: a 1-D left operand is a row [1, K], a 1-D right
+  // operand a column [K, 1]; the added axis is dropped from the result.
+  if (lt.getRank() == 1 || rt.getRank() == 1) {
+    auto expand = [&](Value x, int64_t axis) -> Value {
+      auto t = cast<RankedTensorType>(x.getType());
+      SmallVector<int64_t> shape(t.getShape());
+      shape.insert(shape.begin() + axis, 1);
+      return im.builder.create<ExpandDimsOp>(
+          im.currentLoc, RankedTensorType::get(shape, t.getElementType()), x,
+          im.builder.getDenseI64ArrayAttr({axis}), false, nullptr);
+    };
+    bool rowLhs = lt.getRank() == 1, columnRhs = rt.getRank() == 1;
+    if (rowLhs)
+      lhs = expand(lhs, 0);
+    if (columnRhs)
+      rhs = expand(rhs, 1);
+    SmallVector<int64_t> shape(type->getShape());
+    SmallVector<int64_t> dropped;
+    if (rowLhs) {
+      dropped.push_back(shape.size() - (columnRhs ? 0 : 1));
+      shape.insert(shape.end() - (columnRhs ? 0 : 1), 1);
+    }
+    if (columnRhs) {
+      dropped.push_back(shape.size());
+      shape.push_back(1);
+    }
+    Value product = im.builder.create<MatMulOp>(
+        im.currentLoc, RankedTensorType::get(shape, type->getElementType()),
+        lhs, rhs, nullptr);
+    llvm::sort(dropped);
+    im.setOutput(node, 0,
+                 im.builder.create<ExpandDimsOp>(
+                     im.currentLoc, *type, product,
+                     im.builder.getDenseI64ArrayAttr(dropped), true, nullptr));
+    return success();
   }
   im.setOutput(
       node, 0,
@@ -1854,6 +1890,156 @@ struct AttentionBuilder {
     return im.builder.create<AddOp>(im.currentLoc, a.getType(), a, b, nullptr);
   }
 
+  /// 0, 1, ..., n - 1 for the extent n of `x` on `axis`, reshaped to
+  /// `rank` axes with that extent on `at`; a run-time Range when n is dynamic.
+  Value positions(Value x, int64_t axis, int64_t rank, int64_t at) {
+    OpBuilder &b = im.builder;
+    Location loc = im.currentLoc;
+    auto i64 = b.getI64Type();
+    int64_t n = shapeOf(x)[axis];
+    Value iota;
+    if (!ShapedType::isDynamic(n)) {
+      SmallVector<int64_t> values;
+      for (int64_t v = 0; v < n; ++v)
+        values.push_back(v);
+      iota = im.i64Constant(values);
+    } else {
+      auto scalarType = RankedTensorType::get({}, i64);
+      auto scalar = [&](int64_t v) -> Value {
+        return b.create<ConstantOp>(
+            loc, DenseElementsAttr::get(scalarType, ArrayRef<int64_t>{v}));
+      };
+      Value extent = b.create<ShapeOp>(loc, RankedTensorType::get({1}, i64), x,
+                                       b.getI64IntegerAttr(axis),
+                                       b.getI64IntegerAttr(axis + 1), nullptr);
+      Value limit = b.create<ReshapeOp>(loc, scalarType, extent,
+                                        b.getDenseI64ArrayAttr({}), nullptr);
+      iota = b.create<RangeOp>(loc, RankedTensorType::get({n}, i64), scalar(0),
+                               limit, scalar(1), nullptr);
+    }
+    SmallVector<int64_t> spec(rank, 1), shape(rank, 1);
+    spec[at] = -1;
+    shape[at] = n;
+    return reshape(iota, spec, shape);
+  }
+
+  /// An elementwise binary op whose result shape is the broadcast of its
+  /// operands' and whose element type is `element`.
+  template <typename OpT> Value binary(Value lhs, Value rhs, Type element) {
+    SmallVector<int64_t> shape = *broadcastShapes(shapeOf(lhs), shapeOf(rhs));
+    return im.builder.create<OpT>(im.currentLoc,
+                                  RankedTensorType::get(shape, element), lhs,
+                                  rhs, nullptr);
+  }
+
+  /// The keys query i may attend, as an i1 mask over [B, H, Nq, Nk]
+  /// (broadcastable; k is [B, H, Nk, D]): with `kvLengths` ([B], the valid
+  /// keys of each batch entry) keys j < kvLengths[b], and query i sits at
+  /// position p = i + kvLengths[b] - Nq; otherwise at p = i + `offset`.
+  /// `causal` keeps j <= p; a window bound w >= 0 keeps p - left <= j or
+  /// j <= p + right.
+  Value allowedKeys(Value q, Value k, Value kvLengths, int64_t offset,
+                    bool causal, int64_t left, int64_t right) {
+    OpBuilder &b = im.builder;
+    Location loc = im.currentLoc;
+    auto i1 = b.getI1Type(), i64 = b.getI64Type();
+    Value keys = positions(k, 2, 4, 3);
+    Value pos = positions(q, 2, 4, 2);
+    Value allowed;
+    auto both = [&](Value cond) {
+      allowed = allowed ? binary<AndOp>(allowed, cond, i1) : cond;
+    };
+    auto shift = [&](Value x, int64_t by) -> Value {
+      return by == 0 ? x : binary<AddOp>(x, im.i64Constant({by}), i64);
+    };
+    if (kvLengths) {
+      auto lt = cast<RankedTensorType>(kvLengths.getType());
+      if (!lt.getElementType().isInteger(64))
+        kvLengths = b.create<CastOp>(
+            loc, RankedTensorType::get(lt.getShape(), i64), kvLengths, nullptr);
+      Value lengths =
+          reshape(kvLengths, {-1, 1, 1, 1}, {lt.getDimSize(0), 1, 1, 1});
+      both(binary<LessOp>(keys, lengths, i1));
+      Value queries = b.create<ShapeOp>(loc, RankedTensorType::get({1}, i64), q,
+                                        b.getI64IntegerAttr(2),
+                                        b.getI64IntegerAttr(3), nullptr);
+      pos = binary<AddOp>(pos, binary<SubOp>(lengths, queries, i64), i64);
+    } else {
+      pos = shift(pos, offset);
+    }
+    if (causal)
+      both(b.create<NotOp>(
+          loc,
+          RankedTensorType::get(*broadcastShapes(shapeOf(keys), shapeOf(pos)),
+                                i1),
+          binary<GreaterOp>(keys, pos, i1), nullptr));
+    if (left >= 0) {
+      Value before = binary<LessOp>(keys, shift(pos, -left), i1);
+      both(b.create<NotOp>(loc, before.getType(), before, nullptr));
+    }
+    if (right >= 0) {
+      Value after = binary<GreaterOp>(keys, shift(pos, right), i1);
+      both(b.create<NotOp>(loc, after.getType(), after, nullptr));
+    }
+    return allowed;
+  }
+
+  /// `mask` (i1: true attends; float: added to the scores) restricted to the
+  /// keys `allowed` marks.
+  Value restrictMask(Value mask, Value allowed) {
+    if (!mask)
+      return allowed;
+    auto maskType = cast<RankedTensorType>(mask.getType());
+    Type element = maskType.getElementType();
+    if (element.isInteger(1))
+      return binary<AndOp>(mask, allowed, element);
+    Value negInf = im.builder.create<ConstantOp>(
+        im.currentLoc,
+        DenseElementsAttr::get(
+            RankedTensorType::get({}, element),
+            FloatAttr::get(element, -std::numeric_limits<double>::infinity())));
+    SmallVector<int64_t> shape =
+        *broadcastShapes(shapeOf(mask), shapeOf(allowed));
+    return im.builder.create<SelectOp>(im.currentLoc,
+                                       RankedTensorType::get(shape, element),
+                                       allowed, mask, negInf, nullptr);
+  }
+
+  /// Pads the last axis of `mask` to `total` keys with keys never attended
+  /// (false, or -inf for a float mask).
+  FailureOr<Value> padMaskKeys(Value mask, int64_t total) {
+    ArrayRef<int64_t> s = shapeOf(mask);
+    int64_t last = s.back();
+    if (ShapedType::isDynamic(last) || ShapedType::isDynamic(total) ||
+        last == total || last == 1)
+      return mask;
+    if (last > total || llvm::any_of(s.drop_back(), ShapedType::isDynamic)) {
+      im.nodeError() << "attn_mask " << mask.getType() << " does not cover the "
+                     << total << " keys";
+      return failure();
+    }
+    SmallVector<int64_t> padShape(s);
+    padShape.back() = total - last;
+    Type element = cast<RankedTensorType>(mask.getType()).getElementType();
+    auto padType = RankedTensorType::get(padShape, element);
+    Attribute fill =
+        element.isInteger(1)
+            ? Attribute(DenseElementsAttr::get(padType, false))
+            : Attribute(DenseElementsAttr::get(
+                  padType,
+                  FloatAttr::get(element,
+                                 -std::numeric_limits<double>::infinity())));
+    Value pad =
+        im.builder.create<ConstantOp>(im.currentLoc, cast<ElementsAttr>(fill));
+    SmallVector<int64_t> shape(s);
+    shape.back() = total;
+    return im.builder
+        .create<ConcatOp>(im.currentLoc, withShape(mask, shape),
+                          ValueRange{mask, pad},
+                          im.builder.getI64IntegerAttr(s.size() - 1), nullptr)
+        .getResult();
+  }
+
   /// An int 0/1 mask [B, L] (1 = attend) as an i1 mask [B, 1, 1, L].
   Value keyPaddingMask(Value mask) {
     ArrayRef<int64_t> s = shapeOf(mask);
@@ -1921,10 +2107,11 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
   }
   // With a cache, the causal mask is aligned to the past length.
   int64_t causalOffset = 0;
-  if (pastK && causal) {
+  if (pastK && (causal || im.attribute(node, "left_window_size") ||
+                im.attribute(node, "right_window_size"))) {
     causalOffset = ab.shapeOf(pastK)[2];
     if (ShapedType::isDynamic(causalOffset)) {
-      im.nodeError() << "is_causal with past_key of dynamic length "
+      im.nodeError() << "is_causal or a window with past_key of dynamic length "
                      << pastK.getType() << " is not supported";
       return failure();
     }
@@ -1944,13 +2131,28 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
     v = concat(pastV, v);
   }
   if (mask) {
-    int64_t last = ab.shapeOf(mask).back(), total = ab.shapeOf(k)[2];
-    if (!ShapedType::isDynamic(last) && !ShapedType::isDynamic(total) &&
-        last != total && last != 1) {
-      im.nodeError() << "attn_mask " << mask.getType() << " does not cover the "
-                     << total << " keys";
+    // A mask shorter than the keys leaves the keys after it unattended.
+    FailureOr<Value> padded = ab.padMaskKeys(mask, ab.shapeOf(k)[2]);
+    if (failed(padded))
       return failure();
-    }
+    mask = *padded;
+  }
+  // Opset 24's external cache (valid keys per batch entry) and opset 25's
+  // sliding windows become an i1 mask computed from key and query positions;
+  // it absorbs the causal bound, whose offset may then differ per batch.
+  Value kvLengths = im.input(node, 6);
+  int64_t left = im.intAttribute(node, "left_window_size", -1);
+  int64_t right = im.intAttribute(node, "right_window_size", -1);
+  if (kvLengths && pastK) {
+    im.nodeError() << "nonpad_kv_seqlen cannot be combined with past_key and "
+                      "past_value";
+    return failure();
+  }
+  if (kvLengths || left >= 0 || right >= 0) {
+    mask = ab.restrictMask(mask, ab.allowedKeys(q, k, kvLengths, causalOffset,
+                                                causal, left, right));
+    causal = false;
+    causalOffset = 0;
   }
   if (hasOutput(node, 3)) {
     int64_t d = ab.shapeOf(q)[3];

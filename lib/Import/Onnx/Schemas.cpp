@@ -208,7 +208,7 @@ void splitInference(InferenceContext &ctx) {
 }
 
 //===----------------------------------------------------------------------===//
-// Opset 23: Attention, RotaryEmbedding, RMSNormalization
+// Opset 23-25: Attention, RotaryEmbedding, RMSNormalization
 //===----------------------------------------------------------------------===//
 
 /// Outputs: Y, present_key, present_value, qk_matmul_output.
@@ -251,35 +251,53 @@ void attentionInference(InferenceContext &ctx) {
   setOutput(ctx, 3, 0, {batch, qHeadsDim, qSeq, total});
 }
 
+/// Attention at `version`: 24 adds the input nonpad_kv_seqlen, 25 the
+/// attributes left_window_size and right_window_size.
+OpSchema attentionSchema(int version) {
+  OpSchema schema;
+  schema.SetName("Attention")
+      .SetDomain(onnx::ONNX_DOMAIN)
+      .SinceVersion(version)
+      .SetLocation(__FILE__, __LINE__)
+      .Input(0, "Q", "", "T1")
+      .Input(1, "K", "", "T1")
+      .Input(2, "V", "", "T2")
+      .Input(3, "attn_mask", "", "U", OpSchema::Optional)
+      .Input(4, "past_key", "", "T1", OpSchema::Optional)
+      .Input(5, "past_value", "", "T2", OpSchema::Optional);
+  if (version >= 24)
+    schema.Input(6, "nonpad_kv_seqlen", "", "tensor(int64)",
+                 OpSchema::Optional);
+  schema.Output(0, "Y", "", "T1")
+      .Output(1, "present_key", "", "T1", OpSchema::Optional)
+      .Output(2, "present_value", "", "T2", OpSchema::Optional)
+      .Output(3, "qk_matmul_output", "", "T1", OpSchema::Optional)
+      .Attr("is_causal", "", AttributeProto::INT, static_cast<int64_t>(0))
+      .Attr("kv_num_heads", "", AttributeProto::INT, false)
+      .Attr("q_num_heads", "", AttributeProto::INT, false)
+      .Attr("qk_matmul_output_mode", "", AttributeProto::INT,
+            static_cast<int64_t>(0))
+      .Attr("scale", "", AttributeProto::FLOAT, false)
+      .Attr("softcap", "", AttributeProto::FLOAT, 0.0f)
+      .Attr("softmax_precision", "", AttributeProto::INT, false);
+  if (version >= 25)
+    schema
+        .Attr("left_window_size", "", AttributeProto::INT,
+              static_cast<int64_t>(-1))
+        .Attr("right_window_size", "", AttributeProto::INT,
+              static_cast<int64_t>(-1));
+  schema.TypeConstraint("T1", floatTypes(), "")
+      .TypeConstraint("T2", floatTypes(), "")
+      .TypeConstraint("U", withBool(floatTypes()), "")
+      .TypeAndShapeInferenceFunction(attentionInference);
+  return schema;
+}
+
 void registerOpset23() {
-  registerSchema(
-      OpSchema()
-          .SetName("Attention")
-          .SetDomain(onnx::ONNX_DOMAIN)
-          .SinceVersion(23)
-          .SetLocation(__FILE__, __LINE__)
-          .Input(0, "Q", "", "T1")
-          .Input(1, "K", "", "T1")
-          .Input(2, "V", "", "T2")
-          .Input(3, "attn_mask", "", "U", OpSchema::Optional)
-          .Input(4, "past_key", "", "T1", OpSchema::Optional)
-          .Input(5, "past_value", "", "T2", OpSchema::Optional)
-          .Output(0, "Y", "", "T1")
-          .Output(1, "present_key", "", "T1", OpSchema::Optional)
-          .Output(2, "present_value", "", "T2", OpSchema::Optional)
-          .Output(3, "qk_matmul_output", "", "T1", OpSchema::Optional)
-          .Attr("is_causal", "", AttributeProto::INT, static_cast<int64_t>(0))
-          .Attr("kv_num_heads", "", AttributeProto::INT, false)
-          .Attr("q_num_heads", "", AttributeProto::INT, false)
-          .Attr("qk_matmul_output_mode", "", AttributeProto::INT,
-                static_cast<int64_t>(0))
-          .Attr("scale", "", AttributeProto::FLOAT, false)
-          .Attr("softcap", "", AttributeProto::FLOAT, 0.0f)
-          .Attr("softmax_precision", "", AttributeProto::INT, false)
-          .TypeConstraint("T1", floatTypes(), "")
-          .TypeConstraint("T2", floatTypes(), "")
-          .TypeConstraint("U", withBool(floatTypes()), "")
-          .TypeAndShapeInferenceFunction(attentionInference));
+  for (int version : {23, 24, 25}) {
+    OpSchema schema = attentionSchema(version);
+    registerSchema(schema);
+  }
 
   registerSchema(
       OpSchema()

@@ -1,11 +1,10 @@
-//===- Schemas.h - Operator schemas newer than the linked ONNX ---*- C++
-//-*-===//
+//===- Schemas.h - Operator schemas newer than the linked ONNX -*- C++ -*-===//
 //
 // Internal to lib/Import/Onnx. The linked ONNX (1.12) knows operators up to
 // opset 17. attnc registers, from their published specifications, the
 // schemas it imports beyond that: the opset-18 signatures of Reduce* and
-// Split, Gelu-20, the opset-23 Attention, RotaryEmbedding and
-// RMSNormalization, and the com.microsoft Transformer operators of ONNX
+// Split, Gelu-20, Attention (opsets 23-25), the opset-23 RotaryEmbedding
+// and RMSNormalization, and the com.microsoft Transformer operators of ONNX
 // Runtime. Each has its own type and shape inference, so ONNX's checker and
 // shape inference accept models that use them.
 //
@@ -20,7 +19,7 @@ namespace mlir::attn::onnx_import {
 void registerAttncSchemas();
 
 /// The highest default-domain opset whose operators attnc can check.
-constexpr int kMaxDefaultOpset = 23;
+constexpr int kMaxDefaultOpset = 25;
 
 } // namespace mlir::attn::onnx_import
 
