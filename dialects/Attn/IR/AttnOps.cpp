@@ -213,6 +213,7 @@ LogicalResult SubOp::verify() { return verifyBinary(*this); }
 LogicalResult MulOp::verify() { return verifyBinary(*this); }
 LogicalResult DivOp::verify() { return verifyBinary(*this); }
 LogicalResult PowOp::verify() { return verifyBinary(*this, BinaryTypes::Lhs); }
+LogicalResult ModOp::verify() { return verifyBinary(*this); }
 LogicalResult MaxOp::verify() { return verifyBinary(*this); }
 LogicalResult MinOp::verify() { return verifyBinary(*this); }
 LogicalResult AndOp::verify() { return verifyBinary(*this); }
@@ -677,6 +678,47 @@ OpFoldResult ShapeOp::fold(FoldAdaptor) {
 //===----------------------------------------------------------------------===//
 // ConcatOp, SliceOp, GatherOp
 //===----------------------------------------------------------------------===//
+
+LogicalResult PadOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getOutput().getType());
+  int64_t rank = in.getRank();
+  auto padsType = cast<RankedTensorType>(getPads().getType());
+  if (padsType.getRank() != 1 ||
+      (!padsType.isDynamicDim(0) && padsType.getDimSize(0) != 2 * rank))
+    return emitOpError("has pad amounts ")
+           << padsType << " for rank " << rank << "; needs " << 2 * rank;
+  if (!llvm::is_contained({"constant", "edge", "reflect", "wrap"}, getMode()))
+    return emitOpError("has mode '")
+           << getMode() << "'; supported: constant, edge, reflect, wrap";
+  if (getValue() && getMode() != "constant")
+    return emitOpError("takes a pad value in 'constant' mode only");
+  if (Value v = getValue()) {
+    auto vt = cast<RankedTensorType>(v.getType());
+    if (vt.getElementType() != in.getElementType() ||
+        (vt.hasStaticShape() && vt.getNumElements() != 1))
+      return emitOpError("needs a one-element pad value of the input's "
+                         "element type, got ")
+             << vt;
+  }
+  if (out.getRank() != rank || out.getElementType() != in.getElementType())
+    return emitOpError("result ") << out << " does not match input " << in;
+  DenseIntElementsAttr amounts;
+  if (!matchPattern(getPads(), m_Constant(&amounts)))
+    return success();
+  SmallVector<int64_t> pads;
+  for (const APInt &v : amounts.getValues<APInt>())
+    pads.push_back(v.getSExtValue());
+  for (int64_t k = 0; k < rank; ++k) {
+    if (in.isDynamicDim(k) || out.isDynamicDim(k))
+      continue;
+    int64_t expected = in.getDimSize(k) + pads[k] + pads[rank + k];
+    if (out.getDimSize(k) != expected)
+      return emitOpError("result extent ") << out.getDimSize(k) << " on axis "
+                                           << k << " should be " << expected;
+  }
+  return success();
+}
 
 LogicalResult ConcatOp::verify() {
   if (getInputs().empty())

@@ -17,6 +17,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -751,6 +752,26 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     }
     results.push_back(it->second);
   }
+  // Where ONNX's inference lost an extent the graph declares, the function
+  // returns what the ops compute; the declared extent must not contradict it.
+  SmallVector<Type> returnTypes(func.getFunctionType().getResults());
+  for (auto [i, v] : llvm::enumerate(results)) {
+    auto have = cast<RankedTensorType>(v.getType());
+    auto declared = cast<RankedTensorType>(returnTypes[i]);
+    if (have == declared)
+      continue;
+    if (failed(verifyCompatibleShape(have, declared)) ||
+        have.getElementType() != declared.getElementType()) {
+      emitError(fileLoc) << "graph output '" << graph.output(i).name()
+                         << "' is declared " << declared
+                         << " but its producer computes " << have;
+      module.erase();
+      return nullptr;
+    }
+    returnTypes[i] = have;
+  }
+  func.setFunctionType(
+      builder.getFunctionType(func.getFunctionType().getInputs(), returnTypes));
   builder.create<func::ReturnOp>(fileLoc, results);
 
   if (failed(verify(module))) {
@@ -1586,6 +1607,126 @@ LogicalResult importTrilu(Importer &im, const onnx::NodeProto &node) {
           im.currentLoc, *type, im.input(node, 0), im.input(node, 1),
           im.builder.getBoolAttr(im.intAttribute(node, "upper", 1) != 0),
           nullptr));
+  return success();
+}
+
+LogicalResult importCastLike(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  im.setOutput(node, 0,
+               im.builder.create<CastOp>(im.currentLoc, *type,
+                                         im.input(node, 0), nullptr));
+  return success();
+}
+
+LogicalResult importMod(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  bool fmod = im.intAttribute(node, "fmod", 0) != 0;
+  Value lhs = im.input(node, 0), rhs = im.input(node, 1);
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  auto rt = cast<RankedTensorType>(rhs.getType());
+  if (failed(broadcastShapes(lt.getShape(), rt.getShape()))) {
+    im.nodeError() << "cannot broadcast input shapes " << lt << " and " << rt;
+    return failure();
+  }
+  im.setOutput(node, 0,
+               im.builder.create<ModOp>(
+                   im.currentLoc, *type, lhs, rhs,
+                   fmod ? im.builder.getUnitAttr() : UnitAttr(), nullptr));
+  return success();
+}
+
+LogicalResult importPad(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  std::string mode = im.stringAttribute(node, "mode", "constant");
+  if (!llvm::is_contained({"constant", "edge", "reflect", "wrap"}, mode) ||
+      (mode == "wrap" && im.currentOpset < 19)) {
+    im.nodeError() << "attribute 'mode' = '" << mode
+                   << "' is not supported (supported: constant, edge, "
+                      "reflect"
+                   << (im.currentOpset >= 19 ? ", wrap" : "") << ")";
+    return failure();
+  }
+  // The amounts for the axes listed in `axes` (opset 18), else for every
+  // axis; before opset 11 an attribute, then an input known before the run.
+  Value amounts;
+  Value value;
+  int64_t listed = rank;
+  if (im.currentOpset < 11) {
+    SmallVector<int64_t> p = im.intsAttribute(node, "pads");
+    if (static_cast<int64_t>(p.size()) != 2 * rank) {
+      im.nodeError() << "has " << p.size() << " pad amounts for rank " << rank
+                     << "; needs " << 2 * rank;
+      return failure();
+    }
+    amounts = im.i64Constant(p);
+    if (float v = im.floatAttribute(node, "value", 0.0f); v != 0.0f) {
+      Type element = type->getElementType();
+      auto scalar = RankedTensorType::get({}, element);
+      value = im.builder.create<ConstantOp>(
+          im.currentLoc,
+          isa<FloatType>(element)
+              ? DenseElementsAttr::get(scalar, FloatAttr::get(element, v))
+              : DenseElementsAttr::get(scalar,
+                                       APInt(element.getIntOrFloatBitWidth(),
+                                             static_cast<int64_t>(v), true)));
+    }
+  } else {
+    amounts = im.input(node, 1);
+    value = im.input(node, 2);
+    auto at = cast<RankedTensorType>(amounts.getType());
+    if (at.getRank() != 1 || at.isDynamicDim(0)) {
+      im.nodeError() << "input '" << node.input(1)
+                     << "' (pads) must be a 1-D tensor of static length, got "
+                     << at;
+      return failure();
+    }
+    listed = at.getDimSize(0) / 2;
+  }
+  if (im.input(node, 3)) {
+    FailureOr<SmallVector<int64_t>> axes = im.constantInts(node, 3, "axes");
+    if (failed(axes))
+      return failure();
+    if (static_cast<int64_t>(axes->size()) != listed) {
+      im.nodeError() << "has " << 2 * listed << " pad amounts for "
+                     << axes->size() << " axes; needs " << 2 * axes->size();
+      return failure();
+    }
+    // Amount k of the full list is entry index[k] of [pads..., 0].
+    SmallVector<int64_t> index(2 * rank, 2 * listed);
+    for (int64_t j = 0; j < listed; ++j) {
+      FailureOr<int64_t> a = im.normalizeAxis((*axes)[j], rank, "axis");
+      if (failed(a))
+        return failure();
+      index[*a] = j;
+      index[rank + *a] = listed + j;
+    }
+    auto i64 = im.builder.getI64Type();
+    Value withZero = im.builder.create<ConcatOp>(
+        im.currentLoc, RankedTensorType::get({2 * listed + 1}, i64),
+        ValueRange{amounts, im.i64Constant({0})},
+        im.builder.getI64IntegerAttr(0), nullptr);
+    amounts = im.builder.create<GatherOp>(
+        im.currentLoc, RankedTensorType::get({2 * rank}, i64), withZero,
+        im.i64Constant(index), im.builder.getI64IntegerAttr(0), nullptr);
+  } else if (listed != rank) {
+    im.nodeError() << "has " << 2 * listed << " pad amounts for rank " << rank
+                   << "; needs " << 2 * rank;
+    return failure();
+  }
+  if (mode != "constant")
+    value = nullptr;
+  im.setOutput(node, 0,
+               im.builder.create<PadOp>(im.currentLoc, *type, x, amounts, value,
+                                        im.builder.getStringAttr(mode),
+                                        nullptr));
   return success();
 }
 
@@ -2557,6 +2698,9 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"", "IsNaN"}, {9, importDirect<IsNanOp>}},
           {{"", "GatherND"}, {11, importGatherNd}},
           {{"", "Cast"}, {6, importDirect<CastOp>}},
+          {{"", "CastLike"}, {15, importCastLike}},
+          {{"", "Mod"}, {10, importMod}},
+          {{"", "Pad"}, {2, importPad}},
           {{"", "Constant"}, {1, importConstant}},
           {{"", "Gelu"}, {20, importGelu}},
           {{"com.microsoft", "Gelu"}, {1, importGelu}},

@@ -14,6 +14,7 @@
 #include "onnx/defs/tensor_proto_util.h"
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -205,6 +206,120 @@ void splitInference(InferenceContext &ctx) {
                          : TensorShapeProto::Dimension());
     setOutput(ctx, o, 0, dims);
   }
+}
+
+//===----------------------------------------------------------------------===//
+// Cast and CastLike with 'saturate' (19) and 'round_mode' (24); Pad with axes
+//===----------------------------------------------------------------------===//
+
+/// Cast at `version` (19: saturate, 24: round_mode). Both attributes concern
+/// the 8-bit float types only.
+OpSchema castSchema(const char *name, int version) {
+  bool like = std::string(name) == "CastLike";
+  OpSchema schema;
+  schema.SetName(name)
+      .SetDomain(onnx::ONNX_DOMAIN)
+      .SinceVersion(version)
+      .SetLocation(__FILE__, __LINE__)
+      .Input(0, "input", "", "T1");
+  if (like)
+    schema.Input(1, "target_type", "", "T2");
+  else
+    schema.Attr("to", "", AttributeProto::INT);
+  schema.Output(0, "output", "", "T2")
+      .Attr("saturate", "", AttributeProto::INT, static_cast<int64_t>(1));
+  if (version >= 24)
+    schema.Attr("round_mode", "", AttributeProto::STRING, std::string("up"));
+  schema.TypeConstraint("T1", withBool(numericTypes()), "")
+      .TypeConstraint("T2", withBool(numericTypes()), "")
+      .TypeAndShapeInferenceFunction([like](InferenceContext &ctx) {
+        if (like)
+          onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
+        else
+          onnx::propagateElemTypeFromAttributeToOutput(ctx, "to", 0);
+        if (onnx::hasInputShape(ctx, 0))
+          onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+      });
+  return schema;
+}
+
+/// The integers of input `i` when it is a constant known to inference.
+std::optional<std::vector<int64_t>> constantInts(InferenceContext &ctx,
+                                                 size_t i) {
+  if (i >= ctx.getNumInputs())
+    return std::nullopt;
+  const onnx::TensorProto *t = ctx.getInputData(i);
+  if (!t)
+    return std::nullopt;
+  if (t->data_type() == onnx::TensorProto::INT64)
+    return onnx::ParseData<int64_t>(t);
+  if (t->data_type() == onnx::TensorProto::INT32) {
+    std::vector<int32_t> v = onnx::ParseData<int32_t>(t);
+    return std::vector<int64_t>(v.begin(), v.end());
+  }
+  return std::nullopt;
+}
+
+/// Pad-18 (the optional input axes selects the padded axes): the output
+/// extent of each axis is its input extent plus both pad amounts.
+void padInference(InferenceContext &ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  int rank = rankOf(ctx, 0);
+  if (rank < 0)
+    return;
+  std::optional<std::vector<int64_t>> pads = constantInts(ctx, 1);
+  std::vector<int64_t> axes;
+  bool axesGiven = ctx.getNumInputs() > 3 && ctx.getInputType(3);
+  if (axesGiven) {
+    std::optional<std::vector<int64_t>> a = constantInts(ctx, 3);
+    if (!a)
+      pads.reset();
+    else
+      axes = *a;
+  } else {
+    for (int k = 0; k < rank; ++k)
+      axes.push_back(k);
+  }
+  std::vector<TensorShapeProto::Dimension> dims(rank);
+  if (pads) {
+    if (pads->size() != 2 * axes.size())
+      fail_shape_inference("Pad has ", pads->size(), " pad amounts for ",
+                           axes.size(), " axes");
+    for (int k = 0; k < rank; ++k)
+      dims[k] = dim(ctx, 0, k);
+    for (size_t j = 0; j < axes.size(); ++j) {
+      int64_t a = axes[j] < 0 ? axes[j] + rank : axes[j];
+      if (a < 0 || a >= rank)
+        fail_shape_inference("Pad axis ", axes[j], " is out of range");
+      if (dims[a].has_dim_value())
+        dims[a].set_dim_value(dims[a].dim_value() + (*pads)[j] +
+                              (*pads)[j + axes.size()]);
+    }
+  }
+  setOutput(ctx, 0, 0, dims);
+}
+
+void registerOpset18To24() {
+  for (const char *name : {"Cast", "CastLike"})
+    for (int version : {19, 24}) {
+      OpSchema schema = castSchema(name, version);
+      registerSchema(schema);
+    }
+  registerSchema(
+      OpSchema()
+          .SetName("Pad")
+          .SetDomain(onnx::ONNX_DOMAIN)
+          .SinceVersion(18)
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "data", "", "T")
+          .Input(1, "pads", "", "tensor(int64)")
+          .Input(2, "constant_value", "", "T", OpSchema::Optional)
+          .Input(3, "axes", "", "Tind", OpSchema::Optional)
+          .Output(0, "output", "", "T")
+          .Attr("mode", "", AttributeProto::STRING, std::string("constant"))
+          .TypeConstraint("T", withBool(numericTypes()), "")
+          .TypeConstraint("Tind", {"tensor(int32)", "tensor(int64)"}, "")
+          .TypeAndShapeInferenceFunction(padInference));
 }
 
 //===----------------------------------------------------------------------===//
@@ -563,6 +678,10 @@ void registerAll() {
                              std::string("none"))
                        .TypeConstraint("T", floatTypes(), "")
                        .TypeAndShapeInferenceFunction(sameAsFirstInput));
+  if (!onnx::OpSchemaRegistry::Schema("Pad", 18, onnx::ONNX_DOMAIN) ||
+      onnx::OpSchemaRegistry::Schema("Pad", 18, onnx::ONNX_DOMAIN)
+              ->SinceVersion() < 18)
+    registerOpset18To24();
   if (!onnx::OpSchemaRegistry::Schema("Attention", 23, onnx::ONNX_DOMAIN))
     registerOpset23();
   if (!onnx::OpSchemaRegistry::Schema("GroupQueryAttention", 1, kMicrosoft))

@@ -2,11 +2,11 @@
 //
 // Internal to lib/Import/Onnx. The linked ONNX (1.12) knows operators up to
 // opset 17. attnc registers, from their published specifications, the
-// schemas it imports beyond that: the opset-18 signatures of Reduce* and
-// Split, Gelu-20, Attention (opsets 23-25), the opset-23 RotaryEmbedding
-// and RMSNormalization, and the com.microsoft Transformer operators of ONNX
-// Runtime. Each has its own type and shape inference, so ONNX's checker and
-// shape inference accept models that use them.
+// schemas it imports beyond that: the opset-18 signatures of Reduce*, Split
+// and Pad, Cast and CastLike (19, 24), Gelu-20, Attention (opsets 23-25), the
+// opset-23 RotaryEmbedding and RMSNormalization, and the com.microsoft
+// Transformer operators of ONNX Runtime. Each has its own type and shape
+// inference, so ONNX's checker and shape inference accept models that use them.
 //
 //===----------------------------------------------------------------------===//
 

@@ -196,6 +196,33 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
                                              Halide::cast<double>(x[1])));
         });
       })
+      .Case([&](ModOp m) {
+        bool fmod = m.getFmod();
+        return defineBroadcast([fmod](auto x) -> Expr {
+          Expr a = x[0], b = x[1];
+          if (a.type().is_float()) {
+            // C fmod (the dividend's sign); x fmod ±inf is x.
+            Expr t = Halide::select(Halide::is_inf(b) && Halide::is_finite(a),
+                                    a, a - b * Halide::trunc(a / b));
+            if (fmod)
+              return t;
+            // Python's %: the divisor's sign, a zero signed like it.
+            Expr zero =
+                Halide::select(b < 0, Halide::cast(a.type(), Expr(-0.0)),
+                               Halide::cast(a.type(), Expr(0.0)));
+            return Halide::select(t == 0, zero,
+                                  Halide::select((t < 0) != (b < 0), t + b, t));
+          }
+          if (a.type().is_uint())
+            return a % b;
+          // Halide's % is Euclidean (0 <= r < |b|, 0 for b = 0). fmod takes
+          // the dividend's sign, Python's % the divisor's.
+          Expr r = a % b;
+          if (fmod)
+            return Halide::select(r != 0 && a < 0, r - Halide::abs(b), r);
+          return Halide::select(r != 0 && b < 0, r + b, r);
+        });
+      })
       .Case([&](MaxOp) {
         return defineBroadcast([](auto x) { return Halide::max(x[0], x[1]); });
       })
@@ -580,6 +607,61 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
                           [&](const std::vector<Expr> &i) {
                             return s + Halide::cast(s.type(), i[0]) * d;
                           });
+        return success();
+      })
+      .Case([&](PadOp p) {
+        Tensor &in = get(p.getInput());
+        FailureOr<std::vector<Expr>> amounts =
+            knownValues(op, p.getPads(), "pad amounts");
+        if (failed(amounts))
+          return failure();
+        std::vector<Expr> pads;
+        for (const Expr &a : *amounts)
+          pads.push_back(clampToInt(a));
+        std::string mode = p.getMode().str();
+        std::vector<Expr> shape;
+        for (int k = 0; k < rank; ++k)
+          shape.push_back(outType.isDynamicDim(k)
+                              ? in.shape[k] + pads[k] + pads[rank + k]
+                              : Expr(static_cast<int>(outType.getDimSize(k))));
+        for (int k = 0; k < rank; ++k)
+          if (mode != "constant")
+            require(in.shape[k] > 0, "pad at " + name + ": mode '" + mode +
+                                         "' needs a non-empty axis " +
+                                         std::to_string(k));
+        Expr fill = typedZero(in.type);
+        if (Value v = p.getValue()) {
+          Tensor &value = get(v);
+          fill = value.call(std::vector<Expr>(value.rank(), 0));
+        }
+        defineElementwise(
+            op, name, funcs, shape, [&](const std::vector<Expr> &i) {
+              Expr inside = Halide::Internal::const_true();
+              std::vector<Expr> src;
+              for (int k = 0; k < rank; ++k) {
+                Expr s = i[k] - pads[k];
+                Expr n = in.shape[k];
+                if (mode == "constant") {
+                  inside = inside && s >= 0 && s < n;
+                  s = Halide::clamp(s, 0, n - 1);
+                } else if (mode == "edge") {
+                  s = Halide::clamp(s, 0, n - 1);
+                } else if (mode == "wrap") {
+                  s = s % n; // Euclidean: in [0, n).
+                } else {     // reflect: period 2(n - 1), the edge not repeated.
+                  Expr period = Halide::max(2 * (n - 1), 1);
+                  Expr m = s % period;
+                  s = Halide::clamp(Halide::select(m < n, m, period - m), 0,
+                                    n - 1);
+                }
+                src.push_back(s);
+              }
+              Expr v = in.call(src);
+              return mode == "constant"
+                         ? Halide::select(inside, v,
+                                          Halide::cast(v.type(), fill))
+                         : v;
+            });
         return success();
       })
       .Case([&](TriluOp t) {

@@ -93,6 +93,16 @@ def Attn_PowOp : Attn_BinaryOp<"pow"> {
     the result has the base's.
   }];
 }
+def Attn_ModOp : Attn_BinaryOp<"mod"> {
+  let summary = "Elementwise remainder with numpy broadcasting";
+  let description = [{
+    ONNX `Mod`: with `fmod` the remainder takes the sign of the dividend (C
+    `fmod`; floats always use it); without it, the sign of the divisor
+    (Python `%`).
+  }];
+  let arguments = !con((ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                            UnitAttr:$fmod), scheduleArg);
+}
 def Attn_MaxOp : Attn_BinaryOp<"max", [Commutative]>;
 def Attn_MinOp : Attn_BinaryOp<"min", [Commutative]>;
 def Attn_AndOp : Attn_BinaryOp<"and", [Commutative]>;
@@ -276,6 +286,26 @@ def Attn_TriluOp : Attn_Op<"trilu", [Pure]> {
   let assemblyFormat = [{
     $input (`k` $k^ `:` type($k))? attr-dict `:` type($input) `->` type($output)
   }];
+}
+
+def Attn_PadOp : Attn_Op<"pad", [Pure]> {
+  let summary = "Pads every axis, or crops it where an amount is negative";
+  let description = [{
+    ONNX `Pad`: `pads` (1-D i64, known before the run: constants, extents
+    and arithmetic on them) holds the amount before each axis, then the
+    amount after each axis. `mode` is `constant` (the optional scalar
+    `value`, else zero), `edge` (the nearest element), `reflect` (mirrored
+    about the edge element, which is not repeated) or `wrap` (periodic).
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input,
+                            RankedTensorOf<[I64]>:$pads,
+                            Optional<AnyRankedTensor>:$value, StrAttr:$mode),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $pads (`,` $value^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
 }
 
 def Attn_ConcatOp : Attn_Op<"concat", [Pure]> {
