@@ -16,7 +16,9 @@ attnc-run-aarch64 under that command, as in test/e2e/sdpa_e2e.py (use it with
 --target=arm-64-linux).
 
 Pass criterion, for every output of every case: the shape matches and
-max |out - ref| <= 1e-4 * max |ref| (integer and bool outputs: exact).
+max |out - ref| <= 1e-4 * max |ref| (integer and bool outputs: exact), or
+the model's own "tolerance" from model.json (the float16 and bfloat16
+variants).
 Prints one line per output with the figures, then `result: PASS` or
 `result: FAIL`. Exit status: 0 when everything passes, 1 on a mismatch,
 2 when compiling or running fails.
@@ -78,17 +80,28 @@ def run(cmd):
 
 
 def load_signature(model_dir):
-    """(input names, output names, case names), ONNX order, from model.json."""
+    """(input names, output names, case names, tolerance, output dtypes),
+    ONNX order, from model.json; the tolerance is the model's own where it
+    states one."""
     path = os.path.join(model_dir, "model.json")
     with open(path) as f:
         meta = json.load(f)
     inputs = [v["name"] for v in meta["inputs"]]
     outputs = [v["name"] for v in meta["outputs"]]
     cases = [c["name"] for c in meta["cases"]]
-    return inputs, outputs, cases
+    dtypes = {v["name"]: v["dtype"] for v in meta["outputs"]}
+    return (inputs, outputs, cases, float(meta.get("tolerance", TOLERANCE)),
+            dtypes)
 
 
-def compare(name, out, ref):
+def decode(out, dtype):
+    """attnc-run stores bfloat16 as its raw bits (uint16): widen to float32."""
+    if dtype == "bfloat16" and out.dtype == np.uint16:
+        return (out.astype(np.uint32) << 16).view(np.float32)
+    return out
+
+
+def compare(name, out, ref, tolerance=TOLERANCE):
     """Returns (ok, text) for one output."""
     head = "%s %s %s" % (name, list(ref.shape), ref.dtype)
     if out.shape != ref.shape:
@@ -113,14 +126,15 @@ def compare(name, out, ref):
         return False, "%s: %d non-finite values: FAIL" % (head, bad)
     err = float(np.abs(out64 - ref64).max())
     scale = float(np.abs(ref64).max())
-    ok = err <= TOLERANCE * scale
+    ok = err <= tolerance * scale
     rel = err / scale if scale > 0 else (0.0 if err == 0 else float("inf"))
     return ok, ("%s: max abs error %.3e = %.3e x max|ref| (max|ref| %.3e, "
                 "tolerance %g x max|ref|): %s" % (
-                    head, err, rel, scale, TOLERANCE, "PASS" if ok else "FAIL"))
+                    head, err, rel, scale, tolerance, "PASS" if ok else "FAIL"))
 
 
-def check_case(args, lib, model_dir, case, inputs, outputs, c_inputs, workdir):
+def check_case(args, lib, model_dir, case, inputs, outputs, c_inputs, workdir,
+               tolerance, dtypes):
     case_dir = os.path.join(model_dir, case)
     if not os.path.isdir(case_dir):
         print("%s: no such case directory" % case_dir)
@@ -149,8 +163,8 @@ def check_case(args, lib, model_dir, case, inputs, outputs, c_inputs, workdir):
     ok = True
     for name, path in zip(outputs, out_paths):
         ref = np.load(os.path.join(case_dir, "outputs", name + ".npy"))
-        out = np.load(path)
-        good, text = compare(name, out, ref)
+        out = decode(np.load(path), dtypes[name])
+        good, text = compare(name, out, ref, tolerance)
         print("case %s: %s" % (case, text))
         ok &= good
     return ok
@@ -177,7 +191,7 @@ def main():
 
     model_dir = os.path.abspath(args.model_dir)
     model = os.path.join(model_dir, "model.onnx")
-    inputs, outputs, all_cases = load_signature(model_dir)
+    inputs, outputs, all_cases, tolerance, dtypes = load_signature(model_dir)
     cases = args.cases or all_cases
     c_inputs = argument_names(inputs, outputs)
 
@@ -208,7 +222,7 @@ def main():
         ok, broken = True, False
         for case in cases:
             result = check_case(args, lib, model_dir, case, inputs, outputs,
-                                c_inputs, workdir)
+                                c_inputs, workdir, tolerance, dtypes)
             if result is None:
                 broken = True
             else:

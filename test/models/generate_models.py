@@ -15,6 +15,11 @@ fixed seeds, exported with PyTorch's own ONNX exporters:
                   attention implementation transformers picks by default
                   ("sdpa", torch.nn.functional.scaled_dot_product_attention)
                   instead of "eager"
+  <name>_float16/, <name>_bfloat16/
+                  (GPT-2 and Llama) as <name>/, with the weights in float16
+                  or bfloat16; the reference outputs are the same rounded
+                  weights evaluated in float64, and model.json states the
+                  tolerance (5e-3 and 3e-2 x max|reference|)
 
 Every directory holds model.onnx (weights embedded, < 1 MB), model.json (its
 graph inputs and outputs in ONNX order, op types, cases) and, per case,
@@ -28,9 +33,11 @@ PyTorch to 1e-4 x max|reference|. manifest.json sums everything up.
 Run by hand (the environment is not part of CI; the outputs are committed):
 
   /work/venv/torchenv/bin/python test/models/generate_models.py [--only bert,gpt2]
+      [--low-precision-only]
 """
 
 import argparse
+import copy
 import json
 import linecache
 import math
@@ -599,8 +606,10 @@ def rel_error(out, ref):
 
 
 def write_variant(spec, variant, exporter, opset, proto_path, cases, extra,
-                  out_root=HERE):
-    """Checks one exported model with onnxruntime and writes its directory."""
+                  out_root=HERE, ort_tolerance=ORT_TOLERANCE,
+                  ort_optional=False):
+    """Checks one exported model with onnxruntime (within `ort_tolerance` of
+    the references) and writes its directory."""
     name = spec.name + variant
     proto = onnx.load(proto_path)
     onnx.checker.check_model(proto, full_check=True)
@@ -622,8 +631,16 @@ def write_variant(spec, variant, exporter, opset, proto_path, cases, extra,
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(proto_path, options,
-                                   providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(proto_path, options,
+                                       providers=["CPUExecutionProvider"])
+    except ort.capi.onnxruntime_pybind11_state.NotImplemented as e:
+        if not ort_optional:
+            raise
+        # onnxruntime's CPU provider lacks kernels for some types (bfloat16).
+        session = None
+        extra = dict(extra, onnxruntime=f"not checked: {short_error(e)}")
+        print(f"  {name}: onnxruntime cannot run it: {short_error(e)}")
     out_dir = os.path.join(out_root, name)
     if os.path.exists(out_dir):
         shutil.rmtree(out_dir)
@@ -634,7 +651,7 @@ def write_variant(spec, variant, exporter, opset, proto_path, cases, extra,
     worst = 0.0
     for case_name, x, refs in cases:
         feeds = {n: x[n].numpy() for n in input_names}
-        got = session.run(output_names, feeds)
+        got = session.run(output_names, feeds) if session else []
         errors = {}
         for oname, o, r in zip(output_names, got, refs):
             err = rel_error(o, r)
@@ -642,8 +659,8 @@ def write_variant(spec, variant, exporter, opset, proto_path, cases, extra,
             worst = max(worst, err)
             print(f"  {name}/{case_name}: {oname} {list(r.shape)} "
                   f"onnxruntime vs torch: max abs err = {err:.2e} x max|ref| "
-                  f"({'ok' if err <= ORT_TOLERANCE else 'MISMATCH'})")
-            if not err <= ORT_TOLERANCE:
+                  f"({'ok' if err <= ort_tolerance else 'MISMATCH'})")
+            if not err <= ort_tolerance:
                 raise RuntimeError(f"{name}/{case_name}: onnxruntime disagrees "
                                    f"with torch on {oname}: {err:.3e}")
         for sub, names, arrays in (("inputs", input_names,
@@ -764,14 +781,55 @@ def generate(spec, tmp):
     return records, notes
 
 
+# Lower-precision variants: the eager model with its weights in float16 or
+# bfloat16, exported by the TorchScript exporter. The reference is the same
+# model (the rounded weights) evaluated in float64; the tolerance allows for
+# the 16-bit rounding of the values the ops pass between them.
+LOW_PRECISION = {
+    "float16": (torch.float16, 5e-3),
+    "bfloat16": (torch.bfloat16, 3e-2),
+}
+LOW_PRECISION_MODELS = ("gpt2", "llama")
+
+
+def generate_low_precision(spec, tmp, dtype_name):
+    dtype, tolerance = LOW_PRECISION[dtype_name]
+    name = f"{spec.name}_{dtype_name}"
+    print(f"== {name}")
+    model = spec.build("eager").eval().to(dtype)
+    reference = copy.deepcopy(model).double()
+    cases = []
+    for i, (case_name, kwargs) in enumerate(spec.cases):
+        x = make_inputs(spec, i, kwargs, model)
+        refs = [r.astype(np.float64) for r in torch_outputs(reference, x)]
+        cases.append((case_name, x, refs))
+    path = os.path.join(tmp, name + ".onnx")
+    with CapturedWarnings() as caught:
+        export_torchscript(spec, model, cases[0][1], path)
+    model.eval()
+    return write_variant(
+        spec, "_" + dtype_name,
+        f"torch.onnx.export(dynamo=False) (TorchScript), weights in {dtype_name}",
+        TORCHSCRIPT_OPSET, path, cases,
+        {"attn_implementation": "eager", "export_warnings": caught.messages,
+         "dtype": dtype_name, "tolerance": tolerance,
+         "reference": "the same weights evaluated in float64 by PyTorch"},
+        ort_tolerance=tolerance, ort_optional=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--only", default="",
                     help="comma-separated model names (default: all); the "
                          "manifest keeps the other models' entries")
+    ap.add_argument("--low-precision-only", action="store_true",
+                    help="make only the float16/bfloat16 variants; the "
+                         "manifest keeps the other variants' entries")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
+    if args.low_precision_only:
+        only = (only or set(LOW_PRECISION_MODELS)) & set(LOW_PRECISION_MODELS)
     unknown = only - {s.name for s in SPECS}
     if unknown:
         ap.error(f"unknown models: {', '.join(sorted(unknown))}")
@@ -803,12 +861,32 @@ def main():
             if only and spec.name not in only:
                 models += [m for m in old.values() if m["model"] == spec.name]
                 continue
-            for n in (spec.name, spec.name + "_sdpa", spec.name + "_dynamo"):
-                if os.path.exists(os.path.join(HERE, n)):
-                    shutil.rmtree(os.path.join(HERE, n))
-            recs, ns = generate(spec, tmp)
+            if args.low_precision_only:
+                models += [m for m in old.values() if m["model"] == spec.name
+                           and "dtype" not in m]
+                notes += [n for n in previous.get("notes", [])
+                          if n.split(":")[0].split("_")[0] == spec.name and
+                          "float16" not in n.split(":")[0]]
+                recs, ns = [], []
+            else:
+                for n in (spec.name, spec.name + "_sdpa",
+                          spec.name + "_dynamo"):
+                    if os.path.exists(os.path.join(HERE, n)):
+                        shutil.rmtree(os.path.join(HERE, n))
+                recs, ns = generate(spec, tmp)
             models += recs
             notes += ns
+            if spec.name in LOW_PRECISION_MODELS:
+                for dtype_name in LOW_PRECISION:
+                    n = f"{spec.name}_{dtype_name}"
+                    if os.path.exists(os.path.join(HERE, n)):
+                        shutil.rmtree(os.path.join(HERE, n))
+                    try:
+                        models.append(
+                            generate_low_precision(spec, tmp, dtype_name))
+                    except Exception as e:  # recorded, not hidden
+                        traceback.print_exc()
+                        notes.append(f"{n}: failed: {short_error(e)}")
 
     union = Counter()
     for m in models:
