@@ -18,12 +18,17 @@
 //     an infinity only the same infinity;
 //   * integers and booleans: exactly.
 //
-// A test whose model uses an operator the importer does not support is
-// SKIPPED ("unsupported op", counted per op type). One that imports but fails
-// to compile, run or compare is FAILED, or KNOWN-FAIL when it is listed in
-// the --known-failures file; a listed test that passes is an UNEXPECTED-PASS
-// and fails the run, so that the list stays honest. The exit status is
-// non-zero iff a test failed or passed unexpectedly.
+// A test whose model uses a type attnc has no representation for is SKIPPED
+// before it is compiled: an element type other than float32/64, float16,
+// bfloat16, int8/16/32/64, uint8/16/32/64 and bool ("element type", counted
+// per type), or a value that is no tensor, such as a sequence, optional or
+// map ("value type", counted per kind); see unsupportedTypesOf. So is one
+// whose model uses an operator the importer does not support ("unsupported
+// op", counted per op type). One that imports but fails to compile, run or
+// compare is FAILED, or KNOWN-FAIL when it is listed in the --known-failures
+// file; a listed test that passes is an UNEXPECTED-PASS and fails the run, so
+// that the list stays honest. The exit status is non-zero iff a test failed
+// or passed unexpectedly.
 //
 // Compile-time values (README.md): attnc compiles ahead of time, and shapes,
 // axes, split sizes and repeats are compile-time facts. A test that fails
@@ -36,7 +41,8 @@
 // inputs still are. The closing line
 //
 //   ran N, passed P (Z with integer inputs frozen), known failures F,
-//   failed X, skipped S (unsupported ops: Op1 ×n, ...)
+//   failed X, skipped S (unsupported ops: Op1 ×n, ...; element types:
+//   TYPE1 ×n, ...; value types: sequence ×n, ...)
 //
 // counts every selected test once: N = P + F + X + S (unexpected passes are
 // among the P, and named on a line of their own; the Z passed only frozen).
@@ -93,6 +99,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -258,10 +265,20 @@ bool readKnownFailures(llvm::StringRef path, KnownFailures &known) {
 // Tensors from .pb files
 //===----------------------------------------------------------------------===//
 
+/// The name of an ONNX element type, as TensorProto_DataType_Name spells it;
+/// the types added to onnx.proto after the linked ONNX's by a table.
 std::string dataTypeName(int32_t type) {
   if (onnx::TensorProto::DataType_IsValid(type))
     return onnx::TensorProto::DataType_Name(
         static_cast<onnx::TensorProto::DataType>(type));
+  static const char *const kLaterTypes[] = {
+      "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ",
+      "UINT4",        "INT4",           "FLOAT4E2M1", "FLOAT8E8M0",
+      "UINT2",        "INT2",           "FLOAT6E2M3", "FLOAT6E3M2"};
+  constexpr int32_t kFirstLaterType = 17;
+  if (type >= kFirstLaterType &&
+      type < kFirstLaterType + static_cast<int32_t>(std::size(kLaterTypes)))
+    return kLaterTypes[type - kFirstLaterType];
   return "data type " + std::to_string(type);
 }
 
@@ -279,8 +296,16 @@ const char *dtypeName(DType dtype) {
     return "int64";
   case DType::I32:
     return "int32";
+  case DType::I16:
+    return "int16";
   case DType::I8:
     return "int8";
+  case DType::U64:
+    return "uint64";
+  case DType::U32:
+    return "uint32";
+  case DType::U16:
+    return "uint16";
   case DType::U8:
     return "uint8";
   case DType::Bool:
@@ -303,8 +328,16 @@ std::optional<DType> dtypeOfOnnx(int32_t type) {
     return DType::I64;
   case onnx::TensorProto::INT32:
     return DType::I32;
+  case onnx::TensorProto::INT16:
+    return DType::I16;
   case onnx::TensorProto::INT8:
     return DType::I8;
+  case onnx::TensorProto::UINT64:
+    return DType::U64;
+  case onnx::TensorProto::UINT32:
+    return DType::U32;
+  case onnx::TensorProto::UINT16:
+    return DType::U16;
   case onnx::TensorProto::UINT8:
     return DType::U8;
   case onnx::TensorProto::BOOL:
@@ -328,7 +361,7 @@ std::string shapeString(const std::vector<int64_t> &shape) {
 
 /// Copies the elements of a typed repeated field into `t`, narrowing each
 /// value to `T` (int32_data holds 8- and 16-bit values and bit patterns one
-/// per entry).
+/// per entry, uint64_data uint32 and uint64 values).
 template <typename T, typename Field>
 void copyField(const Field &field, HostTensor &t) {
   T *out = t.as<T>();
@@ -410,6 +443,10 @@ std::optional<HostTensor> tensorFromProto(const onnx::TensorProto &proto,
   case DType::I64:
     have = proto.int64_data_size();
     break;
+  case DType::U64:
+  case DType::U32:
+    have = proto.uint64_data_size();
+    break;
   default:
     have = proto.int32_data_size();
     break;
@@ -432,8 +469,20 @@ std::optional<HostTensor> tensorFromProto(const onnx::TensorProto &proto,
   case DType::I32:
     copyField<int32_t>(proto.int32_data(), t);
     break;
+  case DType::I16:
+    copyField<int16_t>(proto.int32_data(), t);
+    break;
   case DType::I8:
     copyField<int8_t>(proto.int32_data(), t);
+    break;
+  case DType::U64:
+    copyField<uint64_t>(proto.uint64_data(), t);
+    break;
+  case DType::U32:
+    copyField<uint32_t>(proto.uint64_data(), t);
+    break;
+  case DType::U16:
+    copyField<uint16_t>(proto.int32_data(), t);
     break;
   case DType::U8:
     copyField<uint8_t>(proto.int32_data(), t);
@@ -522,14 +571,23 @@ double floatAt(const HostTensor &t, int64_t i) {
   }
 }
 
+/// An integer or boolean element; uint64 values as their bit pattern.
 int64_t intAt(const HostTensor &t, int64_t i) {
   switch (t.dtype) {
   case DType::I64:
     return t.as<int64_t>()[i];
   case DType::I32:
     return t.as<int32_t>()[i];
+  case DType::I16:
+    return t.as<int16_t>()[i];
   case DType::I8:
     return t.as<int8_t>()[i];
+  case DType::U64:
+    return static_cast<int64_t>(t.as<uint64_t>()[i]);
+  case DType::U32:
+    return t.as<uint32_t>()[i];
+  case DType::U16:
+    return t.as<uint16_t>()[i];
   case DType::U8:
     return t.as<uint8_t>()[i];
   case DType::Bool:
@@ -537,6 +595,13 @@ int64_t intAt(const HostTensor &t, int64_t i) {
   default:
     return 0;
   }
+}
+
+/// An integer or boolean element as text.
+std::string intString(const HostTensor &t, int64_t i) {
+  if (t.dtype == DType::U64)
+    return std::to_string(t.as<uint64_t>()[i]);
+  return std::to_string(intAt(t, i));
 }
 
 /// numpy.isclose(got, want, rtol, atol, equal_nan=True).
@@ -612,8 +677,8 @@ std::optional<std::string> compareTensors(const HostTensor &got,
     return std::nullopt;
   return std::to_string(mismatches) + " of " + std::to_string(n) +
          " elements differ; first at " + indexString(first, want.shape) +
-         ": got " + std::to_string(intAt(got, first)) + ", expected " +
-         std::to_string(intAt(want, first));
+         ": got " + intString(got, first) + ", expected " +
+         intString(want, first);
 }
 
 //===----------------------------------------------------------------------===//
@@ -629,6 +694,9 @@ struct TestResult {
   /// For a skipped test: each unsupported op type once (`Op`, `domain:Op`,
   /// or `Op (opset N)` when the op is supported from a later opset).
   std::vector<std::string> unsupportedOps;
+  /// For a skipped test: each element type attnc does not represent once,
+  /// and each kind of non-tensor value (unsupportedTypesOf).
+  std::vector<std::string> unsupportedElementTypes, unsupportedValueTypes;
   /// For a test that passed only with its integer graph inputs frozen into
   /// the model (runTestInProcess): which, as `with integer inputs 'a', 'b'
   /// frozen`; empty otherwise.
@@ -740,6 +808,124 @@ bool needsCompileTimeValue(llvm::StringRef message) {
 bool isIntegerInput(const onnx::ValueInfoProto &input) {
   int32_t type = declaredElementType(input);
   return type == onnx::TensorProto::INT64 || type == onnx::TensorProto::INT32;
+}
+
+/// Whether attnc represents tensors of the ONNX element type `type`
+/// (UNDEFINED, a type left for shape inference to find, counts as one).
+bool isRepresentedElementType(int32_t type) {
+  switch (type) {
+  case onnx::TensorProto::UNDEFINED:
+  case onnx::TensorProto::FLOAT:
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::UINT16:
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+  case onnx::TensorProto::BOOL:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// The types of a model's values that attnc has no representation for.
+struct UnsupportedTypes {
+  /// Element types of tensors, as TensorProto_DataType_Name spells them.
+  std::set<std::string> elementTypes;
+  /// Values that are no tensors: `sequence`, `optional`, `map`,
+  /// `sparse_tensor`, `opaque`.
+  std::set<std::string> valueTypes;
+  bool empty() const { return elementTypes.empty() && valueTypes.empty(); }
+};
+
+/// Looks at the model's graph inputs, outputs, value_info and initializers,
+/// its tensor-valued node attributes (Constant's value, ConstantOfShape's),
+/// Constant's string values, and the element types named by Cast's `to` and
+/// by `dtype` and `output_dtype` attributes of default-domain nodes.
+/// Subgraphs in attributes are not looked into.
+UnsupportedTypes unsupportedTypesOf(const onnx::ModelProto &model) {
+  UnsupportedTypes found;
+  auto element = [&](int32_t type) {
+    if (!isRepresentedElementType(type))
+      found.elementTypes.insert(dataTypeName(type));
+  };
+  auto value = [&](const onnx::ValueInfoProto &info) {
+    if (!info.has_type())
+      return;
+    const onnx::TypeProto &type = info.type();
+    switch (type.value_case()) {
+    case onnx::TypeProto::kTensorType:
+      element(type.tensor_type().elem_type());
+      break;
+    case onnx::TypeProto::kSequenceType:
+      found.valueTypes.insert("sequence");
+      break;
+    case onnx::TypeProto::kOptionalType:
+      found.valueTypes.insert("optional");
+      break;
+    case onnx::TypeProto::kMapType:
+      found.valueTypes.insert("map");
+      break;
+    case onnx::TypeProto::kSparseTensorType:
+      found.valueTypes.insert("sparse_tensor");
+      break;
+    case onnx::TypeProto::kOpaqueType:
+      found.valueTypes.insert("opaque");
+      break;
+    default:
+      break;
+    }
+  };
+  const onnx::GraphProto &graph = model.graph();
+  for (const auto &info : graph.input())
+    value(info);
+  for (const auto &info : graph.output())
+    value(info);
+  for (const auto &info : graph.value_info())
+    value(info);
+  for (const auto &init : graph.initializer())
+    element(init.data_type());
+  if (graph.sparse_initializer_size())
+    found.valueTypes.insert("sparse_tensor");
+  for (const auto &node : graph.node()) {
+    bool isDefaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    for (const auto &attr : node.attribute()) {
+      switch (attr.type()) {
+      case onnx::AttributeProto::TENSOR:
+        element(attr.t().data_type());
+        break;
+      case onnx::AttributeProto::TENSORS:
+        for (const auto &t : attr.tensors())
+          element(t.data_type());
+        break;
+      case onnx::AttributeProto::SPARSE_TENSOR:
+      case onnx::AttributeProto::SPARSE_TENSORS:
+        found.valueTypes.insert("sparse_tensor");
+        break;
+      case onnx::AttributeProto::STRING:
+      case onnx::AttributeProto::STRINGS:
+        // Constant's value_string(s): a string tensor.
+        if (node.op_type() == "Constant" && isDefaultDomain)
+          element(onnx::TensorProto::STRING);
+        break;
+      case onnx::AttributeProto::INT:
+        if (isDefaultDomain &&
+            ((attr.name() == "to" && node.op_type() == "Cast") ||
+             attr.name() == "dtype" || attr.name() == "output_dtype"))
+          element(static_cast<int32_t>(attr.i()));
+        break;
+      default:
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 /// Imports the model held in `bytes` (whose graph inputs are those of `graph`
@@ -872,7 +1058,7 @@ TestResult compileAndRun(llvm::StringRef bytes, const std::string &bufferName,
                     "': " + *diff);
     }
   }
-  return TestResult{Outcome::Pass, "", {}, {}};
+  return TestResult{Outcome::Pass, "", {}, {}, {}, {}};
 }
 
 /// The model of `model` with the graph inputs `frozen` (by index) turned into
@@ -961,6 +1147,23 @@ TestResult runTestInProcess(const TestCase &test) {
   }
   const onnx::GraphProto &graph = model.graph();
 
+  // A model with values of a type attnc does not represent is skipped, like
+  // one with an unsupported operator.
+  if (UnsupportedTypes types = unsupportedTypesOf(model); !types.empty()) {
+    TestResult r;
+    r.outcome = Outcome::Skip;
+    r.unsupportedElementTypes.assign(types.elementTypes.begin(),
+                                     types.elementTypes.end());
+    r.unsupportedValueTypes.assign(types.valueTypes.begin(),
+                                   types.valueTypes.end());
+    if (!types.elementTypes.empty())
+      r.reason = "element type " + llvm::join(r.unsupportedElementTypes, ", ");
+    if (!types.valueTypes.empty())
+      r.reason += (r.reason.empty() ? "" : "; ") + std::string("value type ") +
+                  llvm::join(r.unsupportedValueTypes, ", ");
+    return r;
+  }
+
   double rtol = kDefaultRtol, atol = kDefaultAtol;
   readTolerances(test.dir, rtol, atol);
   std::vector<std::string> sets = dataSets(test.dir);
@@ -1014,7 +1217,7 @@ TestResult runTestInProcess(const TestCase &test) {
       return r;
     }
   }
-  return TestResult{Outcome::Pass, "", {}, label};
+  return TestResult{Outcome::Pass, "", {}, {}, {}, label};
 }
 
 TestResult runTestGuarded(const TestCase &test) {
@@ -1065,12 +1268,17 @@ bool readAll(int fd, void *data, size_t size) {
   return true;
 }
 
-/// `outcome \n frozen \n reason \n op \n op ...`
+/// `outcome \n frozen \n reason \n op Op \n ... type TYPE \n ... value KIND
+/// \n ...`
 std::string encode(const TestResult &r) {
   std::string s = std::to_string(static_cast<int>(r.outcome)) + "\n" +
                   r.frozen + "\n" + r.reason + "\n";
   for (const std::string &op : r.unsupportedOps)
-    s += op + "\n";
+    s += "op " + op + "\n";
+  for (const std::string &type : r.unsupportedElementTypes)
+    s += "type " + type + "\n";
+  for (const std::string &kind : r.unsupportedValueTypes)
+    s += "value " + kind + "\n";
   return s;
 }
 
@@ -1086,9 +1294,15 @@ TestResult decode(llvm::StringRef s) {
     r.frozen = lines[1].str();
   if (lines.size() > 2)
     r.reason = lines[2].str();
-  for (size_t i = 3; i < lines.size(); ++i)
-    if (!lines[i].empty())
-      r.unsupportedOps.push_back(lines[i].str());
+  for (size_t i = 3; i < lines.size(); ++i) {
+    llvm::StringRef line = lines[i];
+    if (line.consume_front("op "))
+      r.unsupportedOps.push_back(line.str());
+    else if (line.consume_front("type "))
+      r.unsupportedElementTypes.push_back(line.str());
+    else if (line.consume_front("value "))
+      r.unsupportedValueTypes.push_back(line.str());
+  }
   return r;
 }
 
@@ -1351,7 +1565,8 @@ int main(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   unsigned passed = 0, passedFrozen = 0, knownFailed = 0, failed = 0,
            skipped = 0, unexpectedPasses = 0;
-  std::map<std::string, unsigned> unsupportedCounts;
+  std::map<std::string, unsigned> unsupportedCounts, unsupportedTypeCounts,
+      unsupportedValueCounts;
   WorkerPool pool(tests, options.timeoutSeconds);
   for (uint32_t i = 0; i < tests.size(); ++i) {
     const TestCase &test = tests[i];
@@ -1367,6 +1582,10 @@ int main(int argc, char **argv) {
       ++skipped;
       for (const std::string &op : result.unsupportedOps)
         ++unsupportedCounts[op];
+      for (const std::string &type : result.unsupportedElementTypes)
+        ++unsupportedTypeCounts[type];
+      for (const std::string &kind : result.unsupportedValueTypes)
+        ++unsupportedValueCounts[kind];
       label = "SKIPPED";
       detail = result.reason;
       break;
@@ -1420,13 +1639,25 @@ int main(int argc, char **argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
 
-  std::vector<std::pair<std::string, unsigned>> ops(unsupportedCounts.begin(),
-                                                    unsupportedCounts.end());
-  llvm::stable_sort(
-      ops, [](const auto &a, const auto &b) { return a.second > b.second; });
-  std::string opList;
-  for (const auto &[op, n] : ops)
-    opList += (opList.empty() ? "" : ", ") + op + " \u00d7" + std::to_string(n);
+  // `Name ×n, ...`, most frequent first.
+  auto countList = [](const std::map<std::string, unsigned> &counts) {
+    std::vector<std::pair<std::string, unsigned>> sorted(counts.begin(),
+                                                         counts.end());
+    llvm::stable_sort(sorted, [](const auto &a, const auto &b) {
+      return a.second > b.second;
+    });
+    std::string list;
+    for (const auto &[name, n] : sorted)
+      list += (list.empty() ? "" : ", ") + name + " \u00d7" + std::to_string(n);
+    return list;
+  };
+  std::vector<std::string> skipLists;
+  if (!unsupportedCounts.empty())
+    skipLists.push_back("unsupported ops: " + countList(unsupportedCounts));
+  if (!unsupportedTypeCounts.empty())
+    skipLists.push_back("element types: " + countList(unsupportedTypeCounts));
+  if (!unsupportedValueCounts.empty())
+    skipLists.push_back("value types: " + countList(unsupportedValueCounts));
 
   char timeText[64];
   std::snprintf(timeText, sizeof(timeText), "%.1f s", total);
@@ -1434,8 +1665,8 @@ int main(int argc, char **argv) {
                << passed << " (" << passedFrozen
                << " with integer inputs frozen), known failures " << knownFailed
                << ", failed " << failed << ", skipped " << skipped;
-  if (!opList.empty())
-    llvm::outs() << " (unsupported ops: " << opList << ")";
+  if (!skipLists.empty())
+    llvm::outs() << " (" << llvm::join(skipLists, "; ") << ")";
   llvm::outs() << "\n";
   if (unexpectedPasses)
     llvm::outs() << "attnc-conformance: " << unexpectedPasses

@@ -124,8 +124,20 @@ std::vector<double> toDoubles(const HostTensor &t) {
     case DType::I32:
       out[i] = t.as<int32_t>()[i];
       break;
+    case DType::I16:
+      out[i] = t.as<int16_t>()[i];
+      break;
     case DType::I8:
       out[i] = t.as<int8_t>()[i];
+      break;
+    case DType::U64:
+      out[i] = static_cast<double>(t.as<uint64_t>()[i]);
+      break;
+    case DType::U32:
+      out[i] = t.as<uint32_t>()[i];
+      break;
+    case DType::U16:
+      out[i] = t.as<uint16_t>()[i];
       break;
     case DType::U8:
     case DType::Bool:
@@ -154,8 +166,16 @@ const char *dtypeName(DType dtype) {
     return "i64";
   case DType::I32:
     return "i32";
+  case DType::I16:
+    return "i16";
   case DType::I8:
     return "i8";
+  case DType::U64:
+    return "u64";
+  case DType::U32:
+    return "u32";
+  case DType::U16:
+    return "u16";
   case DType::U8:
     return "u8";
   case DType::Bool:
@@ -815,6 +835,73 @@ func.func @f(%x: tensor<2x6xi32>, %y: tensor<6xi32>) -> (tensor<2x6xi32>,
                        {3, -3, -3, 3, 0, 2, 0, 0, 6, -6, 33, -25}));
   EXPECT_TRUE(allEqual(outputs[1], DType::I32, {2, 6},
                        {-1, 1, -1, 1, 0, -2, 0, 0, 3, -3, -25, 25}));
+}
+
+TEST_F(JitNumericsTest, Int16DivOverAVectorTail) {
+  // Rows of 5 elements under attn-tile's 8-lane vectors: the loop has unused
+  // lanes, where a faulting division would trap.
+  const char *source = R"mlir(
+func.func @f(%x: tensor<3x5xi16>, %y: tensor<3x5xi16>) -> tensor<3x5xi16> {
+  %d = attn.div %x, %y : (tensor<3x5xi16>, tensor<3x5xi16>) -> tensor<3x5xi16>
+  return %d : tensor<3x5xi16>
+}
+)mlir";
+  std::vector<int16_t> xs = {7,   -7, 7,   -7,   0,      9,     -1, 1,
+                             -13, 13, 100, -100, -32768, 32767, 5};
+  std::vector<int16_t> ys = {2, 2, -2, -2, 3, 4, 5, -5, 4, -4, 7, 7, 2, -1, 5};
+  OwningOpRef<ModuleOp> module;
+  ASSERT_TRUE(parse(source, module));
+  ASSERT_TRUE(tile(*module));
+  std::vector<HostTensor> outputs;
+  ASSERT_TRUE(run(
+      *module,
+      {makeTensor(DType::I16, {3, 5}, xs), makeTensor(DType::I16, {3, 5}, ys)},
+      outputs));
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_TRUE(
+      allEqual(outputs[0], DType::I16, {3, 5},
+               {3, -3, -3, 3, 0, 2, 0, 0, -3, -3, 14, -14, -16384, -32767, 1}));
+}
+
+TEST_F(JitNumericsTest, UnsignedIntegers) {
+  const char *source = R"mlir(
+func.func @f(%x: tensor<5xui32>, %y: tensor<5xui32>, %z: tensor<5xui16>)
+    -> (tensor<5xui32>, tensor<5xui32>, tensor<5xui32>, tensor<5xi1>,
+        tensor<5xui64>, tensor<5xi16>, tensor<5xf32>) {
+  %a = attn.add %x, %y : (tensor<5xui32>, tensor<5xui32>) -> tensor<5xui32>
+  %d = attn.div %x, %y : (tensor<5xui32>, tensor<5xui32>) -> tensor<5xui32>
+  %m = attn.mod %x, %y : (tensor<5xui32>, tensor<5xui32>) -> tensor<5xui32>
+  %l = attn.less %x, %y : (tensor<5xui32>, tensor<5xui32>) -> tensor<5xi1>
+  %w = attn.cast %z : tensor<5xui16> to tensor<5xui64>
+  %n = attn.cast %z : tensor<5xui16> to tensor<5xi16>
+  %f = attn.cast %x : tensor<5xui32> to tensor<5xf32>
+  return %a, %d, %m, %l, %w, %n, %f : tensor<5xui32>, tensor<5xui32>,
+      tensor<5xui32>, tensor<5xi1>, tensor<5xui64>, tensor<5xi16>, tensor<5xf32>
+}
+)mlir";
+  std::vector<uint32_t> xs = {4000000000u, 7, 3000000000u, 0, 5};
+  std::vector<uint32_t> ys = {3, 2, 4000000000u, 1, 300000000u};
+  std::vector<uint16_t> zs = {65535, 0, 32768, 1, 40000};
+  std::vector<HostTensor> outputs;
+  ASSERT_TRUE(
+      run(source,
+          {makeTensor(DType::U32, {5}, xs), makeTensor(DType::U32, {5}, ys),
+           makeTensor(DType::U16, {5}, zs)},
+          outputs));
+  ASSERT_EQ(outputs.size(), 7u);
+  // Sums wrap modulo 2^32; comparisons, quotients and remainders are those
+  // of the unsigned values.
+  EXPECT_TRUE(allEqual(outputs[0], DType::U32, {5},
+                       {4000000003, 9, 2705032704, 1, 300000005}));
+  EXPECT_TRUE(allEqual(outputs[1], DType::U32, {5}, {1333333333, 3, 0, 0, 0}));
+  EXPECT_TRUE(allEqual(outputs[2], DType::U32, {5}, {1, 1, 3000000000, 0, 5}));
+  EXPECT_TRUE(allEqual(outputs[3], DType::Bool, {5}, {0, 0, 1, 1, 1}));
+  EXPECT_TRUE(
+      allEqual(outputs[4], DType::U64, {5}, {65535, 0, 32768, 1, 40000}));
+  EXPECT_TRUE(
+      allEqual(outputs[5], DType::I16, {5}, {-1, 0, -32768, 1, -25536}));
+  EXPECT_TRUE(
+      allClose(outputs[6], DType::F32, Array({5}, {4e9, 7, 3e9, 0, 5})));
 }
 
 TEST_F(JitNumericsTest, Sqrt) {

@@ -86,8 +86,7 @@ bool isBool(halide_type_t t) {
   return t.code == halide_type_uint && t.bits == 1;
 }
 
-/// Returns true for the element types attnc can produce (see docs/abi.md)
-/// plus the remaining plain integer widths.
+/// Returns true for the element types attnc can produce (see docs/abi.md).
 bool isSupportedType(halide_type_t t) {
   if (t.lanes != 1)
     return false;

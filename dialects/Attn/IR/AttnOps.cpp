@@ -258,15 +258,16 @@ OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
   if (isSplatOf(adaptor.getRhs(), 1.0) && getLhs().getType() == getType())
     return getLhs();
-  // Integer division by zero is left for run time, where it is defined by
-  // the target; it is never folded.
+  // Integer division by zero is never folded: it is left for run time (the
+  // Halide backend gives 0).
+  bool isUnsigned = getType().getElementType().isUnsignedInteger();
   return foldBinaryConstants(
       adaptor.getLhs(), adaptor.getRhs(), getType(),
       [](double a, double b) { return a / b; },
-      [](APInt a, APInt b) -> APInt {
+      [isUnsigned](APInt a, APInt b) -> APInt {
         if (b.isZero())
           return APInt(a.getBitWidth(), 0);
-        return a.sdiv(b);
+        return isUnsigned ? a.udiv(b) : a.sdiv(b);
       });
 }
 
@@ -327,13 +328,24 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (auto intType = dyn_cast<IntegerType>(to)) {
     SmallVector<APInt> values;
     for (int64_t i = 0; i < n; ++i) {
+      if (isa<IntegerType>(from) && intType.getWidth() != 1) {
+        // Integer to integer: wraps modulo 2^width, exactly.
+        APInt v = input.getValues<APInt>()[i];
+        values.push_back(from.isUnsignedInteger() || from.isInteger(1)
+                             ? v.zextOrTrunc(intType.getWidth())
+                             : v.sextOrTrunc(intType.getWidth()));
+        continue;
+      }
       double v = toDouble(i);
       if (intType.getWidth() == 1)
         values.push_back(APInt(1, v != 0.0));
+      else if (intType.isUnsigned() && v >= 0x1p63)
+        values.push_back(APInt(64, static_cast<uint64_t>(std::trunc(v)))
+                             .zextOrTrunc(intType.getWidth()));
       else
-        values.push_back(APInt(intType.getWidth(),
-                               static_cast<int64_t>(std::trunc(v)),
-                               /*isSigned=*/true));
+        values.push_back(APInt(64, static_cast<int64_t>(std::trunc(v)),
+                               /*isSigned=*/true)
+                             .zextOrTrunc(intType.getWidth()));
     }
     if (input.isSplat())
       return SplatElementsAttr::get(getType(), values.front());

@@ -273,8 +273,16 @@ int32_t onnxElementType(Type type) {
     return onnx::TensorProto::BOOL;
   if (type.isUnsignedInteger(8))
     return onnx::TensorProto::UINT8;
+  if (type.isUnsignedInteger(16))
+    return onnx::TensorProto::UINT16;
+  if (type.isUnsignedInteger(32))
+    return onnx::TensorProto::UINT32;
+  if (type.isUnsignedInteger(64))
+    return onnx::TensorProto::UINT64;
   if (type.isInteger(8))
     return onnx::TensorProto::INT8;
+  if (type.isInteger(16))
+    return onnx::TensorProto::INT16;
   if (type.isInteger(32))
     return onnx::TensorProto::INT32;
   if (type.isInteger(64))
@@ -413,8 +421,16 @@ Type Importer::elementType(int32_t onnxType) {
     return builder.getI64Type();
   case onnx::TensorProto::INT32:
     return builder.getI32Type();
+  case onnx::TensorProto::INT16:
+    return builder.getI16Type();
   case onnx::TensorProto::INT8:
     return builder.getI8Type();
+  case onnx::TensorProto::UINT64:
+    return builder.getIntegerType(64, /*isSigned=*/false);
+  case onnx::TensorProto::UINT32:
+    return builder.getIntegerType(32, /*isSigned=*/false);
+  case onnx::TensorProto::UINT16:
+    return builder.getIntegerType(16, /*isSigned=*/false);
   case onnx::TensorProto::UINT8:
     return builder.getIntegerType(8, /*isSigned=*/false);
   case onnx::TensorProto::BOOL:
@@ -492,6 +508,24 @@ Importer::elementsFromTensor(const onnx::TensorProto &tensor,
     case onnx::TensorProto::INT32:
       append(onnx::ParseData<int32_t>(&tensor));
       break;
+    case onnx::TensorProto::UINT32:
+    case onnx::TensorProto::UINT64: {
+      // raw_data, or uint64_data holding one element per entry.
+      int64_t width = element.getIntOrFloatBitWidth() / 8;
+      if (tensor.has_raw_data()) {
+        bytes.assign(tensor.raw_data().begin(), tensor.raw_data().end());
+      } else {
+        for (uint64_t v : tensor.uint64_data())
+          for (int64_t b = 0; b < width; ++b)
+            bytes.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+      }
+      if (static_cast<int64_t>(bytes.size()) != count * width) {
+        emitError(fileLoc) << what << " holds " << bytes.size()
+                           << " bytes, expected " << count * width;
+        return failure();
+      }
+      break;
+    }
     default: {
       // 8- and 16-bit types and bool: raw_data, or int32_data holding one
       // element per entry.
@@ -758,6 +792,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   for (auto [i, v] : llvm::enumerate(results)) {
     auto have = cast<RankedTensorType>(v.getType());
     auto declared = cast<RankedTensorType>(returnTypes[i]);
+
     if (have == declared)
       continue;
     if (failed(verifyCompatibleShape(have, declared)) ||
@@ -1392,10 +1427,14 @@ LogicalResult importConcat(Importer &im, const onnx::NodeProto &node) {
       im.intAttribute(node, "axis", 0), type->getRank(), "attribute 'axis'");
   if (failed(axis))
     return failure();
+  // Operands with no elements along the axis contribute nothing.
   SmallVector<Value> inputs;
   for (int i = 0; i < node.input_size(); ++i)
     if (Value v = im.input(node, i))
-      inputs.push_back(v);
+      if (cast<RankedTensorType>(v.getType()).getDimSize(*axis) != 0)
+        inputs.push_back(v);
+  if (inputs.empty())
+    inputs.push_back(im.input(node, 0));
   im.setOutput(node, 0,
                im.builder.create<ConcatOp>(im.currentLoc, *type, inputs,
                                            im.builder.getI64IntegerAttr(*axis),
@@ -1737,15 +1776,43 @@ LogicalResult importConv(Importer &im, const onnx::NodeProto &node) {
   Value x = im.input(node, 0), w = im.input(node, 1);
   auto xt = cast<RankedTensorType>(x.getType());
   auto wt = cast<RankedTensorType>(w.getType());
-  if (xt.getRank() != 4 || wt.getRank() != 4 || !wt.hasStaticShape()) {
-    im.nodeError() << "only 2-D convolutions with a static weight are "
-                      "supported, got input "
+  int64_t spatial = xt.getRank() - 2;
+  if ((spatial != 1 && spatial != 2) || wt.getRank() != xt.getRank() ||
+      !wt.hasStaticShape()) {
+    im.nodeError() << "only 1-D and 2-D convolutions with a weight of static "
+                      "shape are supported, got input "
                    << xt << " and weight " << wt;
     return failure();
   }
-  SmallVector<int64_t> strides = im.intsAttribute(node, "strides", {1, 1});
-  SmallVector<int64_t> dilations = im.intsAttribute(node, "dilations", {1, 1});
-  SmallVector<int64_t> pads = im.intsAttribute(node, "pads", {0, 0, 0, 0});
+  SmallVector<int64_t> strides =
+      im.intsAttribute(node, "strides", SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> dilations =
+      im.intsAttribute(node, "dilations", SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> pads =
+      im.intsAttribute(node, "pads", SmallVector<int64_t>(2 * spatial, 0));
+  // A 1-D convolution is a 2-D one over a height of 1.
+  RankedTensorType resultType = *type;
+  if (spatial == 1) {
+    auto unsqueeze = [&](Value v) -> Value {
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape(t.getShape());
+      shape.insert(shape.begin() + 2, 1);
+      return im.builder.create<ExpandDimsOp>(
+          im.currentLoc, RankedTensorType::get(shape, t.getElementType()), v,
+          im.builder.getDenseI64ArrayAttr({2}), false, nullptr);
+    };
+    x = unsqueeze(x);
+    w = unsqueeze(w);
+    xt = cast<RankedTensorType>(x.getType());
+    wt = cast<RankedTensorType>(w.getType());
+    strides.insert(strides.begin(), 1);
+    dilations.insert(dilations.begin(), 1);
+    if (pads.size() == 2)
+      pads = {0, pads[0], 0, pads[1]};
+    SmallVector<int64_t> shape(type->getShape());
+    shape.insert(shape.begin() + 2, 1);
+    resultType = RankedTensorType::get(shape, type->getElementType());
+  }
   std::string autoPad = im.stringAttribute(node, "auto_pad", "NOTSET");
   if (autoPad == "VALID") {
     pads = {0, 0, 0, 0};
@@ -1771,13 +1838,17 @@ LogicalResult importConv(Importer &im, const onnx::NodeProto &node) {
                       "SAME_UPPER, SAME_LOWER)";
     return failure();
   }
-  auto op = im.builder.create<Conv2dOp>(
-      im.currentLoc, *type, x, w, im.input(node, 2),
+  Value y = im.builder.create<Conv2dOp>(
+      im.currentLoc, resultType, x, w, im.input(node, 2),
       im.builder.getDenseI64ArrayAttr(strides),
       im.builder.getDenseI64ArrayAttr(pads),
       im.builder.getDenseI64ArrayAttr(dilations),
       im.builder.getI64IntegerAttr(im.intAttribute(node, "group", 1)), nullptr);
-  im.setOutput(node, 0, op);
+  if (spatial == 1)
+    y = im.builder.create<ExpandDimsOp>(im.currentLoc, *type, y,
+                                        im.builder.getDenseI64ArrayAttr({2}),
+                                        true, nullptr);
+  im.setOutput(node, 0, y);
   return success();
 }
 

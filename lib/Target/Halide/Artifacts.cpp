@@ -368,12 +368,16 @@ size_t HostTensor::elementBytes(DType dtype) {
   switch (dtype) {
   case DType::F64:
   case DType::I64:
+  case DType::U64:
     return 8;
   case DType::F32:
   case DType::I32:
+  case DType::U32:
     return 4;
   case DType::F16:
   case DType::BF16:
+  case DType::I16:
+  case DType::U16:
     return 2;
   case DType::I8:
   case DType::U8:
@@ -406,8 +410,16 @@ Halide::Type halideTypeOf(DType dtype) {
     return Halide::Int(64);
   case DType::I32:
     return Halide::Int(32);
+  case DType::I16:
+    return Halide::Int(16);
   case DType::I8:
     return Halide::Int(8);
+  case DType::U64:
+    return Halide::UInt(64);
+  case DType::U32:
+    return Halide::UInt(32);
+  case DType::U16:
+    return Halide::UInt(16);
   case DType::U8:
     return Halide::UInt(8);
   case DType::Bool:
@@ -418,7 +430,8 @@ Halide::Type halideTypeOf(DType dtype) {
 
 FailureOr<DType> dtypeOf(Halide::Type type) {
   for (DType d : {DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64,
-                  DType::I32, DType::I8, DType::U8, DType::Bool})
+                  DType::I32, DType::I16, DType::I8, DType::U64, DType::U32,
+                  DType::U16, DType::U8, DType::Bool})
     if (halideTypeOf(d) == type)
       return d;
   return failure();
@@ -476,9 +489,15 @@ LogicalResult mlir::attn::runWithJit(ModuleOp module,
       out.data.resize(out.numElements() * HostTensor::elementBytes(out.dtype));
       outputs.push_back(std::move(out));
     }
+    // An empty output still needs a host pointer: a null one would make the
+    // realization a bounds query that computes nothing.
+    alignas(8) static char emptyStorage[8];
     for (HostTensor &out : outputs)
       buffers.push_back(Halide::Buffer<>(
-          halideTypeOf(out.dtype), out.data.data(), reversedSizes(out.shape)));
+          halideTypeOf(out.dtype),
+          out.data.empty() ? static_cast<void *>(emptyStorage)
+                           : static_cast<void *>(out.data.data()),
+          reversedSizes(out.shape)));
     pb.pipeline().realize(Halide::Realization(buffers), jitTarget);
     return success();
   });

@@ -177,12 +177,20 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
         return defineBroadcast([](auto x) { return x[0] * x[1]; });
       })
       .Case([&](DivOp) {
-        // ONNX integer division truncates toward zero; Halide's rounds
-        // toward negative infinity.
-        return defineBroadcast([](auto x) {
-          if (x[0].type().is_int())
-            return Halide::div_round_to_zero(x[0], x[1]);
-          return x[0] / x[1];
+        // ONNX integer division truncates toward zero; Halide's `/` is
+        // Euclidean (0 <= a - b * q < |b|) and total (q = 0 for b = 0). The
+        // quotient moves one step toward zero where a negative dividend
+        // leaves a remainder. Halide's div_round_to_zero is not used: it
+        // faults on a zero divisor, which the unused lanes of a vector tail
+        // can hold, and bounds inference cannot see through it.
+        return defineBroadcast([](auto x) -> Expr {
+          Expr a = x[0], b = x[1];
+          if (!a.type().is_int())
+            return a / b;
+          Expr q = a / b;
+          Expr step = Halide::select(b < 0, Halide::cast(a.type(), -1),
+                                     Halide::cast(a.type(), 1));
+          return Halide::select(a < 0 && a % b != 0, q + step, q);
         });
       })
       .Case([&](PowOp) {
@@ -327,26 +335,16 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       })
       .Case([&](CastOp c) {
         Tensor &in = get(c.getInput());
-        defineElementwise(
-            op, name, funcs, in.shape, [&](const std::vector<Expr> &i) -> Expr {
-              Expr x = in.call(i);
-              if (ht.is_bool())
-                return x != Halide::cast(x.type(), 0);
-              if (x.type().is_bool())
-                return Halide::select(x, Halide::cast(ht, 1),
-                                      Halide::cast(ht, 0));
-              Expr y = Halide::cast(ht, widen(x));
-              // The float16 conversion turns NaN into inf.
-              if (ht.bits() == 16 && (ht.is_float() || ht.is_bfloat()) &&
-                  x.type().is_float())
-                y = Halide::select(
-                    Halide::is_nan(widen(x)),
-                    Halide::reinterpret(ht,
-                                        Halide::cast<uint16_t>(
-                                            ht.is_bfloat() ? 0x7fc0 : 0x7e00)),
-                    y);
-              return y;
-            });
+        defineElementwise(op, name, funcs, in.shape,
+                          [&](const std::vector<Expr> &i) -> Expr {
+                            Expr x = in.call(i);
+                            if (ht.is_bool())
+                              return x != Halide::cast(x.type(), 0);
+                            if (x.type().is_bool())
+                              return Halide::select(x, Halide::cast(ht, 1),
+                                                    Halide::cast(ht, 0));
+                            return narrow(widen(x), ht);
+                          });
         return success();
       })
       .Case([&](TransposeOp t) {

@@ -159,7 +159,19 @@ Expr mlir::attn::halide::widen(Expr e) {
 }
 
 Expr mlir::attn::halide::narrow(Expr e, Halide::Type type) {
-  return e.type() == type ? e : Halide::cast(type, e);
+  if (e.type() == type)
+    return e;
+  Expr y = Halide::cast(type, e);
+  // Halide's conversion to a 16-bit float turns NaN into infinity; keep it a
+  // (quiet) NaN.
+  if (type.bits() == 16 && (type.is_float() || type.is_bfloat()) &&
+      e.type().is_float())
+    y = Halide::select(
+        Halide::is_nan(e),
+        Halide::reinterpret(
+            type, Halide::cast<uint16_t>(type.is_bfloat() ? 0x7fc0 : 0x7e00)),
+        y);
+  return y;
 }
 
 namespace {

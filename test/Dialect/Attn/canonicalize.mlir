@@ -58,3 +58,32 @@ func.func @integer_division_truncates() -> tensor<2xi64> {
   %0 = attn.div %a, %b : (tensor<2xi64>, tensor<i64>) -> tensor<2xi64>
   return %0 : tensor<2xi64>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @unsigned_division
+func.func @unsigned_division() -> tensor<2xui32> {
+  // CHECK: attn.constant dense<[2147483647, 1]> : tensor<2xui32>
+  %a = attn.constant dense<[4294967295, 3]> : tensor<2xui32>
+  %b = attn.constant dense<2> : tensor<ui32>
+  %0 = attn.div %a, %b : (tensor<2xui32>, tensor<ui32>) -> tensor<2xui32>
+  return %0 : tensor<2xui32>
+}
+
+// -----
+
+// Integer casts keep every bit: sign- or zero-extended by the source's
+// signedness, wrapped when narrower.
+// CHECK-LABEL: func.func @integer_casts
+func.func @integer_casts() -> (tensor<2xui64>, tensor<2xi64>, tensor<2xi16>) {
+  // CHECK-DAG: attn.constant dense<[18446744073709551615, 9223372036854775807]> : tensor<2xui64>
+  // CHECK-DAG: attn.constant dense<[4294967295, 9223372036854775807]> : tensor<2xi64>
+  // CHECK-DAG: attn.constant dense<[-1, -2]> : tensor<2xi16>
+  %s = attn.constant dense<[-1, 9223372036854775807]> : tensor<2xi64>
+  %u = attn.constant dense<[4294967295, 9223372036854775807]> : tensor<2xui64>
+  %w = attn.constant dense<[4294967295, 65534]> : tensor<2xui32>
+  %0 = attn.cast %s : tensor<2xi64> to tensor<2xui64>
+  %1 = attn.cast %u : tensor<2xui64> to tensor<2xi64>
+  %2 = attn.cast %w : tensor<2xui32> to tensor<2xi16>
+  return %0, %1, %2 : tensor<2xui64>, tensor<2xi64>, tensor<2xi16>
+}

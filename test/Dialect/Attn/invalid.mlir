@@ -149,3 +149,36 @@ func.func @schedule_inlined_parallel(%a: tensor<4xf32>) -> tensor<4xf32> {
   %0 = attn.sqrt %a {schedule = #attn.schedule<inlined = true, parallel = true>} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @pad_mode(%x: tensor<3x4xf32>, %p: tensor<4xi64>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{'attn.pad' op has mode 'symmetric'; supported: constant, edge, reflect, wrap}}
+  %0 = attn.pad %x, %p {mode = "symmetric"} : (tensor<3x4xf32>, tensor<4xi64>) -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
+
+// -----
+
+func.func @pad_amounts(%x: tensor<3x4xf32>, %p: tensor<2xi64>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{'attn.pad' op has pad amounts 'tensor<2xi64>' for rank 2; needs 4}}
+  %0 = attn.pad %x, %p {mode = "edge"} : (tensor<3x4xf32>, tensor<2xi64>) -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
+
+// -----
+
+func.func @pad_extent(%x: tensor<3x4xf32>) -> tensor<5x8xf32> {
+  %p = attn.constant dense<[1, 2, 1, 1]> : tensor<4xi64>
+  // expected-error @+1 {{'attn.pad' op result extent 8 on axis 1 should be 7}}
+  %0 = attn.pad %x, %p {mode = "edge"} : (tensor<3x4xf32>, tensor<4xi64>) -> tensor<5x8xf32>
+  return %0 : tensor<5x8xf32>
+}
+
+// -----
+
+func.func @pad_value_mode(%x: tensor<3x4xf32>, %p: tensor<4xi64>, %v: tensor<f32>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{'attn.pad' op takes a pad value in 'constant' mode only}}
+  %0 = attn.pad %x, %p, %v {mode = "edge"} : (tensor<3x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}

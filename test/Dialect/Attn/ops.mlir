@@ -58,3 +58,17 @@ func.func @schedules(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
   %1 = attn.add %0, %a {schedule = #attn.schedule<gpu_threads = 128>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
   return %1 : tensor<64x64xf32>
 }
+
+// CHECK-LABEL: func.func @mod_pad
+func.func @mod_pad(%a: tensor<2x?xi32>, %b: tensor<i32>, %x: tensor<3x4xf32>, %p: tensor<4xi64>, %v: tensor<f32>) -> (tensor<2x?xi32>, tensor<2x?xi32>, tensor<5x7xf32>, tensor<?x?xf32>) {
+  // CHECK: attn.mod %{{.*}}, %{{.*}} : (tensor<2x?xi32>, tensor<i32>) -> tensor<2x?xi32>
+  %0 = attn.mod %a, %b : (tensor<2x?xi32>, tensor<i32>) -> tensor<2x?xi32>
+  // CHECK: attn.mod %{{.*}}, %{{.*}} {fmod}
+  %1 = attn.mod %a, %b {fmod} : (tensor<2x?xi32>, tensor<i32>) -> tensor<2x?xi32>
+  %pads = attn.constant dense<[1, 2, 1, 1]> : tensor<4xi64>
+  // CHECK: attn.pad %{{.*}}, %{{.*}}, %{{.*}} {mode = "constant"} : (tensor<3x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<5x7xf32>
+  %2 = attn.pad %x, %pads, %v {mode = "constant"} : (tensor<3x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<5x7xf32>
+  // CHECK: attn.pad %{{.*}}, %{{.*}} {mode = "reflect"} : (tensor<3x4xf32>, tensor<4xi64>) -> tensor<?x?xf32>
+  %3 = attn.pad %x, %p {mode = "reflect"} : (tensor<3x4xf32>, tensor<4xi64>) -> tensor<?x?xf32>
+  return %0, %1, %2, %3 : tensor<2x?xi32>, tensor<2x?xi32>, tensor<5x7xf32>, tensor<?x?xf32>
+}

@@ -71,7 +71,21 @@ LogicalResult emitHalideText(ModuleOp module, const HalideEmitOptions &options,
                              ArtifactKind kind, llvm::raw_ostream &os);
 
 /// Element types a host tensor can hold.
-enum class DType { F32, F64, F16, BF16, I64, I32, I8, U8, Bool };
+enum class DType {
+  F32,
+  F64,
+  F16,
+  BF16,
+  I64,
+  I32,
+  I16,
+  I8,
+  U64,
+  U32,
+  U16,
+  U8,
+  Bool
+};
 
 /// A dense row-major tensor in host memory, for the JIT entry point.
 struct HostTensor {
