@@ -1450,13 +1450,74 @@ LogicalResult importSplit(Importer &im, const onnx::NodeProto &node) {
   if (failed(axis))
     return failure();
   int64_t extent = xt.getDimSize(*axis);
-  if (ShapedType::isDynamic(extent)) {
-    im.nodeError() << "splits axis " << *axis << " of " << xt
-                   << ", a run-time extent; the split axis must be static";
-    return failure();
-  }
   SmallVector<int64_t> sizes;
-  if (im.currentOpset >= 13 && im.input(node, 1)) {
+  int64_t n = node.output_size();
+  Value sizeTensor = im.currentOpset >= 13 ? im.input(node, 1) : Value();
+  bool sizesGiven = sizeTensor || (im.currentOpset < 13 &&
+                                   !im.intsAttribute(node, "split").empty());
+  if (!sizesGiven && ShapedType::isDynamic(extent)) {
+    // Equal parts of a run-time extent E: output i is
+    // [min(i·p, E), min((i + 1)·p, E)) with p = ceil(E / n).
+    auto oneType = RankedTensorType::get({1}, im.builder.getI64Type());
+    auto binary = [&](auto tag, Value a, Value b) -> Value {
+      using OpT = decltype(tag);
+      return im.builder.create<OpT>(im.currentLoc, oneType, a, b, nullptr);
+    };
+    Value e = im.builder.create<ShapeOp>(
+        im.currentLoc, oneType, x, im.builder.getI64IntegerAttr(*axis),
+        im.builder.getI64IntegerAttr(*axis + 1), nullptr);
+    Value part = binary(DivOp(), binary(AddOp(), e, im.i64Constant({n - 1})),
+                        im.i64Constant({n}));
+    for (int64_t i = 0; i < n; ++i) {
+      FailureOr<RankedTensorType> type = im.outputType(node, i);
+      if (failed(type))
+        return failure();
+      Value start =
+          binary(MinOp(), binary(MulOp(), part, im.i64Constant({i})), e);
+      Value end =
+          binary(MinOp(), binary(MulOp(), part, im.i64Constant({i + 1})), e);
+      im.setOutput(node, i,
+                   im.builder.create<SliceOp>(
+                       im.currentLoc, *type, x, start, end,
+                       im.builder.getDenseI64ArrayAttr({*axis}),
+                       im.builder.getDenseI64ArrayAttr({1}), nullptr));
+    }
+    return success();
+  }
+  if (sizeTensor && !im.constantOf(sizeTensor)) {
+    // Sizes computed from extents: each output slices [start, start + size)
+    // with the bounds summed in the graph (known before the run).
+    auto st = cast<RankedTensorType>(sizeTensor.getType());
+    if (st.getRank() != 1 || st.getDimSize(0) != n) {
+      im.nodeError() << "split sizes '" << node.input(1) << "' are " << st
+                     << "; need one per output (" << n << ")";
+      return failure();
+    }
+    Value start = im.i64Constant({0});
+    if (!st.getElementType().isInteger(64))
+      sizeTensor = im.builder.create<CastOp>(
+          im.currentLoc, RankedTensorType::get({n}, im.builder.getI64Type()),
+          sizeTensor, nullptr);
+    auto oneType = RankedTensorType::get({1}, im.builder.getI64Type());
+    for (int64_t i = 0; i < n; ++i) {
+      FailureOr<RankedTensorType> type = im.outputType(node, i);
+      if (failed(type))
+        return failure();
+      Value size = im.builder.create<GatherOp>(
+          im.currentLoc, oneType, sizeTensor, im.i64Constant({i}),
+          im.builder.getI64IntegerAttr(0), nullptr);
+      Value end = im.builder.create<AddOp>(im.currentLoc, oneType, start, size,
+                                           nullptr);
+      im.setOutput(node, i,
+                   im.builder.create<SliceOp>(
+                       im.currentLoc, *type, x, start, end,
+                       im.builder.getDenseI64ArrayAttr({*axis}),
+                       im.builder.getDenseI64ArrayAttr({1}), nullptr));
+      start = end;
+    }
+    return success();
+  }
+  if (sizeTensor) {
     FailureOr<SmallVector<int64_t>> s = im.constantInts(node, 1, "split");
     if (failed(s))
       return failure();
@@ -1464,7 +1525,6 @@ LogicalResult importSplit(Importer &im, const onnx::NodeProto &node) {
   } else if (im.currentOpset < 13) {
     sizes = im.intsAttribute(node, "split");
   }
-  int64_t n = node.output_size();
   if (sizes.empty()) {
     // Equal parts; with num_outputs (opset 18) the last may be smaller.
     int64_t part = (extent + n - 1) / n;

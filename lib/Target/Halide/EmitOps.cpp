@@ -786,7 +786,10 @@ LogicalResult PipelineBuilder::defineSlice(SliceOp op, const std::string &name,
       e = Halide::clamp(e, Expr(int64_t(-1)), dim - 1);
       count = (s - e + Expr(-step - 1)) / Expr(-step);
     }
-    first[axis] = Halide::cast<int>(s);
+    // A non-empty slice starts inside the axis; an empty one may start at
+    // its end, which must not become an access out of bounds.
+    first[axis] = Halide::cast<int>(
+        step > 0 ? Halide::max(Halide::min(s, dim - 1), Expr(int64_t(0))) : s);
     stride[axis] = step;
     shape[axis] = outType.isDynamicDim(axis)
                       ? Halide::Internal::simplify(Halide::cast<int>(
