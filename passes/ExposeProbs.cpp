@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Passes/Passes.h"
 
@@ -38,133 +39,21 @@ std::string nodeName(Location loc) {
   return name;
 }
 
-class ProbsBuilder {
-public:
-  ProbsBuilder(SdpaOp op) : op(op), b(op), loc(op.getLoc()) {}
-
-  /// softmax(scale · Q·Kᵀ + mask), causal positions masked.
-  FailureOr<Value> build() {
-    Value q = op.getQ(), k = op.getK();
-    auto qType = op.getQ().getType();
-    auto kType = op.getK().getType();
-    Type element = qType.getElementType();
-    int64_t batch = qType.getDimSize(0), heads = qType.getDimSize(1),
-            nq = qType.getDimSize(2), nk = kType.getDimSize(2);
-    int64_t group = op.getKvGroup();
-    if (group > 1) {
-      // Query head h reads key head h / group.
-      if (ShapedType::isDynamic(heads))
-        return op.emitOpError("needs a static head count to expose its "
-                              "probabilities");
-      SmallVector<int64_t> index;
-      for (int64_t h = 0; h < heads; ++h)
-        index.push_back(h / group);
-      k = b.create<GatherOp>(
-          loc,
-          RankedTensorType::get({batch, heads, nk, kType.getDimSize(3)},
-                                kType.getElementType()),
-          k, i64Constant(index), b.getI64IntegerAttr(1), nullptr);
-    }
-    auto kt = b.create<TransposeOp>(
-        loc,
-        RankedTensorType::get({batch, heads, kType.getDimSize(3), nk},
-                              kType.getElementType()),
-        k, b.getDenseI64ArrayAttr({0, 1, 3, 2}), nullptr);
-    auto scoresType = RankedTensorType::get({batch, heads, nq, nk}, element);
-    Value s = b.create<MatMulOp>(loc, scoresType, q, kt, nullptr);
-    s = b.create<MulOp>(loc, scoresType, s,
-                        scalar(element, op.getEffectiveScale()), nullptr);
-    if (auto cap = op.getSoftcap()) {
-      Value c = scalar(element, cap->convertToDouble());
-      s = b.create<MulOp>(
-          loc, scoresType,
-          b.create<TanhOp>(loc, scoresType,
-                           b.create<DivOp>(loc, scoresType, s, c, nullptr),
-                           nullptr),
-          c, nullptr);
-    }
-    if (Value mask = op.getMask()) {
-      auto maskType = cast<RankedTensorType>(mask.getType());
-      if (maskType.getElementType().isInteger(1))
-        s = b.create<SelectOp>(loc, scoresType, mask, s, lowest(element),
-                               nullptr);
-      else
-        s = b.create<AddOp>(loc, scoresType, s, mask, nullptr);
-    }
-    if (op.getCausal())
-      s = b.create<SelectOp>(loc, scoresType, causalKeep(nq, nk), s,
-                             lowest(element), nullptr);
-    Value p = b.create<SoftmaxOp>(loc, scoresType, s, b.getI64IntegerAttr(3),
-                                  nullptr);
-    if (!op.getZeroMaskedRows())
-      return p;
-    // A row whose keys are all masked is 0.
-    auto rowType = RankedTensorType::get({batch, heads, nq, 1}, element);
-    Value rowMax = b.create<ReduceOp>(loc, rowType, s, b.getStringAttr("max"),
-                                      b.getDenseI64ArrayAttr({3}),
-                                      b.getBoolAttr(true), nullptr);
-    Value allMasked = b.create<EqualOp>(
-        loc, RankedTensorType::get({batch, heads, nq, 1}, b.getI1Type()),
-        rowMax, lowest(element), nullptr);
-    return b
-        .create<SelectOp>(loc, scoresType, allMasked, scalar(element, 0.0), p,
-                          nullptr)
-        .getResult();
-  }
-
-private:
-  Value i64Constant(ArrayRef<int64_t> values) {
-    auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
-                                      b.getI64Type());
-    return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, values));
-  }
-  Value i64Scalar(int64_t v) {
-    return b.create<ConstantOp>(
-        loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
-                                    ArrayRef<int64_t>{v}));
-  }
-  Value scalar(Type element, double v) {
-    auto type = RankedTensorType::get({}, element);
-    return b.create<ConstantOp>(
-        loc, DenseElementsAttr::get(type, FloatAttr::get(element, v)));
-  }
-  Value lowest(Type element) {
-    return scalar(element, std::numeric_limits<float>::lowest());
-  }
-
-  /// Positions 0..extent-1 of axis 2 of `of`, as i64 [extent].
-  Value positions(Value of, int64_t extent) {
-    auto i64 = b.getI64Type();
-    auto scalarType = RankedTensorType::get({}, i64);
-    Value shape = b.create<ShapeOp>(loc, RankedTensorType::get({4}, i64), of,
-                                    b.getI64IntegerAttr(0),
-                                    b.getI64IntegerAttr(4), nullptr);
-    Value count = b.create<GatherOp>(loc, scalarType, shape, i64Scalar(2),
-                                     b.getI64IntegerAttr(0), nullptr);
-    return b.create<RangeOp>(loc, RankedTensorType::get({extent}, i64),
-                             i64Scalar(0), count, i64Scalar(1), nullptr);
-  }
-
-  /// keep[i, j] = j <= i + causal_offset, as attn.sdpa's `causal`.
-  Value causalKeep(int64_t nq, int64_t nk) {
-    auto i64 = b.getI64Type();
-    Value rowPositions = positions(op.getQ(), nq);
-    if (int64_t offset = op.getCausalOffset())
-      rowPositions = b.create<AddOp>(loc, rowPositions.getType(), rowPositions,
-                                     i64Scalar(offset), nullptr);
-    Value rows = b.create<ExpandDimsOp>(
-        loc, RankedTensorType::get({nq, 1}, i64), rowPositions,
-        b.getDenseI64ArrayAttr({1}), UnitAttr(), nullptr);
-    Value cols = positions(op.getK(), nk);
-    auto boolType = RankedTensorType::get({nq, nk}, b.getI1Type());
-    Value after = b.create<GreaterOp>(loc, boolType, cols, rows, nullptr);
-    return b.create<NotOp>(loc, boolType, after, nullptr);
-  }
-
-  SdpaOp op;
-  OpBuilder b;
-  Location loc;
-};
+/// The probabilities attn.sdpa `op` computes internally, rebuilt next to it
+/// (masked keys score the lowest float, as in the fused op).
+FailureOr<Value> buildProbs(SdpaOp op) {
+  OpBuilder b(op);
+  ScoresOptions options;
+  options.scale = op.getEffectiveScale();
+  if (auto cap = op.getSoftcap())
+    options.softcap = cap->convertToDouble();
+  options.causal = op.getCausal();
+  options.causalOffset = op.getCausalOffset();
+  options.zeroMaskedRows = op.getZeroMaskedRows();
+  options.maskedValue = std::numeric_limits<float>::lowest();
+  return buildAttentionScores(b, op.getLoc(), op.getQ(), op.getK(),
+                              op.getMask(), options);
+}
 
 struct AttnExposeProbsPass
     : public mlir::attn::impl::AttnExposeProbsBase<AttnExposeProbsPass> {
@@ -206,8 +95,7 @@ struct AttnExposeProbsPass
       SmallVector<std::string> names;
       for (auto &[op, name] : chosen) {
         auto sdpa = dyn_cast<SdpaOp>(op);
-        FailureOr<Value> probs =
-            sdpa ? ProbsBuilder(sdpa).build() : op->getResult(0);
+        FailureOr<Value> probs = sdpa ? buildProbs(sdpa) : op->getResult(0);
         if (failed(probs))
           return signalPassFailure();
         results.push_back(*probs);

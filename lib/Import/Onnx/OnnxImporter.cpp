@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Import/Onnx/OnnxImporter.h"
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
 #include "Schemas.h"
@@ -2066,87 +2067,6 @@ struct AttentionBuilder {
         .getResult();
   }
 
-  /// ONNX Attention's qk_matmul_output over [B, H, Nq, D] / [B, Hkv, Nk, D]
-  /// operands: mode 0 or 1 the scaled (softcapped) scores, 2 with the mask
-  /// and causal bias added (-inf where masked), 3 the probabilities (0 in a
-  /// row whose keys are all masked).
-  Value qkOutput(Value q, Value k, Value mask, double scale,
-                 std::optional<double> softcap, bool causal,
-                 int64_t causalOffset, int64_t mode) {
-    OpBuilder &b = im.builder;
-    Location loc = im.currentLoc;
-    ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k);
-    Type element = cast<RankedTensorType>(q.getType()).getElementType();
-    auto scalar = [&](double v) -> Value {
-      auto type = RankedTensorType::get({}, element);
-      return b.create<ConstantOp>(
-          loc, DenseElementsAttr::get(type, FloatAttr::get(element, v)));
-    };
-    if (qs[1] != ks[1]) { // Query head h reads key head h / group.
-      SmallVector<int64_t> index;
-      for (int64_t h = 0; h < qs[1]; ++h)
-        index.push_back(h / (qs[1] / ks[1]));
-      k = b.create<GatherOp>(loc, withShape(k, {ks[0], qs[1], ks[2], ks[3]}), k,
-                             im.i64Constant(index), b.getI64IntegerAttr(1),
-                             nullptr);
-    }
-    Value kt = transpose(k, {0, 1, 3, 2});
-    auto type = withShape(q, {qs[0], qs[1], qs[2], ks[2]});
-    Value s = b.create<MatMulOp>(loc, type, q, kt, nullptr);
-    s = b.create<MulOp>(loc, type, s, scalar(scale), nullptr);
-    if (softcap) {
-      Value c = scalar(*softcap);
-      s = b.create<MulOp>(
-          loc, type,
-          b.create<TanhOp>(loc, type, b.create<DivOp>(loc, type, s, c, nullptr),
-                           nullptr),
-          c, nullptr);
-    }
-    if (mode < 2)
-      return s;
-    Value negInf = scalar(-std::numeric_limits<double>::infinity());
-    if (mask) {
-      auto maskType = cast<RankedTensorType>(mask.getType());
-      if (maskType.getElementType().isInteger(1))
-        s = b.create<SelectOp>(loc, type, mask, s, negInf, nullptr);
-      else
-        s = b.create<AddOp>(loc, type, s, mask, nullptr);
-    }
-    if (causal) {
-      // Masked where key j > query i.
-      auto i64 = b.getI64Type();
-      auto range = [&](int64_t n) -> Value {
-        SmallVector<int64_t> values;
-        for (int64_t v = 0; v < n; ++v)
-          values.push_back(v);
-        return im.i64Constant(values);
-      };
-      // With a cache, query r is position r + causalOffset.
-      SmallVector<int64_t> last;
-      for (int64_t r = 0; r < qs[2]; ++r)
-        last.push_back(r + causalOffset);
-      Value rows = b.create<ExpandDimsOp>(
-          loc, RankedTensorType::get({qs[2], 1}, i64), im.i64Constant(last),
-          b.getDenseI64ArrayAttr({1}), UnitAttr(), nullptr);
-      Value after = b.create<GreaterOp>(
-          loc, RankedTensorType::get({qs[2], ks[2]}, b.getI1Type()),
-          range(ks[2]), rows, nullptr);
-      s = b.create<SelectOp>(loc, type, after, negInf, s, nullptr);
-    }
-    if (mode == 2)
-      return s;
-    Value p =
-        b.create<SoftmaxOp>(loc, type, s, b.getI64IntegerAttr(3), nullptr);
-    auto rowType = withShape(q, {qs[0], qs[1], qs[2], 1});
-    Value rowMax = b.create<ReduceOp>(loc, rowType, s, b.getStringAttr("max"),
-                                      b.getDenseI64ArrayAttr({3}),
-                                      b.getBoolAttr(true), nullptr);
-    Value allMasked = b.create<EqualOp>(
-        loc, RankedTensorType::get(shapeOf(rowMax), b.getI1Type()), rowMax,
-        negInf, nullptr);
-    return b.create<SelectOp>(loc, type, allMasked, scalar(0.0), p, nullptr);
-  }
-
   /// Slices [start, start + size) of the last axis.
   Value lastAxisSlice(Value x, int64_t start, int64_t size) {
     SmallVector<int64_t> shape(shapeOf(x));
@@ -2160,39 +2080,6 @@ struct AttentionBuilder {
 
   Value add(Value a, Value b) {
     return im.builder.create<AddOp>(im.currentLoc, a.getType(), a, b, nullptr);
-  }
-
-  /// 0, 1, ..., n - 1 for the extent n of `x` on `axis`, reshaped to
-  /// `rank` axes with that extent on `at`; a run-time Range when n is dynamic.
-  Value positions(Value x, int64_t axis, int64_t rank, int64_t at) {
-    OpBuilder &b = im.builder;
-    Location loc = im.currentLoc;
-    auto i64 = b.getI64Type();
-    int64_t n = shapeOf(x)[axis];
-    Value iota;
-    if (!ShapedType::isDynamic(n)) {
-      SmallVector<int64_t> values;
-      for (int64_t v = 0; v < n; ++v)
-        values.push_back(v);
-      iota = im.i64Constant(values);
-    } else {
-      auto scalarType = RankedTensorType::get({}, i64);
-      auto scalar = [&](int64_t v) -> Value {
-        return b.create<ConstantOp>(
-            loc, DenseElementsAttr::get(scalarType, ArrayRef<int64_t>{v}));
-      };
-      Value extent = b.create<ShapeOp>(loc, RankedTensorType::get({1}, i64), x,
-                                       b.getI64IntegerAttr(axis),
-                                       b.getI64IntegerAttr(axis + 1), nullptr);
-      Value limit = b.create<ReshapeOp>(loc, scalarType, extent,
-                                        b.getDenseI64ArrayAttr({}), nullptr);
-      iota = b.create<RangeOp>(loc, RankedTensorType::get({n}, i64), scalar(0),
-                               limit, scalar(1), nullptr);
-    }
-    SmallVector<int64_t> spec(rank, 1), shape(rank, 1);
-    spec[at] = -1;
-    shape[at] = n;
-    return reshape(iota, spec, shape);
   }
 
   /// An elementwise binary op whose result shape is the broadcast of its
@@ -2215,8 +2102,8 @@ struct AttentionBuilder {
     OpBuilder &b = im.builder;
     Location loc = im.currentLoc;
     auto i1 = b.getI1Type(), i64 = b.getI64Type();
-    Value keys = positions(k, 2, 4, 3);
-    Value pos = positions(q, 2, 4, 2);
+    Value keys = buildPositions(b, loc, k, 2, 4, 3);
+    Value pos = buildPositions(b, loc, q, 2, 4, 2);
     Value allowed;
     auto both = [&](Value cond) {
       allowed = allowed ? binary<AndOp>(allowed, cond, i1) : cond;
@@ -2434,23 +2321,26 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
                         "or a 'scale' attribute";
       return failure();
     }
-    ArrayRef<int64_t> ks = ab.shapeOf(k);
-    if (causal && (ShapedType::isDynamic(ab.shapeOf(q)[2]) ||
-                   ShapedType::isDynamic(ks[2]))) {
-      im.nodeError() << "output 3 (qk_matmul_output) with is_causal needs "
-                        "static sequence lengths";
-      return failure();
-    }
     int64_t mode = im.intAttribute(node, "qk_matmul_output_mode", 0);
     if (mode < 0 || mode > 3) {
       im.nodeError() << "attribute 'qk_matmul_output_mode' = " << mode
                      << " is not supported (supported: 0, 1, 2, 3)";
       return failure();
     }
-    im.setOutput(node, 3,
-                 ab.qkOutput(q, k, mask,
-                             scale ? *scale : 1.0 / std::sqrt(double(d)),
-                             softcap, causal, causalOffset, mode));
+    ScoresOptions scores;
+    scores.scale = scale ? *scale : 1.0 / std::sqrt(double(d));
+    scores.softcap = softcap;
+    scores.causal = causal;
+    scores.causalOffset = causalOffset;
+    scores.zeroMaskedRows = true;
+    scores.stage = mode < 2    ? ScoresStage::Scaled
+                   : mode == 2 ? ScoresStage::Masked
+                               : ScoresStage::Probabilities;
+    FailureOr<Value> qk =
+        buildAttentionScores(im.builder, im.currentLoc, q, k, mask, scores);
+    if (failed(qk))
+      return failure();
+    im.setOutput(node, 3, *qk);
   }
   FailureOr<Value> y =
       ab.sdpa(q, k, v, mask, optionalScale(im, node), causal, softcap,

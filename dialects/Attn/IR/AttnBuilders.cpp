@@ -1,0 +1,142 @@
+//===- AttnBuilders.cpp - Builders of common attn op chains ---------------===//
+
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
+  auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                    b.getI64Type());
+  return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, values));
+}
+
+Value i64Scalar(OpBuilder &b, Location loc, int64_t v) {
+  return b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                  ArrayRef<int64_t>{v}));
+}
+
+Value floatScalar(OpBuilder &b, Location loc, Type element, double v) {
+  return b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(RankedTensorType::get({}, element),
+                                  FloatAttr::get(element, v)));
+}
+
+RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(
+      shape, cast<RankedTensorType>(v.getType()).getElementType());
+}
+
+} // namespace
+
+Value mlir::attn::buildPositions(OpBuilder &b, Location loc, Value x,
+                                 int64_t axis, int64_t rank, int64_t at) {
+  auto i64 = b.getI64Type();
+  int64_t n = cast<RankedTensorType>(x.getType()).getDimSize(axis);
+  Value iota;
+  if (!ShapedType::isDynamic(n)) {
+    SmallVector<int64_t> values;
+    for (int64_t v = 0; v < n; ++v)
+      values.push_back(v);
+    iota = i64Constant(b, loc, values);
+  } else {
+    auto scalarType = RankedTensorType::get({}, i64);
+    Value extent = b.create<ShapeOp>(loc, RankedTensorType::get({1}, i64), x,
+                                     b.getI64IntegerAttr(axis),
+                                     b.getI64IntegerAttr(axis + 1), nullptr);
+    Value limit = b.create<ReshapeOp>(loc, scalarType, extent,
+                                      b.getDenseI64ArrayAttr({}), nullptr);
+    iota = b.create<RangeOp>(loc, RankedTensorType::get({n}, i64),
+                             i64Scalar(b, loc, 0), limit, i64Scalar(b, loc, 1),
+                             nullptr);
+  }
+  if (rank == 1)
+    return iota;
+  SmallVector<int64_t> spec(rank, 1), shape(rank, 1);
+  spec[at] = -1;
+  shape[at] = n;
+  return b.create<ReshapeOp>(loc, RankedTensorType::get(shape, i64), iota,
+                             b.getDenseI64ArrayAttr(spec), nullptr);
+}
+
+FailureOr<Value> mlir::attn::buildAttentionScores(OpBuilder &b, Location loc,
+                                                  Value q, Value k, Value mask,
+                                                  const ScoresOptions &opts) {
+  auto qType = cast<RankedTensorType>(q.getType());
+  auto kType = cast<RankedTensorType>(k.getType());
+  Type element = qType.getElementType();
+  int64_t batch = qType.getDimSize(0), heads = qType.getDimSize(1),
+          nq = qType.getDimSize(2), nk = kType.getDimSize(2);
+  int64_t kvHeads = kType.getDimSize(1);
+  if (heads != kvHeads) {
+    // Query head h reads key head h / group.
+    if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(kvHeads) ||
+        heads % kvHeads != 0)
+      return emitError(loc, "needs static head counts, query heads a "
+                            "multiple of key/value heads, to build the "
+                            "attention scores; got ")
+             << qType << " and " << kType;
+    SmallVector<int64_t> index;
+    for (int64_t h = 0; h < heads; ++h)
+      index.push_back(h / (heads / kvHeads));
+    k = b.create<GatherOp>(
+        loc,
+        withShape(k, {kType.getDimSize(0), heads, nk, kType.getDimSize(3)}), k,
+        i64Constant(b, loc, index), b.getI64IntegerAttr(1), nullptr);
+  }
+  Value kt = b.create<TransposeOp>(
+      loc, withShape(k, {kType.getDimSize(0), heads, kType.getDimSize(3), nk}),
+      k, b.getDenseI64ArrayAttr({0, 1, 3, 2}), nullptr);
+  auto type = RankedTensorType::get({batch, heads, nq, nk}, element);
+  Value s = b.create<MatMulOp>(loc, type, q, kt, nullptr);
+  s = b.create<MulOp>(loc, type, s, floatScalar(b, loc, element, opts.scale),
+                      nullptr);
+  if (opts.softcap) {
+    Value c = floatScalar(b, loc, element, *opts.softcap);
+    s = b.create<MulOp>(
+        loc, type,
+        b.create<TanhOp>(loc, type, b.create<DivOp>(loc, type, s, c, nullptr),
+                         nullptr),
+        c, nullptr);
+  }
+  if (opts.stage == ScoresStage::Scaled)
+    return s;
+  Value masked = floatScalar(b, loc, element, opts.maskedValue);
+  if (mask) {
+    if (cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1))
+      s = b.create<SelectOp>(loc, type, mask, s, masked, nullptr);
+    else
+      s = b.create<AddOp>(loc, type, s, mask, nullptr);
+  }
+  if (opts.causal) {
+    // Key j is masked for query i when j > i + causalOffset.
+    auto boolType = RankedTensorType::get({nq, nk}, b.getI1Type());
+    Value rows = buildPositions(b, loc, q, 2, 2, 0);
+    if (opts.causalOffset)
+      rows = b.create<AddOp>(loc, rows.getType(), rows,
+                             i64Scalar(b, loc, opts.causalOffset), nullptr);
+    Value cols = buildPositions(b, loc, k, 2, 1, 0);
+    Value after = b.create<GreaterOp>(loc, boolType, cols, rows, nullptr);
+    s = b.create<SelectOp>(loc, type, after, masked, s, nullptr);
+  }
+  if (opts.stage == ScoresStage::Masked)
+    return s;
+  Value p = b.create<SoftmaxOp>(loc, type, s, b.getI64IntegerAttr(3), nullptr);
+  if (!opts.zeroMaskedRows)
+    return p;
+  auto rowType = RankedTensorType::get({batch, heads, nq, 1}, element);
+  Value rowMax = b.create<ReduceOp>(loc, rowType, s, b.getStringAttr("max"),
+                                    b.getDenseI64ArrayAttr({3}),
+                                    b.getBoolAttr(true), nullptr);
+  Value allMasked = b.create<EqualOp>(
+      loc, RankedTensorType::get({batch, heads, nq, 1}, b.getI1Type()), rowMax,
+      masked, nullptr);
+  return b
+      .create<SelectOp>(loc, type, allMasked, floatScalar(b, loc, element, 0.0),
+                        p, nullptr)
+      .getResult();
+}
