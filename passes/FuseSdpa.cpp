@@ -3,7 +3,7 @@
 // Recognizes the scaled dot-product attention chain the way ONNX exporters
 // write it and replaces it with one attn.sdpa:
 //
-//   matmul(softmax(scale(matmul(Q, transpose(K))) [+ mask], -1), V)
+//   matmul(softmax(scale(matmul(Q, Kᵀ)) [+ mask], -1), V)
 //
 // Each failed step says why through notifyMatchFailure (visible with
 // `-debug-only=greedy-rewriter`), so a chain that does not fuse can be
@@ -120,15 +120,24 @@ struct FuseSdpaPattern : public OpRewritePattern<MatMulOp> {
       return rewriter.notifyMatchFailure(pv, "scores are not a matmul");
     if (!hasOneUse(qkMatmul.getResult()))
       return rewriter.notifyMatchFailure(qkMatmul, "scores have other users");
-    auto transpose = qkMatmul.getRhs().getDefiningOp<TransposeOp>();
-    if (!transpose || transpose.getPerm() != ArrayRef<int64_t>{0, 1, 3, 2})
-      return rewriter.notifyMatchFailure(
-          qkMatmul, "rhs of Q·Kᵀ is not K transposed on its last two axes");
+    // Kᵀ as written, or any [B, H, D, Nk] value (K transposed by its
+    // producer, as the exporters' head split often does): K is its
+    // transpose, which canonicalization folds into that producer.
     Value q = qkMatmul.getLhs();
-    Value k = transpose.getInput();
-
+    Value kt = qkMatmul.getRhs();
+    Value k;
+    if (auto t = kt.getDefiningOp<TransposeOp>();
+        t && t.getPerm() == ArrayRef<int64_t>{0, 1, 3, 2})
+      k = t.getInput();
+    auto ktType = cast<RankedTensorType>(kt.getType());
+    if (ktType.getRank() != 4)
+      return rewriter.notifyMatchFailure(qkMatmul, "Kᵀ is not of rank 4");
     auto qType = cast<RankedTensorType>(q.getType());
-    auto kType = cast<RankedTensorType>(k.getType());
+    auto kType =
+        k ? cast<RankedTensorType>(k.getType())
+          : RankedTensorType::get({ktType.getDimSize(0), ktType.getDimSize(1),
+                                   ktType.getDimSize(3), ktType.getDimSize(2)},
+                                  ktType.getElementType());
     auto vType = cast<RankedTensorType>(v.getType());
     if (qType.getRank() != 4 || kType.getRank() != 4 || vType.getRank() != 4)
       return rewriter.notifyMatchFailure(pv, "Q, K or V is not of rank 4");
@@ -148,6 +157,10 @@ struct FuseSdpaPattern : public OpRewritePattern<MatMulOp> {
         kType.getDimSize(0) != vType.getDimSize(0))
       return rewriter.notifyMatchFailure(pv, "batch extents differ");
 
+    if (!k)
+      k = rewriter.create<TransposeOp>(
+          qkMatmul.getLoc(), kType, kt,
+          rewriter.getDenseI64ArrayAttr({0, 1, 3, 2}), nullptr);
     rewriter.replaceOpWithNewOp<SdpaOp>(pv, pv.getType(), q, k, v, mask, scale,
                                         /*causal=*/false, kvGroup);
     return success();

@@ -109,11 +109,15 @@ func.func @scale_not_constant(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, 
 
 // -----
 
-// Negative: K is not transposed (Q·K with K already [B, H, D, N] would be
-// fine, but here the transpose swaps the wrong axes).
-// CHECK-LABEL: func.func @k_not_transposed
-// CHECK-NOT: attn.sdpa
-func.func @k_not_transposed(%q: tensor<1x8x8x8xf32>, %k: tensor<1x8x8x8xf32>, %v: tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
+// K transposed by its producer on other axes ([B, N, H, D] → [B, H, D, N]):
+// K is the transpose of Kᵀ, composed with the producer's.
+// CHECK-LABEL: func.func @k_transposed_by_producer
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x8x8x8xf32>, %[[K:.*]]: tensor<1x8x8x8xf32>, %[[V:.*]]: tensor<1x8x8x8xf32>)
+// CHECK: %[[KT:.*]] = attn.transpose %[[K]], [0, 2, 1, 3]
+// CHECK: %[[KK:.*]] = attn.transpose %[[KT]], [0, 1, 3, 2]
+// CHECK: attn.sdpa %[[Q]], %[[KK]], %[[V]]
+// CHECK-NOT: attn.softmax
+func.func @k_transposed_by_producer(%q: tensor<1x8x8x8xf32>, %k: tensor<1x8x8x8xf32>, %v: tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
   %kt = attn.transpose %k, [0, 2, 1, 3] : tensor<1x8x8x8xf32> -> tensor<1x8x8x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
   %p = attn.softmax %s, -1 : tensor<1x8x8x8xf32>
@@ -123,14 +127,16 @@ func.func @k_not_transposed(%q: tensor<1x8x8x8xf32>, %k: tensor<1x8x8x8xf32>, %v
 
 // -----
 
-// Negative: K used directly, without any transpose.
-// CHECK-LABEL: func.func @k_without_transpose
-// CHECK-NOT: attn.sdpa
-func.func @k_without_transpose(%q: tensor<1x2x8x8xf32>, %k: tensor<1x2x8x8xf32>, %v: tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32> {
-  %s = attn.matmul %q, %k : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
-  %p = attn.softmax %s, -1 : tensor<1x2x8x8xf32>
-  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
-  return %o : tensor<1x2x8x8xf32>
+// Kᵀ given directly ([B, H, D, Nk], D ≠ Nk): K is its transpose.
+// CHECK-LABEL: func.func @kt_given
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x8x4xf32>, %[[KT:.*]]: tensor<1x2x4x6xf32>, %[[V:.*]]: tensor<1x2x6x4xf32>)
+// CHECK: %[[K:.*]] = attn.transpose %[[KT]], [0, 1, 3, 2] : tensor<1x2x4x6xf32> -> tensor<1x2x6x4xf32>
+// CHECK: attn.sdpa %[[Q]], %[[K]], %[[V]] {{.*}}scale = 1.000000e+00
+func.func @kt_given(%q: tensor<1x2x8x4xf32>, %kt: tensor<1x2x4x6xf32>, %v: tensor<1x2x6x4xf32>) -> tensor<1x2x8x4xf32> {
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x6xf32>) -> tensor<1x2x8x6xf32>
+  %p = attn.softmax %s, -1 : tensor<1x2x8x6xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x6xf32>, tensor<1x2x6x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
 }
 
 // -----
