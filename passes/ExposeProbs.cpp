@@ -26,19 +26,6 @@ using namespace mlir::attn;
 
 namespace {
 
-/// The node name an op's location carries (the first NameLoc in it).
-std::string nodeName(Location loc) {
-  std::string name;
-  loc->walk([&](Location l) {
-    if (auto n = dyn_cast<NameLoc>(l)) {
-      name = n.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return name;
-}
-
 /// The probabilities attn.sdpa `op` computes internally, rebuilt next to it
 /// (masked keys score the lowest float, as in the fused op).
 FailureOr<Value> buildProbs(SdpaOp op) {
@@ -77,7 +64,7 @@ struct AttnExposeProbsPass
                        });
         if (!isa<SdpaOp>(op) && !unfused)
           return;
-        std::string name = nodeName(op->getLoc());
+        std::string name = getNodeName(op->getLoc());
         if (name.empty())
           name = "attention" + std::to_string(available.size());
         available.push_back(name);

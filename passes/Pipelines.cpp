@@ -19,7 +19,9 @@ void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createCanonicalizerPass());
   if (options.fuse) {
-    funcPm.addPass(createAttnFuseSdpa());
+    AttnFuseAttentionOptions fuseOptions;
+    fuseOptions.report = options.fusionReport;
+    funcPm.addPass(createAttnFuseAttention(fuseOptions));
     funcPm.addPass(createCanonicalizerPass());
   }
   if (!options.attentionProbs.empty()) {

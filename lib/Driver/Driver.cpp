@@ -274,6 +274,39 @@ OwningOpRef<ModuleOp> loadInput(MLIRContext &context,
 
 } // namespace
 
+namespace {
+/// Prints what attn-fuse-attention reported: "attention 'N' fused into
+/// attn.sdpa" and "softmax 'N' not fused: WHY (at 'M')" lines.
+void printFusionReport(llvm::raw_ostream &os, StringRef input, bool fuse,
+                       ArrayRef<std::string> remarks) {
+  std::vector<std::string> fused, missed;
+  for (const std::string &r : remarks) {
+    StringRef text(r);
+    if (text.consume_front("attention ") &&
+        text.ends_with(" fused into attn.sdpa"))
+      fused.push_back(
+          text.drop_back(StringRef(" fused into attn.sdpa").size()).str());
+    else if (StringRef(r).starts_with("softmax ")) {
+      // "'N' not fused: WHY (at 'M')" becomes "'N': WHY (at 'M')".
+      auto [name, why] = StringRef(r).drop_front(8).split(" not fused: ");
+      missed.push_back((name + ": " + why).str());
+    }
+  }
+  os << "fusion report for " << input << "\n";
+  if (!fuse) {
+    os << "  fusion is off (--no-fuse)\n";
+    return;
+  }
+  os << "  attention cores: " << fused.size() << " fused into attn.sdpa, "
+     << missed.size() << " softmax" << (missed.size() == 1 ? "" : "es")
+     << " not fused\n";
+  for (const std::string &f : fused)
+    os << "    fused: " << f << "\n";
+  for (const std::string &m : missed)
+    os << "    not fused: " << m << "\n";
+}
+} // namespace
+
 LogicalResult mlir::attn::compile(
     MLIRContext &context, const CompileOptions &options,
     llvm::function_ref<LogicalResult(PassManager &)> configure) {
@@ -305,10 +338,29 @@ LogicalResult mlir::attn::compile(
   PipelineOptions pipelineOptions;
   pipelineOptions.target = *target;
   pipelineOptions.fuse = options.fuse;
+  pipelineOptions.fusionReport = options.fusionReport;
   pipelineOptions.attentionProbs = options.attentionProbs;
   buildDefaultPipeline(pm, pipelineOptions);
-  if (failed(pm.run(*module)))
-    return failure();
+  {
+    // The fusion pass reports each candidate as a remark "fusion: ...".
+    std::vector<std::string> fusionRemarks;
+    ScopedDiagnosticHandler collect(&context, [&](Diagnostic &d) {
+      std::string text = d.str();
+      if (!options.fusionReport ||
+          d.getSeverity() != DiagnosticSeverity::Remark ||
+          !StringRef(text).starts_with("fusion: "))
+        return failure();
+      fusionRemarks.push_back(text.substr(8));
+      return success();
+    });
+    if (failed(pm.run(*module)))
+      return failure();
+    if (options.fusionReport)
+      printFusionReport(llvm::outs(), options.inputPath, options.fuse,
+                        fusionRemarks);
+  }
+  if (options.reportOnly)
+    return success();
 
   std::string output = options.outputPath;
   if (output.empty())

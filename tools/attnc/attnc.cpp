@@ -59,6 +59,13 @@ static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Do not fuse attention into attn.sdpa"),
                             cl::init(false), cl::cat(attncCategory));
 
+static cl::opt<std::string> report(
+    "report",
+    cl::desc("fusion: print what fused into attn.sdpa and, for every "
+             "softmax that did not, why and at which node (standard output); "
+             "without -o or --emit nothing else is written"),
+    cl::init(""), cl::cat(attncCategory));
+
 static cl::opt<std::string> weights(
     "weights",
     cl::desc("embed (default): weights are part of the generated code; "
@@ -125,6 +132,15 @@ int main(int argc, char **argv) {
     return 1;
   }
   options.weightsAsParams = weights == "param";
+  if (!report.empty() && report != "fusion") {
+    llvm::errs() << "attnc: error: --report='" << report
+                 << "' is not supported (supported: fusion)\n";
+    return 1;
+  }
+  options.fusionReport = report == "fusion";
+  options.reportOnly = options.fusionReport &&
+                       !outputFile.getNumOccurrences() &&
+                       !emit.getNumOccurrences();
   options.attentionProbs.assign(attentionProbs.begin(), attentionProbs.end());
   options.inputShapes.assign(inputShapes.begin(), inputShapes.end());
   options.progress = !quiet;

@@ -3,6 +3,8 @@
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/IR/Matchers.h"
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -32,6 +34,126 @@ RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
 }
 
 } // namespace
+
+std::string mlir::attn::getNodeName(Location loc) {
+  std::string name;
+  loc->walk([&](Location l) {
+    if (auto n = dyn_cast<NameLoc>(l)) {
+      name = n.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return name;
+}
+
+namespace {
+using Known = SmallVector<std::optional<int64_t>>;
+
+Known knownElements(Value value, int depth) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() > 1 || !type.hasStaticShape() ||
+      !isa<IntegerType>(type.getElementType()) || depth > 32)
+    return {};
+  int64_t n = type.getNumElements();
+  Known unknown(n, std::nullopt);
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return unknown;
+  DenseIntElementsAttr attr;
+  if (matchPattern(value, m_Constant(&attr))) {
+    Known known;
+    for (const APInt &v : attr.getValues<APInt>())
+      known.push_back(v.getSExtValue());
+    return known;
+  }
+  // Elementwise ops over operands of length n or 1 (broadcast).
+  auto operand = [&](Value x) -> Known {
+    Known k = knownElements(x, depth + 1);
+    if (k.size() == 1 && n != 1)
+      return Known(n, k[0]);
+    return k.size() == static_cast<size_t>(n) ? k : unknown;
+  };
+  auto elementwise = [&](auto fn) -> Known {
+    Known a = operand(def->getOperand(0)), b = operand(def->getOperand(1));
+    Known r(n);
+    for (int64_t i = 0; i < n; ++i)
+      if (a[i] && b[i])
+        r[i] = fn(*a[i], *b[i]);
+    return r;
+  };
+  if (isa<AddOp>(def))
+    return elementwise([](int64_t a, int64_t b) { return a + b; });
+  if (isa<SubOp>(def))
+    return elementwise([](int64_t a, int64_t b) { return a - b; });
+  if (isa<MulOp>(def))
+    return elementwise([](int64_t a, int64_t b) { return a * b; });
+  if (isa<EqualOp>(def))
+    return elementwise(
+        [](int64_t a, int64_t b) { return static_cast<int64_t>(a == b); });
+  if (auto select = dyn_cast<SelectOp>(def)) {
+    Known c = operand(select.getCond()), a = operand(select.getLhs()),
+          b = operand(select.getRhs());
+    Known r(n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (c[i])
+        r[i] = *c[i] ? a[i] : b[i];
+      else if (a[i] && b[i] && *a[i] == *b[i])
+        r[i] = a[i];
+    }
+    return r;
+  }
+  if (isa<CastOp, ReshapeOp, ExpandDimsOp>(def))
+    return operand(def->getOperand(0));
+  if (auto concat = dyn_cast<ConcatOp>(def)) {
+    Known r;
+    for (Value x : concat.getInputs()) {
+      Known k = knownElements(x, depth + 1);
+      auto xt = cast<RankedTensorType>(x.getType());
+      if (!xt.hasStaticShape())
+        return unknown;
+      if (k.empty())
+        k = Known(xt.getNumElements(), std::nullopt);
+      r.append(k.begin(), k.end());
+    }
+    return r.size() == static_cast<size_t>(n) ? r : unknown;
+  }
+  if (auto gather = dyn_cast<GatherOp>(def)) {
+    Known data = knownElements(gather.getData(), depth + 1);
+    Known index = knownElements(gather.getIndices(), depth + 1);
+    if (data.empty() || index.size() != static_cast<size_t>(n))
+      return unknown;
+    Known r(n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (!index[i])
+        continue;
+      int64_t j = *index[i] < 0 ? *index[i] + data.size() : *index[i];
+      if (j >= 0 && j < static_cast<int64_t>(data.size()))
+        r[i] = data[j];
+    }
+    return r;
+  }
+  if (auto shape = dyn_cast<ShapeOp>(def)) {
+    auto in = cast<RankedTensorType>(shape.getInput().getType());
+    Known r;
+    for (int64_t d = shape.getStart(); d < shape.getEnd(); ++d)
+      r.push_back(in.isDynamicDim(d)
+                      ? std::nullopt
+                      : std::optional<int64_t>(in.getDimSize(d)));
+    return r.size() == static_cast<size_t>(n) ? r : unknown;
+  }
+  if (auto fill = dyn_cast<ConstantOfShapeOp>(def)) {
+    auto value = dyn_cast<DenseIntElementsAttr>(fill.getValue());
+    if (value && value.getNumElements() == 1)
+      return Known(n, (*value.getValues<APInt>().begin()).getSExtValue());
+  }
+  return unknown;
+}
+} // namespace
+
+SmallVector<std::optional<int64_t>> mlir::attn::getKnownElements(Value value) {
+  return knownElements(value, 0);
+}
 
 Value mlir::attn::buildPositions(OpBuilder &b, Location loc, Value x,
                                  int64_t axis, int64_t rank, int64_t at) {

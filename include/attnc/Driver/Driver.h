@@ -49,8 +49,13 @@ struct CompileOptions {
   EmitKind emit = EmitKind::Obj;
   /// Entry point name; empty: the input's stem as a C identifier.
   std::string functionName;
-  /// Run attn-fuse-sdpa.
+  /// Run attn-fuse-attention.
   bool fuse = true;
+  /// Print the fusion report (what fused, and why the rest did not) to
+  /// standard output after the pass pipeline.
+  bool fusionReport = false;
+  /// Stop after the report: write no output.
+  bool reportOnly = false;
   /// Pass weights (constants of more than 64 elements) as run-time
   /// arguments, written next to the output as `<stem>.weights/<name>.npy`,
   /// instead of embedding them.

@@ -31,6 +31,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse attention into attn.sdpa"),
                     llvm::cl::init(true)};
+  Option<bool> fusionReport{
+      *this, "fusion-report",
+      llvm::cl::desc("Remark on every fusion candidate: fused, or why not"),
+      llvm::cl::init(false)};
   ListOption<std::string> attentionProbs{
       *this, "attention-probs",
       llvm::cl::desc("Also return the probabilities of these attention ops "

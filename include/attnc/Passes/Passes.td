@@ -10,16 +10,25 @@
 
 include "mlir/Pass/PassBase.td"
 
-def AttnFuseSdpa : Pass<"attn-fuse-sdpa", "func::FuncOp"> {
-  let summary = "Fuses MatMul-scale-mask-Softmax-MatMul chains into attn.sdpa";
+def AttnFuseAttention : Pass<"attn-fuse-attention", "func::FuncOp"> {
+  let summary = "Fuses attention cores, however exported, into attn.sdpa";
   let description = [{
-    Rewrites `matmul(softmax(scale(matmul(Q, transpose(K))) [+ mask]), V)`
-    into one `attn.sdpa`. The scale is a `mul` or `div` by a scalar constant,
-    or absent; the mask is an `add` of a tensor broadcastable to the scores;
-    the softmax runs over the last axis; K is transposed on its last two
-    axes. Every intermediate must have no other user (otherwise the scores
-    or probabilities are needed elsewhere and stay materialized).
+    Every softmax over the last axis of a rank-4 tensor is a candidate. The
+    pass walks back from it to Q·Kᵀ through scales (`mul`/`div` by a scalar
+    constant, on the scores, on Q, on K or split over both), additive masks
+    (`add` of any broadcastable tensor) and boolean masks (`select` with a
+    fill of -inf, the lowest float or at most -10000), and forward to the
+    product with V, through an optional NaN-to-zero guard (which becomes
+    `zero_masked_rows`). Kᵀ may be any [B, H, D, Nk] value; K and V heads
+    repeated for grouped-query attention (unsqueeze, expand, reshape) become
+    `kv_group`. Every intermediate must have no other user. With `report`,
+    each candidate gets a remark: fused, or the part of the pattern that
+    failed and the node where it did.
   }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate: fused, or why not and where">
+  ];
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 

@@ -2,7 +2,8 @@
 //
 // Op chains that more than one part of attnc builds: the attention scores
 // and probabilities of q and k (ONNX Attention's qk_matmul_output, the
-// probabilities --attention-probs exposes) and position indices.
+// probabilities --attention-probs exposes) and position indices; and the
+// node name behind an op's location.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,8 +15,20 @@
 
 #include <limits>
 #include <optional>
+#include <string>
 
 namespace mlir::attn {
+
+/// The ONNX node name a location carries (its first NameLoc); empty when it
+/// has none.
+std::string getNodeName(Location loc);
+
+/// The elements of a 1-D integer tensor (of static length) that are known
+/// before the run, element by element: constants, static extents read by
+/// attn.shape, and concat, gather, select, equal, add, sub, mul, cast and
+/// reshape over them. Unknown elements are std::nullopt; the result is empty
+/// when `value` is not such a tensor.
+SmallVector<std::optional<int64_t>> getKnownElements(Value value);
 
 /// 0, 1, ..., n - 1 for the extent n of `x` on `axis` as an i64 tensor of
 /// `rank` axes, all of extent 1 but axis `at`. A static extent gives a

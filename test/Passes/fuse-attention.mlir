@@ -1,4 +1,5 @@
-// RUN: attnc-opt %s -attn-fuse-sdpa -split-input-file | FileCheck %s
+// RUN: attnc-opt %s -attn-fuse-attention -split-input-file | FileCheck %s
+// RUN: attnc-opt %s -attn-fuse-attention=report=true -split-input-file 2>&1 >/dev/null | FileCheck %s --check-prefix=REASON
 
 // Div by √d, as PyTorch's exporters write it.
 // CHECK-LABEL: func.func @div_scale
@@ -69,6 +70,7 @@ func.func @multi_query(%q: tensor<1x8x16x64xf32>, %k: tensor<1x1x16x64xf32>, %v:
 // CHECK-LABEL: func.func @softmax_other_axis
 // CHECK-NOT: attn.sdpa
 // CHECK: attn.softmax %{{.*}}, 2
+// REASON: remark: fusion: softmax 'attn.softmax' not fused: the softmax is not over the key axis (the last) (at 'attn.softmax')
 func.func @softmax_other_axis(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -83,6 +85,7 @@ func.func @softmax_other_axis(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, 
 // CHECK-LABEL: func.func @scale_not_scalar
 // CHECK-NOT: attn.sdpa
 // CHECK: attn.mul
+// REASON: remark: fusion: softmax 'attn.softmax' not fused: the scores are multiplied by a value that is not one scalar constant (a scale varying per element) (at 'attn.mul')
 func.func @scale_not_scalar(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -98,6 +101,7 @@ func.func @scale_not_scalar(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v
 // Negative: the scale is a run-time tensor, not a constant.
 // CHECK-LABEL: func.func @scale_not_constant
 // CHECK-NOT: attn.sdpa
+// REASON: remark: fusion: softmax 'attn.softmax' not fused: the scores are divided by a value that is not one non-zero scalar constant (at 'attn.div')
 func.func @scale_not_constant(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %c: tensor<f32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -146,10 +150,119 @@ func.func @kt_given(%q: tensor<1x2x8x4xf32>, %kt: tensor<1x2x4x6xf32>, %v: tenso
 // CHECK-LABEL: func.func @probabilities_used
 // CHECK-NOT: attn.sdpa
 // CHECK: attn.softmax
+// REASON: remark: fusion: softmax 'attn.softmax' not fused: the attention probabilities have other users (they must stay materialized) (at 'attn.softmax')
 func.func @probabilities_used(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x8x8xf32>) {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
   %p = attn.softmax %s, -1 : tensor<1x2x8x8xf32>
   %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
   return %o, %p : tensor<1x2x8x4xf32>, tensor<1x2x8x8xf32>
+}
+
+// -----
+
+// The scale split over Q and K (√scale each), a boolean mask through
+// where(mask, scores, -inf) and the NaN-to-zero guard after the softmax, as
+// the exporters write torch's scaled_dot_product_attention.
+// CHECK-LABEL: func.func @sdpa_export
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x8x4xf32>, %[[K:.*]]: tensor<1x2x8x4xf32>, %[[V:.*]]: tensor<1x2x8x4xf32>, %[[M:.*]]: tensor<1x1x8x8xi1>)
+// CHECK: attn.sdpa %[[Q]], %[[K]], %[[V]] mask %[[M]] {scale = 2.500000e-01 : f64, zero_masked_rows}
+// CHECK-NOT: attn.softmax
+// CHECK-NOT: attn.isnan
+// REASON: remark: fusion: attention 'attn.softmax' fused into attn.sdpa
+func.func @sdpa_export(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %m: tensor<1x1x8x8xi1>) -> tensor<1x2x8x4xf32> {
+  %c = attn.constant dense<0.5> : tensor<f32>
+  %qs = attn.mul %q, %c : (tensor<1x2x8x4xf32>, tensor<f32>) -> tensor<1x2x8x4xf32>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %ks = attn.mul %kt, %c : (tensor<1x2x4x8xf32>, tensor<f32>) -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %qs, %ks : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %ninf = attn.constant dense<0xFF800000> : tensor<f32>
+  %w = attn.select %m, %s, %ninf : (tensor<1x1x8x8xi1>, tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x8x8xf32>
+  %nan = attn.isnan %p : tensor<1x2x8x8xf32> -> tensor<1x2x8x8xi1>
+  %zero = attn.constant dense<0.0> : tensor<f32>
+  %g = attn.select %nan, %zero, %p : (tensor<1x2x8x8xi1>, tensor<f32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o = attn.matmul %g, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// masked_fill(mask, lowest) (true = masked) on the scaled scores plus an
+// additive padding mask: the two become one additive mask (-inf where
+// masked).
+// CHECK-LABEL: func.func @fill_and_additive
+// CHECK-SAME: %[[C:[a-z0-9]+]]: tensor<8x8xi1>, %[[P:[a-z0-9]+]]: tensor<2x1x1x8xf32>
+// CHECK: %[[KEEP:.*]] = attn.not %[[C]]
+// CHECK: %[[NINF:.*]] = attn.constant dense<0xFF800000>
+// CHECK: %[[MASK:.*]] = attn.select %[[KEEP]], %[[P]], %[[NINF]] : (tensor<8x8xi1>, tensor<2x1x1x8xf32>, tensor<f32>) -> tensor<2x1x8x8xf32>
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %[[MASK]] {scale = 1.250000e-01 : f64}
+func.func @fill_and_additive(%q: tensor<2x4x8x64xf32>, %k: tensor<2x4x8x64xf32>, %v: tensor<2x4x8x64xf32>, %c: tensor<8x8xi1>, %pad: tensor<2x1x1x8xf32>) -> tensor<2x4x8x64xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<2x4x8x64xf32> -> tensor<2x4x64x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<2x4x8x64xf32>, tensor<2x4x64x8xf32>) -> tensor<2x4x8x8xf32>
+  %d = attn.constant dense<8.0> : tensor<f32>
+  %sd = attn.div %s, %d : (tensor<2x4x8x8xf32>, tensor<f32>) -> tensor<2x4x8x8xf32>
+  %low = attn.constant dense<-3.40282347E+38> : tensor<f32>
+  %f = attn.select %c, %low, %sd : (tensor<8x8xi1>, tensor<f32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %a = attn.add %f, %pad : (tensor<2x4x8x8xf32>, tensor<2x1x1x8xf32>) -> tensor<2x4x8x8xf32>
+  %p = attn.softmax %a, -1 : tensor<2x4x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x64xf32>) -> tensor<2x4x8x64xf32>
+  return %o : tensor<2x4x8x64xf32>
+}
+
+// -----
+
+// Grouped-query attention with K/V heads repeated as transformers'
+// repeat_kv writes it (unsqueeze, expand, reshape): the fused op reads the
+// 2 K/V heads directly (kv_group 4).
+// CHECK-LABEL: func.func @repeat_kv
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x8x16x8xf32>, %[[K:.*]]: tensor<1x2x16x8xf32>, %[[V:.*]]: tensor<1x2x16x8xf32>)
+// CHECK: attn.sdpa %[[Q]], %[[K]], %[[V]] {kv_group = 4 : i64, scale = 0.35355338454246521 : f64}
+// CHECK-NOT: attn.expand
+func.func @repeat_kv(%q: tensor<1x8x16x8xf32>, %k: tensor<1x2x16x8xf32>, %v: tensor<1x2x16x8xf32>) -> tensor<1x8x16x8xf32> {
+  %shape = attn.constant dense<[1, 2, 4, 16, 8]> : tensor<5xi64>
+  %k1 = attn.expand_dims %k, [2] : tensor<1x2x16x8xf32> -> tensor<1x2x1x16x8xf32>
+  %k2 = attn.expand %k1, %shape : (tensor<1x2x1x16x8xf32>, tensor<5xi64>) -> tensor<1x2x4x16x8xf32>
+  %k3 = attn.reshape %k2, [1, 8, 16, 8] : tensor<1x2x4x16x8xf32> -> tensor<1x8x16x8xf32>
+  %v1 = attn.expand_dims %v, [2] : tensor<1x2x16x8xf32> -> tensor<1x2x1x16x8xf32>
+  %v2 = attn.expand %v1, %shape : (tensor<1x2x1x16x8xf32>, tensor<5xi64>) -> tensor<1x2x4x16x8xf32>
+  %v3 = attn.reshape %v2, [1, 8, 16, 8] : tensor<1x2x4x16x8xf32> -> tensor<1x8x16x8xf32>
+  %kt = attn.transpose %k3, [0, 1, 3, 2] : tensor<1x8x16x8xf32> -> tensor<1x8x8x16xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x8x16x8xf32>, tensor<1x8x8x16xf32>) -> tensor<1x8x16x16xf32>
+  %c = attn.constant dense<0.35355339059327379> : tensor<f32>
+  %sc = attn.mul %s, %c : (tensor<1x8x16x16xf32>, tensor<f32>) -> tensor<1x8x16x16xf32>
+  %p = attn.softmax %sc, -1 : tensor<1x8x16x16xf32>
+  %o = attn.matmul %p, %v3 : (tensor<1x8x16x16xf32>, tensor<1x8x16x8xf32>) -> tensor<1x8x16x8xf32>
+  return %o : tensor<1x8x16x8xf32>
+}
+
+// -----
+
+// Negative: a 'where' on the scores whose other branch is not a mask fill.
+// CHECK-LABEL: func.func @where_not_a_mask
+// CHECK-NOT: attn.sdpa
+// REASON: remark: fusion: softmax 'attn.softmax' not fused: a 'where' on the scores whose other branch is not a masked-score constant (-inf, the lowest float or at most -10000) (at 'attn.select')
+func.func @where_not_a_mask(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %m: tensor<8x8xi1>) -> tensor<1x2x8x4xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %one = attn.constant dense<-1.0> : tensor<f32>
+  %w = attn.select %m, %s, %one : (tensor<8x8xi1>, tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// Negative: an op other than a scale or a mask between Q·Kᵀ and the softmax.
+// CHECK-LABEL: func.func @tanh_between
+// CHECK-NOT: attn.sdpa
+// REASON: remark: fusion: softmax 'attn.softmax' not fused: 'attn.tanh' between Q·Kᵀ and the softmax is not a scale or a mask (at 'attn.tanh')
+func.func @tanh_between(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %t = attn.tanh %s : tensor<1x2x8x8xf32>
+  %p = attn.softmax %t, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
 }

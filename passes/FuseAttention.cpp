@@ -1,0 +1,466 @@
+//===- FuseAttention.cpp - Fuse attention cores into attn.sdpa -*- C++ -*-===//
+//
+// attn-fuse-attention: every softmax over the key axis is a candidate
+// attention core. From it the pass walks back through the scores to Q·Kᵀ and
+// forward to the product with V, the way exporters write them:
+//
+//   scores = (Q · s_q) · (Kᵀ · s_k)          scale on Q, on K, or both
+//   scores = scores · c  |  scores / c        scale on the scores
+//   scores = scores + mask                    additive masks, any broadcast
+//   scores = where(m, scores, fill)           boolean masks (masked_fill)
+//   p = softmax(scores, -1)
+//   p = where(isnan(p), 0, p)                 fully masked rows give 0
+//   out = p · V
+//
+// Kᵀ is any [B, H, D, Nk] value (K transposed by its producer included). K
+// and V heads repeated for grouped-query attention (unsqueeze, expand,
+// reshape) become the `kv_group` of the fused op, so they are never copied.
+// A candidate that does not fuse is left as it is; with `report`, the pass
+// says for each candidate what fused, or which part of the pattern failed
+// and at which node, as remarks the driver gathers (attnc --report=fusion).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Iterators.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNFUSEATTENTION
+#include "attnc/Passes/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+/// The value of a floating-point constant with a single value (a splat, or
+/// a tensor of one element).
+std::optional<double> getScalarConstant(Value value) {
+  DenseElementsAttr attr;
+  if (!value || !matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  if (!isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  if (!attr.isSplat() && attr.getNumElements() != 1)
+    return std::nullopt;
+  return (*attr.getValues<APFloat>().begin()).convertToDouble();
+}
+
+/// A masked score as exporters write it: -inf, the lowest float of any
+/// width, or a large negative constant such as -10000.
+bool isMaskFill(Value value) {
+  std::optional<double> c = getScalarConstant(value);
+  return c && *c <= -1e4;
+}
+
+/// Why a candidate did not fuse: what failed, at which op.
+struct Mismatch {
+  Operation *at = nullptr;
+  std::string why;
+};
+
+/// A matched attention core.
+struct AttentionMatch {
+  MatMulOp pv;
+  Value q, k, kt, v;
+  double scale = 1.0;
+  SmallVector<Value> additiveMasks;
+  /// i1 masks, true where a key is attended.
+  SmallVector<Value> keepMasks;
+  /// i1 masks, true where a key is masked (the fill is the `where`'s true
+  /// branch).
+  SmallVector<Value> dropMasks;
+  int64_t kvGroup = 1;
+  bool zeroMaskedRows = false;
+};
+
+class AttentionMatcher {
+public:
+  explicit AttentionMatcher(SoftmaxOp softmax) : softmax(softmax) {}
+
+  FailureOr<AttentionMatch> match() {
+    int64_t rank = softmax.getType().getRank();
+    if (rank != 4)
+      return fail(softmax, "the scores are of rank " + std::to_string(rank) +
+                               ", not [batch, heads, queries, keys]");
+    if (softmax.getNormalizedAxis() != rank - 1)
+      return fail(softmax, "the softmax is not over the key axis (the last)");
+    if (failed(matchProbabilitiesToOutput()))
+      return failure();
+    if (failed(matchScores(softmax.getInput())))
+      return failure();
+    if (failed(matchQK()))
+      return failure();
+    if (failed(matchHeads()))
+      return failure();
+    return m;
+  }
+
+  Mismatch mismatch;
+
+private:
+  LogicalResult fail(Operation *at, std::string why) {
+    mismatch = {at, std::move(why)};
+    return failure();
+  }
+
+  /// p · V, with an optional guard that zeroes NaN rows.
+  LogicalResult matchProbabilitiesToOutput() {
+    Value p = softmax.getResult();
+    // where(isnan(p), 0, p): rows whose keys are all masked give 0.
+    if (!p.hasOneUse()) {
+      SmallVector<Operation *> users(p.getUsers());
+      auto isNan =
+          llvm::find_if(users, [](Operation *u) { return isa<IsNanOp>(u); });
+      auto guard =
+          llvm::find_if(users, [](Operation *u) { return isa<SelectOp>(u); });
+      if (users.size() != 2 || isNan == users.end() || guard == users.end())
+        return fail(softmax, "the attention probabilities have other users "
+                             "(they must stay materialized)");
+      auto select = cast<SelectOp>(*guard);
+      auto zero = getScalarConstant(select->getOperand(1));
+      if (select->getOperand(0) != (*isNan)->getResult(0) || !zero ||
+          *zero != 0.0 || select->getOperand(2) != p)
+        return fail(select, "the probabilities pass through a 'where' that "
+                            "is not the NaN-to-zero guard");
+      if (!select->getResult(0).hasOneUse() ||
+          !(*isNan)->getResult(0).hasOneUse())
+        return fail(select, "the guarded probabilities have other users");
+      m.zeroMaskedRows = true;
+      p = select->getResult(0);
+    }
+    auto pv = dyn_cast<MatMulOp>(*p.getUsers().begin());
+    if (!pv || pv.getLhs() != p)
+      return fail(*p.getUsers().begin(),
+                  "the probabilities are not multiplied by values (p · V)");
+    m.pv = pv;
+    m.v = pv.getRhs();
+    return success();
+  }
+
+  /// Walks from the softmax input back to Q·Kᵀ, collecting scale and masks.
+  LogicalResult matchScores(Value s) {
+    for (int steps = 0; steps < 16; ++steps) {
+      Operation *def = s.getDefiningOp();
+      if (!def)
+        return fail(softmax, "the scores are a function argument, not Q·Kᵀ");
+      if (auto mm = dyn_cast<MatMulOp>(def)) {
+        if (!s.hasOneUse())
+          return fail(mm, "Q·Kᵀ has other users");
+        qk = mm;
+        return success();
+      }
+      if (!s.hasOneUse())
+        return fail(def, "the scores have other users at this step");
+      if (auto mul = dyn_cast<MulOp>(def)) {
+        if (auto c = getScalarConstant(mul.getRhs())) {
+          m.scale *= *c;
+          s = mul.getLhs();
+          continue;
+        }
+        if (auto c = getScalarConstant(mul.getLhs())) {
+          m.scale *= *c;
+          s = mul.getRhs();
+          continue;
+        }
+        return fail(mul, "the scores are multiplied by a value that is not "
+                         "one scalar constant (a scale varying per element)");
+      }
+      if (auto div = dyn_cast<DivOp>(def)) {
+        auto c = getScalarConstant(div.getRhs());
+        if (!c || *c == 0.0)
+          return fail(div, "the scores are divided by a value that is not "
+                           "one non-zero scalar constant");
+        m.scale /= *c;
+        s = div.getLhs();
+        continue;
+      }
+      if (auto add = dyn_cast<AddOp>(def)) {
+        // The mask is the addend that does not lead back to Q·Kᵀ.
+        bool lhsScores = leadsToScores(add.getLhs());
+        bool rhsScores = leadsToScores(add.getRhs());
+        if (lhsScores == rhsScores)
+          return fail(add, lhsScores ? "both addends depend on the scores"
+                                     : "neither addend leads to Q·Kᵀ");
+        m.additiveMasks.push_back(lhsScores ? add.getRhs() : add.getLhs());
+        s = lhsScores ? add.getLhs() : add.getRhs();
+        continue;
+      }
+      if (auto select = dyn_cast<SelectOp>(def)) {
+        Value cond = select.getCond(), t = select.getLhs(), f = select.getRhs();
+        if (isMaskFill(f) && leadsToScores(t)) {
+          m.keepMasks.push_back(cond);
+          s = t;
+          continue;
+        }
+        if (isMaskFill(t) && leadsToScores(f)) {
+          m.dropMasks.push_back(cond);
+          s = f;
+          continue;
+        }
+        return fail(select, "a 'where' on the scores whose other branch is "
+                            "not a masked-score constant (-inf, the lowest "
+                            "float or at most -10000)");
+      }
+      return fail(def, "'" + def->getName().getStringRef().str() +
+                           "' between Q·Kᵀ and the softmax is not a scale "
+                           "or a mask");
+    }
+    return fail(softmax, "no Q·Kᵀ within 16 steps of the softmax");
+  }
+
+  /// Whether `value` is computed from a matmul through ops of the scores
+  /// chain (so it is the scores side of an add or where).
+  static bool leadsToScores(Value value) {
+    for (int steps = 0; steps < 16; ++steps) {
+      Operation *def = value.getDefiningOp();
+      if (!def)
+        return false;
+      if (isa<MatMulOp>(def))
+        return true;
+      if (isa<MulOp, DivOp>(def)) {
+        value = getScalarConstant(def->getOperand(1)) ? def->getOperand(0)
+                                                      : def->getOperand(1);
+        continue;
+      }
+      if (auto add = dyn_cast<AddOp>(def))
+        return leadsToScores(add.getLhs()) || leadsToScores(add.getRhs());
+      if (auto select = dyn_cast<SelectOp>(def))
+        return leadsToScores(select.getLhs()) || leadsToScores(select.getRhs());
+      return false;
+    }
+    return false;
+  }
+
+  /// Q · Kᵀ, each side optionally scaled by a scalar constant.
+  LogicalResult matchQK() {
+    auto unscale = [&](Value x) -> Value {
+      auto mul = x.getDefiningOp<MulOp>();
+      if (!mul || !x.hasOneUse())
+        return x;
+      if (auto c = getScalarConstant(mul.getRhs())) {
+        m.scale *= *c;
+        return mul.getLhs();
+      }
+      if (auto c = getScalarConstant(mul.getLhs())) {
+        m.scale *= *c;
+        return mul.getRhs();
+      }
+      return x;
+    };
+    m.q = unscale(qk.getLhs());
+    m.kt = unscale(qk.getRhs());
+    if (auto t = m.kt.getDefiningOp<TransposeOp>();
+        t && t.getPerm() == ArrayRef<int64_t>{0, 1, 3, 2})
+      m.k = t.getInput();
+    for (Value x : {m.q, m.kt, m.v})
+      if (cast<RankedTensorType>(x.getType()).getRank() != 4)
+        return fail(qk, "Q, Kᵀ or V is not of rank 4 ([batch, heads, "
+                        "sequence, head size])");
+    return success();
+  }
+
+  /// The heads: equal; one K/V head for all; or K/V heads repeated for
+  /// grouped-query attention, which become `kv_group`.
+  LogicalResult matchHeads() {
+    if (m.k) {
+      auto [k, kGroup] = unrepeat(m.k);
+      auto [v, vGroup] = unrepeat(m.v);
+      if (kGroup > 1 && kGroup == vGroup) {
+        m.k = k;
+        m.v = v;
+        m.kvGroup = kGroup;
+      }
+    }
+    auto qType = cast<RankedTensorType>(m.q.getType());
+    auto ktType = cast<RankedTensorType>(m.kt.getType());
+    auto vType = cast<RankedTensorType>(m.v.getType());
+    int64_t hq = qType.getDimSize(1);
+    int64_t hkv = m.k ? cast<RankedTensorType>(m.k.getType()).getDimSize(1)
+                      : ktType.getDimSize(1);
+    if (m.kvGroup > 1)
+      return success();
+    if (hkv == 1 && vType.getDimSize(1) == 1 && !ShapedType::isDynamic(hq)) {
+      m.kvGroup = hq;
+      return success();
+    }
+    if (hkv != hq || vType.getDimSize(1) != hq ||
+        ShapedType::isDynamic(hq) != ShapedType::isDynamic(hkv))
+      return fail(m.pv, "query heads and key/value heads do not match and "
+                        "are no repeat of each other");
+    if (qType.getDimSize(0) != ktType.getDimSize(0) ||
+        ktType.getDimSize(0) != vType.getDimSize(0))
+      return fail(m.pv, "Q, K and V batch extents differ (attn.sdpa does not "
+                        "broadcast the batch)");
+    return success();
+  }
+
+  /// x = reshape(expand(unsqueeze(y, 2), [B, Hkv, g, N, D]), [B, Hkv·g, N,
+  /// D]) gives (y, g); anything else (x, 1).
+  static std::pair<Value, int64_t> unrepeat(Value x) {
+    Operation *reshape = x.getDefiningOp();
+    if (!reshape || !isa<ReshapeOp, ReshapeDynamicOp>(reshape))
+      return {x, 1};
+    auto expand = reshape->getOperand(0).getDefiningOp<ExpandOp>();
+    if (!expand)
+      return {x, 1};
+    auto unsqueeze = expand.getInput().getDefiningOp<ExpandDimsOp>();
+    if (!unsqueeze || unsqueeze.getSqueeze() ||
+        unsqueeze.getAxes() != ArrayRef<int64_t>{2})
+      return {x, 1};
+    auto expanded = cast<RankedTensorType>(expand.getType());
+    auto y = cast<RankedTensorType>(unsqueeze.getInput().getType());
+    auto out = cast<RankedTensorType>(x.getType());
+    if (expanded.getRank() != 5 || y.getRank() != 4 || out.getRank() != 4)
+      return {x, 1};
+    // The group: the expanded extent, or the expand's target entry where
+    // that is known before the run.
+    int64_t g = expanded.getDimSize(2);
+    if (ShapedType::isDynamic(g)) {
+      SmallVector<std::optional<int64_t>> target =
+          getKnownElements(expand.getShape());
+      if (target.size() == 5 && target[2])
+        g = *target[2];
+    }
+    if (ShapedType::isDynamic(g) || g < 1)
+      return {x, 1};
+    // The result keeps y's batch, sequence and head size and has g times its
+    // heads, wherever extents (or the reshape's target entries) are known.
+    SmallVector<int64_t> expected(y.getShape());
+    if (!ShapedType::isDynamic(expected[1]))
+      expected[1] *= g;
+    SmallVector<std::optional<int64_t>> target;
+    if (auto r = dyn_cast<ReshapeDynamicOp>(reshape))
+      target = getKnownElements(r.getShape());
+    for (int64_t d = 0; d < 4; ++d) {
+      if (ShapedType::isDynamic(expected[d]))
+        continue;
+      if (!out.isDynamicDim(d) && out.getDimSize(d) != expected[d])
+        return {x, 1};
+      if (target.size() == 4 && target[d] && *target[d] > 0 &&
+          *target[d] != expected[d])
+        return {x, 1};
+    }
+    return {unsqueeze.getInput(), g};
+  }
+
+  SoftmaxOp softmax;
+  MatMulOp qk;
+  AttentionMatch m;
+};
+
+/// Combines the matched masks into attn.sdpa's one mask operand.
+Value combineMasks(OpBuilder &b, Location loc, AttentionMatch &m,
+                   Type element) {
+  auto broadcastType = [](Value x, Value y, Type t) {
+    auto xs = cast<RankedTensorType>(x.getType()).getShape();
+    auto ys = cast<RankedTensorType>(y.getType()).getShape();
+    return RankedTensorType::get(*broadcastShapes(xs, ys), t);
+  };
+  Value keep;
+  auto i1 = b.getI1Type();
+  for (Value mask : m.keepMasks)
+    keep = keep ? b.create<AndOp>(loc, broadcastType(keep, mask, i1), keep,
+                                  mask, nullptr)
+                : mask;
+  for (Value mask : m.dropMasks) {
+    Value kept = b.create<NotOp>(loc, mask.getType(), mask, nullptr);
+    keep = keep ? b.create<AndOp>(loc, broadcastType(keep, kept, i1), keep,
+                                  kept, nullptr)
+                : kept;
+  }
+  Value additive;
+  for (Value mask : m.additiveMasks)
+    additive =
+        additive ? b.create<AddOp>(loc, broadcastType(additive, mask, element),
+                                   additive, mask, nullptr)
+                 : mask;
+  if (!additive)
+    return keep;
+  if (!keep)
+    return additive;
+  // Both kinds: masked keys get -inf added.
+  auto scalarType = RankedTensorType::get({}, element);
+  Value negInf = b.create<ConstantOp>(
+      loc,
+      DenseElementsAttr::get(
+          scalarType,
+          FloatAttr::get(element, -std::numeric_limits<double>::infinity())));
+  return b.create<SelectOp>(loc, broadcastType(keep, additive, element), keep,
+                            additive, negInf, nullptr);
+}
+
+void rewrite(AttentionMatch &m) {
+  OpBuilder b(m.pv);
+  Location loc = m.pv.getLoc();
+  Type element = cast<RankedTensorType>(m.q.getType()).getElementType();
+  if (!m.k) {
+    auto kt = cast<RankedTensorType>(m.kt.getType());
+    auto type = RankedTensorType::get({kt.getDimSize(0), kt.getDimSize(1),
+                                       kt.getDimSize(3), kt.getDimSize(2)},
+                                      kt.getElementType());
+    m.k = b.create<TransposeOp>(loc, type, m.kt,
+                                b.getDenseI64ArrayAttr({0, 1, 3, 2}), nullptr);
+  }
+  Value mask = combineMasks(b, loc, m, element);
+  auto sdpa = b.create<SdpaOp>(loc, m.pv.getType(), m.q, m.k, m.v, mask,
+                               m.scale, /*causal=*/false, m.kvGroup);
+  if (m.zeroMaskedRows)
+    sdpa.setZeroMaskedRows(true);
+  m.pv.getResult().replaceAllUsesWith(sdpa.getResult());
+  m.pv.erase();
+}
+
+/// "'name'" for an op's node, or its op name where it has none.
+std::string describe(Operation *op) {
+  std::string name = getNodeName(op->getLoc());
+  if (name.empty())
+    return "'" + op->getName().getStringRef().str() + "'";
+  return "'" + name + "'";
+}
+
+struct AttnFuseAttentionPass
+    : public mlir::attn::impl::AttnFuseAttentionBase<AttnFuseAttentionPass> {
+  using AttnFuseAttentionBase::AttnFuseAttentionBase;
+
+  void runOnOperation() override {
+    SmallVector<SoftmaxOp> candidates;
+    getOperation().walk([&](SoftmaxOp s) { candidates.push_back(s); });
+    for (SoftmaxOp softmax : candidates) {
+      AttentionMatcher matcher(softmax);
+      FailureOr<AttentionMatch> m = matcher.match();
+      if (succeeded(m)) {
+        if (report)
+          softmax.emitRemark("fusion: attention ")
+              << describe(softmax) << " fused into attn.sdpa";
+        rewrite(*m);
+        continue;
+      }
+      if (report)
+        softmax.emitRemark("fusion: softmax ")
+            << describe(softmax) << " not fused: " << matcher.mismatch.why
+            << " (at " << describe(matcher.mismatch.at) << ")";
+    }
+    // The chains the fused ops replaced.
+    IRRewriter rewriter(&getContext());
+    getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(
+        [&](Operation *op) {
+          if (op->getDialect() && isa<AttnDialect>(op->getDialect()) &&
+              op->use_empty() && isPure(op))
+            rewriter.eraseOp(op);
+        });
+  }
+};
+
+} // namespace
