@@ -442,13 +442,13 @@ struct AttnFuseAttentionPass
       FailureOr<AttentionMatch> m = matcher.match();
       if (succeeded(m)) {
         if (report)
-          softmax.emitRemark("fusion: attention ")
+          softmax.emitRemark("fusion: attention softmax ")
               << describe(softmax) << " fused into attn.sdpa";
         rewrite(*m);
         continue;
       }
       if (report)
-        softmax.emitRemark("fusion: softmax ")
+        softmax.emitRemark("fusion: attention softmax ")
             << describe(softmax) << " not fused: " << matcher.mismatch.why
             << " (at " << describe(matcher.mismatch.at) << ")";
     }

@@ -22,6 +22,9 @@ void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
     AttnFuseAttentionOptions fuseOptions;
     fuseOptions.report = options.fusionReport;
     funcPm.addPass(createAttnFuseAttention(fuseOptions));
+    AttnFuseNormActOptions normActOptions;
+    normActOptions.report = options.fusionReport;
+    funcPm.addPass(createAttnFuseNormAct(normActOptions));
     funcPm.addPass(createCanonicalizerPass());
   }
   if (!options.attentionProbs.empty()) {

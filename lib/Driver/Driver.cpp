@@ -275,21 +275,26 @@ OwningOpRef<ModuleOp> loadInput(MLIRContext &context,
 } // namespace
 
 namespace {
-/// Prints what attn-fuse-attention reported: "attention 'N' fused into
-/// attn.sdpa" and "softmax 'N' not fused: WHY (at 'M')" lines.
+/// Prints what the fusion passes reported: "CATEGORY NAME fused into OP"
+/// and "CATEGORY NAME not fused: WHY (at NODE)" lines, by category.
 void printFusionReport(llvm::raw_ostream &os, StringRef input, bool fuse,
                        ArrayRef<std::string> remarks) {
-  std::vector<std::string> fused, missed;
+  struct Category {
+    const char *key, *title;
+    std::vector<std::string> fused, missed;
+  };
+  Category categories[] = {{"attention", "attention cores", {}, {}},
+                           {"norm", "norms", {}, {}},
+                           {"gelu", "GELUs", {}, {}}};
   for (const std::string &r : remarks) {
-    StringRef text(r);
-    if (text.consume_front("attention ") &&
-        text.ends_with(" fused into attn.sdpa"))
-      fused.push_back(
-          text.drop_back(StringRef(" fused into attn.sdpa").size()).str());
-    else if (StringRef(r).starts_with("softmax ")) {
-      // "'N' not fused: WHY (at 'M')" becomes "'N': WHY (at 'M')".
-      auto [name, why] = StringRef(r).drop_front(8).split(" not fused: ");
-      missed.push_back((name + ": " + why).str());
+    auto [key, rest] = StringRef(r).split(' ');
+    for (Category &c : categories) {
+      if (key != c.key)
+        continue;
+      if (auto [name, into] = rest.split(" fused into "); !into.empty())
+        c.fused.push_back((name + " → " + into).str());
+      else if (auto [name, why] = rest.split(" not fused: "); !why.empty())
+        c.missed.push_back((name + ": " + why).str());
     }
   }
   os << "fusion report for " << input << "\n";
@@ -297,13 +302,15 @@ void printFusionReport(llvm::raw_ostream &os, StringRef input, bool fuse,
     os << "  fusion is off (--no-fuse)\n";
     return;
   }
-  os << "  attention cores: " << fused.size() << " fused into attn.sdpa, "
-     << missed.size() << " softmax" << (missed.size() == 1 ? "" : "es")
-     << " not fused\n";
-  for (const std::string &f : fused)
-    os << "    fused: " << f << "\n";
-  for (const std::string &m : missed)
-    os << "    not fused: " << m << "\n";
+  for (Category &c : categories) {
+    os << "  " << c.title << ": " << c.fused.size() << " fused, "
+       << c.missed.size() << " not fused\n";
+    if (StringRef(c.key) == "attention")
+      for (const std::string &f : c.fused)
+        os << "    fused: " << f << "\n";
+    for (const std::string &m : c.missed)
+      os << "    not fused: " << m << "\n";
+  }
 }
 } // namespace
 

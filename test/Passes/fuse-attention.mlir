@@ -70,7 +70,7 @@ func.func @multi_query(%q: tensor<1x8x16x64xf32>, %k: tensor<1x1x16x64xf32>, %v:
 // CHECK-LABEL: func.func @softmax_other_axis
 // CHECK-NOT: attn.sdpa
 // CHECK: attn.softmax %{{.*}}, 2
-// REASON: remark: fusion: softmax 'attn.softmax' not fused: the softmax is not over the key axis (the last) (at 'attn.softmax')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: the softmax is not over the key axis (the last) (at 'attn.softmax')
 func.func @softmax_other_axis(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -85,7 +85,7 @@ func.func @softmax_other_axis(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, 
 // CHECK-LABEL: func.func @scale_not_scalar
 // CHECK-NOT: attn.sdpa
 // CHECK: attn.mul
-// REASON: remark: fusion: softmax 'attn.softmax' not fused: the scores are multiplied by a value that is not one scalar constant (a scale varying per element) (at 'attn.mul')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: the scores are multiplied by a value that is not one scalar constant (a scale varying per element) (at 'attn.mul')
 func.func @scale_not_scalar(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -101,7 +101,7 @@ func.func @scale_not_scalar(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v
 // Negative: the scale is a run-time tensor, not a constant.
 // CHECK-LABEL: func.func @scale_not_constant
 // CHECK-NOT: attn.sdpa
-// REASON: remark: fusion: softmax 'attn.softmax' not fused: the scores are divided by a value that is not one non-zero scalar constant (at 'attn.div')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: the scores are divided by a value that is not one non-zero scalar constant (at 'attn.div')
 func.func @scale_not_constant(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %c: tensor<f32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -150,7 +150,7 @@ func.func @kt_given(%q: tensor<1x2x8x4xf32>, %kt: tensor<1x2x4x6xf32>, %v: tenso
 // CHECK-LABEL: func.func @probabilities_used
 // CHECK-NOT: attn.sdpa
 // CHECK: attn.softmax
-// REASON: remark: fusion: softmax 'attn.softmax' not fused: the attention probabilities have other users (they must stay materialized) (at 'attn.softmax')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: the attention probabilities have other users (they must stay materialized) (at 'attn.softmax')
 func.func @probabilities_used(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x8x8xf32>) {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -169,7 +169,7 @@ func.func @probabilities_used(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, 
 // CHECK: attn.sdpa %[[Q]], %[[K]], %[[V]] mask %[[M]] {scale = 2.500000e-01 : f64, zero_masked_rows}
 // CHECK-NOT: attn.softmax
 // CHECK-NOT: attn.isnan
-// REASON: remark: fusion: attention 'attn.softmax' fused into attn.sdpa
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa
 func.func @sdpa_export(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %m: tensor<1x1x8x8xi1>) -> tensor<1x2x8x4xf32> {
   %c = attn.constant dense<0.5> : tensor<f32>
   %qs = attn.mul %q, %c : (tensor<1x2x8x4xf32>, tensor<f32>) -> tensor<1x2x8x4xf32>
@@ -241,7 +241,7 @@ func.func @repeat_kv(%q: tensor<1x8x16x8xf32>, %k: tensor<1x2x16x8xf32>, %v: ten
 // Negative: a 'where' on the scores whose other branch is not a mask fill.
 // CHECK-LABEL: func.func @where_not_a_mask
 // CHECK-NOT: attn.sdpa
-// REASON: remark: fusion: softmax 'attn.softmax' not fused: a 'where' on the scores whose other branch is not a masked-score constant (-inf, the lowest float or at most -10000) (at 'attn.select')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: a 'where' on the scores whose other branch is not a masked-score constant (-inf, the lowest float or at most -10000) (at 'attn.select')
 func.func @where_not_a_mask(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %m: tensor<8x8xi1>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -257,7 +257,7 @@ func.func @where_not_a_mask(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v
 // Negative: an op other than a scale or a mask between Q·Kᵀ and the softmax.
 // CHECK-LABEL: func.func @tanh_between
 // CHECK-NOT: attn.sdpa
-// REASON: remark: fusion: softmax 'attn.softmax' not fused: 'attn.tanh' between Q·Kᵀ and the softmax is not a scale or a mask (at 'attn.tanh')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: 'attn.tanh' between Q·Kᵀ and the softmax is not a scale or a mask (at 'attn.tanh')
 func.func @tanh_between(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>

@@ -32,6 +32,26 @@ def AttnFuseAttention : Pass<"attn-fuse-attention", "func::FuncOp"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnFuseNormAct : Pass<"attn-fuse-norm-act", "func::FuncOp"> {
+  let summary = "Fuses norms and GELUs written as primitive ops";
+  let description = [{
+    RMSNorm (`x · 1/sqrt(mean(x²) + ε) · w`) and LayerNorm
+    (`(x - mean) / sqrt(mean((x - mean)²) + ε) · w + b`) over the last axis
+    become `attn.layer_norm`; GELU in its erf form (`0.5 · x · (1 +
+    erf(x/√2))`) and its tanh form (`0.5 · x · (1 + tanh(√(2/π) · (x +
+    0.044715 x³)))`, x³ as a power or a product) becomes `attn.gelu`.
+    Products match in any order and association; every intermediate must
+    have no other user. Candidates are every mean over the last axis shaped
+    like a norm and every erf and tanh; with `report`, each gets a remark:
+    fused, or which part failed and at which node.
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate: fused, or why not and where">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
 def AttnExposeProbs : Pass<"attn-expose-probs", "::mlir::ModuleOp"> {
   let summary = "Returns the attention probabilities of chosen attn.sdpa ops";
   let description = [{
