@@ -83,7 +83,104 @@ struct AttentionMatch {
   SmallVector<Value> dropMasks;
   int64_t kvGroup = 1;
   bool zeroMaskedRows = false;
+  /// A mask proven to be the causal one (key j masked for query i when
+  /// j > i + causalOffset) becomes the `causal` attribute.
+  bool causal = false;
+  int64_t causalOffset = 0;
 };
+
+/// Whether the constant or Trilu-built `mask` is exactly the causal pattern
+/// over scores of Nq × Nk: `kind` 0 for an i1 keep mask, 1 for an i1 drop
+/// mask (true = masked), 2 for an additive mask (0 kept, at most -10000
+/// masked). On success `offset` is the diagonal: key j is kept for query i
+/// when j <= i + offset.
+bool isCausalMask(Value mask, int kind, int64_t nq, int64_t nk,
+                  int64_t &offset) {
+  auto type = cast<RankedTensorType>(mask.getType());
+  int64_t rank = type.getRank();
+  if (rank < 2 || ShapedType::isDynamic(nq) || ShapedType::isDynamic(nk) ||
+      type.getDimSize(rank - 2) != nq || type.getDimSize(rank - 1) != nk)
+    return false;
+  for (int64_t d = 0; d < rank - 2; ++d)
+    if (type.getDimSize(d) != 1)
+      return false;
+  // Trilu of a tensor of ones (or true): lower keeps j - i <= k, upper
+  // keeps j - i >= k.
+  if (auto trilu = mask.getDefiningOp<TriluOp>()) {
+    DenseElementsAttr ones;
+    if (kind == 2 || !matchPattern(trilu.getInput(), m_Constant(&ones)) ||
+        !ones.isSplat())
+      return false;
+    bool allOnes = isa<IntegerType>(ones.getElementType())
+                       ? !ones.getSplatValue<APInt>().isZero()
+                       : !ones.getSplatValue<APFloat>().isZero();
+    DenseIntElementsAttr kAttr;
+    int64_t k = 0;
+    if (Value kv = trilu.getK()) {
+      if (!matchPattern(kv, m_Constant(&kAttr)))
+        return false;
+      k = (*kAttr.getValues<APInt>().begin()).getSExtValue();
+    }
+    if (!allOnes)
+      return false;
+    // keep: lower with diagonal k; drop: upper from diagonal k = offset + 1.
+    if (kind == 0 && !trilu.getUpper()) {
+      offset = k;
+      return true;
+    }
+    if (kind == 1 && trilu.getUpper()) {
+      offset = k - 1;
+      return true;
+    }
+    return false;
+  }
+  DenseElementsAttr attr;
+  if (!matchPattern(mask, m_Constant(&attr)) || attr.isSplat())
+    return false;
+  auto kept = [&](int64_t index) {
+    if (kind == 2)
+      return (*(attr.getValues<APFloat>().begin() + index)).convertToDouble() ==
+             0.0;
+    bool bit = *(attr.getValues<bool>().begin() + index);
+    return kind == 0 ? bit : !bit;
+  };
+  auto masked = [&](int64_t index) {
+    if (kind != 2)
+      return !kept(index);
+    return (*(attr.getValues<APFloat>().begin() + index)).convertToDouble() <=
+           -1e4;
+  };
+  for (int64_t candidate : {int64_t(0), nk - nq}) {
+    bool ok = true;
+    for (int64_t i = 0; i < nq && ok; ++i)
+      for (int64_t j = 0; j < nk && ok; ++j) {
+        int64_t index = i * nk + j;
+        ok = j <= i + candidate ? kept(index) : masked(index);
+      }
+    if (ok) {
+      offset = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Moves a mask that is the causal pattern into `causal`.
+void recognizeCausal(AttentionMatch &m) {
+  auto scores = cast<RankedTensorType>(m.pv.getLhs().getType());
+  int64_t nq = scores.getDimSize(2), nk = scores.getDimSize(3);
+  SmallVector<Value> *lists[] = {&m.keepMasks, &m.dropMasks, &m.additiveMasks};
+  for (int kind = 0; kind < 3; ++kind)
+    for (auto *it = lists[kind]->begin(); it != lists[kind]->end(); ++it) {
+      int64_t offset;
+      if (m.causal || !isCausalMask(*it, kind, nq, nk, offset) || offset < 0)
+        continue;
+      m.causal = true;
+      m.causalOffset = offset;
+      lists[kind]->erase(it);
+      return;
+    }
+}
 
 class AttentionMatcher {
 public:
@@ -413,11 +510,14 @@ void rewrite(AttentionMatch &m) {
     m.k = b.create<TransposeOp>(loc, type, m.kt,
                                 b.getDenseI64ArrayAttr({0, 1, 3, 2}), nullptr);
   }
+  recognizeCausal(m);
   Value mask = combineMasks(b, loc, m, element);
   auto sdpa = b.create<SdpaOp>(loc, m.pv.getType(), m.q, m.k, m.v, mask,
-                               m.scale, /*causal=*/false, m.kvGroup);
+                               m.scale, m.causal, m.kvGroup);
   if (m.zeroMaskedRows)
     sdpa.setZeroMaskedRows(true);
+  if (m.causalOffset)
+    sdpa.setCausalOffset(m.causalOffset);
   m.pv.getResult().replaceAllUsesWith(sdpa.getResult());
   m.pv.erase();
 }

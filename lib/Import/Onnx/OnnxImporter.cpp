@@ -2814,7 +2814,17 @@ OwningOpRef<ModuleOp> mlir::attn::importOnnx(StringRef bytes,
   bool isText = bufferName.ends_with(".onnxtext") || trimmed.starts_with("<");
   if (isText) {
     std::string text = bytes.str();
-    onnx::Status status = onnx::OnnxParser::Parse(model, text.c_str());
+    // ONNX's text parser reports most errors in its status, but throws on
+    // a number it cannot convert (such as "inf").
+    onnx::Status status;
+    try {
+      status = onnx::OnnxParser::Parse(model, text.c_str());
+    } catch (const std::exception &e) {
+      emitError(loc) << "cannot parse the ONNX text model: a literal could "
+                        "not be converted ("
+                     << e.what() << ")";
+      return nullptr;
+    }
     if (!status.IsOK()) {
       emitError(loc) << "cannot parse the ONNX text model: "
                      << status.ErrorMessage();
