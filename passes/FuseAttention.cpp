@@ -10,6 +10,8 @@
 //   scores = where(m, scores, fill)           boolean masks (masked_fill)
 //   p = softmax(scores, -1)
 //   p = where(isnan(p), 0, p)                 fully masked rows give 0
+//   scores, p: float casts around the softmax (float32 softmax of 16-bit
+//              models) are dropped: attn.sdpa computes in float32 anyway
 //   out = p · V
 //
 // Kᵀ is any [B, H, D, Nk] value (K transposed by its producer included). K
@@ -237,6 +239,12 @@ private:
       m.zeroMaskedRows = true;
       p = select->getResult(0);
     }
+    while (auto c = dyn_cast<CastOp>(*p.getUsers().begin())) {
+      if (!isa<FloatType>(getElementTypeOrSelf(c.getType())) ||
+          !c.getResult().hasOneUse())
+        break;
+      p = c.getResult();
+    }
     auto pv = dyn_cast<MatMulOp>(*p.getUsers().begin());
     if (!pv || pv.getLhs() != p)
       return fail(*p.getUsers().begin(),
@@ -260,6 +268,13 @@ private:
       }
       if (!s.hasOneUse())
         return fail(def, "the scores have other users at this step");
+      // A float-to-float cast (a softmax computed in float32 for 16-bit
+      // models): attn.sdpa computes in float32 at least anyway.
+      if (auto c = dyn_cast<CastOp>(def);
+          c && isa<FloatType>(getElementTypeOrSelf(c.getInput().getType()))) {
+        s = c.getInput();
+        continue;
+      }
       if (auto mul = dyn_cast<MulOp>(def)) {
         if (auto c = getScalarConstant(mul.getRhs())) {
           m.scale *= *c;

@@ -52,6 +52,18 @@ bool near(std::optional<double> v, double want, double tol = 1e-4) {
   return v && std::abs(*v - want) <= tol * std::max(1.0, std::abs(want));
 }
 
+/// Whether `value` is a scalar constant equal to `want` as far as its
+/// element type can hold it (a bfloat16 √(2/π) is 0.796875).
+bool isConstant(Value value, double want) {
+  auto type = dyn_cast<ShapedType>(value.getType());
+  double tol = 1e-4;
+  if (type && type.getElementType().isBF16())
+    tol = 1e-2;
+  else if (type && type.getElementType().isF16())
+    tol = 2e-3;
+  return near(scalarOf(value), want, tol);
+}
+
 /// The factors of a product: `root` and the single-use multiplications
 /// under it are flattened; scalar constants multiply into `constant`.
 void flattenProduct(Value v, bool isRoot, SmallVector<Value> &factors,
@@ -101,8 +113,7 @@ struct Mismatch {
 
 std::string describe(Operation *op) {
   std::string name = getNodeName(op->getLoc());
-  return "'" + (name.empty() ? op->getName().getStringRef().str() : name) +
-         "'";
+  return "'" + (name.empty() ? op->getName().getStringRef().str() : name) + "'";
 }
 
 //===----------------------------------------------------------------------===//
@@ -149,12 +160,12 @@ FailureOr<GeluMatch> matchErfGelu(ErfOp erf, Mismatch &why) {
   Value arg = erf.getInput();
   Value x;
   if (auto div = arg.getDefiningOp<DivOp>();
-      div && near(scalarOf(div.getRhs()), M_SQRT2))
+      div && isConstant(div.getRhs(), M_SQRT2))
     x = div.getLhs();
   else if (auto mul = arg.getDefiningOp<MulOp>()) {
-    if (near(scalarOf(mul.getRhs()), M_SQRT1_2))
+    if (isConstant(mul.getRhs(), M_SQRT1_2))
       x = mul.getLhs();
-    else if (near(scalarOf(mul.getLhs()), M_SQRT1_2))
+    else if (isConstant(mul.getLhs(), M_SQRT1_2))
       x = mul.getRhs();
   }
   if (!x || !arg.hasOneUse()) {
@@ -171,9 +182,13 @@ FailureOr<GeluMatch> matchTanhGelu(TanhOp tanh, Mismatch &why) {
   Value arg = tanh.getInput();
   if (arg.hasOneUse())
     flattenProduct(arg, true, factors, constant);
-  auto inner = factors.size() == 1 ? factors[0].getDefiningOp<AddOp>()
-                                   : AddOp();
-  if (!inner || !near(constant, c) || !factors[0].hasOneUse()) {
+  auto inner =
+      factors.size() == 1 ? factors[0].getDefiningOp<AddOp>() : AddOp();
+  double tol = cast<ShapedType>(arg.getType()).getElementType().isBF16() ? 1e-2
+               : cast<ShapedType>(arg.getType()).getElementType().isF16()
+                   ? 2e-3
+                   : 1e-4;
+  if (!inner || !near(constant, c, tol) || !factors[0].hasOneUse()) {
     why = {tanh, "its argument is not √(2/π) · (x + 0.044715 · x³)"};
     return failure();
   }
@@ -184,7 +199,7 @@ FailureOr<GeluMatch> matchTanhGelu(TanhOp tanh, Mismatch &why) {
     if (!term.hasOneUse())
       return false;
     flattenProduct(term, true, f, k);
-    if (!near(k, 0.044715))
+    if (!near(k, 0.044715, tol))
       return false;
     if (f.size() == 3)
       return llvm::all_of(f, [&](Value v) { return v == x; });
@@ -219,8 +234,7 @@ struct NormMatch {
 
 bool isMeanOverLastAxis(ReduceOp r) {
   auto type = cast<RankedTensorType>(r.getInput().getType());
-  return r.getKind() == "mean" && r.getKeepdims() &&
-         r.getAxes().size() == 1 &&
+  return r.getKind() == "mean" && r.getKeepdims() && r.getAxes().size() == 1 &&
          (r.getAxes()[0] == type.getRank() - 1 || r.getAxes()[0] == -1);
 }
 
@@ -274,8 +288,7 @@ public:
       for (Operation *u : centered.getUsers())
         if (Value sq = u->getNumResults() ? u->getResult(0) : Value();
             sq && squareOf(sq) == centered && sq.hasOneUse())
-          if (auto r =
-                  dyn_cast<ReduceOp>(*sq.getUsers().begin());
+          if (auto r = dyn_cast<ReduceOp>(*sq.getUsers().begin());
               r && isMeanOverLastAxis(r))
             var = r;
       if (!var)
@@ -295,8 +308,7 @@ public:
           return fail(mean, "the variance of a LayerNorm (matched from its "
                             "mean)");
       if (!mean.getInput().hasOneUse())
-        return fail(mean.getInput().getDefiningOp(),
-                    "x² has other users");
+        return fail(mean.getInput().getDefiningOp(), "x² has other users");
     }
     // stats + ε → sqrt → 1/sqrt.
     Value s = stats.getResult();
@@ -309,8 +321,8 @@ public:
                          "constant)");
     m.epsilon = *eps;
     Value v = add.getResult();
-    auto sqrt = v.hasOneUse() ? dyn_cast<SqrtOp>(*v.getUsers().begin())
-                              : SqrtOp();
+    auto sqrt =
+        v.hasOneUse() ? dyn_cast<SqrtOp>(*v.getUsers().begin()) : SqrtOp();
     if (!sqrt)
       return fail(add, "mean + ε is not passed to a square root");
     Value r = sqrt.getResult();
@@ -407,7 +419,8 @@ struct AttnFuseNormActPass
         FailureOr<NormMatch> m = matcher.match();
         if (failed(m)) {
           // A LayerNorm's variance is reported with its mean.
-          if (StringRef(matcher.mismatch.why).starts_with("the variance of a LayerNorm"))
+          if (StringRef(matcher.mismatch.why)
+                  .starts_with("the variance of a LayerNorm"))
             continue;
           remark(op, "norm", describe(op), &matcher.mismatch);
           continue;
@@ -417,8 +430,8 @@ struct AttnFuseNormActPass
         OpBuilder b(m->root);
         int64_t rank = cast<RankedTensorType>(m->x.getType()).getRank();
         auto norm = b.create<LayerNormOp>(
-            m->root->getLoc(), m->root->getResult(0).getType(), m->x,
-            m->scale, m->bias, b.getI64IntegerAttr(rank - 1),
+            m->root->getLoc(), m->root->getResult(0).getType(), m->x, m->scale,
+            m->bias, b.getI64IntegerAttr(rank - 1),
             b.getF64FloatAttr(m->epsilon), m->rms ? b.getUnitAttr() : nullptr,
             nullptr);
         m->root->getResult(0).replaceAllUsesWith(norm.getResult());

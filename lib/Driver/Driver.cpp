@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Driver/Driver.h"
+
+#include "Dot.h"
 #include "attnc/Dialect/Attn/IR/AttnDialect.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Import/Onnx/OnnxImporter.h"
@@ -20,6 +22,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -35,6 +38,7 @@ using namespace mlir::attn;
 std::optional<EmitKind> mlir::attn::parseEmitKind(llvm::StringRef name) {
   return llvm::StringSwitch<std::optional<EmitKind>>(name)
       .Case("mlir", EmitKind::Mlir)
+      .Case("dot", EmitKind::Dot)
       .Case("stmt", EmitKind::Stmt)
       .Case("html", EmitKind::Html)
       .Case("asm", EmitKind::Asm)
@@ -50,6 +54,8 @@ llvm::StringRef mlir::attn::defaultExtension(EmitKind kind) {
   switch (kind) {
   case EmitKind::Mlir:
     return ".mlir";
+  case EmitKind::Dot:
+    return ".dot";
   case EmitKind::Stmt:
     return ".stmt";
   case EmitKind::Html:
@@ -218,6 +224,7 @@ ArtifactKind artifactKind(EmitKind kind) {
     return ArtifactKind::Ptx;
   case EmitKind::Obj:
   case EmitKind::Mlir:
+  case EmitKind::Dot:
     break;
   }
   return ArtifactKind::Object;
@@ -374,6 +381,37 @@ LogicalResult mlir::attn::compile(
     output = (llvm::sys::path::stem(options.inputPath) +
               defaultExtension(options.emit))
                  .str();
+
+  if (options.emit == EmitKind::Dot) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    writeDot(*module, os);
+    if (failed(writeTextAtomically(loc, output, os.str())))
+      return failure();
+    // Rendered to SVG next to it where Graphviz is installed.
+    if (output == "-")
+      return success();
+    llvm::ErrorOr<std::string> dot = llvm::sys::findProgramByName("dot");
+    if (!dot)
+      return success();
+    std::string svg = (llvm::sys::path::parent_path(output).empty()
+                           ? llvm::sys::path::stem(output).str()
+                           : (llvm::sys::path::parent_path(output) + "/" +
+                              llvm::sys::path::stem(output))
+                                 .str()) +
+                      ".svg";
+    std::string tmp = svg + ".attnc-tmp";
+    llvm::StringRef args[] = {*dot, "-Tsvg", output, "-o", tmp};
+    std::string error;
+    if (llvm::sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 0, 0, &error) !=
+            0 ||
+        llvm::sys::fs::rename(tmp, svg)) {
+      llvm::sys::fs::remove(tmp);
+      emitWarning(loc) << "Graphviz could not render '" << output << "' as SVG"
+                       << (error.empty() ? "" : ": ") << error;
+    }
+    return success();
+  }
 
   if (options.emit == EmitKind::Mlir) {
     std::string text;

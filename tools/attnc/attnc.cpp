@@ -44,7 +44,10 @@ static cl::opt<std::string> target(
 
 static cl::opt<std::string> emit(
     "emit",
-    cl::desc("What to write: mlir (attn dialect after the pipeline), stmt "
+    cl::desc("What to write: mlir (attn dialect after the pipeline), dot "
+             "(the graph after the pipeline, fused ops filled, as Graphviz "
+             "DOT; also rendered to SVG beside it when Graphviz is "
+             "installed), stmt "
              "(Halide's lowered statement), html, asm, obj (object with the "
              "Halide runtime), header, static-lib (archive plus header), "
              "shared-lib, ptx (CUDA targets)"),
@@ -109,7 +112,7 @@ int main(int argc, char **argv) {
   std::optional<attn::EmitKind> kind = attn::parseEmitKind(emit);
   if (!kind) {
     llvm::errs() << "attnc: error: unknown --emit kind '" << emit
-                 << "' (expected mlir, stmt, html, asm, obj, header, "
+                 << "' (expected mlir, dot, stmt, html, asm, obj, header, "
                     "static-lib, shared-lib or ptx)\n";
     return 1;
   }

@@ -22,6 +22,7 @@ namespace mlir::attn {
 /// What `attnc` writes.
 enum class EmitKind {
   Mlir,      ///< the attn dialect after the pipeline
+  Dot,       ///< the graph after the pipeline as Graphviz DOT (and SVG)
   Stmt,      ///< Halide's lowered statement
   Html,      ///< the lowered statement as HTML
   Asm,       ///< assembly
