@@ -28,10 +28,8 @@
 #include "attnc/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Iterators.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <cmath>
 #include <limits>
@@ -45,19 +43,6 @@ using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
-
-/// The value of a floating-point constant with a single value (a splat, or
-/// a tensor of one element).
-std::optional<double> getScalarConstant(Value value) {
-  DenseElementsAttr attr;
-  if (!value || !matchPattern(value, m_Constant(&attr)))
-    return std::nullopt;
-  if (!isa<FloatType>(attr.getElementType()))
-    return std::nullopt;
-  if (!attr.isSplat() && attr.getNumElements() != 1)
-    return std::nullopt;
-  return (*attr.getValues<APFloat>().begin()).convertToDouble();
-}
 
 /// A masked score as exporters write it: -inf, the lowest float of any
 /// width, or a large negative constant such as -10000.
@@ -537,14 +522,6 @@ void rewrite(AttentionMatch &m) {
   m.pv.erase();
 }
 
-/// "'name'" for an op's node, or its op name where it has none.
-std::string describe(Operation *op) {
-  std::string name = getNodeName(op->getLoc());
-  if (name.empty())
-    return "'" + op->getName().getStringRef().str() + "'";
-  return "'" + name + "'";
-}
-
 struct AttnFuseAttentionPass
     : public mlir::attn::impl::AttnFuseAttentionBase<AttnFuseAttentionPass> {
   using AttnFuseAttentionBase::AttnFuseAttentionBase;
@@ -558,23 +535,17 @@ struct AttnFuseAttentionPass
       if (succeeded(m)) {
         if (report)
           softmax.emitRemark("fusion: attention softmax ")
-              << describe(softmax) << " fused into attn.sdpa";
+              << describeNode(softmax) << " fused into attn.sdpa";
         rewrite(*m);
         continue;
       }
       if (report)
         softmax.emitRemark("fusion: attention softmax ")
-            << describe(softmax) << " not fused: " << matcher.mismatch.why
-            << " (at " << describe(matcher.mismatch.at) << ")";
+            << describeNode(softmax) << " not fused: " << matcher.mismatch.why
+            << " (at " << describeNode(matcher.mismatch.at) << ")";
     }
     // The chains the fused ops replaced.
-    IRRewriter rewriter(&getContext());
-    getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(
-        [&](Operation *op) {
-          if (op->getDialect() && isa<AttnDialect>(op->getDialect()) &&
-              op->use_empty() && isPure(op))
-            rewriter.eraseOp(op);
-        });
+    eraseDeadAttnOps(getOperation());
   }
 };
 

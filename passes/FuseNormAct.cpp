@@ -22,10 +22,8 @@
 #include "attnc/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Iterators.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <cmath>
 
@@ -38,15 +36,6 @@ using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
-
-std::optional<double> scalarOf(Value value) {
-  DenseElementsAttr attr;
-  if (!value || !matchPattern(value, m_Constant(&attr)) ||
-      !isa<FloatType>(attr.getElementType()) ||
-      (!attr.isSplat() && attr.getNumElements() != 1))
-    return std::nullopt;
-  return (*attr.getValues<APFloat>().begin()).convertToDouble();
-}
 
 bool near(std::optional<double> v, double want, double tol = 1e-4) {
   return v && std::abs(*v - want) <= tol * std::max(1.0, std::abs(want));
@@ -61,14 +50,14 @@ bool isConstant(Value value, double want) {
     tol = 1e-2;
   else if (type && type.getElementType().isF16())
     tol = 2e-3;
-  return near(scalarOf(value), want, tol);
+  return near(getScalarConstant(value), want, tol);
 }
 
 /// The factors of a product: `root` and the single-use multiplications
 /// under it are flattened; scalar constants multiply into `constant`.
 void flattenProduct(Value v, bool isRoot, SmallVector<Value> &factors,
                     double &constant) {
-  if (auto c = scalarOf(v)) {
+  if (auto c = getScalarConstant(v)) {
     constant *= *c;
     return;
   }
@@ -99,9 +88,9 @@ Value plusOne(Operation *op) {
   auto add = dyn_cast_or_null<AddOp>(op);
   if (!add)
     return nullptr;
-  if (near(scalarOf(add.getRhs()), 1.0, 1e-9))
+  if (near(getScalarConstant(add.getRhs()), 1.0, 1e-9))
     return add.getLhs();
-  if (near(scalarOf(add.getLhs()), 1.0, 1e-9))
+  if (near(getScalarConstant(add.getLhs()), 1.0, 1e-9))
     return add.getRhs();
   return nullptr;
 }
@@ -110,11 +99,6 @@ struct Mismatch {
   Operation *at = nullptr;
   std::string why;
 };
-
-std::string describe(Operation *op) {
-  std::string name = getNodeName(op->getLoc());
-  return "'" + (name.empty() ? op->getName().getStringRef().str() : name) + "'";
-}
 
 //===----------------------------------------------------------------------===//
 // GELU
@@ -205,7 +189,8 @@ FailureOr<GeluMatch> matchTanhGelu(TanhOp tanh, Mismatch &why) {
       return llvm::all_of(f, [&](Value v) { return v == x; });
     if (f.size() == 1)
       if (auto pow = f[0].getDefiningOp<PowOp>())
-        return pow.getLhs() == x && near(scalarOf(pow.getRhs()), 3.0, 1e-9) &&
+        return pow.getLhs() == x &&
+               near(getScalarConstant(pow.getRhs()), 3.0, 1e-9) &&
                f[0].hasOneUse();
     return false;
   };
@@ -241,7 +226,7 @@ bool isMeanOverLastAxis(ReduceOp r) {
 /// y for y² written as pow(y, 2) or y · y.
 Value squareOf(Value v) {
   if (auto pow = v.getDefiningOp<PowOp>())
-    if (near(scalarOf(pow.getRhs()), 2.0, 1e-9))
+    if (near(getScalarConstant(pow.getRhs()), 2.0, 1e-9))
       return pow.getLhs();
   if (auto mul = v.getDefiningOp<MulOp>())
     if (mul.getLhs() == mul.getRhs())
@@ -315,7 +300,7 @@ public:
     auto add = s.hasOneUse() ? dyn_cast<AddOp>(*s.getUsers().begin()) : AddOp();
     std::optional<double> eps;
     if (add)
-      eps = scalarOf(add.getLhs() == s ? add.getRhs() : add.getLhs());
+      eps = getScalarConstant(add.getLhs() == s ? add.getRhs() : add.getLhs());
     if (!add || !eps || *eps < 0)
       return fail(stats, "the mean of squares is not + ε (a scalar "
                          "constant)");
@@ -335,7 +320,7 @@ public:
     if (auto div = dyn_cast<DivOp>(user); div && div.getRhs() == r) {
       if (div.getLhs() == base) {
         normalized = div.getResult();
-      } else if (near(scalarOf(div.getLhs()), 1.0, 1e-9)) {
+      } else if (near(getScalarConstant(div.getLhs()), 1.0, 1e-9)) {
         normalized = scaledBy(div.getResult(), base);
       }
     } else if (auto rec = dyn_cast<ReciprocalOp>(user)) {
@@ -422,10 +407,10 @@ struct AttnFuseNormActPass
           if (StringRef(matcher.mismatch.why)
                   .starts_with("the variance of a LayerNorm"))
             continue;
-          remark(op, "norm", describe(op), &matcher.mismatch);
+          remark(op, "norm", describeNode(op), &matcher.mismatch);
           continue;
         }
-        remark(op, "norm", describe(op), nullptr,
+        remark(op, "norm", describeNode(op), nullptr,
                m->rms ? "attn.layer_norm (rms)" : "attn.layer_norm");
         OpBuilder b(m->root);
         int64_t rank = cast<RankedTensorType>(m->x.getType()).getRank();
@@ -443,10 +428,10 @@ struct AttnFuseNormActPass
                                    : matchTanhGelu(cast<TanhOp>(op), why);
       std::string kind = isa<ErfOp>(op) ? "erf" : "tanh";
       if (failed(m)) {
-        remark(op, "gelu", kind + " " + describe(op), &why);
+        remark(op, "gelu", kind + " " + describeNode(op), &why);
         continue;
       }
-      remark(op, "gelu", kind + " " + describe(op), nullptr,
+      remark(op, "gelu", kind + " " + describeNode(op), nullptr,
              m->approximate == "tanh" ? "attn.gelu (tanh)" : "attn.gelu");
       OpBuilder b(m->root);
       auto gelu = b.create<GeluOp>(m->root->getLoc(), m->x.getType(), m->x,
@@ -454,13 +439,7 @@ struct AttnFuseNormActPass
       m->root->getResult(0).replaceAllUsesWith(gelu.getResult());
     }
     // The chains the fused ops replaced.
-    IRRewriter rewriter(&getContext());
-    getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(
-        [&](Operation *op) {
-          if (op->getDialect() && isa<AttnDialect>(op->getDialect()) &&
-              op->use_empty() && isPure(op))
-            rewriter.eraseOp(op);
-        });
+    eraseDeadAttnOps(getOperation());
   }
 
   void remark(Operation *op, StringRef category, const std::string &name,
@@ -473,7 +452,7 @@ struct AttnFuseNormActPass
     else
       op->emitRemark("fusion: ")
           << category << " " << name << " not fused: " << why->why << " (at "
-          << describe(why->at) << ")";
+          << describeNode(why->at) << ")";
   }
 };
 

@@ -10,12 +10,11 @@ Pass: max |out - ref| <= 1e-5 x max(1, max |ref|). Prints a line per output
 and `PASS`; exits 1 on a mismatch.
 """
 
-import argparse
 import sys
 
 import numpy as np
 
-from contrib_ops import run_case
+from contrib_ops import parse_args, run_case
 
 FUSED = """<ir_version: 8, opset_import: ["" : 23]>
 g (float[2,4,5,8] q, float[2,2,7,8] k, float[2,2,7,8] v, bool[2,1,5,7] mask) => (float[2,4,5,8] y)
@@ -56,10 +55,7 @@ def unfused_reference(q, k, v):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tools", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = parse_args()
     rng = np.random.default_rng(3)
     q = rng.standard_normal((2, 4, 5, 8)).astype(np.float32)
     k = rng.standard_normal((2, 2, 7, 8)).astype(np.float32)

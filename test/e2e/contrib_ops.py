@@ -169,23 +169,36 @@ def run_case(name, text, inputs, refs, tools, workdir, flags=()):
     return ok
 
 
-def main():
+def parse_args():
+    """--tools and --workdir, as every e2e script takes them."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--tools", required=True)
     ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    rng = np.random.default_rng(7)
-    cases = {
+    return ap.parse_args()
+
+
+def run_all(seed, make_cases, check=None):
+    """Runs every case of make_cases(rng) ({name: (text, inputs, refs)})
+    with run_case, after check(name, case, args) where given; prints PASS or
+    FAIL and returns the exit status."""
+    args = parse_args()
+    ok = True
+    for name, case in make_cases(np.random.default_rng(seed)).items():
+        if check:
+            ok &= check(name, case, args)
+        ok &= run_case(name, *case, args.tools, args.workdir)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def main():
+    return run_all(7, lambda rng: {
         "attention": case_attention(rng, 0),
         "attention_unidirectional": case_attention(rng, 1),
         "multi_head_attention": case_mha(rng),
         "group_query_attention": case_gqa(rng),
         "skip_layer_norm": case_skip_ln(rng),
-    }
-    ok = all([run_case(name, *case, args.tools, args.workdir)
-              for name, case in cases.items()])
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    })
 
 
 if __name__ == "__main__":

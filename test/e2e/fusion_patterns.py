@@ -9,14 +9,13 @@ Pass: every case fused as stated, and max |out - ref| <= 1e-5 x
 max(1, max |ref|). Prints one line per case and `PASS` at the end.
 """
 
-import argparse
 import os
 import subprocess
 import sys
 
 import numpy as np
 
-from contrib_ops import run_case
+from contrib_ops import run_all
 
 
 def softmax(s):
@@ -114,23 +113,18 @@ def fused(tools, workdir, name, text, expect):
     return ok
 
 
+EXPECTED = {
+    "trilu_causal_padding": ["zero_masked_rows", "mask"],
+    "repeat_kv": ["kv_group = 4", "mask"],
+}
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tools", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    rng = np.random.default_rng(3)
-    cases = {
-        "trilu_causal_padding": (case_trilu_causal_padding(rng),
-                                 ["zero_masked_rows", "mask"]),
-        "repeat_kv": (case_repeat_kv(rng), ["kv_group = 4", "mask"]),
-    }
-    ok = True
-    for name, (case, expect) in cases.items():
-        ok &= fused(args.tools, args.workdir, name, case[0], expect)
-        ok &= run_case(name, *case, args.tools, args.workdir)
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    return run_all(3, lambda rng: {
+        "trilu_causal_padding": case_trilu_causal_padding(rng),
+        "repeat_kv": case_repeat_kv(rng),
+    }, lambda name, case, args: fused(args.tools, args.workdir, name, case[0],
+                                      EXPECTED[name]))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,11 @@ Pass: max |out - ref| <= 1e-5 x max(1, max |ref|). Prints one line per case
 and `PASS` at the end; exits 1 on a mismatch.
 """
 
-import argparse
 import sys
 
 import numpy as np
 
-from contrib_ops import run_case
+from contrib_ops import run_all
 
 
 def reference(q, k, v, mask=None, lengths=None, causal=False, left=-1,
@@ -119,12 +118,7 @@ g (float[1,2,3,8] q, float[1,2,6,8] k, float[1,2,6,8] v, float[3,4] m)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tools", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    rng = np.random.default_rng(11)
-    cases = {
+    return run_all(11, lambda rng: {
         # Prefill and decode, a fully padded tail, and more queries than
         # valid keys (the leading rows attend nothing and give 0).
         "cache_prefill": case_external_cache(rng, 5, 9, [7, 9]),
@@ -134,11 +128,7 @@ def main():
         "window_bidirectional": case_window(rng, 7, 1, 2, 0),
         "window_right_only": case_window(rng, 5, -1, 1, 0),
         "short_mask": case_short_mask(rng),
-    }
-    ok = all([run_case(name, *case, args.tools, args.workdir)
-              for name, case in cases.items()])
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    })
 
 
 if __name__ == "__main__":

@@ -10,12 +10,11 @@ Pass: max |out - ref| <= 1e-5 x max(1, max |ref|) for every output (integer
 outputs: exact). Prints one line per case and `PASS` at the end.
 """
 
-import argparse
 import sys
 
 import numpy as np
 
-from contrib_ops import run_case
+from contrib_ops import run_all
 
 
 def case_split_equal(rng, n):
@@ -132,12 +131,7 @@ g (float[N] v, float[2,N,5] m, float[5] u) => (float[2,5] vm, float[2,N] mu)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tools", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    rng = np.random.default_rng(5)
-    cases = {
+    return run_all(5, lambda rng: {
         "split_equal": case_split_equal(rng, 11),
         "split_computed": case_split_computed(rng, 9),
         "pad_constant": case_pad_computed(rng, 5, "constant"),
@@ -147,11 +141,7 @@ def main():
         "conv1d": case_conv1d(rng, 13),
         "mod": case_mod(rng),
         "matmul_1d": case_matmul_1d(rng, 7),
-    }
-    ok = all([run_case(name, *case, args.tools, args.workdir)
-              for name, case in cases.items()])
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    })
 
 
 if __name__ == "__main__":

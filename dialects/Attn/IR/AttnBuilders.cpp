@@ -3,7 +3,10 @@
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/IR/Iterators.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -45,6 +48,29 @@ std::string mlir::attn::getNodeName(Location loc) {
     return WalkResult::advance();
   });
   return name;
+}
+
+std::string mlir::attn::describeNode(Operation *op) {
+  std::string name = getNodeName(op->getLoc());
+  return "'" + (name.empty() ? op->getName().getStringRef().str() : name) + "'";
+}
+
+void mlir::attn::eraseDeadAttnOps(Operation *root) {
+  IRRewriter rewriter(root->getContext());
+  root->walk<WalkOrder::PostOrder, ReverseIterator>([&](Operation *op) {
+    if (op != root && op->getDialect() && isa<AttnDialect>(op->getDialect()) &&
+        op->use_empty() && isPure(op))
+      rewriter.eraseOp(op);
+  });
+}
+
+std::optional<double> mlir::attn::getScalarConstant(Value value) {
+  DenseElementsAttr attr;
+  if (!value || !matchPattern(value, m_Constant(&attr)) ||
+      !isa<FloatType>(attr.getElementType()) ||
+      (!attr.isSplat() && attr.getNumElements() != 1))
+    return std::nullopt;
+  return (*attr.getValues<APFloat>().begin()).convertToDouble();
 }
 
 namespace {

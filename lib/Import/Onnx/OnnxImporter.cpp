@@ -821,19 +821,23 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
 // Operator handlers
 //===----------------------------------------------------------------------===//
 
+/// Fails, naming both shapes, unless inputs 0 and 1 broadcast.
+LogicalResult checkBroadcast(Importer &im, const onnx::NodeProto &node) {
+  auto lt = cast<RankedTensorType>(im.input(node, 0).getType());
+  auto rt = cast<RankedTensorType>(im.input(node, 1).getType());
+  if (succeeded(broadcastShapes(lt.getShape(), rt.getShape())))
+    return success();
+  im.nodeError() << "cannot broadcast input shapes " << lt << " and " << rt;
+  return failure();
+}
+
 template <typename OpT>
 LogicalResult importBinary(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
+  if (failed(type) || failed(checkBroadcast(im, node)))
     return failure();
-  Value lhs = im.input(node, 0), rhs = im.input(node, 1);
-  auto lt = cast<RankedTensorType>(lhs.getType());
-  auto rt = cast<RankedTensorType>(rhs.getType());
-  if (failed(broadcastShapes(lt.getShape(), rt.getShape()))) {
-    im.nodeError() << "cannot broadcast input shapes " << lt << " and " << rt;
-    return failure();
-  }
-  auto op = im.builder.create<OpT>(im.currentLoc, *type, lhs, rhs, nullptr);
+  auto op = im.builder.create<OpT>(im.currentLoc, *type, im.input(node, 0),
+                                   im.input(node, 1), nullptr);
   im.setOutput(node, 0, op);
   return success();
 }
@@ -1722,19 +1726,12 @@ LogicalResult importCastLike(Importer &im, const onnx::NodeProto &node) {
 
 LogicalResult importMod(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
+  if (failed(type) || failed(checkBroadcast(im, node)))
     return failure();
   bool fmod = im.intAttribute(node, "fmod", 0) != 0;
-  Value lhs = im.input(node, 0), rhs = im.input(node, 1);
-  auto lt = cast<RankedTensorType>(lhs.getType());
-  auto rt = cast<RankedTensorType>(rhs.getType());
-  if (failed(broadcastShapes(lt.getShape(), rt.getShape()))) {
-    im.nodeError() << "cannot broadcast input shapes " << lt << " and " << rt;
-    return failure();
-  }
   im.setOutput(node, 0,
                im.builder.create<ModOp>(
-                   im.currentLoc, *type, lhs, rhs,
+                   im.currentLoc, *type, im.input(node, 0), im.input(node, 1),
                    fmod ? im.builder.getUnitAttr() : UnitAttr(), nullptr));
   return success();
 }

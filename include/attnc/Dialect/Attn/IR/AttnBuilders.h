@@ -1,9 +1,10 @@
 //===- AttnBuilders.h - Builders of common attn op chains -------*- C++ -*-===//
 //
-// Op chains that more than one part of attnc builds: the attention scores
-// and probabilities of q and k (ONNX Attention's qk_matmul_output, the
-// probabilities --attention-probs exposes) and position indices; and the
-// node name behind an op's location.
+// What more than one part of attnc builds or asks of attn IR: the attention
+// scores and probabilities of q and k (ONNX Attention's qk_matmul_output,
+// the probabilities --attention-probs exposes), position indices, the
+// elements of shape vectors known before the run, scalar constants, node
+// names for diagnostics, and the clean-up after a fusion.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +23,18 @@ namespace mlir::attn {
 /// The ONNX node name a location carries (its first NameLoc); empty when it
 /// has none.
 std::string getNodeName(Location loc);
+
+/// 'node' for an op's ONNX node, or 'op name' where it has none: how
+/// diagnostics about a graph name a place.
+std::string describeNode(Operation *op);
+
+/// The value of a floating-point constant with a single value (a splat, or
+/// a tensor of one element); nullopt for anything else.
+std::optional<double> getScalarConstant(Value value);
+
+/// Erases the attn ops under `root` whose results are unused and that have
+/// no side effects, users before producers (the chains a fusion replaced).
+void eraseDeadAttnOps(Operation *root);
 
 /// The elements of a 1-D integer tensor (of static length) that are known
 /// before the run, element by element: constants, static extents read by
