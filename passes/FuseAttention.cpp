@@ -74,6 +74,9 @@ struct AttentionMatch {
   /// j > i + causalOffset) becomes the `causal` attribute.
   bool causal = false;
   int64_t causalOffset = 0;
+  /// 3 for [batch · heads, sequence, head size] operands (bmm-style
+  /// attention, as sequence-first modules export it), else 4.
+  int64_t rank = 4;
 };
 
 /// Whether the constant or Trilu-built `mask` is exactly the causal pattern
@@ -155,7 +158,8 @@ bool isCausalMask(Value mask, int kind, int64_t nq, int64_t nk,
 /// Moves a mask that is the causal pattern into `causal`.
 void recognizeCausal(AttentionMatch &m) {
   auto scores = cast<RankedTensorType>(m.pv.getLhs().getType());
-  int64_t nq = scores.getDimSize(2), nk = scores.getDimSize(3);
+  int64_t nq = scores.getDimSize(m.rank - 2),
+          nk = scores.getDimSize(m.rank - 1);
   SmallVector<Value> *lists[] = {&m.keepMasks, &m.dropMasks, &m.additiveMasks};
   for (int kind = 0; kind < 3; ++kind)
     for (auto *it = lists[kind]->begin(); it != lists[kind]->end(); ++it) {
@@ -175,9 +179,11 @@ public:
 
   FailureOr<AttentionMatch> match() {
     int64_t rank = softmax.getType().getRank();
-    if (rank != 4)
+    if (rank != 4 && rank != 3)
       return fail(softmax, "the scores are of rank " + std::to_string(rank) +
-                               ", not [batch, heads, queries, keys]");
+                               ", not [batch, heads, queries, keys] or "
+                               "[batch · heads, queries, keys]");
+    m.rank = rank;
     if (softmax.getNormalizedAxis() != rank - 1)
       return fail(softmax, "the softmax is not over the key axis (the last)");
     if (failed(matchProbabilitiesToOutput()))
@@ -358,19 +364,30 @@ private:
     };
     m.q = unscale(qk.getLhs());
     m.kt = unscale(qk.getRhs());
+    SmallVector<int64_t> swapLast = m.rank == 4
+                                        ? SmallVector<int64_t>{0, 1, 3, 2}
+                                        : SmallVector<int64_t>{0, 2, 1};
     if (auto t = m.kt.getDefiningOp<TransposeOp>();
-        t && t.getPerm() == ArrayRef<int64_t>{0, 1, 3, 2})
+        t && t.getPerm() == ArrayRef<int64_t>(swapLast))
       m.k = t.getInput();
     for (Value x : {m.q, m.kt, m.v})
-      if (cast<RankedTensorType>(x.getType()).getRank() != 4)
-        return fail(qk, "Q, Kᵀ or V is not of rank 4 ([batch, heads, "
-                        "sequence, head size])");
+      if (cast<RankedTensorType>(x.getType()).getRank() != m.rank)
+        return fail(qk, "Q, Kᵀ and V are not all of the scores' rank");
     return success();
   }
 
   /// The heads: equal; one K/V head for all; or K/V heads repeated for
   /// grouped-query attention, which become `kv_group`.
   LogicalResult matchHeads() {
+    if (m.rank == 3) {
+      // [batch · heads, ...]: the leading extents must agree.
+      int64_t e[] = {cast<RankedTensorType>(m.q.getType()).getDimSize(0),
+                     cast<RankedTensorType>(m.kt.getType()).getDimSize(0),
+                     cast<RankedTensorType>(m.v.getType()).getDimSize(0)};
+      if (e[0] != e[1] || e[1] != e[2])
+        return fail(m.pv, "Q, K and V batch · heads extents differ");
+      return success();
+    }
     if (m.k) {
       auto [k, kGroup] = unrepeat(m.k);
       auto [v, vGroup] = unrepeat(m.v);
@@ -498,10 +515,37 @@ Value combineMasks(OpBuilder &b, Location loc, AttentionMatch &m,
                             additive, negInf, nullptr);
 }
 
+/// x with a leading axis of extent 1 (or that axis dropped, `squeeze`).
+Value withUnitBatch(OpBuilder &b, Location loc, Value x, bool squeeze) {
+  auto t = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> shape(t.getShape());
+  if (squeeze)
+    shape.erase(shape.begin());
+  else
+    shape.insert(shape.begin(), 1);
+  return b.create<ExpandDimsOp>(
+      loc, RankedTensorType::get(shape, t.getElementType()), x,
+      b.getDenseI64ArrayAttr({0}), squeeze, nullptr);
+}
+
 void rewrite(AttentionMatch &m) {
   OpBuilder b(m.pv);
   Location loc = m.pv.getLoc();
   Type element = cast<RankedTensorType>(m.q.getType()).getElementType();
+  recognizeCausal(m);
+  Type resultType = m.pv.getType();
+  if (m.rank == 3) {
+    // [B·H, N, D] as [1, B·H, N, D]; masks broadcast from the right alike.
+    m.q = withUnitBatch(b, loc, m.q, false);
+    m.kt = withUnitBatch(b, loc, m.kt, false);
+    if (m.k)
+      m.k = withUnitBatch(b, loc, m.k, false);
+    m.v = withUnitBatch(b, loc, m.v, false);
+    auto t = cast<RankedTensorType>(resultType);
+    SmallVector<int64_t> shape(t.getShape());
+    shape.insert(shape.begin(), 1);
+    resultType = RankedTensorType::get(shape, t.getElementType());
+  }
   if (!m.k) {
     auto kt = cast<RankedTensorType>(m.kt.getType());
     auto type = RankedTensorType::get({kt.getDimSize(0), kt.getDimSize(1),
@@ -510,15 +554,17 @@ void rewrite(AttentionMatch &m) {
     m.k = b.create<TransposeOp>(loc, type, m.kt,
                                 b.getDenseI64ArrayAttr({0, 1, 3, 2}), nullptr);
   }
-  recognizeCausal(m);
   Value mask = combineMasks(b, loc, m, element);
-  auto sdpa = b.create<SdpaOp>(loc, m.pv.getType(), m.q, m.k, m.v, mask,
-                               m.scale, m.causal, m.kvGroup);
+  auto sdpa = b.create<SdpaOp>(loc, resultType, m.q, m.k, m.v, mask, m.scale,
+                               m.causal, m.kvGroup);
   if (m.zeroMaskedRows)
     sdpa.setZeroMaskedRows(true);
   if (m.causalOffset)
     sdpa.setCausalOffset(m.causalOffset);
-  m.pv.getResult().replaceAllUsesWith(sdpa.getResult());
+  Value result = sdpa.getResult();
+  if (m.rank == 3)
+    result = withUnitBatch(b, loc, result, true);
+  m.pv.getResult().replaceAllUsesWith(result);
   m.pv.erase();
 }
 

@@ -337,3 +337,24 @@ func.func @not_triangular(%q: tensor<1x2x4x4xf32>, %k: tensor<1x2x4x4xf32>, %v: 
   %o = attn.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
   return %o : tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// Heads folded into the batch ([B·H, N, D], bmm-style): the fused op sees a
+// leading axis of 1.
+// CHECK-LABEL: func.func @rank3
+// CHECK-SAME: (%[[Q:.*]]: tensor<6x5x8xf32>, %[[K:.*]]: tensor<6x7x8xf32>, %[[V:.*]]: tensor<6x7x8xf32>)
+// CHECK-DAG: %[[Q4:.*]] = attn.expand_dims %[[Q]], [0] : tensor<6x5x8xf32> -> tensor<1x6x5x8xf32>
+// CHECK-DAG: %[[K4:.*]] = attn.expand_dims %[[K]], [0] : tensor<6x7x8xf32> -> tensor<1x6x7x8xf32>
+// CHECK-DAG: %[[V4:.*]] = attn.expand_dims %[[V]], [0] : tensor<6x7x8xf32> -> tensor<1x6x7x8xf32>
+// CHECK: %[[O:.*]] = attn.sdpa %[[Q4]], %[[K4]], %[[V4]] {scale = 1.250000e-01 : f64} : (tensor<1x6x5x8xf32>, tensor<1x6x7x8xf32>, tensor<1x6x7x8xf32>) -> tensor<1x6x5x8xf32>
+// CHECK: attn.expand_dims %[[O]], [0] {squeeze} : tensor<1x6x5x8xf32> -> tensor<6x5x8xf32>
+func.func @rank3(%q: tensor<6x5x8xf32>, %k: tensor<6x7x8xf32>, %v: tensor<6x7x8xf32>) -> tensor<6x5x8xf32> {
+  %kt = attn.transpose %k, [0, 2, 1] : tensor<6x7x8xf32> -> tensor<6x8x7xf32>
+  %s = attn.matmul %q, %kt : (tensor<6x5x8xf32>, tensor<6x8x7xf32>) -> tensor<6x5x7xf32>
+  %c = attn.constant dense<0.125> : tensor<f32>
+  %sc = attn.mul %s, %c : (tensor<6x5x7xf32>, tensor<f32>) -> tensor<6x5x7xf32>
+  %p = attn.softmax %sc, -1 : tensor<6x5x7xf32>
+  %o = attn.matmul %p, %v : (tensor<6x5x7xf32>, tensor<6x7x8xf32>) -> tensor<6x5x8xf32>
+  return %o : tensor<6x5x8xf32>
+}

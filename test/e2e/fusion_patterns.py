@@ -96,6 +96,30 @@ g (float[1,8,S,4] q, float[1,2,S,4] k, float[1,2,S,4] v, float[1,1,S,S] m)
     return text, {"q": q, "k": k, "v": v, "m": m}, {"y": p @ vv}
 
 
+def case_bmm_sequence_first(rng):
+    """Sequence-first multi-head attention as torch.nn.MultiheadAttention
+    exports it: heads folded into the batch, [B·H, N, D] products (bmm), a
+    constant causal mask added."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[6,5,8] q, float[6,5,8] k, float[6,5,8] v) => (float[6,5,8] y)
+<float s = {0.35355339}, float[5,5] m = {0, -1e9, -1e9, -1e9, -1e9,
+  0, 0, -1e9, -1e9, -1e9, 0, 0, 0, -1e9, -1e9, 0, 0, 0, 0, -1e9,
+  0, 0, 0, 0, 0}>
+{
+  qs = Mul (q, s)
+  kt = Transpose <perm = [0, 2, 1]> (k)
+  a = MatMul (qs, kt)
+  b = Add (a, m)
+  p = Softmax <axis = -1> (b)
+  y = MatMul (p, v)
+}"""
+    q, k, v = (rng.standard_normal((6, 5, 8)).astype(np.float32)
+               for _ in range(3))
+    s = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 2, 1)
+    s = np.where(np.tril(np.ones((5, 5), bool)), s * 0.35355339, -np.inf)
+    return text, {"q": q, "k": k, "v": v}, {"y": softmax(s) @ v}
+
+
 def fused(tools, workdir, name, text, expect):
     """True when the IR after the pipeline has the expected attn.sdpa."""
     os.makedirs(workdir, exist_ok=True)
@@ -116,6 +140,7 @@ def fused(tools, workdir, name, text, expect):
 EXPECTED = {
     "trilu_causal_padding": ["zero_masked_rows", "mask"],
     "repeat_kv": ["kv_group = 4", "mask"],
+    "bmm_sequence_first": ["causal"],
 }
 
 
@@ -123,6 +148,7 @@ def main():
     return run_all(3, lambda rng: {
         "trilu_causal_padding": case_trilu_causal_padding(rng),
         "repeat_kv": case_repeat_kv(rng),
+        "bmm_sequence_first": case_bmm_sequence_first(rng),
     }, lambda name, case, args: fused(args.tools, args.workdir, name, case[0],
                                       EXPECTED[name]))
 
