@@ -194,6 +194,12 @@ public:
       return failure();
     if (failed(matchHeads()))
       return failure();
+    // attn.sdpa has one element type for Q, K, V and its result.
+    Type element = getElementTypeOrSelf(m.q.getType());
+    for (Value x : {m.kt, m.v, Value(m.pv.getResult())})
+      if (getElementTypeOrSelf(x.getType()) != element)
+        return fail(m.pv, "Q, K, V and the output do not share one element "
+                          "type");
     return m;
   }
 

@@ -358,3 +358,18 @@ func.func @rank3(%q: tensor<6x5x8xf32>, %k: tensor<6x7x8xf32>, %v: tensor<6x7x8x
   %o = attn.matmul %p, %v : (tensor<6x5x7xf32>, tensor<6x7x8xf32>) -> tensor<6x5x8xf32>
   return %o : tensor<6x5x8xf32>
 }
+
+// -----
+
+// Negative: float16 scores, but the values and the output in float32.
+// CHECK-LABEL: func.func @mixed_types
+// CHECK-NOT: attn.sdpa
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: Q, K, V and the output do not share one element type (at 'attn.matmul')
+func.func @mixed_types(%q: tensor<1x2x8x4xf16>, %k: tensor<1x2x8x4xf16>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf16> -> tensor<1x2x4x8xf16>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf16>, tensor<1x2x4x8xf16>) -> tensor<1x2x8x8xf16>
+  %s32 = attn.cast %s : tensor<1x2x8x8xf16> to tensor<1x2x8x8xf32>
+  %p = attn.softmax %s32, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
