@@ -390,6 +390,13 @@ struct AttnFuseNormActPass
   void runOnOperation() override {
     SmallVector<Operation *> candidates;
     getOperation().walk([&](Operation *op) {
+      // Norms and GELUs the exporter wrote as one op are counted too.
+      if (report && isa<LayerNormOp>(op))
+        op->emitRemark("fusion: norm ")
+            << describeNode(op) << " exported as one op";
+      if (report && isa<GeluOp>(op))
+        op->emitRemark("fusion: gelu ")
+            << describeNode(op) << " exported as one op";
       if (isa<ErfOp, TanhOp>(op))
         candidates.push_back(op);
       else if (auto r = dyn_cast<ReduceOp>(op); r && isNormCandidate(r))

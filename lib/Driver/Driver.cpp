@@ -289,6 +289,7 @@ void printFusionReport(llvm::raw_ostream &os, StringRef input, bool fuse,
   struct Category {
     const char *key, *title;
     std::vector<std::string> fused, missed;
+    int64_t exported = 0;
   };
   Category categories[] = {{"attention", "attention cores", {}, {}},
                            {"norm", "norms", {}, {}},
@@ -298,7 +299,9 @@ void printFusionReport(llvm::raw_ostream &os, StringRef input, bool fuse,
     for (Category &c : categories) {
       if (key != c.key)
         continue;
-      if (auto [name, into] = rest.split(" fused into "); !into.empty())
+      if (rest.ends_with(" exported as one op"))
+        ++c.exported;
+      else if (auto [name, into] = rest.split(" fused into "); !into.empty())
         c.fused.push_back((name + " → " + into).str());
       else if (auto [name, why] = rest.split(" not fused: "); !why.empty())
         c.missed.push_back((name + ": " + why).str());
@@ -311,7 +314,10 @@ void printFusionReport(llvm::raw_ostream &os, StringRef input, bool fuse,
   }
   for (Category &c : categories) {
     os << "  " << c.title << ": " << c.fused.size() << " fused, "
-       << c.missed.size() << " not fused\n";
+       << c.missed.size() << " not fused";
+    if (c.exported)
+      os << " (" << c.exported << " more exported as one op)";
+    os << "\n";
     if (StringRef(c.key) == "attention")
       for (const std::string &f : c.fused)
         os << "    fused: " << f << "\n";
