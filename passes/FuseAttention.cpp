@@ -406,23 +406,22 @@ private:
     auto qType = cast<RankedTensorType>(m.q.getType());
     auto ktType = cast<RankedTensorType>(m.kt.getType());
     auto vType = cast<RankedTensorType>(m.v.getType());
-    int64_t hq = qType.getDimSize(1);
-    int64_t hkv = m.k ? cast<RankedTensorType>(m.k.getType()).getDimSize(1)
-                      : ktType.getDimSize(1);
-    if (m.kvGroup > 1)
-      return success();
-    if (hkv == 1 && vType.getDimSize(1) == 1 && !ShapedType::isDynamic(hq)) {
-      m.kvGroup = hq;
-      return success();
-    }
-    if (hkv != hq || vType.getDimSize(1) != hq ||
-        ShapedType::isDynamic(hq) != ShapedType::isDynamic(hkv))
-      return fail(m.pv, "query heads and key/value heads do not match and "
-                        "are no repeat of each other");
     if (qType.getDimSize(0) != ktType.getDimSize(0) ||
         ktType.getDimSize(0) != vType.getDimSize(0))
       return fail(m.pv, "Q, K and V batch extents differ (attn.sdpa does not "
                         "broadcast the batch)");
+    if (m.kvGroup > 1)
+      return success();
+    int64_t hq = qType.getDimSize(1);
+    int64_t hkv = m.k ? cast<RankedTensorType>(m.k.getType()).getDimSize(1)
+                      : ktType.getDimSize(1);
+    if (hkv == 1 && vType.getDimSize(1) == 1 && !ShapedType::isDynamic(hq)) {
+      m.kvGroup = hq;
+      return success();
+    }
+    if (hkv != hq || vType.getDimSize(1) != hq)
+      return fail(m.pv, "query heads and key/value heads do not match and "
+                        "are no repeat of each other");
     return success();
   }
 

@@ -41,16 +41,21 @@ bool near(std::optional<double> v, double want, double tol = 1e-4) {
   return v && std::abs(*v - want) <= tol * std::max(1.0, std::abs(want));
 }
 
+/// The relative tolerance to which a constant of `value`'s element type
+/// holds a real number (a bfloat16 √(2/π) is 0.796875).
+double typeTolerance(Value value) {
+  Type element = getElementTypeOrSelf(value.getType());
+  if (element.isBF16())
+    return 1e-2;
+  if (element.isF16())
+    return 2e-3;
+  return 1e-4;
+}
+
 /// Whether `value` is a scalar constant equal to `want` as far as its
-/// element type can hold it (a bfloat16 √(2/π) is 0.796875).
+/// element type can hold it.
 bool isConstant(Value value, double want) {
-  auto type = dyn_cast<ShapedType>(value.getType());
-  double tol = 1e-4;
-  if (type && type.getElementType().isBF16())
-    tol = 1e-2;
-  else if (type && type.getElementType().isF16())
-    tol = 2e-3;
-  return near(getScalarConstant(value), want, tol);
+  return near(getScalarConstant(value), want, typeTolerance(value));
 }
 
 /// The factors of a product: `root` and the single-use multiplications
@@ -168,10 +173,7 @@ FailureOr<GeluMatch> matchTanhGelu(TanhOp tanh, Mismatch &why) {
     flattenProduct(arg, true, factors, constant);
   auto inner =
       factors.size() == 1 ? factors[0].getDefiningOp<AddOp>() : AddOp();
-  double tol = cast<ShapedType>(arg.getType()).getElementType().isBF16() ? 1e-2
-               : cast<ShapedType>(arg.getType()).getElementType().isF16()
-                   ? 2e-3
-                   : 1e-4;
+  double tol = typeTolerance(arg);
   if (!inner || !near(constant, c, tol) || !factors[0].hasOneUse()) {
     why = {tanh, "its argument is not √(2/π) · (x + 0.044715 · x³)"};
     return failure();

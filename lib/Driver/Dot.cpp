@@ -65,7 +65,7 @@ void mlir::attn::writeDot(ModuleOp module, llvm::raw_ostream &os) {
       ids[arg] = id;
       std::string name;
       if (auto n = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                      "attn.name"))
+                                                     "attn.name"))
         name = n.str();
       os << "    " << id << " [shape=ellipse, label=\""
          << escape(name + "\n" + typeText(arg.getType())) << "\"];\n";

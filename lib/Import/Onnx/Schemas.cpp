@@ -109,7 +109,7 @@ void sameAsFirstInput(InferenceContext &ctx) {
   onnx::propagateShapeAndTypeFromFirstInput(ctx);
 }
 
-void registerSchema(OpSchema &schema) {
+void registerSchema(OpSchema schema) {
   onnx::OpSchemaRegistry::OpSchemaRegisterOnce once(schema);
 }
 
@@ -301,10 +301,8 @@ void padInference(InferenceContext &ctx) {
 
 void registerOpset18To24() {
   for (const char *name : {"Cast", "CastLike"})
-    for (int version : {19, 24}) {
-      OpSchema schema = castSchema(name, version);
-      registerSchema(schema);
-    }
+    for (int version : {19, 24})
+      registerSchema(castSchema(name, version));
   registerSchema(
       OpSchema()
           .SetName("Pad")
@@ -409,10 +407,8 @@ OpSchema attentionSchema(int version) {
 }
 
 void registerOpset23() {
-  for (int version : {23, 24, 25}) {
-    OpSchema schema = attentionSchema(version);
-    registerSchema(schema);
-  }
+  for (int version : {23, 24, 25})
+    registerSchema(attentionSchema(version));
 
   registerSchema(
       OpSchema()
