@@ -23,6 +23,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionMatching.h"
+
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Passes/Passes.h"
@@ -41,33 +43,16 @@ namespace mlir::attn {
 
 using namespace mlir;
 using namespace mlir::attn;
+using namespace mlir::attn::fusion;
 
 namespace {
-
-/// A masked score as exporters write it: -inf, the lowest float of any
-/// width, or a large negative constant such as -10000.
-bool isMaskFill(Value value) {
-  std::optional<double> c = getScalarConstant(value);
-  return c && *c <= -1e4;
-}
-
-/// Why a candidate did not fuse: what failed, at which op.
-struct Mismatch {
-  Operation *at = nullptr;
-  std::string why;
-};
 
 /// A matched attention core.
 struct AttentionMatch {
   MatMulOp pv;
   Value q, k, kt, v;
-  double scale = 1.0;
-  SmallVector<Value> additiveMasks;
-  /// i1 masks, true where a key is attended.
-  SmallVector<Value> keepMasks;
-  /// i1 masks, true where a key is masked (the fill is the `where`'s true
-  /// branch).
-  SmallVector<Value> dropMasks;
+  /// The scores' scale and masks; the scale includes those on Q and K.
+  ScoreChain chain;
   int64_t kvGroup = 1;
   bool zeroMaskedRows = false;
   /// A mask proven to be the causal one (key j masked for query i when
@@ -160,7 +145,8 @@ void recognizeCausal(AttentionMatch &m) {
   auto scores = cast<RankedTensorType>(m.pv.getLhs().getType());
   int64_t nq = scores.getDimSize(m.rank - 2),
           nk = scores.getDimSize(m.rank - 1);
-  SmallVector<Value> *lists[] = {&m.keepMasks, &m.dropMasks, &m.additiveMasks};
+  SmallVector<Value> *lists[] = {&m.chain.keepMasks, &m.chain.dropMasks,
+                                 &m.chain.additiveMasks};
   for (int kind = 0; kind < 3; ++kind)
     for (auto *it = lists[kind]->begin(); it != lists[kind]->end(); ++it) {
       int64_t offset;
@@ -207,8 +193,7 @@ public:
 
 private:
   LogicalResult fail(Operation *at, std::string why) {
-    mismatch = {at, std::move(why)};
-    return failure();
+    return mismatch.fail(at, std::move(why));
   }
 
   /// p · V, with an optional guard that zeroes NaN rows.
@@ -251,105 +236,14 @@ private:
     return success();
   }
 
-  /// Walks from the softmax input back to Q·Kᵀ, collecting scale and masks.
+  /// From the softmax input back to Q·Kᵀ, collecting scale and masks.
   LogicalResult matchScores(Value s) {
-    for (int steps = 0; steps < 16; ++steps) {
-      Operation *def = s.getDefiningOp();
-      if (!def)
-        return fail(softmax, "the scores are a function argument, not Q·Kᵀ");
-      if (auto mm = dyn_cast<MatMulOp>(def)) {
-        if (!s.hasOneUse())
-          return fail(mm, "Q·Kᵀ has other users");
-        qk = mm;
-        return success();
-      }
-      if (!s.hasOneUse())
-        return fail(def, "the scores have other users at this step");
-      // A float-to-float cast (a softmax computed in float32 for 16-bit
-      // models): attn.sdpa computes in float32 at least anyway.
-      if (auto c = dyn_cast<CastOp>(def);
-          c && isa<FloatType>(getElementTypeOrSelf(c.getInput().getType()))) {
-        s = c.getInput();
-        continue;
-      }
-      if (auto mul = dyn_cast<MulOp>(def)) {
-        if (auto c = getScalarConstant(mul.getRhs())) {
-          m.scale *= *c;
-          s = mul.getLhs();
-          continue;
-        }
-        if (auto c = getScalarConstant(mul.getLhs())) {
-          m.scale *= *c;
-          s = mul.getRhs();
-          continue;
-        }
-        return fail(mul, "the scores are multiplied by a value that is not "
-                         "one scalar constant (a scale varying per element)");
-      }
-      if (auto div = dyn_cast<DivOp>(def)) {
-        auto c = getScalarConstant(div.getRhs());
-        if (!c || *c == 0.0)
-          return fail(div, "the scores are divided by a value that is not "
-                           "one non-zero scalar constant");
-        m.scale /= *c;
-        s = div.getLhs();
-        continue;
-      }
-      if (auto add = dyn_cast<AddOp>(def)) {
-        // The mask is the addend that does not lead back to Q·Kᵀ.
-        bool lhsScores = leadsToScores(add.getLhs());
-        bool rhsScores = leadsToScores(add.getRhs());
-        if (lhsScores == rhsScores)
-          return fail(add, lhsScores ? "both addends depend on the scores"
-                                     : "neither addend leads to Q·Kᵀ");
-        m.additiveMasks.push_back(lhsScores ? add.getRhs() : add.getLhs());
-        s = lhsScores ? add.getLhs() : add.getRhs();
-        continue;
-      }
-      if (auto select = dyn_cast<SelectOp>(def)) {
-        Value cond = select.getCond(), t = select.getLhs(), f = select.getRhs();
-        if (isMaskFill(f) && leadsToScores(t)) {
-          m.keepMasks.push_back(cond);
-          s = t;
-          continue;
-        }
-        if (isMaskFill(t) && leadsToScores(f)) {
-          m.dropMasks.push_back(cond);
-          s = f;
-          continue;
-        }
-        return fail(select, "a 'where' on the scores whose other branch is "
-                            "not a masked-score constant (-inf, the lowest "
-                            "float or at most -10000)");
-      }
-      return fail(def, "'" + def->getName().getStringRef().str() +
-                           "' between Q·Kᵀ and the softmax is not a scale "
-                           "or a mask");
-    }
-    return fail(softmax, "no Q·Kᵀ within 16 steps of the softmax");
-  }
-
-  /// Whether `value` is computed from a matmul through ops of the scores
-  /// chain (so it is the scores side of an add or where).
-  static bool leadsToScores(Value value) {
-    for (int steps = 0; steps < 16; ++steps) {
-      Operation *def = value.getDefiningOp();
-      if (!def)
-        return false;
-      if (isa<MatMulOp>(def))
-        return true;
-      if (isa<MulOp, DivOp>(def)) {
-        value = getScalarConstant(def->getOperand(1)) ? def->getOperand(0)
-                                                      : def->getOperand(1);
-        continue;
-      }
-      if (auto add = dyn_cast<AddOp>(def))
-        return leadsToScores(add.getLhs()) || leadsToScores(add.getRhs());
-      if (auto select = dyn_cast<SelectOp>(def))
-        return leadsToScores(select.getLhs()) || leadsToScores(select.getRhs());
-      return false;
-    }
-    return false;
+    if (failed(peelScores(s, softmax, m.chain, mismatch)))
+      return failure();
+    qk = dyn_cast<MatMulOp>(m.chain.core);
+    if (!qk)
+      return fail(m.chain.core, "the scores are not a matrix product Q·Kᵀ");
+    return success();
   }
 
   /// Q · Kᵀ, each side optionally scaled by a scalar constant.
@@ -359,11 +253,11 @@ private:
       if (!mul || !x.hasOneUse())
         return x;
       if (auto c = getScalarConstant(mul.getRhs())) {
-        m.scale *= *c;
+        m.chain.scale *= *c;
         return mul.getLhs();
       }
       if (auto c = getScalarConstant(mul.getLhs())) {
-        m.scale *= *c;
+        m.chain.scale *= *c;
         return mul.getRhs();
       }
       return x;
@@ -479,47 +373,6 @@ private:
   AttentionMatch m;
 };
 
-/// Combines the matched masks into attn.sdpa's one mask operand.
-Value combineMasks(OpBuilder &b, Location loc, AttentionMatch &m,
-                   Type element) {
-  auto broadcastType = [](Value x, Value y, Type t) {
-    auto xs = cast<RankedTensorType>(x.getType()).getShape();
-    auto ys = cast<RankedTensorType>(y.getType()).getShape();
-    return RankedTensorType::get(*broadcastShapes(xs, ys), t);
-  };
-  Value keep;
-  auto i1 = b.getI1Type();
-  for (Value mask : m.keepMasks)
-    keep = keep ? b.create<AndOp>(loc, broadcastType(keep, mask, i1), keep,
-                                  mask, nullptr)
-                : mask;
-  for (Value mask : m.dropMasks) {
-    Value kept = b.create<NotOp>(loc, mask.getType(), mask, nullptr);
-    keep = keep ? b.create<AndOp>(loc, broadcastType(keep, kept, i1), keep,
-                                  kept, nullptr)
-                : kept;
-  }
-  Value additive;
-  for (Value mask : m.additiveMasks)
-    additive =
-        additive ? b.create<AddOp>(loc, broadcastType(additive, mask, element),
-                                   additive, mask, nullptr)
-                 : mask;
-  if (!additive)
-    return keep;
-  if (!keep)
-    return additive;
-  // Both kinds: masked keys get -inf added.
-  auto scalarType = RankedTensorType::get({}, element);
-  Value negInf = b.create<ConstantOp>(
-      loc,
-      DenseElementsAttr::get(
-          scalarType,
-          FloatAttr::get(element, -std::numeric_limits<double>::infinity())));
-  return b.create<SelectOp>(loc, broadcastType(keep, additive, element), keep,
-                            additive, negInf, nullptr);
-}
-
 /// x with a leading axis of extent 1 (or that axis dropped, `squeeze`).
 Value withUnitBatch(OpBuilder &b, Location loc, Value x, bool squeeze) {
   auto t = cast<RankedTensorType>(x.getType());
@@ -559,8 +412,9 @@ void rewrite(AttentionMatch &m) {
     m.k = b.create<TransposeOp>(loc, type, m.kt,
                                 b.getDenseI64ArrayAttr({0, 1, 3, 2}), nullptr);
   }
-  Value mask = combineMasks(b, loc, m, element);
-  auto sdpa = b.create<SdpaOp>(loc, resultType, m.q, m.k, m.v, mask, m.scale,
+  Value mask = combineMasks(b, loc, m.chain, element);
+  auto sdpa = b.create<SdpaOp>(loc, resultType, m.q, m.k, m.v, mask,
+                               m.chain.scale,
                                m.causal, m.kvGroup);
   if (m.zeroMaskedRows)
     sdpa.setZeroMaskedRows(true);
@@ -590,10 +444,40 @@ struct AttnFuseAttentionPass
         rewrite(*m);
         continue;
       }
+      Mismatch mismatch = matcher.mismatch;
+      if (isAdditiveCandidate(softmax)) {
+        mismatch = {};
+        if (succeeded(fuseAdditiveAttention(softmax, mismatch))) {
+          if (report)
+            softmax.emitRemark("fusion: attention softmax ")
+                << describeNode(softmax) << " fused into "
+                << "attn.additive_attention";
+          continue;
+        }
+      }
       if (report)
         softmax.emitRemark("fusion: attention softmax ")
-            << describeNode(softmax) << " not fused: " << matcher.mismatch.why
-            << " (at " << describeNode(matcher.mismatch.at) << ")";
+            << describeNode(softmax) << " not fused: " << mismatch.why
+            << " (at " << describeNode(mismatch.at) << ")";
+    }
+    // Hard attention: an argmax over scores whose indices select value rows.
+    SmallVector<ArgMaxOp> argmaxes;
+    getOperation().walk([&](ArgMaxOp a) {
+      if (isHardCandidate(a))
+        argmaxes.push_back(a);
+    });
+    for (ArgMaxOp argmax : argmaxes) {
+      Mismatch mismatch;
+      bool fused = succeeded(fuseHardAttention(argmax, mismatch));
+      if (!report)
+        continue;
+      if (fused)
+        argmax.emitRemark("fusion: attention argmax ")
+            << describeNode(argmax) << " fused into attn.hard_attention";
+      else
+        argmax.emitRemark("fusion: attention argmax ")
+            << describeNode(argmax) << " not fused: " << mismatch.why
+            << " (at " << describeNode(mismatch.at) << ")";
     }
     // The chains the fused ops replaced.
     eraseDeadAttnOps(getOperation());

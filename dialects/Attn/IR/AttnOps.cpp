@@ -622,6 +622,107 @@ LogicalResult SdpaOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// AdditiveAttentionOp, HardAttentionOp
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks the operands shared by additive and hard attention: queries
+/// [..., Nq, Dq], keys [..., Nk, Dk] with Dq = Dk, values [..., Nk, Dv],
+/// an optional mask broadcastable to the scores [..., Nq, Nk], and the
+/// output [..., Nq, Dv], all with the same leading axes.
+LogicalResult verifyKeyedAttention(Operation *op, RankedTensorType q,
+                                   RankedTensorType k, RankedTensorType v,
+                                   Value mask, RankedTensorType out) {
+  int64_t rank = q.getRank();
+  if (rank < 2)
+    return op->emitOpError("expects queries of rank 2 or more ([..., "
+                           "queries, features]), got ")
+           << shapeString(q);
+  for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"keys", k},
+                            {"values", v},
+                            {"output", out}})
+    if (type.getRank() != rank)
+      return op->emitOpError("expects ")
+             << name << " of the queries' rank " << rank << ", got "
+             << shapeString(type);
+  if (k.getElementType() != q.getElementType() ||
+      v.getElementType() != q.getElementType() ||
+      out.getElementType() != q.getElementType())
+    return op->emitOpError(
+        "expects queries, keys, values and output of one element type");
+  for (int64_t d = 0; d < rank - 2; ++d)
+    if (!compatible(q.getDimSize(d), k.getDimSize(d)) ||
+        !compatible(k.getDimSize(d), v.getDimSize(d)))
+      return op->emitOpError("expects one batch shape, got queries ")
+             << shapeString(q) << ", keys " << shapeString(k) << ", values "
+             << shapeString(v);
+  if (!compatible(q.getDimSize(rank - 1), k.getDimSize(rank - 1)))
+    return op->emitOpError("expects queries and keys of one feature size, "
+                           "got ")
+           << shapeString(q) << " and " << shapeString(k);
+  if (!compatible(k.getDimSize(rank - 2), v.getDimSize(rank - 2)))
+    return op->emitOpError("expects as many keys as values, got keys ")
+           << shapeString(k) << ", values " << shapeString(v);
+  SmallVector<int64_t> expected(q.getShape());
+  expected.back() = v.getDimSize(rank - 1);
+  if (!llvm::equal(expected, out.getShape(), compatible))
+    return op->emitOpError("expects output shape ")
+           << shapeString(expected) << ", got " << shapeString(out);
+  if (mask) {
+    auto m = cast<RankedTensorType>(mask.getType());
+    if (!m.getElementType().isInteger(1) &&
+        m.getElementType() != q.getElementType())
+      return op->emitOpError("expects a boolean (i1) mask or an additive "
+                             "mask of the queries' element type, got ")
+             << m.getElementType();
+    SmallVector<int64_t> scores(q.getShape());
+    scores.back() = k.getDimSize(rank - 2);
+    FailureOr<SmallVector<int64_t>> b = broadcastShapes(m.getShape(), scores);
+    if (m.getRank() > rank || failed(b) || !llvm::equal(*b, scores, compatible))
+      return op->emitOpError("expects a mask broadcastable to the scores ")
+             << shapeString(scores) << ", got " << shapeString(m);
+  }
+  return success();
+}
+} // namespace
+
+LogicalResult AdditiveAttentionOp::verify() {
+  auto q = getQuery().getType(), k = getKeys().getType();
+  if (failed(verifyKeyedAttention(*this, q, k, getValues().getType(),
+                                  getMask(), getOutput().getType())))
+    return failure();
+  auto w = getWeight().getType();
+  if (w.getRank() != 1 || !compatible(w.getDimSize(0), q.getShape().back()) ||
+      w.getElementType() != q.getElementType())
+    return emitOpError("expects a weight vector [")
+           << q.getShape().back() << "] of the queries' element type, got "
+           << shapeString(w);
+  SmallVector<int64_t> scores(q.getShape());
+  scores.back() = k.getDimSize(k.getRank() - 2);
+  auto probs = getProbs().getType();
+  if (!llvm::equal(scores, probs.getShape(), compatible) ||
+      probs.getElementType() != q.getElementType())
+    return emitOpError("expects attention weights ")
+           << shapeString(scores) << " of the queries' element type, got "
+           << shapeString(probs);
+  return success();
+}
+
+LogicalResult HardAttentionOp::verify() {
+  auto q = getQ().getType();
+  if (failed(verifyKeyedAttention(*this, q, getK().getType(),
+                                  getValues().getType(), getMask(),
+                                  getOutput().getType())))
+    return failure();
+  ArrayRef<int64_t> expected = q.getShape().drop_back();
+  auto indices = getIndices().getType();
+  if (!llvm::equal(expected, indices.getShape(), compatible))
+    return emitOpError("expects indices ")
+           << shapeString(expected) << ", got " << shapeString(indices);
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "attnc/Dialect/Attn/IR/AttnOps.cpp.inc"
 

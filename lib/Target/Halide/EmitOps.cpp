@@ -681,6 +681,12 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](ArgMaxOp a) { return defineArgMax(a, name, funcs); })
       .Case([&](LogSoftmaxOp s) { return defineLogSoftmax(s, name, funcs); })
       .Case([&](LayerNormOp l) { return defineLayerNorm(l, name, funcs); })
+      .Case([&](AdditiveAttentionOp a) {
+        return defineAdditiveAttention(a, name, funcs);
+      })
+      .Case([&](HardAttentionOp h) {
+        return defineHardAttention(h, name, funcs);
+      })
       .Case([&](Conv2dOp c) { return defineConv2d(c, name, funcs); })
       .Case([&](EinsumOp e) { return defineEinsum(e, name, funcs); })
       .Default([&](Operation *other) {
@@ -1079,6 +1085,190 @@ LogicalResult PipelineBuilder::defineLayerNorm(LayerNormOp op,
   t.shape = in.shape;
   funcs.main = t.func;
   tensors[op.getResult()] = t;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Additive and hard attention
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The index [batch..., row, col] in ONNX order: the leading entries of
+/// `batchOf` (an index of the same rank), then `row` and `col`.
+std::vector<Expr> withLastTwo(const std::vector<Expr> &batchOf, Expr row,
+                              Expr col) {
+  std::vector<Expr> ix(batchOf.begin(), batchOf.end() - 2);
+  ix.push_back(row);
+  ix.push_back(col);
+  return ix;
+}
+
+/// Applies an attention mask (i1 keep or additive float) to the score `s`
+/// at index `sIdx` of scores of type `scoresType`: `valid` is and-ed with a
+/// keep mask, an additive mask is added to `s`.
+void applyMask(const Tensor *mask, Value maskValue, RankedTensorType scoresType,
+               const std::vector<Expr> &sIdx, Expr &s, Expr &valid) {
+  if (!mask)
+    return;
+  Expr m = broadcastRead(*mask, cast<RankedTensorType>(maskValue.getType()),
+                         scoresType, sIdx);
+  if (m.type().is_bool())
+    valid = valid && m;
+  else
+    s = s + Halide::cast(s.type(), widen(m));
+}
+} // namespace
+
+LogicalResult
+PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
+                                         const std::string &name,
+                                         OpFuncs &funcs) {
+  const Tensor &q = get(op.getQuery()), &k = get(op.getKeys()),
+               &w = get(op.getWeight()), &v = get(op.getValues());
+  const Tensor *mask = op.getMask() ? &get(op.getMask()) : nullptr;
+  auto probsType = op.getProbs().getType();
+  Halide::Type ht = *toHalideType(probsType.getElementType());
+  Halide::Type acc = computeType(ht);
+  int rank = q.rank();
+  Expr nk = k.shape[rank - 2];
+
+  // Scores [..., Nq, Nk]: Σ_a w[a] · tanh(q[i, a] + k[j, a]).
+  std::vector<Var> sv = makeVars(rank, name + "_s");
+  std::vector<Expr> sIdx = onnxIndex(sv);
+  Expr i = sIdx[rank - 2], j = sIdx[rank - 1];
+  RDom ra(0, q.shape[rank - 1], name + "_a");
+  Func scores(name + "_scores");
+  scores(sv) = typedZero(acc);
+  scores(sv) += Halide::cast(acc, widen(w.call({ra.x}))) *
+                Halide::tanh(Halide::cast(acc, widen(q.call(withLastTwo(
+                                                   sIdx, i, ra.x)))) +
+                             Halide::cast(acc, widen(k.call(withLastTwo(
+                                                   sIdx, j, ra.x)))));
+
+  // Softmax over the keys; masked keys hold the lowest float, as in
+  // attn.sdpa, so a fully masked row averages the values.
+  Expr low = Halide::cast(acc, lowest());
+  Expr s = scores(sv), valid = Halide::Internal::const_true();
+  applyMask(mask, op.getMask(), probsType, sIdx, s, valid);
+  Func masked(name + "_masked");
+  masked(sv) = Halide::select(valid, Halide::max(s, low), low);
+  std::vector<Var> rowVars(sv.begin() + 1, sv.end());
+  RDom rj(0, nk, name + "_j");
+  std::vector<Expr> atKey = {rj.x};
+  for (const Var &x : rowVars)
+    atKey.push_back(x);
+  Func rowMax(name + "_max"), exps(name + "_exp"), rowSum(name + "_sum");
+  rowMax(rowVars) = Halide::maximum(masked(atKey));
+  exps(sv) = Halide::exp(masked(sv) - rowMax(rowVars));
+  rowSum(rowVars) = Halide::sum(exps(atKey));
+
+  Tensor probs;
+  probs.type = ht;
+  probs.func = Func(name + "_probs");
+  probs.func(sv) = narrow(exps(sv) / rowSum(rowVars), ht);
+  probs.shape = withLastTwo(q.shape, q.shape[rank - 2], nk);
+
+  // Context [..., Nq, Dv] = Σ_j p[i, j] · values[j].
+  std::vector<Var> ov = makeVars(rank, name);
+  std::vector<Expr> oIdx = onnxIndex(ov);
+  std::vector<Expr> oKey = {rj.x};
+  for (size_t d = 1; d < ov.size(); ++d)
+    oKey.push_back(ov[d]);
+  Func weighted(name + "_acc");
+  weighted(ov) = typedZero(acc);
+  weighted(ov) +=
+      exps(oKey) *
+      Halide::cast(acc, widen(v.call(withLastTwo(oIdx, rj.x, oIdx.back()))));
+  std::vector<Var> outRow(ov.begin() + 1, ov.end());
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(ov) = narrow(weighted(ov) / rowSum(outRow), ht);
+  t.shape = withLastTwo(q.shape, q.shape[rank - 2], v.shape[rank - 1]);
+  funcs.main = t.func;
+  funcs.helpers = {scores, rowMax, exps, rowSum, weighted};
+  tensors[op.getOutput()] = t;
+  tensors[op.getProbs()] = probs;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
+                                                   const std::string &name,
+                                                   OpFuncs &funcs) {
+  const Tensor &q = get(op.getQ()), &k = get(op.getK()),
+               &v = get(op.getValues());
+  const Tensor *mask = op.getMask() ? &get(op.getMask()) : nullptr;
+  auto outType = op.getOutput().getType();
+  Halide::Type ht = *toHalideType(outType.getElementType());
+  Halide::Type acc = computeType(ht);
+  int rank = q.rank();
+  Expr nk = k.shape[rank - 2];
+  SmallVector<int64_t> scoresShape(outType.getShape());
+  scoresShape.back() = op.getK().getType().getDimSize(rank - 2);
+  auto scoresType = RankedTensorType::get(scoresShape, outType.getElementType());
+
+  // The score of key `key` for the row `rowIdx` ([..., i]), rounded to the
+  // element type after the product and after the scale, as the unfused
+  // graph computes it: ties come out the same. It is a reduction inlined
+  // into the argmax, so the scores are never stored.
+  RDom rd(0, q.shape[rank - 1], name + "_d");
+  std::vector<Var> rowVars = makeVars(rank - 1, name + "_r");
+  std::vector<Expr> rowIdx = onnxIndex(rowVars);
+  Var keyVar(name + "_key");
+  std::vector<Var> dotVars = {keyVar};
+  dotVars.insert(dotVars.end(), rowVars.begin(), rowVars.end());
+  std::vector<Expr> qIdx = rowIdx, kIdx(rowIdx.begin(), rowIdx.end() - 1);
+  qIdx.push_back(rd.x);
+  kIdx.push_back(keyVar);
+  kIdx.push_back(rd.x);
+  Func dots(name + "_dot");
+  dots(dotVars) = Halide::sum(Halide::cast(acc, widen(q.call(qIdx))) *
+                              Halide::cast(acc, widen(k.call(kIdx))));
+  auto scoreAt = [&](Expr key) {
+    std::vector<Expr> at = {key};
+    at.insert(at.end(), rowVars.begin(), rowVars.end());
+    Expr s = widen(narrow(dots(at), ht));
+    double scale = op.getScale().convertToDouble();
+    if (scale != 1.0)
+      s = widen(narrow(s * Halide::cast(s.type(), Expr(scale)), ht));
+    std::vector<Expr> sIdx = rowIdx;
+    sIdx.push_back(key);
+    Expr valid = Halide::Internal::const_true();
+    applyMask(mask, op.getMask(), scoresType, sIdx, s, valid);
+    return Halide::select(
+        valid, s, Halide::cast(s.type(), -std::numeric_limits<float>::infinity()));
+  };
+
+  // The first maximum (the last with select_last_index), as attn.argmax.
+  RDom rj(1, Halide::max(nk - 1, 0), name + "_j");
+  Func state(name + "_state");
+  state(rowVars) = {Expr(int64_t(0)), scoreAt(0)};
+  Expr candidate = scoreAt(rj.x), best = state(rowVars)[1];
+  Expr better =
+      op.getSelectLastIndex() ? candidate >= best : candidate > best;
+  state(rowVars) = {
+      Halide::select(better, Halide::cast<int64_t>(rj.x), state(rowVars)[0]),
+      Halide::select(better, candidate, best)};
+  Tensor indices;
+  indices.type = Halide::Int(64);
+  indices.func = Func(name + "_indices");
+  indices.func(rowVars) = state(rowVars)[0];
+  indices.shape.assign(q.shape.begin(), q.shape.end() - 1);
+
+  std::vector<Var> ov = makeVars(rank, name);
+  std::vector<Expr> oIdx = onnxIndex(ov);
+  std::vector<Var> outRow(ov.begin() + 1, ov.end());
+  Expr key = Halide::clamp(Halide::cast<int>(state(outRow)[0]), 0,
+                           Halide::max(nk - 1, 0));
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(ov) = v.call(withLastTwo(oIdx, key, oIdx.back()));
+  t.shape = withLastTwo(q.shape, q.shape[rank - 2], v.shape[rank - 1]);
+  funcs.main = t.func;
+  funcs.helpers = {state};
+  tensors[op.getOutput()] = t;
+  tensors[op.getIndices()] = indices;
   return success();
 }
 

@@ -383,7 +383,9 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     auto schedule =
         def ? dyn_cast_or_null<ScheduleAttr>(def->getAttr("schedule"))
             : nullptr;
+    // Only an op's first result can be its main Func.
     if (def && !isa<ConstantOp>(def) && !directOutputs.count(value) &&
+        cast<OpResult>(value).getResultNumber() == 0 &&
         !(schedule && schedule.getInlined()))
       directOutputs[value] = name;
   }
@@ -463,7 +465,8 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
   for (Operation &op : body.without_terminator()) {
     if (progress)
       progress(++opsDone, numOps);
-    if (op.getNumResults() != 1 || !op.getDialect() ||
+    bool multiResult = isa<AdditiveAttentionOp, HardAttentionOp>(op);
+    if ((op.getNumResults() != 1 && !multiResult) || !op.getDialect() ||
         !isa<AttnDialect>(op.getDialect()))
       return op.emitError("cannot be emitted to Halide: expects an attn op "
                           "with one result");
@@ -477,12 +480,15 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     funcs.op = &op;
     if (failed(define(&op, name, funcs)))
       return failure();
-    Tensor &t = get(result);
-    for (Expr &e : t.shape)
-      e = simplifyKnown(e);
-    if (t.values)
-      for (Expr &e : *t.values)
+    for (Value r : op.getResults()) {
+      Tensor &each = get(r);
+      for (Expr &e : each.shape)
         e = simplifyKnown(e);
+      if (each.values)
+        for (Expr &e : *each.values)
+          e = simplifyKnown(e);
+    }
+    Tensor &t = get(result);
     // Shape arithmetic whose elements are known needs no schedule: its
     // readers use the elements, and a Func call, if any, is inlined.
     if (!isa<ConstantOp>(op) && !(t.values && !directOutputs.count(result))) {

@@ -187,6 +187,11 @@ private:
                                  OpFuncs &funcs);
   LogicalResult defineLayerNorm(LayerNormOp op, const std::string &name,
                                 OpFuncs &funcs);
+  LogicalResult defineAdditiveAttention(AdditiveAttentionOp op,
+                                        const std::string &name,
+                                        OpFuncs &funcs);
+  LogicalResult defineHardAttention(HardAttentionOp op,
+                                    const std::string &name, OpFuncs &funcs);
   LogicalResult defineConv2d(Conv2dOp op, const std::string &name,
                              OpFuncs &funcs);
   LogicalResult defineEinsum(EinsumOp op, const std::string &name,

@@ -615,4 +615,73 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure]> {
   }];
 }
 
+def Attn_AdditiveAttentionOp : Attn_Op<"additive_attention", [Pure]> {
+  let summary = "Fused additive (Bahdanau) attention";
+  let description = [{
+    `softmax(w · tanh(q_i + k_j) + mask) · V` over the keys: the score of
+    query `i` and key `j` is `Σ_a w[a] · tanh(query[i, a] + keys[j, a])`,
+    computed without storing the [.., Nq, Nk, A] tensor of sums.
+
+    - `query`: [..., Nq, A] (the projected queries, biases included);
+      `keys`: [..., Nk, A]; `weight`: [A]; `values`: [..., Nk, Dv]. The
+      leading (batch) axes are equal.
+    - `mask`: optional, broadcastable to [..., Nq, Nk]; a float mask is
+      added to the scores, an `i1` mask keeps the keys where it is true.
+    - Results: the context [..., Nq, Dv] and the attention weights
+      [..., Nq, Nk], which models commonly return.
+
+    ```mlir
+    %ctx, %w = attn.additive_attention %q, %k, %w, %v mask %m
+        : (tensor<?x1x64xf32>, tensor<?x?x64xf32>, tensor<64xf32>,
+           tensor<?x?x40xf32>, tensor<?x1x?xi1>)
+        -> (tensor<?x1x40xf32>, tensor<?x1x?xf32>)
+    ```
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$query, Attn_FloatTensor:$keys,
+                            Attn_FloatTensor:$weight, Attn_FloatTensor:$values,
+                            Optional<AnyRankedTensor>:$mask),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output, Attn_FloatTensor:$probs);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $weight `,` $values (`mask` $mask^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_HardAttentionOp : Attn_Op<"hard_attention", [Pure]> {
+  let summary = "Fused hard (argmax) attention";
+  let description = [{
+    Every query selects the single key of highest score and returns that
+    key's value row: `index[i] = argmax_j (scale · q_i·k_j + mask[i, j])`,
+    `output[i] = values[index[i]]`. The first maximum is taken, or the
+    last with `select_last_index`. Scores are never stored.
+
+    - `q`: [..., Nq, D]; `k`: [..., Nk, D]; `values`: [..., Nk, Dv]; the
+      leading (batch) axes are equal.
+    - `mask`: optional, broadcastable to [..., Nq, Nk]; a float mask is
+      added to the scores, an `i1` mask keeps the keys where it is true.
+    - Results: the selected rows [..., Nq, Dv] and the i64 indices
+      [..., Nq].
+
+    ```mlir
+    %rows, %idx = attn.hard_attention %q, %k, %v {scale = 0.17677669 : f64}
+        : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?x16xf32>)
+        -> (tensor<?x?x16xf32>, tensor<?x?xi64>)
+    ```
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$q, Attn_FloatTensor:$k,
+                            Attn_FloatTensor:$values,
+                            Optional<AnyRankedTensor>:$mask,
+                            DefaultValuedAttr<F64Attr, "1.0">:$scale,
+                            UnitAttr:$select_last_index),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output, I64Tensor:$indices);
+  let assemblyFormat = [{
+    $q `,` $k `,` $values (`mask` $mask^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ATTNC_DIALECT_ATTN_IR_ATTNOPS_TD

@@ -1,0 +1,187 @@
+//===- AttentionMatching.cpp - Shared pieces of the attention matchers ---===//
+//
+// The score chain between the product computing attention scores and the
+// softmax or argmax consuming them (see AttentionMatching.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionMatching.h"
+
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::fusion;
+
+bool mlir::attn::fusion::isMaskFill(Value value) {
+  std::optional<double> c = getScalarConstant(value);
+  return c && *c <= -1e4;
+}
+
+namespace {
+
+/// The ops that compute scores before any scale or mask.
+bool isScoreCore(Operation *op) {
+  if (isa<MatMulOp>(op))
+    return true;
+  if (auto squeeze = dyn_cast<ExpandDimsOp>(op))
+    return squeeze.getSqueeze() &&
+           squeeze.getInput().getDefiningOp<MatMulOp>() != nullptr;
+  auto reduce = dyn_cast<ReduceOp>(op);
+  return reduce && reduce.getKind() == "sum";
+}
+
+/// Whether `value` is computed from a score core through ops of the scores
+/// chain (so it is the scores side of an add or where).
+bool leadsToScores(Value value) {
+  for (int steps = 0; steps < 16; ++steps) {
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return false;
+    if (isScoreCore(def))
+      return true;
+    if (isa<MulOp, DivOp>(def)) {
+      value = getScalarConstant(def->getOperand(1)) ? def->getOperand(0)
+                                                    : def->getOperand(1);
+      continue;
+    }
+    if (auto add = dyn_cast<AddOp>(def))
+      return leadsToScores(add.getLhs()) || leadsToScores(add.getRhs());
+    if (auto select = dyn_cast<SelectOp>(def))
+      return leadsToScores(select.getLhs()) || leadsToScores(select.getRhs());
+    return false;
+  }
+  return false;
+}
+
+} // namespace
+
+LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
+                                             ScoreChain &chain,
+                                             Mismatch &mismatch) {
+  for (int steps = 0; steps < 16; ++steps) {
+    Operation *def = s.getDefiningOp();
+    if (!def)
+      return mismatch.fail(anchor, "the scores are a function argument, not "
+                                   "computed from queries and keys");
+    if (isScoreCore(def)) {
+      if (!s.hasOneUse())
+        return mismatch.fail(def, "the scores have other users");
+      chain.core = def;
+      return success();
+    }
+    if (!s.hasOneUse())
+      return mismatch.fail(def, "the scores have other users at this step");
+    // A float-to-float cast (a softmax computed in float32 for 16-bit
+    // models): the fused ops compute in float32 at least anyway.
+    if (auto c = dyn_cast<CastOp>(def);
+        c && isa<FloatType>(getElementTypeOrSelf(c.getInput().getType()))) {
+      s = c.getInput();
+      continue;
+    }
+    if (auto mul = dyn_cast<MulOp>(def)) {
+      if (auto c = getScalarConstant(mul.getRhs())) {
+        chain.scale *= *c;
+        s = mul.getLhs();
+        continue;
+      }
+      if (auto c = getScalarConstant(mul.getLhs())) {
+        chain.scale *= *c;
+        s = mul.getRhs();
+        continue;
+      }
+      return mismatch.fail(mul, "the scores are multiplied by a value that "
+                                "is not one scalar constant (a scale varying "
+                                "per element)");
+    }
+    if (auto div = dyn_cast<DivOp>(def)) {
+      auto c = getScalarConstant(div.getRhs());
+      if (!c || *c == 0.0)
+        return mismatch.fail(div, "the scores are divided by a value that is "
+                                  "not one non-zero scalar constant");
+      chain.scale /= *c;
+      s = div.getLhs();
+      continue;
+    }
+    if (auto add = dyn_cast<AddOp>(def)) {
+      // The mask is the addend that does not lead back to the scores.
+      bool lhsScores = leadsToScores(add.getLhs());
+      bool rhsScores = leadsToScores(add.getRhs());
+      if (lhsScores == rhsScores)
+        return mismatch.fail(add, lhsScores
+                                      ? "both addends depend on the scores"
+                                      : "neither addend leads to the scores' "
+                                        "product");
+      chain.additiveMasks.push_back(lhsScores ? add.getRhs() : add.getLhs());
+      s = lhsScores ? add.getLhs() : add.getRhs();
+      continue;
+    }
+    if (auto select = dyn_cast<SelectOp>(def)) {
+      Value cond = select.getCond(), t = select.getLhs(), f = select.getRhs();
+      if (isMaskFill(f) && leadsToScores(t)) {
+        chain.keepMasks.push_back(cond);
+        s = t;
+        continue;
+      }
+      if (isMaskFill(t) && leadsToScores(f)) {
+        chain.dropMasks.push_back(cond);
+        s = f;
+        continue;
+      }
+      return mismatch.fail(select, "a 'where' on the scores whose other "
+                                   "branch is not a masked-score constant "
+                                   "(-inf, the lowest float or at most "
+                                   "-10000)");
+    }
+    return mismatch.fail(def, "'" + def->getName().getStringRef().str() +
+                                  "' between the scores' product and the " +
+                                  anchor->getName().stripDialect().str() +
+                                  " is not a scale or a mask");
+  }
+  return mismatch.fail(anchor, "no product of queries and keys within 16 "
+                               "steps");
+}
+
+Value mlir::attn::fusion::combineMasks(OpBuilder &b, Location loc,
+                                       const ScoreChain &m,
+                                       Type element) {
+  auto broadcastType = [](Value x, Value y, Type t) {
+    auto xs = cast<RankedTensorType>(x.getType()).getShape();
+    auto ys = cast<RankedTensorType>(y.getType()).getShape();
+    return RankedTensorType::get(*broadcastShapes(xs, ys), t);
+  };
+  Value keep;
+  auto i1 = b.getI1Type();
+  for (Value mask : m.keepMasks)
+    keep = keep ? b.create<AndOp>(loc, broadcastType(keep, mask, i1), keep,
+                                  mask, nullptr)
+                : mask;
+  for (Value mask : m.dropMasks) {
+    Value kept = b.create<NotOp>(loc, mask.getType(), mask, nullptr);
+    keep = keep ? b.create<AndOp>(loc, broadcastType(keep, kept, i1), keep,
+                                  kept, nullptr)
+                : kept;
+  }
+  Value additive;
+  for (Value mask : m.additiveMasks)
+    additive =
+        additive ? b.create<AddOp>(loc, broadcastType(additive, mask, element),
+                                   additive, mask, nullptr)
+                 : mask;
+  if (!additive)
+    return keep;
+  if (!keep)
+    return additive;
+  // Both kinds: masked keys get -inf added.
+  auto scalarType = RankedTensorType::get({}, element);
+  Value negInf = b.create<ConstantOp>(
+      loc,
+      DenseElementsAttr::get(
+          scalarType,
+          FloatAttr::get(element, -std::numeric_limits<double>::infinity())));
+  return b.create<SelectOp>(loc, broadcastType(keep, additive, element), keep,
+                            additive, negInf, nullptr);
+}
+

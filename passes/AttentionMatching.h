@@ -1,0 +1,87 @@
+//===- AttentionMatching.h - Shared pieces of the attention matchers -----===//
+//
+// Internal to passes/. The attention scores as exporters write them between
+// the product that computes them and the softmax (or argmax) that consumes
+// them: scales, additive masks and boolean masks. attn-fuse-attention peels
+// them off the same way for scaled dot-product, additive and hard attention.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_PASSES_ATTENTIONMATCHING_H
+#define ATTNC_PASSES_ATTENTIONMATCHING_H
+
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/TypeUtilities.h"
+
+#include <string>
+
+namespace mlir::attn::fusion {
+
+/// Why a candidate did not fuse: what failed, at which op.
+struct Mismatch {
+  Operation *at = nullptr;
+  std::string why;
+
+  LogicalResult fail(Operation *op, std::string reason) {
+    at = op;
+    why = std::move(reason);
+    return failure();
+  }
+};
+
+/// The scores between their product and the softmax or argmax.
+struct ScoreChain {
+  /// The op computing the unscaled, unmasked scores: an attn.matmul, an
+  /// attn.expand_dims squeezing one (a product with a [A, 1] vector), or an
+  /// attn.reduce.
+  Operation *core = nullptr;
+  /// The product of the scalar scales met on the way.
+  double scale = 1.0;
+  SmallVector<Value> additiveMasks;
+  /// i1 masks, true where a key is attended.
+  SmallVector<Value> keepMasks;
+  /// i1 masks, true where a key is masked (the fill is the `where`'s true
+  /// branch).
+  SmallVector<Value> dropMasks;
+
+  bool hasMasks() const {
+    return !additiveMasks.empty() || !keepMasks.empty() || !dropMasks.empty();
+  }
+};
+
+/// A masked score as exporters write it: -inf, the lowest float of any
+/// width, or a large negative constant such as -10000.
+bool isMaskFill(Value value);
+
+/// Walks from `scores` (the input of `anchor`, a softmax or argmax) back to
+/// the op computing them, through float casts, scalar scales, additive masks
+/// and boolean `where` masks; every step must have one use.
+LogicalResult peelScores(Value scores, Operation *anchor, ScoreChain &chain,
+                         Mismatch &mismatch);
+
+/// Combines the chain's masks into one mask operand broadcastable to the
+/// scores: an i1 keep mask, an additive mask of `element`, or both as an
+/// additive mask holding -inf where a key is dropped. Null when there are
+/// none.
+Value combineMasks(OpBuilder &b, Location loc, const ScoreChain &chain,
+                   Type element);
+
+/// Whether `softmax` normalizes scores computed through a tanh: an additive
+/// (Bahdanau) attention candidate.
+bool isAdditiveCandidate(SoftmaxOp softmax);
+/// Rewrites `v · tanh(q + k)` → softmax → product with values into
+/// attn.additive_attention; on failure says why in `mismatch`.
+LogicalResult fuseAdditiveAttention(SoftmaxOp softmax, Mismatch &mismatch);
+
+/// Whether the indices of `argmax` select rows with a gather: a hard
+/// attention candidate.
+bool isHardCandidate(ArgMaxOp argmax);
+/// Rewrites argmax over Q·Kᵀ followed by the gather of the selected value
+/// rows into attn.hard_attention; on failure says why in `mismatch`.
+LogicalResult fuseHardAttention(ArgMaxOp argmax, Mismatch &mismatch);
+
+} // namespace mlir::attn::fusion
+
+#endif // ATTNC_PASSES_ATTENTIONMATCHING_H
