@@ -323,6 +323,37 @@ namespace {
 /// Axes whose extents are equal at run time (the fused op checks them).
 using Axes = ArrayRef<std::pair<Value, int64_t>>;
 
+/// `axes` and the axes they were computed from with the same extent:
+/// through transposes, matmuls by a weight matrix (rows and batch axes) and
+/// elementwise ops with an operand that does not reach the axis (a bias).
+SmallVector<std::pair<Value, int64_t>> withSources(Axes axes) {
+  SmallVector<std::pair<Value, int64_t>> all(axes);
+  for (size_t n = 0; n < all.size() && all.size() < 32; ++n) {
+    auto [x, axis] = all[n];
+    Operation *def = x.getDefiningOp();
+    int64_t rank = tensorType(x).getRank();
+    std::optional<std::pair<Value, int64_t>> source;
+    if (auto t = dyn_cast_or_null<TransposeOp>(def))
+      source = {t.getInput(), t.getPerm()[axis]};
+    else if (auto mm = dyn_cast_or_null<MatMulOp>(def);
+             mm && axis < rank - 1 && tensorType(mm.getRhs()).getRank() == 2 &&
+             tensorType(mm.getLhs()).getRank() == rank)
+      source = {mm.getLhs(), axis};
+    else if (def && isa<AddOp, SubOp, MulOp, DivOp, CastOp>(def))
+      for (Value operand : def->getOperands()) {
+        int64_t other = tensorType(operand).getRank();
+        bool reaches = llvm::any_of(def->getOperands(), [&](Value y) {
+          return y != operand && tensorType(y).getRank() > rank - 1 - axis;
+        });
+        if (other == rank && !reaches)
+          source = {operand, axis};
+      }
+    if (source && !llvm::is_contained(all, *source))
+      all.push_back(*source);
+  }
+  return all;
+}
+
 /// Whether the scalar `x` is the extent of one of `axes`: a constant equal
 /// to a static one, or read off a tensor's shape.
 bool isExtentOf(Value x, Axes axes) {
@@ -338,6 +369,13 @@ bool isExtentOf(Value x, Axes axes) {
     if (isa<CastOp, ReshapeOp, ExpandDimsOp>(def)) {
       x = def->getOperand(0);
       continue;
+    }
+    if (auto shape = dyn_cast<ShapeOp>(def)) {
+      if (shape.getEnd() - shape.getStart() != 1)
+        return false;
+      return llvm::any_of(axes, [&](auto a) {
+        return a.first == shape.getInput() && a.second == shape.getStart();
+      });
     }
     auto gather = dyn_cast<GatherOp>(def);
     if (!gather || gather.getAxis() != 0)
@@ -364,6 +402,8 @@ std::pair<std::optional<int64_t>, Value> shapeEntry(Value shape, int64_t k) {
   SmallVector<std::optional<int64_t>> known = getKnownElements(shape);
   if (k < static_cast<int64_t>(known.size()) && known[k])
     return {known[k], nullptr};
+  if (tensorType(shape).getNumElements() == 1 && k == 0)
+    return {std::nullopt, shape};
   if (auto concat = shape.getDefiningOp<ConcatOp>()) {
     for (Value piece : concat.getInputs()) {
       int64_t n = tensorType(piece).getDimSize(0);
@@ -539,17 +579,14 @@ LogicalResult mlir::attn::fusion::fuseHardAttention(ArgMaxOp argmax,
         rt.getDimSize(1) != vt.getDimSize(2))
       return mm.fail(rows, "the gathered rows are not the values flattened "
                            "to [batch · keys, features]");
-    std::pair<Value, int64_t> batch[] = {{values, 0}, {q, 0}, {kt, 0},
-                                         {indices, 0}};
-    std::pair<Value, int64_t> keys[] = {
-        {values, 1}, {kt, 2}, {argmax.getInput(), 2}};
+    auto batch = withSources({{values, 0}, {q, 0}, {kt, 0}, {indices, 0}});
+    auto keys = withSources({{values, 1}, {kt, 2}, {argmax.getInput(), 2}});
     if (!isRowOffsets(offsets, batch, keys))
       return mm.fail(add, "the row offsets added to the indices are not "
                           "batch · keys");
     Operation *unflat = *gather.getResult().getUsers().begin();
-    std::pair<Value, int64_t> queries[] = {
-        {q, 1}, {indices, 1}, {argmax.getInput(), 1}};
-    std::pair<Value, int64_t> features[] = {{values, 2}};
+    auto queries = withSources({{q, 1}, {indices, 1}, {argmax.getInput(), 1}});
+    auto features = withSources({{values, 2}});
     if (!isa<ReshapeOp, ReshapeDynamicOp>(unflat) ||
         !reshapesTo(unflat, {batch, queries, features}))
       return mm.fail(gather, "the gathered rows are not reshaped back to "

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compiles attention written the ways exporters write it, checks that
-attnc fused each into attn.sdpa (the IR after the pipeline), runs it with
-attnc-run and compares with float64 numpy.
+attnc fused each into its fused op (attn.sdpa, attn.additive_attention or
+attn.hard_attention, in the IR after the pipeline), runs it with attnc-run
+and compares with float64 numpy.
 
   fusion_patterns.py --tools DIR --workdir DIR
 
@@ -120,8 +121,139 @@ g (float[6,5,8] q, float[6,5,8] k, float[6,5,8] v) => (float[6,5,8] y)
     return text, {"q": q, "k": k, "v": v}, {"y": softmax(s) @ v}
 
 
+def case_additive_queries(rng):
+    """Additive attention over several queries at once: q and k unsqueezed
+    against each other, a bias inside the tanh, w · tanh(..) as Mul +
+    ReduceSum, scores halved, an additive padding mask; the attention
+    weights are a second output."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3,6] q, float[2,5,6] k, float[2,5,4] v, float[6] w,
+   float[2,1,5] m) => (float[2,3,4] y, float[2,3,5] p)
+<int64[1] a2 = {2}, int64[1] a1 = {1}, int64[1] last = {-1}, float two = {2.0},
+ float[6] bias = {0.1, -0.2, 0.3, 0.0, 0.5, -0.4}>
+{
+  q1 = Unsqueeze (q, a2)
+  k1 = Unsqueeze (k, a1)
+  x = Add (q1, k1)
+  xb = Add (x, bias)
+  t = Tanh (xb)
+  tw = Mul (t, w)
+  s = ReduceSum <keepdims = 0> (tw, last)
+  sc = Div (s, two)
+  sm = Add (sc, m)
+  p = Softmax <axis = -1> (sm)
+  y = MatMul (p, v)
+}"""
+    q = rng.standard_normal((2, 3, 6)).astype(np.float32)
+    k = rng.standard_normal((2, 5, 6)).astype(np.float32)
+    v = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    w = rng.standard_normal(6).astype(np.float32)
+    m = np.zeros((2, 1, 5), np.float32)
+    m[1, :, 3:] = -10000.0
+    bias = np.array([0.1, -0.2, 0.3, 0.0, 0.5, -0.4])
+    x = q.astype(np.float64)[:, :, None, :] + k[:, None, :, :] + bias
+    s = (np.tanh(x) * w).sum(-1) / 2 + m
+    p = softmax(s)
+    return (text, {"q": q, "k": k, "v": v, "w": w, "m": m},
+            {"y": p @ v, "p": p})
+
+
+def case_additive_single_query(rng):
+    """One decoder step of Bahdanau attention: the projected query [B, A]
+    unsqueezed over the keys, v as a [A, 1] MatMul squeezed, a boolean
+    keep mask through where(-10000), the context squeezed back to [B, Dv]."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[3,8] q, float[3,7,8] k, float[3,7,5] v, bool[3,7] keep)
+  => (float[3,5] y)
+<int64[1] a1 = {1}, float low = {-10000.0},
+ float[8,1] w = {0.5, -0.25, 0.75, 0.1, -0.6, 0.3, -0.2, 0.4}>
+{
+  q1 = Unsqueeze (q, a1)
+  x = Add (q1, k)
+  t = Tanh (x)
+  s1 = MatMul (t, w)
+  s = Squeeze (s1, last)
+  sm = Where (keep, s, low)
+  p = Softmax <axis = -1> (sm)
+  p1 = Unsqueeze (p, a1)
+  c = MatMul (p1, v)
+  y = Squeeze (c, a1)
+}""".replace("<int64[1] a1 = {1},", "<int64[1] a1 = {1}, int64[1] last = {2},")
+    q = rng.standard_normal((3, 8)).astype(np.float32)
+    k = rng.standard_normal((3, 7, 8)).astype(np.float32)
+    v = rng.standard_normal((3, 7, 5)).astype(np.float32)
+    keep = np.ones((3, 7), bool)
+    keep[0, 4:] = False
+    keep[2, 1] = False
+    w = np.array([0.5, -0.25, 0.75, 0.1, -0.6, 0.3, -0.2, 0.4])
+    s = np.tanh(q.astype(np.float64)[:, None, :] + k) @ w
+    p = softmax(np.where(keep, s, -10000.0))
+    return (text, {"q": q, "k": k, "v": v, "keep": keep},
+            {"y": np.einsum("bt,btd->bd", p, v)})
+
+
+def clear_argmax(rng, shape_q, shape_k, scale=1.0, keep=None):
+    """Q and K whose float64 scores have a clear maximum in every row (a
+    margin of 1e-3), so that float32 and float64 select the same key."""
+    while True:
+        q = rng.standard_normal(shape_q).astype(np.float32)
+        k = rng.standard_normal(shape_k).astype(np.float32)
+        s = q.astype(np.float64) @ np.swapaxes(k.astype(np.float64), -1, -2)
+        s = s * scale
+        if keep is not None:
+            s = np.where(keep, s, -np.inf)
+        top = np.sort(s, axis=-1)
+        if (top[..., -1] - top[..., -2]).min() > 1e-3:
+            return q, k, s
+
+
+def case_hard_one_sequence(rng):
+    """Hard attention over one sequence: argmax of Q·Kᵀ, the value row
+    taken with Gather; the indices are a second output."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[4,8] q, float[6,8] k, float[6,5] v) => (float[4,5] y, int64[4] i)
+{
+  kt = Transpose <perm = [1, 0]> (k)
+  s = MatMul (q, kt)
+  i = ArgMax <axis = -1, keepdims = 0> (s)
+  y = Gather <axis = 0> (v, i)
+}"""
+    q, k, s = clear_argmax(rng, (4, 8), (6, 8))
+    v = rng.standard_normal((6, 5)).astype(np.float32)
+    i = s.argmax(-1)
+    return text, {"q": q, "k": k, "v": v}, {"y": v[i].astype(np.float64),
+                                            "i": i}
+
+
+def case_hard_gather_nd(rng):
+    """Batched hard attention with a scale and a boolean mask through
+    where(lowest float); the rows taken with GatherND (batch_dims = 1)."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,4,8] q, float[2,6,8] k, float[2,6,5] v, bool[2,1,6] keep)
+  => (float[2,4,5] y)
+<float c = {0.35355339}, float low = {-3.4e38}, int64[1] a2 = {2}>
+{
+  kt = Transpose <perm = [0, 2, 1]> (k)
+  s = MatMul (q, kt)
+  sc = Mul (s, c)
+  sm = Where (keep, sc, low)
+  i = ArgMax <axis = 2, keepdims = 0> (sm)
+  i1 = Unsqueeze (i, a2)
+  y = GatherND <batch_dims = 1> (v, i1)
+}"""
+    keep = np.ones((2, 1, 6), bool)
+    keep[1, :, 2] = False
+    keep[0, :, 5] = False
+    q, k, s = clear_argmax(rng, (2, 4, 8), (2, 6, 8), 0.35355339, keep)
+    v = rng.standard_normal((2, 6, 5)).astype(np.float32)
+    i = s.argmax(-1)
+    y = np.take_along_axis(v.astype(np.float64), i[..., None], axis=1)
+    return text, {"q": q, "k": k, "v": v, "keep": keep}, {"y": y}
+
+
 def fused(tools, workdir, name, text, expect):
-    """True when the IR after the pipeline has the expected attn.sdpa."""
+    """True when the IR after the pipeline has the expected fused op and no
+    softmax or argmax is left."""
     os.makedirs(workdir, exist_ok=True)
     path = os.path.join(workdir, name + "_ir.onnxtext")
     with open(path, "w") as f:
@@ -129,18 +261,24 @@ def fused(tools, workdir, name, text, expect):
     ir = subprocess.run([os.path.join(tools, "attnc"), path, "--emit=mlir",
                          "-o", "-", "--quiet"], check=True,
                         stdout=subprocess.PIPE, universal_newlines=True).stdout
-    line = next((l for l in ir.splitlines() if "attn.sdpa" in l), "")
-    ok = "attn.softmax" not in ir and all(e in line for e in expect)
+    op = expect[0]
+    line = next((l for l in ir.splitlines() if op + " " in l), "")
+    ok = ("attn.softmax" not in ir and "attn.argmax" not in ir and
+          all(e in line for e in expect))
     print("%s fused: %s (expected %s): %s" % (
-        name, line.strip()[:160] or "no attn.sdpa", ", ".join(expect),
+        name, line.strip()[:160] or "no " + op, ", ".join(expect),
         "ok" if ok else "MISMATCH"))
     return ok
 
 
 EXPECTED = {
-    "trilu_causal_padding": ["zero_masked_rows", "mask"],
-    "repeat_kv": ["kv_group = 4", "mask"],
-    "bmm_sequence_first": ["causal"],
+    "trilu_causal_padding": ["attn.sdpa", "zero_masked_rows", "mask"],
+    "repeat_kv": ["attn.sdpa", "kv_group = 4", "mask"],
+    "bmm_sequence_first": ["attn.sdpa", "causal"],
+    "additive_queries": ["attn.additive_attention", "mask"],
+    "additive_single_query": ["attn.additive_attention", "mask"],
+    "hard_one_sequence": ["attn.hard_attention"],
+    "hard_gather_nd": ["attn.hard_attention", "mask", "scale"],
 }
 
 
@@ -149,6 +287,10 @@ def main():
         "trilu_causal_padding": case_trilu_causal_padding(rng),
         "repeat_kv": case_repeat_kv(rng),
         "bmm_sequence_first": case_bmm_sequence_first(rng),
+        "additive_queries": case_additive_queries(rng),
+        "additive_single_query": case_additive_single_query(rng),
+        "hard_one_sequence": case_hard_one_sequence(rng),
+        "hard_gather_nd": case_hard_gather_nd(rng),
     }, lambda name, case, args: fused(args.tools, args.workdir, name, case[0],
                                       EXPECTED[name]))
 

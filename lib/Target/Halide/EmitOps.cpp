@@ -1119,6 +1119,20 @@ void applyMask(const Tensor *mask, Value maskValue, RankedTensorType scoresType,
 }
 } // namespace
 
+void PipelineBuilder::requireKeyedExtents(const std::string &what,
+                                          const Tensor &q, const Tensor &k,
+                                          const Tensor &v) {
+  int rank = q.rank();
+  for (int d = 0; d < rank - 2; ++d)
+    require(q.shape[d] == k.shape[d] && k.shape[d] == v.shape[d],
+            what + ": the queries, keys and values differ in batch axis " +
+                std::to_string(d));
+  require(q.shape[rank - 1] == k.shape[rank - 1],
+          what + ": the queries and keys differ in feature size");
+  require(k.shape[rank - 2] == v.shape[rank - 2],
+          what + ": there are not as many values as keys");
+}
+
 LogicalResult
 PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
                                          const std::string &name,
@@ -1131,6 +1145,10 @@ PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
   Halide::Type acc = computeType(ht);
   int rank = q.rank();
   Expr nk = k.shape[rank - 2];
+  requireKeyedExtents("additive attention at " + name, q, k, v);
+  require(w.shape[0] == k.shape[rank - 1],
+          "additive attention at " + name +
+              ": the weight vector and the keys differ in feature size");
 
   // Scores [..., Nq, Nk]: Σ_a w[a] · tanh(q[i, a] + k[j, a]).
   std::vector<Var> sv = makeVars(rank, name + "_s");
@@ -1203,6 +1221,7 @@ LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
   Halide::Type acc = computeType(ht);
   int rank = q.rank();
   Expr nk = k.shape[rank - 2];
+  requireKeyedExtents("hard attention at " + name, q, k, v);
   SmallVector<int64_t> scoresShape(outType.getShape());
   scoresShape.back() = op.getK().getType().getDimSize(rank - 2);
   auto scoresType = RankedTensorType::get(scoresShape, outType.getElementType());

@@ -187,6 +187,10 @@ private:
                                  OpFuncs &funcs);
   LogicalResult defineLayerNorm(LayerNormOp op, const std::string &name,
                                 OpFuncs &funcs);
+  /// Run-time checks that queries [..., Nq, D], keys [..., Nk, D] and
+  /// values [..., Nk, Dv] of a fused attention agree.
+  void requireKeyedExtents(const std::string &what, const Tensor &q,
+                           const Tensor &k, const Tensor &v);
   LogicalResult defineAdditiveAttention(AdditiveAttentionOp op,
                                         const std::string &name,
                                         OpFuncs &funcs);

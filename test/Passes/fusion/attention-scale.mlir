@@ -95,7 +95,7 @@ func.func @sdpa_export(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: ten
 // Negative: an op other than a scale or a mask between Q·Kᵀ and the softmax.
 // CHECK-LABEL: func.func @tanh_between
 // CHECK-NOT: attn.sdpa
-// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: 'attn.tanh' between Q·Kᵀ and the softmax is not a scale or a mask (at 'attn.tanh')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: 'attn.tanh' between the scores' product and the softmax is not a scale or a mask (at 'attn.tanh')
 func.func @tanh_between(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
