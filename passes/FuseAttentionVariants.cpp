@@ -449,18 +449,21 @@ bool isRowOffsets(Value offsets, Axes batch, Axes keys) {
   auto t = tensorType(offsets);
   if (t.getRank() != 2 || t.getDimSize(1) != 1)
     return false;
-  // Known elements (static shapes, folded): b · Nk for a static Nk.
-  SmallVector<std::optional<int64_t>> known = getKnownElements(offsets);
-  if (!known.empty() && llvm::all_of(known, [](auto e) { return e; })) {
+  // Constant (static shapes, folded): b · Nk for a static Nk.
+  DenseIntElementsAttr constant;
+  if (matchPattern(offsets, m_Constant(&constant))) {
+    SmallVector<int64_t> known;
+    for (const APInt &e : constant.getValues<APInt>())
+      known.push_back(e.getSExtValue());
     if (known.size() < 2)
-      return known.size() == 1 && *known[0] == 0;
-    int64_t nk = *known[1];
+      return known.size() == 1 && known[0] == 0;
+    int64_t nk = known[1];
     if (!llvm::any_of(keys, [&](auto a) {
           return tensorType(a.first).getDimSize(a.second) == nk;
         }))
       return false;
     for (auto [b, e] : llvm::enumerate(known))
-      if (*e != static_cast<int64_t>(b) * nk)
+      if (e != static_cast<int64_t>(b) * nk)
         return false;
     return true;
   }

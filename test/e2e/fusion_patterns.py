@@ -192,6 +192,35 @@ g (float[3,8] q, float[3,7,8] k, float[3,7,5] v, bool[3,7] keep)
             {"y": np.einsum("bt,btd->bd", p, v)})
 
 
+def case_additive_broadcast_batch(rng):
+    """One query shared by every batch of keys: a query batch of 1 that
+    broadcasts against the keys' batch at run time (their extents are
+    different symbols)."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[P,8] q, float[B,T,8] k, float[B,T,5] v, float[8,1] w)
+  => (float[B,5] y)
+<int64[1] a1 = {1}, int64[1] last = {2}>
+{
+  q1 = Unsqueeze (q, a1)
+  x = Add (q1, k)
+  t = Tanh (x)
+  s1 = MatMul (t, w)
+  s = Squeeze (s1, last)
+  p = Softmax <axis = -1> (s)
+  p1 = Unsqueeze (p, a1)
+  c = MatMul (p1, v)
+  y = Squeeze (c, a1)
+}"""
+    q = rng.standard_normal((1, 8)).astype(np.float32)
+    k = rng.standard_normal((3, 6, 8)).astype(np.float32)
+    v = rng.standard_normal((3, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((8, 1)).astype(np.float32)
+    s = (np.tanh(q.astype(np.float64)[:, None, :] + k) @ w)[..., 0]
+    p = softmax(s)
+    return (text, {"q": q, "k": k, "v": v, "w": w},
+            {"y": np.einsum("bt,btd->bd", p, v)})
+
+
 def clear_argmax(rng, shape_q, shape_k, scale=1.0, keep=None):
     """Q and K whose float64 scores have a clear maximum in every row (a
     margin of 1e-3), so that float32 and float64 select the same key."""
@@ -277,6 +306,7 @@ EXPECTED = {
     "bmm_sequence_first": ["attn.sdpa", "causal"],
     "additive_queries": ["attn.additive_attention", "mask"],
     "additive_single_query": ["attn.additive_attention", "mask"],
+    "additive_broadcast_batch": ["attn.additive_attention"],
     "hard_one_sequence": ["attn.hard_attention"],
     "hard_gather_nd": ["attn.hard_attention", "mask", "scale"],
 }
@@ -289,6 +319,7 @@ def main():
         "bmm_sequence_first": case_bmm_sequence_first(rng),
         "additive_queries": case_additive_queries(rng),
         "additive_single_query": case_additive_single_query(rng),
+        "additive_broadcast_batch": case_additive_broadcast_batch(rng),
         "hard_one_sequence": case_hard_one_sequence(rng),
         "hard_gather_nd": case_hard_gather_nd(rng),
     }, lambda name, case, args: fused(args.tools, args.workdir, name, case[0],

@@ -1103,6 +1103,27 @@ std::vector<Expr> withLastTwo(const std::vector<Expr> &batchOf, Expr row,
   return ix;
 }
 
+/// Reads `t` at [batch..., row, col], a batch extent of 1 broadcasting.
+Expr readKeyed(const Tensor &t, const std::vector<Expr> &batchOf, Expr row,
+               Expr col) {
+  std::vector<Expr> ix = withLastTwo(batchOf, row, col);
+  for (size_t d = 0; d + 2 < ix.size(); ++d)
+    ix[d] = Halide::min(ix[d], t.shape[d] - 1);
+  return t.call(ix);
+}
+
+/// The batch extents of a keyed attention's results: the broadcast of
+/// those of its queries, keys and values.
+std::vector<Expr> keyedShape(const Tensor &q, const Tensor &k, const Tensor &v,
+                             Expr row, Expr col) {
+  std::vector<Expr> shape;
+  for (int d = 0; d + 2 < q.rank(); ++d)
+    shape.push_back(Halide::max(q.shape[d], Halide::max(k.shape[d], v.shape[d])));
+  shape.push_back(row);
+  shape.push_back(col);
+  return shape;
+}
+
 /// Applies an attention mask (i1 keep or additive float) to the score `s`
 /// at index `sIdx` of scores of type `scoresType`: `valid` is and-ed with a
 /// keep mask, an additive mask is added to `s`.
@@ -1123,10 +1144,15 @@ void PipelineBuilder::requireKeyedExtents(const std::string &what,
                                           const Tensor &q, const Tensor &k,
                                           const Tensor &v) {
   int rank = q.rank();
-  for (int d = 0; d < rank - 2; ++d)
-    require(q.shape[d] == k.shape[d] && k.shape[d] == v.shape[d],
-            what + ": the queries, keys and values differ in batch axis " +
-                std::to_string(d));
+  for (int d = 0; d < rank - 2; ++d) {
+    Expr e = Halide::max(q.shape[d], Halide::max(k.shape[d], v.shape[d]));
+    require((q.shape[d] == e || q.shape[d] == 1) &&
+                (k.shape[d] == e || k.shape[d] == 1) &&
+                (v.shape[d] == e || v.shape[d] == 1),
+            what + ": the batch extents of the queries, keys and values on "
+                   "axis " +
+                std::to_string(d) + " do not broadcast");
+  }
   require(q.shape[rank - 1] == k.shape[rank - 1],
           what + ": the queries and keys differ in feature size");
   require(k.shape[rank - 2] == v.shape[rank - 2],
@@ -1158,10 +1184,9 @@ PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
   Func scores(name + "_scores");
   scores(sv) = typedZero(acc);
   scores(sv) += Halide::cast(acc, widen(w.call({ra.x}))) *
-                Halide::tanh(Halide::cast(acc, widen(q.call(withLastTwo(
-                                                   sIdx, i, ra.x)))) +
-                             Halide::cast(acc, widen(k.call(withLastTwo(
-                                                   sIdx, j, ra.x)))));
+                Halide::tanh(
+                    Halide::cast(acc, widen(readKeyed(q, sIdx, i, ra.x))) +
+                    Halide::cast(acc, widen(readKeyed(k, sIdx, j, ra.x))));
 
   // Softmax over the keys; masked keys hold the lowest float, as in
   // attn.sdpa, so a fully masked row averages the values.
@@ -1184,7 +1209,7 @@ PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
   probs.type = ht;
   probs.func = Func(name + "_probs");
   probs.func(sv) = narrow(exps(sv) / rowSum(rowVars), ht);
-  probs.shape = withLastTwo(q.shape, q.shape[rank - 2], nk);
+  probs.shape = keyedShape(q, k, v, q.shape[rank - 2], nk);
 
   // Context [..., Nq, Dv] = Σ_j p[i, j] · values[j].
   std::vector<Var> ov = makeVars(rank, name);
@@ -1196,13 +1221,13 @@ PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
   weighted(ov) = typedZero(acc);
   weighted(ov) +=
       exps(oKey) *
-      Halide::cast(acc, widen(v.call(withLastTwo(oIdx, rj.x, oIdx.back()))));
+      Halide::cast(acc, widen(readKeyed(v, oIdx, rj.x, oIdx.back())));
   std::vector<Var> outRow(ov.begin() + 1, ov.end());
   Tensor t;
   t.type = ht;
   t.func = Func(name);
   t.func(ov) = narrow(weighted(ov) / rowSum(outRow), ht);
-  t.shape = withLastTwo(q.shape, q.shape[rank - 2], v.shape[rank - 1]);
+  t.shape = keyedShape(q, k, v, q.shape[rank - 2], v.shape[rank - 1]);
   funcs.main = t.func;
   funcs.helpers = {scores, rowMax, exps, rowSum, weighted};
   tensors[op.getOutput()] = t;
@@ -1236,13 +1261,12 @@ LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
   Var keyVar(name + "_key");
   std::vector<Var> dotVars = {keyVar};
   dotVars.insert(dotVars.end(), rowVars.begin(), rowVars.end());
-  std::vector<Expr> qIdx = rowIdx, kIdx(rowIdx.begin(), rowIdx.end() - 1);
-  qIdx.push_back(rd.x);
-  kIdx.push_back(keyVar);
-  kIdx.push_back(rd.x);
+  std::vector<Expr> batchOf = rowIdx;
+  batchOf.push_back(0);
   Func dots(name + "_dot");
-  dots(dotVars) = Halide::sum(Halide::cast(acc, widen(q.call(qIdx))) *
-                              Halide::cast(acc, widen(k.call(kIdx))));
+  dots(dotVars) = Halide::sum(
+      Halide::cast(acc, widen(readKeyed(q, batchOf, rowIdx.back(), rd.x))) *
+      Halide::cast(acc, widen(readKeyed(k, batchOf, keyVar, rd.x))));
   auto scoreAt = [&](Expr key) {
     std::vector<Expr> at = {key};
     at.insert(at.end(), rowVars.begin(), rowVars.end());
@@ -1272,7 +1296,8 @@ LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
   indices.type = Halide::Int(64);
   indices.func = Func(name + "_indices");
   indices.func(rowVars) = state(rowVars)[0];
-  indices.shape.assign(q.shape.begin(), q.shape.end() - 1);
+  indices.shape = keyedShape(q, k, v, q.shape[rank - 2], 0);
+  indices.shape.pop_back();
 
   std::vector<Var> ov = makeVars(rank, name);
   std::vector<Expr> oIdx = onnxIndex(ov);
@@ -1282,8 +1307,8 @@ LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
   Tensor t;
   t.type = ht;
   t.func = Func(name);
-  t.func(ov) = v.call(withLastTwo(oIdx, key, oIdx.back()));
-  t.shape = withLastTwo(q.shape, q.shape[rank - 2], v.shape[rank - 1]);
+  t.func(ov) = readKeyed(v, oIdx, key, oIdx.back());
+  t.shape = keyedShape(q, k, v, q.shape[rank - 2], v.shape[rank - 1]);
   funcs.main = t.func;
   funcs.helpers = {state};
   tensors[op.getOutput()] = t;

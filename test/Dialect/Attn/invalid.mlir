@@ -182,3 +182,35 @@ func.func @pad_value_mode(%x: tensor<3x4xf32>, %p: tensor<4xi64>, %v: tensor<f32
   %0 = attn.pad %x, %p, %v {mode = "edge"} : (tensor<3x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<?x?xf32>
   return %0 : tensor<?x?xf32>
 }
+
+// -----
+
+func.func @additive_weight(%q: tensor<2x3x6xf32>, %k: tensor<2x5x6xf32>, %w: tensor<8xf32>, %v: tensor<2x5x4xf32>) -> tensor<2x3x4xf32> {
+  // expected-error @+1 {{'attn.additive_attention' op expects a weight vector [6] of the queries' element type, got [8]}}
+  %o, %p = attn.additive_attention %q, %k, %w, %v : (tensor<2x3x6xf32>, tensor<2x5x6xf32>, tensor<8xf32>, tensor<2x5x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x5xf32>)
+  return %o : tensor<2x3x4xf32>
+}
+
+// -----
+
+func.func @additive_keys_values(%q: tensor<2x3x6xf32>, %k: tensor<2x5x6xf32>, %w: tensor<6xf32>, %v: tensor<2x7x4xf32>) -> tensor<2x3x4xf32> {
+  // expected-error @+1 {{'attn.additive_attention' op expects as many keys as values, got keys [2, 5, 6], values [2, 7, 4]}}
+  %o, %p = attn.additive_attention %q, %k, %w, %v : (tensor<2x3x6xf32>, tensor<2x5x6xf32>, tensor<6xf32>, tensor<2x7x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x5xf32>)
+  return %o : tensor<2x3x4xf32>
+}
+
+// -----
+
+func.func @hard_batch(%q: tensor<2x3x6xf32>, %k: tensor<3x5x6xf32>, %v: tensor<3x5x4xf32>) -> tensor<2x3x4xf32> {
+  // expected-error @+1 {{'attn.hard_attention' op expects one batch shape, got queries [2, 3, 6], keys [3, 5, 6], values [3, 5, 4]}}
+  %o, %i = attn.hard_attention %q, %k, %v : (tensor<2x3x6xf32>, tensor<3x5x6xf32>, tensor<3x5x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3xi64>)
+  return %o : tensor<2x3x4xf32>
+}
+
+// -----
+
+func.func @hard_mask(%q: tensor<2x3x6xf32>, %k: tensor<2x5x6xf32>, %v: tensor<2x5x4xf32>, %m: tensor<2x3x4xi1>) -> tensor<2x3x4xf32> {
+  // expected-error @+1 {{'attn.hard_attention' op expects a mask broadcastable to the scores [2, 3, 5], got [2, 3, 4]}}
+  %o, %i = attn.hard_attention %q, %k, %v mask %m : (tensor<2x3x6xf32>, tensor<2x5x6xf32>, tensor<2x5x4xf32>, tensor<2x3x4xi1>) -> (tensor<2x3x4xf32>, tensor<2x3xi64>)
+  return %o : tensor<2x3x4xf32>
+}
