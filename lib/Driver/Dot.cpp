@@ -2,9 +2,9 @@
 //
 // attnc --emit=dot: each function of the module after the pass pipeline as
 // a directed graph: one node per op (its op name, ONNX node and result
-// type), one edge per use. Fused ops (attn.sdpa, attn.layer_norm,
-// attn.gelu, attn.rotary) are filled; weights and scalar constants are left
-// out to keep the graph readable.
+// type), one edge per use. Fused ops (attn.sdpa, attn.additive_attention,
+// attn.hard_attention, attn.layer_norm, attn.gelu, attn.rotary) are filled;
+// weights and scalar constants are left out to keep the graph readable.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,7 +44,8 @@ std::string typeText(Type type) {
 }
 
 bool isFused(Operation *op) {
-  return isa<SdpaOp, LayerNormOp, GeluOp, RotaryOp>(op);
+  return isa<SdpaOp, AdditiveAttentionOp, HardAttentionOp, LayerNormOp, GeluOp,
+             RotaryOp>(op);
 }
 
 } // namespace
