@@ -145,6 +145,28 @@ FailureOr<GeluMatch> matchGeluProduct(Operation *activation, Value x,
   return GeluMatch{root, x, approximate};
 }
 
+/// x · sigmoid(1.702 · x), GELU's sigmoid approximation. SiLU (x ·
+/// sigmoid(x)) and other factors are not GELUs and are left alone.
+std::optional<GeluMatch> matchSigmoidGelu(SigmoidOp sigmoid) {
+  SmallVector<Value> inner;
+  double c = 1.0;
+  flattenProduct(sigmoid.getInput(), true, inner, c);
+  if (inner.size() != 1 ||
+      !near(c, 1.702, typeTolerance(sigmoid.getInput())))
+    return std::nullopt;
+  Operation *root = productRoot(sigmoid.getResult());
+  if (!root)
+    return std::nullopt;
+  SmallVector<Value> factors;
+  double constant = 1.0;
+  flattenProduct(root->getResult(0), true, factors, constant);
+  if (factors.size() != 2 || !llvm::is_contained(factors, inner[0]) ||
+      !llvm::is_contained(factors, sigmoid.getResult()) ||
+      !near(constant, 1.0, 1e-6))
+    return std::nullopt;
+  return GeluMatch{root, inner[0], "sigmoid"};
+}
+
 FailureOr<GeluMatch> matchErfGelu(ErfOp erf, Mismatch &why) {
   Value arg = erf.getInput();
   Value x;
@@ -399,7 +421,7 @@ struct AttnFuseNormActPass
       if (report && isa<GeluOp>(op))
         op->emitRemark("fusion: gelu ")
             << describeNode(op) << " exported as one op";
-      if (isa<ErfOp, TanhOp>(op))
+      if (isa<ErfOp, TanhOp, SigmoidOp>(op))
         candidates.push_back(op);
       else if (auto r = dyn_cast<ReduceOp>(op); r && isNormCandidate(r))
         candidates.push_back(op);
@@ -431,6 +453,15 @@ struct AttnFuseNormActPass
         m->root->getResult(0).replaceAllUsesWith(norm.getResult());
         continue;
       }
+      if (auto sigmoid = dyn_cast<SigmoidOp>(op)) {
+        // Only fused ones are reported: most sigmoids are no GELU.
+        if (std::optional<GeluMatch> m = matchSigmoidGelu(sigmoid)) {
+          remark(op, "gelu", "sigmoid " + describeNode(op), nullptr,
+                 "attn.gelu (sigmoid)");
+          replaceWithGelu(*m);
+        }
+        continue;
+      }
       Mismatch why;
       FailureOr<GeluMatch> m = isa<ErfOp>(op)
                                    ? matchErfGelu(cast<ErfOp>(op), why)
@@ -442,13 +473,17 @@ struct AttnFuseNormActPass
       }
       remark(op, "gelu", kind + " " + describeNode(op), nullptr,
              m->approximate == "tanh" ? "attn.gelu (tanh)" : "attn.gelu");
-      OpBuilder b(m->root);
-      auto gelu = b.create<GeluOp>(m->root->getLoc(), m->x.getType(), m->x,
-                                   b.getStringAttr(m->approximate), nullptr);
-      m->root->getResult(0).replaceAllUsesWith(gelu.getResult());
+      replaceWithGelu(*m);
     }
     // The chains the fused ops replaced.
     eraseDeadAttnOps(getOperation());
+  }
+
+  static void replaceWithGelu(const GeluMatch &m) {
+    OpBuilder b(m.root);
+    auto gelu = b.create<GeluOp>(m.root->getLoc(), m.x.getType(), m.x,
+                                 b.getStringAttr(m.approximate), nullptr);
+    m.root->getResult(0).replaceAllUsesWith(gelu.getResult());
   }
 
   void remark(Operation *op, StringRef category, const std::string &name,

@@ -221,6 +221,21 @@ g (float[P,8] q, float[B,T,8] k, float[B,T,5] v, float[8,1] w)
             {"y": np.einsum("bt,btd->bd", p, v)})
 
 
+def case_gelu_sigmoid(rng):
+    """GELU's sigmoid approximation as CLIP writes it: x · sigmoid(1.702 x)."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[3,40] x) => (float[3,40] y)
+<float c = {1.702}>
+{
+  a = Mul (x, c)
+  s = Sigmoid (a)
+  y = Mul (x, s)
+}"""
+    x = (rng.standard_normal((3, 40)) * 4).astype(np.float32)
+    xd = x.astype(np.float64)
+    return text, {"x": x}, {"y": xd / (1 + np.exp(-1.702 * xd))}
+
+
 def clear_argmax(rng, shape_q, shape_k, scale=1.0, keep=None):
     """Q and K whose float64 scores have a clear maximum in every row (a
     margin of 1e-3), so that float32 and float64 select the same key."""
@@ -308,6 +323,7 @@ EXPECTED = {
     "additive_single_query": ["attn.additive_attention", "mask"],
     "additive_broadcast_batch": ["attn.additive_attention"],
     "hard_one_sequence": ["attn.hard_attention"],
+    "gelu_sigmoid": ["attn.gelu", "sigmoid"],
     "hard_gather_nd": ["attn.hard_attention", "mask", "scale"],
 }
 
@@ -321,6 +337,7 @@ def main():
         "additive_single_query": case_additive_single_query(rng),
         "additive_broadcast_batch": case_additive_broadcast_batch(rng),
         "hard_one_sequence": case_hard_one_sequence(rng),
+        "gelu_sigmoid": case_gelu_sigmoid(rng),
         "hard_gather_nd": case_hard_gather_nd(rng),
     }, lambda name, case, args: fused(args.tools, args.workdir, name, case[0],
                                       EXPECTED[name]))

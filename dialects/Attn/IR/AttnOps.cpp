@@ -731,8 +731,10 @@ LogicalResult HardAttentionOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult GeluOp::verify() {
-  if (getApproximate() != "none" && getApproximate() != "tanh")
-    return emitOpError("expects approximate = \"none\" or \"tanh\", got \"")
+  if (getApproximate() != "none" && getApproximate() != "tanh" &&
+      getApproximate() != "sigmoid")
+    return emitOpError("expects approximate = \"none\", \"tanh\" or "
+                       "\"sigmoid\", got \"")
            << getApproximate() << "\"";
   return success();
 }

@@ -323,7 +323,10 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       })
       .Case([&](GeluOp g) {
         bool tanhForm = g.getApproximate() == "tanh";
-        return unary([tanhForm](Expr x) -> Expr {
+        bool sigmoidForm = g.getApproximate() == "sigmoid";
+        return unary([tanhForm, sigmoidForm](Expr x) -> Expr {
+          if (sigmoidForm)
+            return x / (1.0f + Halide::exp(-1.702f * x));
           if (tanhForm) {
             Expr c = Expr(static_cast<float>(std::sqrt(2.0 / M_PI)));
             return 0.5f * x *

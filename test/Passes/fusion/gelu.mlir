@@ -111,3 +111,35 @@ func.func @gelu_wrong_half(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = attn.mul %p, %q : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// GELU's sigmoid approximation ("quick GELU"): x · sigmoid(1.702 · x), the
+// constant on either side.
+// CHECK-LABEL: func.func @gelu_sigmoid
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<2x8xf32>
+// CHECK: %[[G:.*]] = attn.gelu %[[X]] {approximate = "sigmoid"} : tensor<2x8xf32>
+// CHECK-NOT: attn.sigmoid
+// CHECK: return %[[G]]
+// REASON: remark: fusion: gelu sigmoid 'attn.sigmoid' fused into attn.gelu (sigmoid)
+func.func @gelu_sigmoid(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %c = attn.constant dense<1.702> : tensor<f32>
+  %a = attn.mul %c, %x : (tensor<f32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %s = attn.sigmoid %a : tensor<2x8xf32>
+  %y = attn.mul %x, %s : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// Negative: SiLU (x · sigmoid(x), Llama's MLP) is no GELU; it is left as
+// it is and not reported.
+// CHECK-LABEL: func.func @silu
+// CHECK: attn.sigmoid
+// CHECK-NOT: attn.gelu
+// REASON-NOT: sigmoid 'attn.sigmoid'
+func.func @silu(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %s = attn.sigmoid %x : tensor<2x8xf32>
+  %y = attn.mul %x, %s : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}

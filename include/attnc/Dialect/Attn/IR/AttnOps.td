@@ -153,7 +153,8 @@ def Attn_GeluOp : Attn_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let description = [{
     `approximate = "none"`: x · Φ(x) with the exact erf;
     `approximate = "tanh"`: 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 x³))),
-    GPT-2's "gelu_new".
+    GPT-2's "gelu_new"; `approximate = "sigmoid"`: x · sigmoid(1.702 x)
+    ("quick GELU", as in CLIP).
   }];
   let arguments = !con((ins Attn_FloatTensor:$input,
                             DefaultValuedStrAttr<StrAttr, "none">:$approximate),
