@@ -145,8 +145,7 @@ LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
 }
 
 Value mlir::attn::fusion::combineMasks(OpBuilder &b, Location loc,
-                                       const ScoreChain &m,
-                                       Type element) {
+                                       const ScoreChain &m, Type element) {
   auto broadcastType = [](Value x, Value y, Type t) {
     auto xs = cast<RankedTensorType>(x.getType()).getShape();
     auto ys = cast<RankedTensorType>(y.getType()).getShape();
@@ -184,4 +183,3 @@ Value mlir::attn::fusion::combineMasks(OpBuilder &b, Location loc,
   return b.create<SelectOp>(loc, broadcastType(keep, additive, element), keep,
                             additive, negInf, nullptr);
 }
-

@@ -414,8 +414,7 @@ void rewrite(AttentionMatch &m) {
   }
   Value mask = combineMasks(b, loc, m.chain, element);
   auto sdpa = b.create<SdpaOp>(loc, resultType, m.q, m.k, m.v, mask,
-                               m.chain.scale,
-                               m.causal, m.kvGroup);
+                               m.chain.scale, m.causal, m.kvGroup);
   if (m.zeroMaskedRows)
     sdpa.setZeroMaskedRows(true);
   if (m.causalOffset)
@@ -476,8 +475,8 @@ struct AttnFuseAttentionPass
             << describeNode(argmax) << " fused into attn.hard_attention";
       else
         argmax.emitRemark("fusion: attention argmax ")
-            << describeNode(argmax) << " not fused: " << mismatch.why
-            << " (at " << describeNode(mismatch.at) << ")";
+            << describeNode(argmax) << " not fused: " << mismatch.why << " (at "
+            << describeNode(mismatch.at) << ")";
     }
     // The chains the fused ops replaced.
     eraseDeadAttnOps(getOperation());

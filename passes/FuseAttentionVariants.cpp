@@ -1,4 +1,5 @@
-//===- FuseAttentionVariants.cpp - Additive and hard attention ---*- C++ -*-===//
+//===- FuseAttentionVariants.cpp - Additive and hard attention ---*- C++
+//-*-===//
 //
 // The attention variants of attn-fuse-attention other than scaled dot-product:
 //
@@ -54,9 +55,9 @@ Value swapLast(OpBuilder &b, Location loc, Value x) {
     perm.push_back(d < rank - 2 ? d : 2 * rank - 3 - d);
   for (int64_t d : perm)
     shape.push_back(t.getDimSize(d));
-  return b.create<TransposeOp>(
-      loc, RankedTensorType::get(shape, t.getElementType()), x,
-      b.getDenseI64ArrayAttr(perm), nullptr);
+  return b.create<TransposeOp>(loc,
+                               RankedTensorType::get(shape, t.getElementType()),
+                               x, b.getDenseI64ArrayAttr(perm), nullptr);
 }
 
 /// Whether `x` swaps the last two axes of its input.
@@ -95,8 +96,7 @@ bool usedAfter(Value value, Operation *point,
                ArrayRef<Operation *> except = {}) {
   for (Operation *user : value.getUsers())
     if (!llvm::is_contained(except, user) &&
-        (user->getBlock() != point->getBlock() ||
-         user->isBeforeInBlock(point)))
+        (user->getBlock() != point->getBlock() || user->isBeforeInBlock(point)))
       return false;
   return true;
 }
@@ -211,8 +211,9 @@ LogicalResult mlir::attn::fusion::fuseAdditiveAttention(SoftmaxOp softmax,
   Value values = pv.getRhs();
   if (tensorType(values).getRank() != rank)
     return mm.fail(pv, "the values are not of the attention's rank " +
-                           std::to_string(rank) + " (their batch would "
-                                                  "broadcast)");
+                           std::to_string(rank) +
+                           " (their batch would "
+                           "broadcast)");
 
   // tanh(q + k): the key term has the key extent on the key axis, query
   // terms have 1 there (or are a bias vector).
@@ -259,8 +260,8 @@ LogicalResult mlir::attn::fusion::fuseAdditiveAttention(SoftmaxOp softmax,
   Location loc = pv.getLoc();
   Value keys = queryAxis ? unitAxis(b, loc, keyTerm, r - 2, true) : keyTerm;
   auto addTerms = [&](Value x, Value y) {
-    auto shape = broadcastShapes(tensorType(x).getShape(),
-                                 tensorType(y).getShape());
+    auto shape =
+        broadcastShapes(tensorType(x).getShape(), tensorType(y).getShape());
     return b.create<AddOp>(loc, RankedTensorType::get(*shape, element), x, y,
                            nullptr);
   };
@@ -279,14 +280,14 @@ LogicalResult mlir::attn::fusion::fuseAdditiveAttention(SoftmaxOp softmax,
   Value weight = core->weight;
   int64_t features = tensorType(keys).getShape().back();
   if (tensorType(weight).getRank() == 2)
-    weight = b.create<ReshapeOp>(
-        loc, RankedTensorType::get({features}, element), weight,
-        b.getDenseI64ArrayAttr({-1}), nullptr);
+    weight =
+        b.create<ReshapeOp>(loc, RankedTensorType::get({features}, element),
+                            weight, b.getDenseI64ArrayAttr({-1}), nullptr);
   if (chain.scale != 1.0) {
     auto scalar = RankedTensorType::get({}, element);
     Value c = b.create<ConstantOp>(
-        loc, DenseElementsAttr::get(scalar, FloatAttr::get(element,
-                                                           chain.scale)));
+        loc,
+        DenseElementsAttr::get(scalar, FloatAttr::get(element, chain.scale)));
     weight = b.create<MulOp>(loc, tensorType(weight), weight, c, nullptr);
   }
   Value mask = combineMasks(b, loc, chain, element);
@@ -300,17 +301,16 @@ LogicalResult mlir::attn::fusion::fuseAdditiveAttention(SoftmaxOp softmax,
   SmallVector<Value> operands = {query, keys, weight, values};
   if (mask)
     operands.push_back(mask);
-  auto fused = b.create<AdditiveAttentionOp>(
-      loc, TypeRange{pv.getType(), probsType}, operands,
-      ArrayRef<NamedAttribute>{});
+  auto fused =
+      b.create<AdditiveAttentionOp>(loc, TypeRange{pv.getType(), probsType},
+                                    operands, ArrayRef<NamedAttribute>{});
   Value probs = fused.getProbs();
   if (!queryAxis)
     probs = unitAxis(b, loc, probs, r - 1, true);
   pv.getResult().replaceAllUsesWith(fused.getOutput());
   pv.erase();
-  p.replaceUsesWithIf(probs, [&](OpOperand &use) {
-    return use.getOwner() != unsqueeze;
-  });
+  p.replaceUsesWithIf(
+      probs, [&](OpOperand &use) { return use.getOwner() != unsqueeze; });
   return success();
 }
 
@@ -550,8 +550,8 @@ LogicalResult mlir::attn::fusion::fuseHardAttention(ArgMaxOp argmax,
         unsqueeze && !unsqueeze.getSqueeze() &&
         unsqueeze.getAxes() == ArrayRef<int64_t>{r - 1} &&
         unsqueeze.getResult().hasOneUse())
-      if (auto nd = dyn_cast<GatherNdOp>(
-              *unsqueeze.getResult().getUsers().begin());
+      if (auto nd =
+              dyn_cast<GatherNdOp>(*unsqueeze.getResult().getUsers().begin());
           nd && nd.getIndices() == unsqueeze.getResult() &&
           nd.getBatchDims() == r - 2 &&
           tensorType(nd.getData()).getRank() == r) {

@@ -151,8 +151,7 @@ std::optional<GeluMatch> matchSigmoidGelu(SigmoidOp sigmoid) {
   SmallVector<Value> inner;
   double c = 1.0;
   flattenProduct(sigmoid.getInput(), true, inner, c);
-  if (inner.size() != 1 ||
-      !near(c, 1.702, typeTolerance(sigmoid.getInput())))
+  if (inner.size() != 1 || !near(c, 1.702, typeTolerance(sigmoid.getInput())))
     return std::nullopt;
   Operation *root = productRoot(sigmoid.getResult());
   if (!root)

@@ -689,8 +689,8 @@ LogicalResult verifyKeyedAttention(Operation *op, RankedTensorType q,
 
 LogicalResult AdditiveAttentionOp::verify() {
   auto q = getQuery().getType(), k = getKeys().getType();
-  if (failed(verifyKeyedAttention(*this, q, k, getValues().getType(),
-                                  getMask(), getOutput().getType())))
+  if (failed(verifyKeyedAttention(*this, q, k, getValues().getType(), getMask(),
+                                  getOutput().getType())))
     return failure();
   auto w = getWeight().getType();
   if (w.getRank() != 1 || !compatible(w.getDimSize(0), q.getShape().back()) ||

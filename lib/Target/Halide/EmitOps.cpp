@@ -1121,7 +1121,8 @@ std::vector<Expr> keyedShape(const Tensor &q, const Tensor &k, const Tensor &v,
                              Expr row, Expr col) {
   std::vector<Expr> shape;
   for (int d = 0; d + 2 < q.rank(); ++d)
-    shape.push_back(Halide::max(q.shape[d], Halide::max(k.shape[d], v.shape[d])));
+    shape.push_back(
+        Halide::max(q.shape[d], Halide::max(k.shape[d], v.shape[d])));
   shape.push_back(row);
   shape.push_back(col);
   return shape;
@@ -1152,8 +1153,9 @@ void PipelineBuilder::requireKeyedExtents(const std::string &what,
     require((q.shape[d] == e || q.shape[d] == 1) &&
                 (k.shape[d] == e || k.shape[d] == 1) &&
                 (v.shape[d] == e || v.shape[d] == 1),
-            what + ": the batch extents of the queries, keys and values on "
-                   "axis " +
+            what +
+                ": the batch extents of the queries, keys and values on "
+                "axis " +
                 std::to_string(d) + " do not broadcast");
   }
   require(q.shape[rank - 1] == k.shape[rank - 1],
@@ -1162,10 +1164,9 @@ void PipelineBuilder::requireKeyedExtents(const std::string &what,
           what + ": there are not as many values as keys");
 }
 
-LogicalResult
-PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
-                                         const std::string &name,
-                                         OpFuncs &funcs) {
+LogicalResult PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
+                                                       const std::string &name,
+                                                       OpFuncs &funcs) {
   const Tensor &q = get(op.getQuery()), &k = get(op.getKeys()),
                &w = get(op.getWeight()), &v = get(op.getValues());
   const Tensor *mask = op.getMask() ? &get(op.getMask()) : nullptr;
@@ -1186,10 +1187,10 @@ PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
   RDom ra(0, q.shape[rank - 1], name + "_a");
   Func scores(name + "_scores");
   scores(sv) = typedZero(acc);
-  scores(sv) += Halide::cast(acc, widen(w.call({ra.x}))) *
-                Halide::tanh(
-                    Halide::cast(acc, widen(readKeyed(q, sIdx, i, ra.x))) +
-                    Halide::cast(acc, widen(readKeyed(k, sIdx, j, ra.x))));
+  scores(sv) +=
+      Halide::cast(acc, widen(w.call({ra.x}))) *
+      Halide::tanh(Halide::cast(acc, widen(readKeyed(q, sIdx, i, ra.x))) +
+                   Halide::cast(acc, widen(readKeyed(k, sIdx, j, ra.x))));
 
   // Softmax over the keys; masked keys hold the lowest float, as in
   // attn.sdpa, so a fully masked row averages the values.
@@ -1252,7 +1253,8 @@ LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
   requireKeyedExtents("hard attention at " + name, q, k, v);
   SmallVector<int64_t> scoresShape(outType.getShape());
   scoresShape.back() = op.getK().getType().getDimSize(rank - 2);
-  auto scoresType = RankedTensorType::get(scoresShape, outType.getElementType());
+  auto scoresType =
+      RankedTensorType::get(scoresShape, outType.getElementType());
 
   // The score of key `key` for the row `rowIdx` ([..., i]), rounded to the
   // element type after the product and after the scale, as the unfused
@@ -1282,7 +1284,8 @@ LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
     Expr valid = Halide::Internal::const_true();
     applyMask(mask, op.getMask(), scoresType, sIdx, s, valid);
     return Halide::select(
-        valid, s, Halide::cast(s.type(), -std::numeric_limits<float>::infinity()));
+        valid, s,
+        Halide::cast(s.type(), -std::numeric_limits<float>::infinity()));
   };
 
   // The first maximum (the last with select_last_index), as attn.argmax.
@@ -1290,8 +1293,7 @@ LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
   Func state(name + "_state");
   state(rowVars) = {Expr(int64_t(0)), scoreAt(0)};
   Expr candidate = scoreAt(rj.x), best = state(rowVars)[1];
-  Expr better =
-      op.getSelectLastIndex() ? candidate >= best : candidate > best;
+  Expr better = op.getSelectLastIndex() ? candidate >= best : candidate > best;
   state(rowVars) = {
       Halide::select(better, Halide::cast<int64_t>(rj.x), state(rowVars)[0]),
       Halide::select(better, candidate, best)};

@@ -194,8 +194,8 @@ private:
   LogicalResult defineAdditiveAttention(AdditiveAttentionOp op,
                                         const std::string &name,
                                         OpFuncs &funcs);
-  LogicalResult defineHardAttention(HardAttentionOp op,
-                                    const std::string &name, OpFuncs &funcs);
+  LogicalResult defineHardAttention(HardAttentionOp op, const std::string &name,
+                                    OpFuncs &funcs);
   LogicalResult defineConv2d(Conv2dOp op, const std::string &name,
                              OpFuncs &funcs);
   LogicalResult defineEinsum(EinsumOp op, const std::string &name,
