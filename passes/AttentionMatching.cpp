@@ -144,6 +144,44 @@ LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
                                "steps");
 }
 
+Value mlir::attn::fusion::unitAxis(OpBuilder &b, Location loc, Value x,
+                                   int64_t axis, bool squeeze) {
+  auto t = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> shape(t.getShape());
+  if (squeeze)
+    shape.erase(shape.begin() + axis);
+  else
+    shape.insert(shape.begin() + axis, 1);
+  return b.create<ExpandDimsOp>(
+      loc, RankedTensorType::get(shape, t.getElementType()), x,
+      b.getDenseI64ArrayAttr({axis}), squeeze, nullptr);
+}
+
+Value mlir::attn::fusion::swapLast(OpBuilder &b, Location loc, Value x) {
+  auto t = cast<RankedTensorType>(x.getType());
+  int64_t rank = t.getRank();
+  SmallVector<int64_t> perm, shape;
+  for (int64_t d = 0; d < rank; ++d)
+    perm.push_back(d < rank - 2 ? d : 2 * rank - 3 - d);
+  for (int64_t d : perm)
+    shape.push_back(t.getDimSize(d));
+  return b.create<TransposeOp>(loc,
+                               RankedTensorType::get(shape, t.getElementType()),
+                               x, b.getDenseI64ArrayAttr(perm), nullptr);
+}
+
+Value mlir::attn::fusion::unswapLast(Value x) {
+  auto t = x.getDefiningOp<TransposeOp>();
+  if (!t)
+    return nullptr;
+  ArrayRef<int64_t> perm = t.getPerm();
+  int64_t rank = perm.size();
+  for (int64_t d = 0; d < rank; ++d)
+    if (perm[d] != (d < rank - 2 ? d : 2 * rank - 3 - d))
+      return nullptr;
+  return t.getInput();
+}
+
 Value mlir::attn::fusion::combineMasks(OpBuilder &b, Location loc,
                                        const ScoreChain &m, Type element) {
   auto broadcastType = [](Value x, Value y, Type t) {

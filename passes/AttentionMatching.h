@@ -19,7 +19,8 @@
 
 namespace mlir::attn::fusion {
 
-/// Why a candidate did not fuse: what failed, at which op.
+/// Why a candidate did not fuse: what failed, at which op (all fusion
+/// passes report it this way).
 struct Mismatch {
   Operation *at = nullptr;
   std::string why;
@@ -67,6 +68,14 @@ LogicalResult peelScores(Value scores, Operation *anchor, ScoreChain &chain,
 /// none.
 Value combineMasks(OpBuilder &b, Location loc, const ScoreChain &chain,
                    Type element);
+
+/// `x` with an axis of extent 1 inserted at `axis`, or that axis removed
+/// (`squeeze`).
+Value unitAxis(OpBuilder &b, Location loc, Value x, int64_t axis, bool squeeze);
+/// `x` with its last two axes swapped.
+Value swapLast(OpBuilder &b, Location loc, Value x);
+/// The input of `x` when `x` swaps the last two axes of it, else null.
+Value unswapLast(Value x);
 
 /// Whether `softmax` normalizes scores computed through a tanh: an additive
 /// (Bahdanau) attention candidate.

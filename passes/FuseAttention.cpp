@@ -264,12 +264,7 @@ private:
     };
     m.q = unscale(qk.getLhs());
     m.kt = unscale(qk.getRhs());
-    SmallVector<int64_t> swapLast = m.rank == 4
-                                        ? SmallVector<int64_t>{0, 1, 3, 2}
-                                        : SmallVector<int64_t>{0, 2, 1};
-    if (auto t = m.kt.getDefiningOp<TransposeOp>();
-        t && t.getPerm() == ArrayRef<int64_t>(swapLast))
-      m.k = t.getInput();
+    m.k = unswapLast(m.kt);
     for (Value x : {m.q, m.kt, m.v})
       if (cast<RankedTensorType>(x.getType()).getRank() != m.rank)
         return fail(qk, "Q, Kᵀ and V are not all of the scores' rank");
@@ -373,19 +368,6 @@ private:
   AttentionMatch m;
 };
 
-/// x with a leading axis of extent 1 (or that axis dropped, `squeeze`).
-Value withUnitBatch(OpBuilder &b, Location loc, Value x, bool squeeze) {
-  auto t = cast<RankedTensorType>(x.getType());
-  SmallVector<int64_t> shape(t.getShape());
-  if (squeeze)
-    shape.erase(shape.begin());
-  else
-    shape.insert(shape.begin(), 1);
-  return b.create<ExpandDimsOp>(
-      loc, RankedTensorType::get(shape, t.getElementType()), x,
-      b.getDenseI64ArrayAttr({0}), squeeze, nullptr);
-}
-
 void rewrite(AttentionMatch &m) {
   OpBuilder b(m.pv);
   Location loc = m.pv.getLoc();
@@ -394,24 +376,18 @@ void rewrite(AttentionMatch &m) {
   Type resultType = m.pv.getType();
   if (m.rank == 3) {
     // [B·H, N, D] as [1, B·H, N, D]; masks broadcast from the right alike.
-    m.q = withUnitBatch(b, loc, m.q, false);
-    m.kt = withUnitBatch(b, loc, m.kt, false);
+    m.q = unitAxis(b, loc, m.q, 0, false);
+    m.kt = unitAxis(b, loc, m.kt, 0, false);
     if (m.k)
-      m.k = withUnitBatch(b, loc, m.k, false);
-    m.v = withUnitBatch(b, loc, m.v, false);
+      m.k = unitAxis(b, loc, m.k, 0, false);
+    m.v = unitAxis(b, loc, m.v, 0, false);
     auto t = cast<RankedTensorType>(resultType);
     SmallVector<int64_t> shape(t.getShape());
     shape.insert(shape.begin(), 1);
     resultType = RankedTensorType::get(shape, t.getElementType());
   }
-  if (!m.k) {
-    auto kt = cast<RankedTensorType>(m.kt.getType());
-    auto type = RankedTensorType::get({kt.getDimSize(0), kt.getDimSize(1),
-                                       kt.getDimSize(3), kt.getDimSize(2)},
-                                      kt.getElementType());
-    m.k = b.create<TransposeOp>(loc, type, m.kt,
-                                b.getDenseI64ArrayAttr({0, 1, 3, 2}), nullptr);
-  }
+  if (!m.k)
+    m.k = swapLast(b, loc, m.kt);
   Value mask = combineMasks(b, loc, m.chain, element);
   auto sdpa = b.create<SdpaOp>(loc, resultType, m.q, m.k, m.v, mask,
                                m.chain.scale, m.causal, m.kvGroup);
@@ -421,7 +397,7 @@ void rewrite(AttentionMatch &m) {
     sdpa.setCausalOffset(m.causalOffset);
   Value result = sdpa.getResult();
   if (m.rank == 3)
-    result = withUnitBatch(b, loc, result, true);
+    result = unitAxis(b, loc, result, 0, true);
   m.pv.getResult().replaceAllUsesWith(result);
   m.pv.erase();
 }

@@ -32,47 +32,6 @@ RankedTensorType tensorType(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
 
-/// `x` with axis `axis` of extent 1 inserted, or removed (`squeeze`).
-Value unitAxis(OpBuilder &b, Location loc, Value x, int64_t axis,
-               bool squeeze) {
-  auto t = tensorType(x);
-  SmallVector<int64_t> shape(t.getShape());
-  if (squeeze)
-    shape.erase(shape.begin() + axis);
-  else
-    shape.insert(shape.begin() + axis, 1);
-  return b.create<ExpandDimsOp>(
-      loc, RankedTensorType::get(shape, t.getElementType()), x,
-      b.getDenseI64ArrayAttr({axis}), squeeze, nullptr);
-}
-
-/// `x` with its last two axes swapped.
-Value swapLast(OpBuilder &b, Location loc, Value x) {
-  auto t = tensorType(x);
-  int64_t rank = t.getRank();
-  SmallVector<int64_t> perm, shape;
-  for (int64_t d = 0; d < rank; ++d)
-    perm.push_back(d < rank - 2 ? d : 2 * rank - 3 - d);
-  for (int64_t d : perm)
-    shape.push_back(t.getDimSize(d));
-  return b.create<TransposeOp>(loc,
-                               RankedTensorType::get(shape, t.getElementType()),
-                               x, b.getDenseI64ArrayAttr(perm), nullptr);
-}
-
-/// Whether `x` swaps the last two axes of its input.
-Value unswapLast(Value x) {
-  auto t = x.getDefiningOp<TransposeOp>();
-  if (!t)
-    return nullptr;
-  ArrayRef<int64_t> perm = t.getPerm();
-  int64_t rank = perm.size();
-  for (int64_t d = 0; d < rank; ++d)
-    if (perm[d] != (d < rank - 2 ? d : 2 * rank - 3 - d))
-      return nullptr;
-  return t.getInput();
-}
-
 /// Whether the leading `count` extents of the tensors can be equal: equal
 /// where static (dynamic ones are checked when the kernel runs).
 bool sameBatch(ArrayRef<Value> tensors, int64_t count) {

@@ -17,6 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionMatching.h"
+
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Passes/Passes.h"
@@ -34,6 +36,7 @@ namespace mlir::attn {
 
 using namespace mlir;
 using namespace mlir::attn;
+using mlir::attn::fusion::Mismatch;
 
 namespace {
 
@@ -99,11 +102,6 @@ Value plusOne(Operation *op) {
     return add.getRhs();
   return nullptr;
 }
-
-struct Mismatch {
-  Operation *at = nullptr;
-  std::string why;
-};
 
 //===----------------------------------------------------------------------===//
 // GELU
