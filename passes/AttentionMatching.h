@@ -77,6 +77,34 @@ Value swapLast(OpBuilder &b, Location loc, Value x);
 /// The input of `x` when `x` swaps the last two axes of it, else null.
 Value unswapLast(Value x);
 
+/// An extent as far as the graph proves it (Extents.cpp): a static size, a
+/// named input dimension (inputs sharing a name are checked equal when the
+/// code runs), or the axis of the first tensor it could not be traced past.
+/// Equal Extents are equal at run time; unequal ones may still be.
+struct Extent {
+  int64_t size = ShapedType::kDynamic;
+  StringAttr name;
+  Value value;
+  int64_t axis = -1;
+
+  bool operator==(const Extent &other) const;
+};
+
+/// The extent of `axis` of `x`, traced back through the ops that keep it.
+Extent extentOf(Value x, int64_t axis);
+/// The extent a scalar holds when it was read off a shape (Shape, Gather of
+/// a shape, casts), or a constant.
+std::optional<Extent> extentHeldBy(Value scalar);
+/// Entry `k` of a 1-D i64 shape tensor: its value where known, else the
+/// scalar it was built from (a concat of unsqueezed scalars).
+std::pair<std::optional<int64_t>, Value> shapeEntry(Value shape, int64_t k);
+
+/// Moves the causal part of the mask of `sdpa` into its `causal` attribute
+/// (CausalMasks.cpp): a constant triangle, Trilu of ones, or positions
+/// compared at run time, alone or combined with other masks (which stay the
+/// op's mask). Returns whether it did.
+bool recognizeCausalMask(SdpaOp sdpa);
+
 /// Whether `softmax` normalizes scores computed through a tanh: an additive
 /// (Bahdanau) attention candidate.
 bool isAdditiveCandidate(SoftmaxOp softmax);

@@ -33,6 +33,8 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 #include <cmath>
 #include <limits>
 
@@ -55,109 +57,10 @@ struct AttentionMatch {
   ScoreChain chain;
   int64_t kvGroup = 1;
   bool zeroMaskedRows = false;
-  /// A mask proven to be the causal one (key j masked for query i when
-  /// j > i + causalOffset) becomes the `causal` attribute.
-  bool causal = false;
-  int64_t causalOffset = 0;
   /// 3 for [batch · heads, sequence, head size] operands (bmm-style
   /// attention, as sequence-first modules export it), else 4.
   int64_t rank = 4;
 };
-
-/// Whether the constant or Trilu-built `mask` is exactly the causal pattern
-/// over scores of Nq × Nk: `kind` 0 for an i1 keep mask, 1 for an i1 drop
-/// mask (true = masked), 2 for an additive mask (0 kept, at most -10000
-/// masked). On success `offset` is the diagonal: key j is kept for query i
-/// when j <= i + offset.
-bool isCausalMask(Value mask, int kind, int64_t nq, int64_t nk,
-                  int64_t &offset) {
-  auto type = cast<RankedTensorType>(mask.getType());
-  int64_t rank = type.getRank();
-  if (rank < 2 || ShapedType::isDynamic(nq) || ShapedType::isDynamic(nk) ||
-      type.getDimSize(rank - 2) != nq || type.getDimSize(rank - 1) != nk)
-    return false;
-  for (int64_t d = 0; d < rank - 2; ++d)
-    if (type.getDimSize(d) != 1)
-      return false;
-  // Trilu of a tensor of ones (or true): lower keeps j - i <= k, upper
-  // keeps j - i >= k.
-  if (auto trilu = mask.getDefiningOp<TriluOp>()) {
-    DenseElementsAttr ones;
-    if (kind == 2 || !matchPattern(trilu.getInput(), m_Constant(&ones)) ||
-        !ones.isSplat())
-      return false;
-    bool allOnes = isa<IntegerType>(ones.getElementType())
-                       ? !ones.getSplatValue<APInt>().isZero()
-                       : !ones.getSplatValue<APFloat>().isZero();
-    DenseIntElementsAttr kAttr;
-    int64_t k = 0;
-    if (Value kv = trilu.getK()) {
-      if (!matchPattern(kv, m_Constant(&kAttr)))
-        return false;
-      k = (*kAttr.getValues<APInt>().begin()).getSExtValue();
-    }
-    if (!allOnes)
-      return false;
-    // keep: lower with diagonal k; drop: upper from diagonal k = offset + 1.
-    if (kind == 0 && !trilu.getUpper()) {
-      offset = k;
-      return true;
-    }
-    if (kind == 1 && trilu.getUpper()) {
-      offset = k - 1;
-      return true;
-    }
-    return false;
-  }
-  DenseElementsAttr attr;
-  if (!matchPattern(mask, m_Constant(&attr)) || attr.isSplat())
-    return false;
-  auto kept = [&](int64_t index) {
-    if (kind == 2)
-      return (*(attr.getValues<APFloat>().begin() + index)).convertToDouble() ==
-             0.0;
-    bool bit = *(attr.getValues<bool>().begin() + index);
-    return kind == 0 ? bit : !bit;
-  };
-  auto masked = [&](int64_t index) {
-    if (kind != 2)
-      return !kept(index);
-    return (*(attr.getValues<APFloat>().begin() + index)).convertToDouble() <=
-           -1e4;
-  };
-  for (int64_t candidate : {int64_t(0), nk - nq}) {
-    bool ok = true;
-    for (int64_t i = 0; i < nq && ok; ++i)
-      for (int64_t j = 0; j < nk && ok; ++j) {
-        int64_t index = i * nk + j;
-        ok = j <= i + candidate ? kept(index) : masked(index);
-      }
-    if (ok) {
-      offset = candidate;
-      return true;
-    }
-  }
-  return false;
-}
-
-/// Moves a mask that is the causal pattern into `causal`.
-void recognizeCausal(AttentionMatch &m) {
-  auto scores = cast<RankedTensorType>(m.pv.getLhs().getType());
-  int64_t nq = scores.getDimSize(m.rank - 2),
-          nk = scores.getDimSize(m.rank - 1);
-  SmallVector<Value> *lists[] = {&m.chain.keepMasks, &m.chain.dropMasks,
-                                 &m.chain.additiveMasks};
-  for (int kind = 0; kind < 3; ++kind)
-    for (auto *it = lists[kind]->begin(); it != lists[kind]->end(); ++it) {
-      int64_t offset;
-      if (m.causal || !isCausalMask(*it, kind, nq, nk, offset) || offset < 0)
-        continue;
-      m.causal = true;
-      m.causalOffset = offset;
-      lists[kind]->erase(it);
-      return;
-    }
-}
 
 class AttentionMatcher {
 public:
@@ -368,11 +271,10 @@ private:
   AttentionMatch m;
 };
 
-void rewrite(AttentionMatch &m) {
+SdpaOp rewrite(AttentionMatch &m) {
   OpBuilder b(m.pv);
   Location loc = m.pv.getLoc();
   Type element = cast<RankedTensorType>(m.q.getType()).getElementType();
-  recognizeCausal(m);
   Type resultType = m.pv.getType();
   if (m.rank == 3) {
     // [B·H, N, D] as [1, B·H, N, D]; masks broadcast from the right alike.
@@ -390,16 +292,36 @@ void rewrite(AttentionMatch &m) {
     m.k = swapLast(b, loc, m.kt);
   Value mask = combineMasks(b, loc, m.chain, element);
   auto sdpa = b.create<SdpaOp>(loc, resultType, m.q, m.k, m.v, mask,
-                               m.chain.scale, m.causal, m.kvGroup);
+                               m.chain.scale, /*causal=*/false, m.kvGroup);
   if (m.zeroMaskedRows)
     sdpa.setZeroMaskedRows(true);
-  if (m.causalOffset)
-    sdpa.setCausalOffset(m.causalOffset);
+  recognizeCausalMask(sdpa);
   Value result = sdpa.getResult();
   if (m.rank == 3)
     result = unitAxis(b, loc, result, 0, true);
   m.pv.getResult().replaceAllUsesWith(result);
   m.pv.erase();
+  return sdpa;
+}
+
+/// The fused op as the report names it: "attn.sdpa (causal, mask, ...)".
+std::string describeSdpa(SdpaOp sdpa) {
+  SmallVector<std::string> parts;
+  if (sdpa.getCausal())
+    parts.push_back(sdpa.getCausalOffset()
+                        ? "causal offset " +
+                              std::to_string(sdpa.getCausalOffset())
+                        : "causal");
+  if (sdpa.getMask())
+    parts.push_back(getElementTypeOrSelf(sdpa.getMask().getType()).isInteger(1)
+                        ? "boolean mask"
+                        : "additive mask");
+  if (sdpa.getKvGroup() > 1)
+    parts.push_back("kv_group " + std::to_string(sdpa.getKvGroup()));
+  std::string text = "attn.sdpa";
+  if (!parts.empty())
+    text += " (" + llvm::join(parts, ", ") + ")";
+  return text;
 }
 
 struct AttnFuseAttentionPass
@@ -413,10 +335,10 @@ struct AttnFuseAttentionPass
       AttentionMatcher matcher(softmax);
       FailureOr<AttentionMatch> m = matcher.match();
       if (succeeded(m)) {
+        SdpaOp sdpa = rewrite(*m);
         if (report)
           softmax.emitRemark("fusion: attention softmax ")
-              << describeNode(softmax) << " fused into attn.sdpa";
-        rewrite(*m);
+              << describeNode(softmax) << " fused into " << describeSdpa(sdpa);
         continue;
       }
       Mismatch mismatch = matcher.mismatch;
@@ -454,6 +376,9 @@ struct AttnFuseAttentionPass
             << describeNode(argmax) << " not fused: " << mismatch.why << " (at "
             << describeNode(mismatch.at) << ")";
     }
+    // Attention imported as one op (ONNX Attention, com.microsoft) may have
+    // its causal mask built in the graph too.
+    getOperation().walk([](SdpaOp sdpa) { recognizeCausalMask(sdpa); });
     // The chains the fused ops replaced.
     eraseDeadAttnOps(getOperation());
   }

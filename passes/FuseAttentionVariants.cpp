@@ -355,30 +355,6 @@ bool isExtentOf(Value x, Axes axes) {
   return false;
 }
 
-/// Entry `k` of a 1-D i64 shape tensor: its value where known, else the
-/// scalar it was built from (a concat of unsqueezed scalars).
-std::pair<std::optional<int64_t>, Value> shapeEntry(Value shape, int64_t k) {
-  SmallVector<std::optional<int64_t>> known = getKnownElements(shape);
-  if (k < static_cast<int64_t>(known.size()) && known[k])
-    return {known[k], nullptr};
-  if (tensorType(shape).getNumElements() == 1 && k == 0)
-    return {std::nullopt, shape};
-  if (auto concat = shape.getDefiningOp<ConcatOp>()) {
-    for (Value piece : concat.getInputs()) {
-      int64_t n = tensorType(piece).getDimSize(0);
-      if (ShapedType::isDynamic(n))
-        return {std::nullopt, nullptr};
-      if (k < n)
-        return shapeEntry(piece, k);
-      k -= n;
-    }
-  }
-  if (auto e = shape.getDefiningOp<ExpandDimsOp>();
-      e && !e.getSqueeze() && k == 0 && tensorType(e.getInput()).getRank() == 0)
-    return {std::nullopt, e.getInput()};
-  return {std::nullopt, nullptr};
-}
-
 /// Whether the reshape `op` gives its result the extents of `expected`
 /// (one list of equal axes per result axis): each result extent is proven
 /// but at most one, which the element count then fixes.

@@ -6,7 +6,7 @@
 // A constant lower-triangular boolean mask is the causal mask: no mask
 // tensor is kept.
 // CHECK-LABEL: func.func @constant_causal
-// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (causal)
 // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 5.000000e-01 : f64}
 // CHECK-NOT: mask
 func.func @constant_causal(%q: tensor<1x2x4x4xf32>, %k: tensor<1x2x4x4xf32>, %v: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
@@ -71,4 +71,131 @@ func.func @not_triangular(%q: tensor<1x2x4x4xf32>, %k: tensor<1x2x4x4xf32>, %v: 
   %p = attn.softmax %w, -1 : tensor<1x2x4x4xf32>
   %o = attn.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
   return %o : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// A causal mask computed at run time, as transformers builds it for dynamic
+// lengths: key positions range(0, Nk) compared with query positions
+// range(0, Nq) (`not(greater(kv, q))`), and-ed with a padding mask, turned
+// additive with a select and expanded to the scores. The comparison becomes
+// `causal`; only the padding mask stays, unexpanded.
+// CHECK-LABEL: func.func @runtime_causal
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (causal, boolean mask)
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %[[PAD:.*]] {causal, scale = 1.000000e+00 : f64} : ({{.*}}, tensor<1x1x1x?xi1>)
+// CHECK-NOT: attn.greater
+func.func @runtime_causal(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>, %pad: tensor<1x1x1x?xi1>) -> tensor<1x2x?x8xf32> {
+  %zero = attn.constant dense<0> : tensor<i64>
+  %one = attn.constant dense<1> : tensor<i64>
+  %nq = attn.shape %q {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %nk = attn.shape %k {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %nqs = attn.expand_dims %nq, [0] {squeeze} : tensor<1xi64> -> tensor<i64>
+  %nks = attn.expand_dims %nk, [0] {squeeze} : tensor<1xi64> -> tensor<i64>
+  %qr = attn.range %zero, %nqs, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %kr = attn.range %zero, %nks, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = attn.expand_dims %qr, [0, 1, 3] : tensor<?xi64> -> tensor<1x1x?x1xi64>
+  %kpos = attn.expand_dims %kr, [0, 1, 2] : tensor<?xi64> -> tensor<1x1x1x?xi64>
+  %later = attn.greater %kpos, %qpos : (tensor<1x1x1x?xi64>, tensor<1x1x?x1xi64>) -> tensor<1x1x?x?xi1>
+  %tri = attn.not %later : tensor<1x1x?x?xi1>
+  %keep = attn.and %tri, %pad : (tensor<1x1x?x?xi1>, tensor<1x1x1x?xi1>) -> tensor<1x1x?x?xi1>
+  %f0 = attn.constant dense<0.0> : tensor<f32>
+  %low = attn.constant dense<-3.40282347E+38> : tensor<f32>
+  %add = attn.select %keep, %f0, %low : (tensor<1x1x?x?xi1>, tensor<f32>, tensor<f32>) -> tensor<1x1x?x?xf32>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %a = attn.add %s, %add : (tensor<1x2x?x?xf32>, tensor<1x1x?x?xf32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %a, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// Positions read off another input prove the extents through its dimension
+// names (inputs sharing a name are checked equal when the code runs). Query
+// positions shifted by 2 earlier positions, `masked_fill(q < kv)` form:
+// causal with offset 2.
+// CHECK-LABEL: func.func @named_dims_offset
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (causal offset 2)
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, causal_offset = 2 : i64, scale = 1.000000e+00 : f64}
+func.func @named_dims_offset(%q: tensor<1x2x?x8xf32> {attn.dims = ["", "", "nq", ""]}, %k: tensor<1x2x?x8xf32> {attn.dims = ["", "", "nk", ""]}, %v: tensor<1x2x?x8xf32>, %ids: tensor<?x?xi64> {attn.dims = ["nq", "nk"]}) -> tensor<1x2x?x8xf32> {
+  %zero = attn.constant dense<0> : tensor<i64>
+  %one = attn.constant dense<1> : tensor<i64>
+  %two = attn.constant dense<2> : tensor<i64>
+  %shape = attn.shape %ids {end = 2 : i64, start = 0 : i64} : tensor<?x?xi64> -> tensor<2xi64>
+  %nq = attn.gather %shape[%zero], 0 : (tensor<2xi64>, tensor<i64>) -> tensor<i64>
+  %nk = attn.gather %shape[%one], 0 : (tensor<2xi64>, tensor<i64>) -> tensor<i64>
+  %qr = attn.range %zero, %nq, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %kr = attn.range %zero, %nk, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qs = attn.add %qr, %two : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = attn.expand_dims %qs, [1] : tensor<?xi64> -> tensor<?x1xi64>
+  %kpos = attn.expand_dims %kr, [0] : tensor<?xi64> -> tensor<1x?xi64>
+  %future = attn.less %qpos, %kpos : (tensor<?x1xi64>, tensor<1x?xi64>) -> tensor<?x?xi1>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %ninf = attn.constant dense<0xFF800000> : tensor<f32>
+  %w = attn.select %future, %ninf, %s : (tensor<?x?xi1>, tensor<f32>, tensor<1x2x?x?xf32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// Positions over an extent not proven to be the queries' (an unrelated
+// input): a range of one position would broadcast over every query, so the
+// comparison stays a mask.
+// CHECK-LABEL: func.func @unproven_extent
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (boolean mask)
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} {scale = 1.000000e+00 : f64}
+// CHECK-NOT: causal
+func.func @unproven_extent(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>, %other: tensor<?xi64>) -> tensor<1x2x?x8xf32> {
+  %zero = attn.constant dense<0> : tensor<i64>
+  %one = attn.constant dense<1> : tensor<i64>
+  %nq = attn.shape %other {end = 1 : i64, start = 0 : i64} : tensor<?xi64> -> tensor<1xi64>
+  %nk = attn.shape %k {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %nqs = attn.expand_dims %nq, [0] {squeeze} : tensor<1xi64> -> tensor<i64>
+  %nks = attn.expand_dims %nk, [0] {squeeze} : tensor<1xi64> -> tensor<i64>
+  %qr = attn.range %zero, %nqs, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %kr = attn.range %zero, %nks, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = attn.expand_dims %qr, [1] : tensor<?xi64> -> tensor<?x1xi64>
+  %kpos = attn.expand_dims %kr, [0] : tensor<?xi64> -> tensor<1x?xi64>
+  %later = attn.greater %kpos, %qpos : (tensor<1x?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %keep = attn.not %later : tensor<?x?xi1>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %low = attn.constant dense<-3.40282347E+38> : tensor<f32>
+  %w = attn.select %keep, %s, %low : (tensor<?x?xi1>, tensor<1x2x?x?xf32>, tensor<f32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// Keys compared the other way round (each query sees the keys at or after
+// it): not the causal triangle, so the mask stays.
+// CHECK-LABEL: func.func @anti_causal
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (boolean mask)
+// CHECK-NOT: causal
+func.func @anti_causal(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %zero = attn.constant dense<0> : tensor<i64>
+  %one = attn.constant dense<1> : tensor<i64>
+  %nq = attn.shape %q {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %nk = attn.shape %k {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %nqs = attn.expand_dims %nq, [0] {squeeze} : tensor<1xi64> -> tensor<i64>
+  %nks = attn.expand_dims %nk, [0] {squeeze} : tensor<1xi64> -> tensor<i64>
+  %qr = attn.range %zero, %nqs, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %kr = attn.range %zero, %nks, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = attn.expand_dims %qr, [1] : tensor<?xi64> -> tensor<?x1xi64>
+  %kpos = attn.expand_dims %kr, [0] : tensor<?xi64> -> tensor<1x?xi64>
+  %earlier = attn.greater %qpos, %kpos : (tensor<?x1xi64>, tensor<1x?xi64>) -> tensor<?x?xi1>
+  %keep = attn.not %earlier : tensor<?x?xi1>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %low = attn.constant dense<-3.40282347E+38> : tensor<f32>
+  %w = attn.select %keep, %s, %low : (tensor<?x?xi1>, tensor<1x2x?x?xf32>, tensor<f32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
 }
