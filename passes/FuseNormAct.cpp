@@ -444,7 +444,7 @@ struct AttnFuseNormActPass
         int64_t rank = cast<RankedTensorType>(m->x.getType()).getRank();
         auto norm = b.create<LayerNormOp>(
             m->root->getLoc(), m->root->getResult(0).getType(), m->x, m->scale,
-            m->bias, b.getI64IntegerAttr(rank - 1),
+            m->bias, /*residual=*/nullptr, b.getI64IntegerAttr(rank - 1),
             b.getF64FloatAttr(m->epsilon), m->rms ? b.getUnitAttr() : nullptr,
             nullptr);
         m->root->getResult(0).replaceAllUsesWith(norm.getResult());

@@ -25,6 +25,9 @@ void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
     AttnFuseNormActOptions normActOptions;
     normActOptions.report = options.fusionReport;
     funcPm.addPass(createAttnFuseNormAct(normActOptions));
+    AttnFuseEpiloguesOptions epilogueOptions;
+    epilogueOptions.report = options.fusionReport;
+    funcPm.addPass(createAttnFuseEpilogues(epilogueOptions));
     funcPm.addPass(createCanonicalizerPass());
   }
   if (!options.attentionProbs.empty()) {

@@ -45,7 +45,7 @@ std::string typeText(Type type) {
 
 bool isFused(Operation *op) {
   return isa<SdpaOp, AdditiveAttentionOp, HardAttentionOp, LayerNormOp, GeluOp,
-             RotaryOp>(op);
+             LinearOp, RotaryOp>(op);
 }
 
 } // namespace

@@ -293,7 +293,9 @@ void printFusionReport(llvm::raw_ostream &os, StringRef input, bool fuse,
   };
   Category categories[] = {{"attention", "attention cores", {}, {}},
                            {"norm", "norms", {}, {}},
-                           {"gelu", "GELUs", {}, {}}};
+                           {"gelu", "GELUs", {}, {}},
+                           {"epilogue", "epilogues", {}, {}},
+                           {"projection", "merged projections", {}, {}}};
   for (const std::string &r : remarks) {
     auto [key, rest] = StringRef(r).split(' ');
     for (Category &c : categories) {

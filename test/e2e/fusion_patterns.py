@@ -236,6 +236,103 @@ g (float[3,40] x) => (float[3,40] y)
     return text, {"x": x}, {"y": xd / (1 + np.exp(-1.702 * xd))}
 
 
+def initializer(name, a):
+    """An onnxtext initializer holding the float32 array `a`."""
+    dims = ",".join(str(d) for d in a.shape)
+    values = ", ".join("%.9g" % v for v in a.reshape(-1))
+    return "float[%s] %s = {%s}" % (dims, name, values)
+
+
+def weights(rng, *shape):
+    return (rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32)
+
+
+def case_linear_epilogues(rng):
+    """A feed-forward block: relu(x·W1 + b1)·W2 + b2 + x, both products
+    with their epilogues in attn.linear."""
+    w1, b1 = weights(rng, 16, 32), weights(rng, 32)
+    w2, b2 = weights(rng, 32, 16), weights(rng, 16)
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,S,16] x) => (float[2,S,16] y)
+<%s, %s, %s, %s>
+{
+  a = MatMul (x, w1)
+  ab = Add (a, b1)
+  h = Relu (ab)
+  o = MatMul (h, w2)
+  ob = Add (b2, o)
+  y = Add (ob, x)
+}""" % (initializer("w1", w1), initializer("b1", b1), initializer("w2", w2),
+        initializer("b2", b2))
+    x = rng.standard_normal((2, 9, 16)).astype(np.float32)
+    xd = x.astype(np.float64)
+    h = np.maximum(xd @ w1 + b1, 0)
+    return text, {"x": x}, {"y": h @ w2 + b2 + xd}
+
+
+def case_silu_gate(rng):
+    """LLaMA's gated feed-forward: silu(x·Wg) · (x·Wu), SiLU written as
+    g · sigmoid(g). The two projections of x merge into one product."""
+    wg, wu = weights(rng, 16, 24), weights(rng, 16, 24)
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[S,16] x) => (float[S,24] y)
+<%s, %s>
+{
+  gate = MatMul (x, wg)
+  sg = Sigmoid (gate)
+  act = Mul (gate, sg)
+  up = MatMul (x, wu)
+  y = Mul (act, up)
+}""" % (initializer("wg", wg), initializer("wu", wu))
+    x = rng.standard_normal((5, 16)).astype(np.float32)
+    xd = x.astype(np.float64)
+    gate = xd @ wg
+    return text, {"x": x}, {"y": gate / (1 + np.exp(-gate)) * (xd @ wu)}
+
+
+def case_merged_qkv(rng):
+    """Q, K and V projections of one input with their biases, a wider Q
+    (grouped-query shapes): one product over the concatenated weights,
+    read back through slices."""
+    wq, wk, wv = weights(rng, 16, 16), weights(rng, 16, 8), weights(rng, 16, 8)
+    bq, bk, bv = weights(rng, 16), weights(rng, 8), weights(rng, 8)
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,S,16] x) => (float[2,S,16] q, float[2,S,8] k, float[2,S,8] v)
+<%s, %s, %s, %s, %s, %s>
+{
+  qm = MatMul (x, wq)
+  q = Add (qm, bq)
+  km = MatMul (x, wk)
+  k = Add (km, bk)
+  vm = MatMul (x, wv)
+  v = Add (vm, bv)
+}""" % (initializer("wq", wq), initializer("wk", wk), initializer("wv", wv),
+        initializer("bq", bq), initializer("bk", bk), initializer("bv", bv))
+    x = rng.standard_normal((2, 6, 16)).astype(np.float32)
+    xd = x.astype(np.float64)
+    return text, {"x": x}, {"q": xd @ wq + bq, "k": xd @ wk + bk,
+                            "v": xd @ wv + bv}
+
+
+def case_residual_layernorm(rng):
+    """Post-norm: LayerNorm(x + r), the add read as the rows are."""
+    scale, bias = weights(rng, 32) + 1, weights(rng, 32)
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[3,S,32] x, float[3,S,32] r) => (float[3,S,32] y)
+<%s, %s>
+{
+  s = Add (x, r)
+  y = LayerNormalization <axis = -1, epsilon = 1e-5> (s, scale, bias)
+}""" % (initializer("scale", scale), initializer("bias", bias))
+    x, r = (rng.standard_normal((3, 7, 32)).astype(np.float32)
+            for _ in range(2))
+    s = x.astype(np.float64) + r
+    mean = s.mean(-1, keepdims=True)
+    var = ((s - mean) ** 2).mean(-1, keepdims=True)
+    ref = (s - mean) / np.sqrt(var + 1e-5) * scale + bias
+    return text, {"x": x, "r": r}, {"y": ref}
+
+
 def clear_argmax(rng, shape_q, shape_k, scale=1.0, keep=None):
     """Q and K whose float64 scores have a clear maximum in every row (a
     margin of 1e-3), so that float32 and float64 select the same key."""
@@ -325,6 +422,10 @@ EXPECTED = {
     "hard_one_sequence": ["attn.hard_attention"],
     "gelu_sigmoid": ["attn.gelu", "sigmoid"],
     "hard_gather_nd": ["attn.hard_attention", "mask", "scale"],
+    "linear_epilogues": ["attn.linear", "bias", "activation = \"relu\""],
+    "silu_gate": ["attn.matmul", "tensor<16x48xf32>"],
+    "merged_qkv": ["attn.linear", "bias", "tensor<16x32xf32>"],
+    "residual_layernorm": ["attn.layer_norm", "residual"],
 }
 
 
@@ -339,6 +440,10 @@ def main():
         "hard_one_sequence": case_hard_one_sequence(rng),
         "gelu_sigmoid": case_gelu_sigmoid(rng),
         "hard_gather_nd": case_hard_gather_nd(rng),
+        "linear_epilogues": case_linear_epilogues(rng),
+        "silu_gate": case_silu_gate(rng),
+        "merged_qkv": case_merged_qkv(rng),
+        "residual_layernorm": case_residual_layernorm(rng),
     }, lambda name, case, args: fused(args.tools, args.workdir, name, case[0],
                                       EXPECTED[name]))
 

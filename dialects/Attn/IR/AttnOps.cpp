@@ -484,27 +484,27 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
 // MatMulOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatMulOp::verify() {
-  auto lhs = getLhs().getType();
-  auto rhs = getRhs().getType();
-  auto out = getType();
+namespace {
+/// The shape rules of a batched matrix product `lhs · rhs` giving `out`.
+LogicalResult verifyProduct(Operation *op, RankedTensorType lhs,
+                            RankedTensorType rhs, RankedTensorType out) {
   if (lhs.getRank() < 2 || rhs.getRank() < 2)
-    return emitOpError("expects operands of rank 2 or more, got ")
+    return op->emitOpError("expects operands of rank 2 or more, got ")
            << shapeString(lhs) << " and " << shapeString(rhs);
   if (lhs.getElementType() != rhs.getElementType() ||
       lhs.getElementType() != out.getElementType())
-    return emitOpError("expects one element type, got ")
+    return op->emitOpError("expects one element type, got ")
            << lhs.getElementType() << " and " << rhs.getElementType();
   int64_t k1 = lhs.getDimSize(lhs.getRank() - 1);
   int64_t k2 = rhs.getDimSize(rhs.getRank() - 2);
   if (!compatible(k1, k2))
-    return emitOpError("expects the contracted extents to agree, got ")
+    return op->emitOpError("expects the contracted extents to agree, got ")
            << shapeString(lhs) << " × " << shapeString(rhs);
   int64_t badAxis = 0;
   FailureOr<SmallVector<int64_t>> batch = broadcastShapes(
       lhs.getShape().drop_back(2), rhs.getShape().drop_back(2), &badAxis);
   if (failed(batch))
-    return emitOpError("cannot broadcast batch axes of ")
+    return op->emitOpError("cannot broadcast batch axes of ")
            << shapeString(lhs) << " and " << shapeString(rhs);
   SmallVector<int64_t> expected = *batch;
   expected.push_back(lhs.getDimSize(lhs.getRank() - 2));
@@ -513,8 +513,56 @@ LogicalResult MatMulOp::verify() {
       !llvm::all_of(llvm::zip(expected, out.getShape()), [](auto pair) {
         return compatible(std::get<0>(pair), std::get<1>(pair));
       }))
-    return emitOpError("expects result shape ")
+    return op->emitOpError("expects result shape ")
            << shapeString(expected) << ", got " << shapeString(out);
+  return success();
+}
+} // namespace
+
+LogicalResult MatMulOp::verify() {
+  return verifyProduct(*this, getLhs().getType(), getRhs().getType(),
+                       getType());
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  auto out = getType();
+  if (failed(verifyProduct(*this, getLhs().getType(), getRhs().getType(), out)))
+    return failure();
+  if (!llvm::is_contained({"none", "relu", "gelu", "gelu_tanh", "gelu_sigmoid",
+                           "silu", "sigmoid", "tanh"},
+                          getActivation()))
+    return emitOpError("has an unknown activation '")
+           << getActivation()
+           << "' (expected none, relu, gelu, gelu_tanh, gelu_sigmoid, silu, "
+              "sigmoid or tanh)";
+  int64_t rank = out.getRank();
+  if (Value bias = getBias()) {
+    auto b = cast<RankedTensorType>(bias.getType());
+    int64_t n = b.getRank() ? b.getDimSize(b.getRank() - 1) : 1;
+    bool leadingOnes = llvm::all_of(b.getShape().drop_back(b.getRank() ? 1 : 0),
+                                    [](int64_t d) { return d == 1; });
+    if (b.getElementType() != out.getElementType() || b.getRank() > rank ||
+        !leadingOnes || !(n == 1 || compatible(n, out.getDimSize(rank - 1))))
+      return emitOpError("expects a bias along the last axis ([")
+             << out.getDimSize(rank - 1) << "] of " << out.getElementType()
+             << "), got " << b;
+  }
+  if (Value residual = getResidual()) {
+    auto r = cast<RankedTensorType>(residual.getType());
+    int64_t badAxis = 0;
+    FailureOr<SmallVector<int64_t>> shape =
+        broadcastShapes(r.getShape(), out.getShape(), &badAxis);
+    if (r.getElementType() != out.getElementType() || failed(shape) ||
+        !llvm::all_of(llvm::zip(*shape, out.getShape()), [](auto pair) {
+          return compatible(std::get<0>(pair), std::get<1>(pair));
+        }))
+      return emitOpError("expects a residual broadcastable to the result ")
+             << shapeString(out) << ", got " << r;
+  }
   return success();
 }
 

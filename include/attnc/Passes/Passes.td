@@ -52,6 +52,27 @@ def AttnFuseNormAct : Pass<"attn-fuse-norm-act", "func::FuncOp"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnFuseEpilogues : Pass<"attn-fuse-epilogues", "func::FuncOp"> {
+  let summary = "Fuses the ops around matrix products and norms";
+  let description = [{
+    Three rewrites, in order:
+    - projections: matmuls of one input by constant [K, N] weights (Q, K
+      and V; gate and up) become one matmul over the weights concatenated
+      along N (their constant biases too), read back through slices;
+    - epilogues: a matmul followed by a bias add, an activation (relu,
+      attn.gelu, silu as x · sigmoid(x), sigmoid, tanh) and a residual add,
+      each step the only user of the one before, becomes `attn.linear`;
+    - a residual add read only by an attn.layer_norm becomes that norm's
+      `residual` operand.
+    With `report`, each rewrite gets a remark.
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per fused epilogue and merged projection">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
 def AttnExposeProbs : Pass<"attn-expose-probs", "::mlir::ModuleOp"> {
   let summary = "Returns the attention probabilities of chosen attn.sdpa ops";
   let description = [{

@@ -1316,7 +1316,7 @@ LogicalResult importLayerNorm(Importer &im, const onnx::NodeProto &node) {
   }
   Value bias = rms ? nullptr : im.input(node, 2);
   auto op = im.builder.create<LayerNormOp>(
-      im.currentLoc, *type, x, im.input(node, 1), bias,
+      im.currentLoc, *type, x, im.input(node, 1), bias, /*residual=*/nullptr,
       im.builder.getI64IntegerAttr(*axis), im.builder.getF64FloatAttr(eps),
       rms ? im.builder.getUnitAttr() : nullptr, nullptr);
   im.setOutput(node, 0, op);
@@ -2398,7 +2398,7 @@ LogicalResult importSkipLayerNorm(Importer &im, const onnx::NodeProto &node) {
   im.setOutput(node, 0,
                im.builder.create<LayerNormOp>(
                    im.currentLoc, *type, sum, im.input(node, 2),
-                   im.input(node, 3),
+                   im.input(node, 3), /*residual=*/nullptr,
                    im.builder.getI64IntegerAttr(type->getRank() - 1),
                    im.builder.getF64FloatAttr(
                        im.floatAttribute(node, "epsilon", 1e-12f)),

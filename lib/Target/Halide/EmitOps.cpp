@@ -322,18 +322,11 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
         return success();
       })
       .Case([&](GeluOp g) {
-        bool tanhForm = g.getApproximate() == "tanh";
-        bool sigmoidForm = g.getApproximate() == "sigmoid";
-        return unary([tanhForm, sigmoidForm](Expr x) -> Expr {
-          if (sigmoidForm)
-            return x / (1.0f + Halide::exp(-1.702f * x));
-          if (tanhForm) {
-            Expr c = Expr(static_cast<float>(std::sqrt(2.0 / M_PI)));
-            return 0.5f * x *
-                   (1.0f + Halide::tanh(c * (x + 0.044715f * x * x * x)));
-          }
-          return 0.5f * x *
-                 (1.0f + Halide::erf(x * static_cast<float>(M_SQRT1_2)));
+        std::string activation = g.getApproximate() == "none"
+                                     ? "gelu"
+                                     : "gelu_" + g.getApproximate().str();
+        return unary([activation](Expr x) -> Expr {
+          return applyActivation(activation, x);
         });
       })
       .Case([&](CastOp c) {
@@ -1053,11 +1046,20 @@ LogicalResult PipelineBuilder::defineLayerNorm(LayerNormOp op,
   std::vector<Expr> rIdx(idx.begin(), idx.begin() + axis);
   for (int k = 0; k < rank - axis; ++k)
     rIdx.push_back(r[k]);
-  Expr x = Halide::cast<float>(widen(in.call(rIdx)));
+  // The normalized rows: the input, plus the residual where there is one.
+  auto row = [&](const std::vector<Expr> &at) {
+    Expr v = Halide::cast<float>(widen(in.call(at)));
+    if (Value residual = op.getResidual())
+      v = v + Halide::cast<float>(widen(broadcastRead(
+                  get(residual), cast<RankedTensorType>(residual.getType()),
+                  outType, at)));
+    return v;
+  };
+  Expr x = row(rIdx);
   Expr n = Halide::cast<float>(count);
   float eps = static_cast<float>(op.getEpsilon().convertToDouble());
   Expr normalized;
-  Expr xv = Halide::cast<float>(widen(in.call(idx)));
+  Expr xv = row(idx);
   if (op.getRms()) {
     Func meanSquare(name + "_ms");
     meanSquare(rowVars) = Halide::sum(x * x) / n;

@@ -12,6 +12,8 @@
 
 #include "PipelineBuilder.h"
 
+#include <cmath>
+
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -152,6 +154,31 @@ mlir::attn::halide::broadcastShape(ArrayRef<const Tensor *> tensors,
     shape[k] = extent.defined() ? extent : Expr(1);
   }
   return shape;
+}
+
+Expr mlir::attn::halide::applyActivation(llvm::StringRef activation, Expr x) {
+  Halide::Type t = x.type();
+  Expr one = Halide::cast(t, 1), half = Halide::cast(t, 0.5f);
+  if (activation == "relu")
+    return Halide::max(x, Halide::cast(t, 0));
+  if (activation == "gelu")
+    return half * x *
+           (one +
+            Halide::erf(x * Halide::cast(t, static_cast<float>(M_SQRT1_2))));
+  if (activation == "gelu_tanh") {
+    Expr c = Halide::cast(t, static_cast<float>(std::sqrt(2.0 / M_PI)));
+    Expr k = Halide::cast(t, 0.044715f);
+    return half * x * (one + Halide::tanh(c * (x + k * x * x * x)));
+  }
+  if (activation == "gelu_sigmoid")
+    return x / (one + Halide::exp(Halide::cast(t, -1.702f) * x));
+  if (activation == "silu")
+    return x / (one + Halide::exp(-x));
+  if (activation == "sigmoid")
+    return one / (one + Halide::exp(-x));
+  if (activation == "tanh")
+    return Halide::tanh(x);
+  return x;
 }
 
 Expr mlir::attn::halide::widen(Expr e) {
@@ -556,8 +583,8 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
       return op->emitOpError("has an operand that is not an attn tensor");
   if (auto c = dyn_cast<ConstantOp>(op))
     return defineConstant(c, name, funcs);
-  if (auto m = dyn_cast<MatMulOp>(op))
-    return defineMatMul(m, name, funcs);
+  if (isa<MatMulOp, LinearOp>(op))
+    return defineMatMul(op, name, funcs);
   if (auto s = dyn_cast<SoftmaxOp>(op))
     return defineSoftmax(s, name, funcs);
   if (auto s = dyn_cast<SdpaOp>(op))
@@ -677,13 +704,15 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
   return success();
 }
 
-LogicalResult PipelineBuilder::defineMatMul(MatMulOp op,
+LogicalResult PipelineBuilder::defineMatMul(Operation *op,
                                             const std::string &name,
                                             OpFuncs &funcs) {
-  auto aType = op.getLhs().getType(), bType = op.getRhs().getType();
-  auto outType = op.getType();
-  Tensor &a = get(op.getLhs());
-  Tensor &b = get(op.getRhs());
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  auto aType = cast<RankedTensorType>(lhs.getType());
+  auto bType = cast<RankedTensorType>(rhs.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  Tensor &a = get(lhs);
+  Tensor &b = get(rhs);
   Halide::Type ht = *toHalideType(outType.getElementType());
   int rank = outType.getRank();
   std::vector<Var> vars = makeVars(rank, name);
@@ -711,20 +740,44 @@ LogicalResult PipelineBuilder::defineMatMul(MatMulOp op,
   };
 
   Halide::Type acc = computeType(ht);
-  Func product = ht == acc ? Func(name) : Func(name + "_acc");
+  auto linear = dyn_cast<LinearOp>(op);
+  bool direct = ht == acc && !linear;
+  Func product = direct ? Func(name) : Func(name + "_acc");
   product(vars) = Halide::cast(acc, 0);
   product(vars) += widen(a.call(operandIndex(aType, true))) *
                    widen(b.call(operandIndex(bType, false)));
   Tensor t;
   t.type = ht;
-  if (ht == acc) {
+  if (direct) {
     t.func = product;
+    funcs.main = product;
+    funcs.hasUpdate = true;
   } else {
+    // The epilogue of attn.linear, in the accumulator type.
+    Expr x = product(vars);
+    if (linear) {
+      if (Value bias = linear.getBias())
+        x = x + widen(broadcastRead(get(bias),
+                                    cast<RankedTensorType>(bias.getType()),
+                                    outType, idx));
+      x = applyActivation(linear.getActivation(), x);
+      if (Value residual = linear.getResidual())
+        x = x + widen(broadcastRead(get(residual),
+                                    cast<RankedTensorType>(residual.getType()),
+                                    outType, idx));
+    }
     t.func = Func(name);
-    t.func(vars) = Halide::cast(ht, product(vars));
+    t.func(vars) = narrow(x, ht);
+    if (linear) {
+      // The product is computed row by row inside the epilogue's loops.
+      funcs.main = t.func;
+      funcs.product = product;
+      funcs.isLinear = true;
+    } else {
+      funcs.main = product;
+      funcs.hasUpdate = true;
+    }
   }
-  funcs.main = product;
-  funcs.hasUpdate = true;
 
   // Output extents: broadcast batch, then M and N.
   std::vector<Expr> shape(rank);
@@ -740,7 +793,7 @@ LogicalResult PipelineBuilder::defineMatMul(MatMulOp op,
   shape[rank - 2] = a.shape[a.rank() - 2];
   shape[rank - 1] = b.shape[b.rank() - 1];
   t.shape = shape;
-  tensors[op.getResult()] = t;
+  tensors[op->getResult(0)] = t;
   return success();
 }
 

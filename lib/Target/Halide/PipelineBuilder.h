@@ -56,6 +56,9 @@ constexpr int64_t kMaxKnownElements = 64;
 // Helpers shared by the op definitions
 //===----------------------------------------------------------------------===//
 
+/// `activation` of attn.linear applied to `x` (float32 or wider).
+Halide::Expr applyActivation(llvm::StringRef activation, Halide::Expr x);
+
 /// Halide vars for a rank-`rank` Func, Halide order (0 = innermost).
 std::vector<Halide::Var> makeVars(int rank, const std::string &prefix);
 /// The same vars as an index in ONNX order.
@@ -110,6 +113,10 @@ struct OpFuncs {
   SdpaFuncs sdpa;
   SoftmaxFuncs softmax;
   bool isSdpa = false, isSoftmax = false;
+  /// attn.linear: `main` is the epilogue, `product` the matrix product it
+  /// reads, computed per row of `main`.
+  bool isLinear = false;
+  Halide::Func product;
   /// Funcs computed into buffers of their own before `main` (statistics of
   /// a normalization, the state of an argmax), scheduled like it.
   std::vector<Halide::Func> helpers;
@@ -164,7 +171,8 @@ private:
 
   LogicalResult defineConstant(ConstantOp op, const std::string &name,
                                OpFuncs &funcs);
-  LogicalResult defineMatMul(MatMulOp op, const std::string &name,
+  /// attn.matmul, and attn.linear with its epilogue.
+  LogicalResult defineMatMul(Operation *op, const std::string &name,
                              OpFuncs &funcs);
   LogicalResult defineSoftmax(SoftmaxOp op, const std::string &name,
                               OpFuncs &funcs);

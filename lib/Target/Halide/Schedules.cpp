@@ -190,6 +190,37 @@ void scheduleSdpa(const SdpaFuncs &f, ScheduleAttr schedule) {
   tile(f.pv, &f.kvInBlock);
 }
 
+/// attn.linear: the epilogue scheduled like any op, the product computed
+/// for one row (or the rows of one parallel task) at a time inside it, so
+/// the epilogue reads it from cache.
+void scheduleLinear(const OpFuncs &funcs, ScheduleAttr schedule) {
+  Func out = funcs.main, product = funcs.product;
+  scheduleFunc(out, schedule);
+  std::vector<Var> vars = out.args();
+  int rank = static_cast<int>(vars.size());
+  if (schedule.getGpuThreads() > 0 || rank < 2) {
+    scheduleFunc(product, schedule);
+    return;
+  }
+  // The var that scheduleFunc left outermost over the rows.
+  Var row = vars[1];
+  if (schedule.getParallel() && rank > 2)
+    row = Var(out.name() + "_p" + std::to_string(rank - 1));
+  product.compute_at(out, row);
+  std::vector<Var> pv = product.args();
+  std::vector<VarOrRVar> order = {pv[0]};
+  for (const auto &r : product.rvars(0))
+    order.push_back(r);
+  for (int k = 1; k < rank; ++k)
+    order.push_back(pv[k]);
+  product.update().reorder(order);
+  int lanes = static_cast<int>(schedule.getVectorWidth());
+  if (lanes > 1) {
+    product.vectorize(pv[0], lanes, TailStrategy::GuardWithIf);
+    product.update().vectorize(pv[0], lanes, TailStrategy::GuardWithIf);
+  }
+}
+
 } // namespace
 
 LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
@@ -204,7 +235,7 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
   for (const Func &helper : funcs.helpers)
     scheduleFunc(helper, schedule);
   if (schedule.getInlined()) {
-    if (funcs.hasUpdate || funcs.isSdpa || funcs.isSoftmax)
+    if (funcs.hasUpdate || funcs.isSdpa || funcs.isSoftmax || funcs.isLinear)
       return op->emitOpError("cannot be inlined: it has reductions of its "
                              "own");
     return success();
@@ -215,6 +246,10 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
   }
   if (funcs.isSoftmax) {
     scheduleSoftmax(funcs.softmax, schedule);
+    return success();
+  }
+  if (funcs.isLinear) {
+    scheduleLinear(funcs, schedule);
     return success();
   }
   scheduleFunc(funcs.main, schedule);

@@ -223,16 +223,21 @@ def Attn_LayerNormOp : Attn_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
   let description = [{
     `(x - mean) / sqrt(var + epsilon) · scale + bias`, statistics over the
     axes `axis`..rank-1 in float32 at least. With `rms`, RMS normalization:
-    `x / sqrt(mean(x²) + epsilon) · scale` (no mean, no bias).
+    `x / sqrt(mean(x²) + epsilon) · scale` (no mean, no bias). With
+    `residual`, x is `input + residual` (the skip connection before a
+    post-norm, or embeddings summed), added as the rows are read: the sum is
+    never stored.
   }];
   let arguments = !con((ins Attn_FloatTensor:$input,
                             Optional<Attn_FloatTensor>:$scale,
                             Optional<Attn_FloatTensor>:$bias,
+                            Optional<Attn_FloatTensor>:$residual,
                             I64Attr:$axis, F64Attr:$epsilon, UnitAttr:$rms),
                        scheduleArg);
   let results = (outs Attn_FloatTensor:$output);
   let assemblyFormat = [{
-    $input (`scale` $scale^ `:` type($scale))? (`bias` $bias^ `:` type($bias))?
+    $input (`residual` $residual^ `:` type($residual))?
+    (`scale` $scale^ `:` type($scale))? (`bias` $bias^ `:` type($bias))?
     attr-dict `:` type($input) `->` type($output)
   }];
 }
@@ -529,6 +534,40 @@ def Attn_MatMulOp : Attn_Op<"matmul", [Pure]> {
   let results = (outs Attn_FloatTensor:$output);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Attn_LinearOp : Attn_Op<"linear", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Matrix product with a fused bias, activation and residual";
+  let description = [{
+    `activation(lhs · rhs + bias) + residual`, computed row by row as the
+    product is: the epilogue costs no pass over memory of its own.
+
+    - `lhs · rhs`: as attn.matmul.
+    - `bias`: optional, broadcast along the last axis ([N] or [1, ..., N]).
+    - `activation`: `none`, `relu`, `gelu` (erf), `gelu_tanh`,
+      `gelu_sigmoid` (x · sigmoid(1.702 x)), `silu`, `sigmoid` or `tanh`.
+    - `residual`: optional, broadcastable to the result, added last (the
+      skip connection of a Transformer block).
+
+    The epilogue is computed in float32 at least, rounded once.
+
+    ```mlir
+    %h = attn.linear %x, %w bias %b {activation = "gelu"}
+        : (tensor<?x768xf32>, tensor<768x3072xf32>, tensor<3072xf32>)
+          -> tensor<?x3072xf32>
+    ```
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$lhs, Attn_FloatTensor:$rhs,
+                            Optional<Attn_FloatTensor>:$bias,
+                            Optional<Attn_FloatTensor>:$residual,
+                            DefaultValuedStrAttr<StrAttr, "none">:$activation),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
   let hasVerifier = 1;
 }
 

@@ -1,0 +1,394 @@
+//===- FuseEpilogues.cpp - Fuse the ops around products and norms -*- C++ -*-//
+//
+// attn-fuse-epilogues: the elementwise work that follows a matrix product
+// in a Transformer block costs a pass over memory of its own when it runs as
+// separate ops. Three rewrites remove those passes:
+//
+//   x·Wq, x·Wk, x·Wv  (constant W)    →  slices of x·[Wq Wk Wv]
+//   act(x·W + b) + r                  →  attn.linear x, W bias b residual r
+//   layer_norm(a + r)                 →  attn.layer_norm a residual r
+//
+// Every intermediate must have no other user. With `report`, each rewrite
+// gets a remark (attnc --report=fusion counts them).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/IRMapping.h"
+
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringExtras.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNFUSEEPILOGUES
+#include "attnc/Passes/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// The bytes of a constant tensor of static shape, row-major (a splat
+/// repeated).
+std::optional<std::vector<char>> constantBytes(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto type = typeOf(v);
+  if (!c || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
+      type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  int64_t bytesPer = type.getElementType().getIntOrFloatBitWidth() / 8;
+  ArrayRef<char> raw;
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    raw = dense.getRawData();
+    if (dense.isSplat()) {
+      std::vector<char> all;
+      all.reserve(type.getNumElements() * bytesPer);
+      for (int64_t i = 0; i < type.getNumElements(); ++i)
+        all.insert(all.end(), raw.begin(), raw.begin() + bytesPer);
+      return all;
+    }
+  } else if (auto resource =
+                 dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    raw = blob->getData();
+  } else {
+    return std::nullopt;
+  }
+  if (static_cast<int64_t>(raw.size()) != type.getNumElements() * bytesPer)
+    return std::nullopt;
+  return std::vector<char>(raw.begin(), raw.end());
+}
+
+/// A constant of `type` holding `bytes`: a resource blob when large, as the
+/// importer stores weights.
+Value makeConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                   ArrayRef<char> bytes) {
+  ElementsAttr attr;
+  if (bytes.size() > 4096) {
+    AsmResourceBlob blob =
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(double));
+    attr = DenseResourceElementsAttr::get(type, "attn_weight_merged",
+                                          std::move(blob));
+  } else {
+    attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
+  }
+  return b.create<ConstantOp>(loc, attr);
+}
+
+Value i64Vector(OpBuilder &b, Location loc, int64_t v) {
+  auto type = RankedTensorType::get({1}, b.getI64Type());
+  return b.create<ConstantOp>(
+      loc, cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef(v))));
+}
+
+/// The value other than `x` of a binary op.
+Value otherOperand(Operation *op, Value x) {
+  return op->getOperand(0) == x ? op->getOperand(1) : op->getOperand(0);
+}
+
+/// The only user of `v`, if it has exactly one use.
+Operation *onlyUser(Value v) {
+  return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+}
+
+/// Whether `bias` is a vector along the last axis of `type` ([N] or
+/// [1, ..., N]).
+bool isBiasFor(Value bias, RankedTensorType type) {
+  auto b = typeOf(bias);
+  if (b.getElementType() != type.getElementType() || b.getRank() == 0 ||
+      b.getRank() > type.getRank())
+    return false;
+  for (int64_t d = 0; d + 1 < b.getRank(); ++d)
+    if (b.getDimSize(d) != 1)
+      return false;
+  int64_t n = b.getDimSize(b.getRank() - 1);
+  return !ShapedType::isDynamic(n) && n == type.getDimSize(type.getRank() - 1);
+}
+
+//===----------------------------------------------------------------------===//
+// Projections of one input
+//===----------------------------------------------------------------------===//
+
+struct Projection {
+  MatMulOp matmul;
+  /// The add of a constant bias [N], when that is the product's only user.
+  AddOp biasAdd;
+  std::vector<char> weight, bias;
+  int64_t n = 0;
+};
+
+/// Merges the matmuls of `group` (one input, constant [K, N] weights) into
+/// one over the concatenated weights; returns false when they do not qualify.
+bool mergeProjections(MutableArrayRef<Projection> group) {
+  MatMulOp first = group.front().matmul;
+  auto weightType = typeOf(first.getRhs());
+  Type element = weightType.getElementType();
+  int64_t k = weightType.getDimSize(0);
+  int64_t bytesPer = element.getIntOrFloatBitWidth() / 8;
+  bool withBias = llvm::all_of(
+      group, [](const Projection &p) { return static_cast<bool>(p.biasAdd); });
+  int64_t total = 0;
+  for (Projection &p : group)
+    total += p.n;
+
+  // [K, ΣN] row by row, and the biases end to end.
+  std::vector<char> weights, biases;
+  weights.reserve(k * total * bytesPer);
+  for (int64_t row = 0; row < k; ++row)
+    for (Projection &p : group)
+      weights.insert(weights.end(), p.weight.begin() + row * p.n * bytesPer,
+                     p.weight.begin() + (row + 1) * p.n * bytesPer);
+  if (withBias)
+    for (Projection &p : group)
+      biases.insert(biases.end(), p.bias.begin(), p.bias.end());
+
+  OpBuilder b(first);
+  Location loc = b.getFusedLoc(llvm::to_vector(
+      llvm::map_range(group, [](Projection &p) { return p.matmul.getLoc(); })));
+  Value w =
+      makeConstant(b, loc, RankedTensorType::get({k, total}, element), weights);
+  auto outType = first.getType();
+  SmallVector<int64_t> shape(outType.getShape());
+  shape.back() = total;
+  auto mergedType = RankedTensorType::get(shape, element);
+  Value merged = b.create<MatMulOp>(loc, mergedType, first.getLhs(), w,
+                                    /*schedule=*/nullptr);
+  if (withBias) {
+    Value bias =
+        makeConstant(b, loc, RankedTensorType::get({total}, element), biases);
+    merged = b.create<AddOp>(loc, mergedType, merged, bias, nullptr);
+  }
+  // Each projection reads its columns back through a slice that its
+  // consumers read through (no copy).
+  auto inlined = ScheduleAttr::get(b.getContext(), 1, {}, false,
+                                   /*inlined=*/true, 0);
+  int64_t offset = 0;
+  int64_t axis = outType.getRank() - 1;
+  for (Projection &p : group) {
+    Value replaced = withBias ? p.biasAdd.getResult() : p.matmul.getResult();
+    auto slice = b.create<SliceOp>(
+        p.matmul.getLoc(), replaced.getType(), merged,
+        i64Vector(b, loc, offset), i64Vector(b, loc, offset + p.n),
+        b.getDenseI64ArrayAttr({axis}), b.getDenseI64ArrayAttr({1}), inlined);
+    replaced.replaceAllUsesWith(slice.getResult());
+    offset += p.n;
+  }
+  return true;
+}
+
+int64_t mergeSharedInputProjections(func::FuncOp func, bool report) {
+  llvm::MapVector<Value, SmallVector<Projection>> byInput;
+  func.walk([&](MatMulOp mm) {
+    auto w = typeOf(mm.getRhs());
+    std::optional<std::vector<char>> bytes = constantBytes(mm.getRhs());
+    if (w.getRank() != 2 || !bytes || typeOf(mm.getLhs()).getRank() < 2)
+      return;
+    Projection p;
+    p.matmul = mm;
+    p.weight = *bytes;
+    p.n = w.getDimSize(1);
+    if (auto add = dyn_cast_or_null<AddOp>(onlyUser(mm.getResult()))) {
+      Value bias = otherOperand(add, mm.getResult());
+      std::optional<std::vector<char>> biasBytes = constantBytes(bias);
+      if (biasBytes && typeOf(bias).getRank() == 1 &&
+          isBiasFor(bias, mm.getType()) && add.getType() == mm.getType()) {
+        p.biasAdd = add;
+        p.bias = *biasBytes;
+      }
+    }
+    byInput[mm.getLhs()].push_back(p);
+  });
+  int64_t merged = 0;
+  for (auto &[input, group] : byInput) {
+    if (group.size() < 2 || !mergeProjections(group))
+      continue;
+    ++merged;
+    if (!report)
+      continue;
+    SmallVector<std::string> names;
+    for (Projection &p : group)
+      names.push_back(describeNode(p.matmul));
+    group.front().matmul.emitRemark("fusion: projection ")
+        << llvm::join(names, " + ") << " fused into one attn.matmul";
+  }
+  return merged;
+}
+
+//===----------------------------------------------------------------------===//
+// Matmul epilogues
+//===----------------------------------------------------------------------===//
+
+/// Grows the epilogue of `mm` as far as it goes and rewrites it into
+/// attn.linear; returns the parts fused (empty when none).
+SmallVector<std::string> fuseEpilogue(MatMulOp mm) {
+  auto type = mm.getType();
+  Value current = mm.getResult();
+  Value bias, residual;
+  std::string activation = "none";
+  SmallVector<std::string> parts;
+
+  if (auto add = dyn_cast_or_null<AddOp>(onlyUser(current))) {
+    Value other = otherOperand(add, current);
+    if (other != current && add.getType() == type && isBiasFor(other, type)) {
+      bias = other;
+      current = add.getResult();
+      parts.push_back("bias");
+    }
+  }
+
+  // The activation: one op, or SiLU written as x · sigmoid(x).
+  Operation *user = onlyUser(current);
+  auto sameType = [&](Operation *op) {
+    return op && op->getNumResults() == 1 && op->getResult(0).getType() == type;
+  };
+  if (sameType(user) && isa<ReluOp, GeluOp, SigmoidOp, TanhOp>(user)) {
+    if (auto g = dyn_cast<GeluOp>(user))
+      activation = g.getApproximate() == "none"
+                       ? "gelu"
+                       : "gelu_" + g.getApproximate().str();
+    else
+      activation = isa<ReluOp>(user)      ? "relu"
+                   : isa<SigmoidOp>(user) ? "sigmoid"
+                                          : "tanh";
+    current = user->getResult(0);
+  } else if (!user && llvm::range_size(current.getUses()) == 2) {
+    SigmoidOp sigmoid;
+    MulOp mul;
+    for (Operation *u : current.getUsers()) {
+      if (auto s = dyn_cast<SigmoidOp>(u))
+        sigmoid = s;
+      else if (auto m = dyn_cast<MulOp>(u))
+        mul = m;
+    }
+    if (sigmoid && mul && onlyUser(sigmoid.getResult()) == mul &&
+        otherOperand(mul, current) == sigmoid.getResult() &&
+        mul.getType() == type) {
+      activation = "silu";
+      current = mul.getResult();
+    }
+  }
+  if (activation != "none")
+    parts.push_back(activation);
+
+  if (auto add = dyn_cast_or_null<AddOp>(onlyUser(current))) {
+    Value other = otherOperand(add, current);
+    if (other != current && add.getType() == type &&
+        typeOf(other).getElementType() == type.getElementType()) {
+      residual = other;
+      current = add.getResult();
+      parts.push_back("residual");
+    }
+  }
+  if (parts.empty())
+    return parts;
+
+  Operation *last = current.getDefiningOp();
+  OpBuilder b(last);
+  auto linear =
+      b.create<LinearOp>(mm.getLoc(), type, mm.getLhs(), mm.getRhs(), bias,
+                         residual, b.getStringAttr(activation), nullptr);
+  current.replaceAllUsesWith(linear.getResult());
+  return parts;
+}
+
+/// An activation applied after a reshape of a product (exporters flatten
+/// the rows of a Linear into one matrix product and restore them with a
+/// reshape before the activation) is applied before it instead, where the
+/// epilogue can take it: elementwise ops commute with reshapes.
+void sinkActivationsBelowReshapes(func::FuncOp func) {
+  SmallVector<Operation *> activations;
+  func.walk([&](Operation *op) {
+    if (isa<ReluOp, GeluOp, SigmoidOp, TanhOp>(op))
+      activations.push_back(op);
+  });
+  for (Operation *act : activations) {
+    Operation *reshape = act->getOperand(0).getDefiningOp();
+    if (!reshape || !isa<ReshapeOp, ReshapeDynamicOp>(reshape) ||
+        !reshape->getResult(0).hasOneUse())
+      continue;
+    Value rows = reshape->getOperand(0);
+    Operation *producer = rows.getDefiningOp();
+    if (!producer || !isa<MatMulOp, AddOp>(producer) || !rows.hasOneUse())
+      continue;
+    OpBuilder b(act);
+    IRMapping map;
+    map.map(act->getOperand(0), rows);
+    Operation *early = b.clone(*act, map);
+    early->getResult(0).setType(rows.getType());
+    IRMapping again;
+    again.map(rows, early->getResult(0));
+    Operation *late = b.clone(*reshape, again);
+    act->getResult(0).replaceAllUsesWith(late->getResult(0));
+    act->erase();
+    reshape->erase();
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Residual add + norm
+//===----------------------------------------------------------------------===//
+
+bool fuseResidualNorm(LayerNormOp norm) {
+  if (norm.getResidual())
+    return false;
+  auto add = norm.getInput().getDefiningOp<AddOp>();
+  if (!add || onlyUser(add.getResult()) != norm)
+    return false;
+  // The operand of the add's own shape is the input; the other broadcasts.
+  Value input = add.getLhs(), residual = add.getRhs();
+  if (input.getType() != add.getType())
+    std::swap(input, residual);
+  if (input.getType() != add.getType())
+    return false;
+  norm.getInputMutable().assign(input);
+  norm.getResidualMutable().assign(residual);
+  add.erase();
+  return true;
+}
+
+struct AttnFuseEpiloguesPass
+    : public mlir::attn::impl::AttnFuseEpiloguesBase<AttnFuseEpiloguesPass> {
+  using AttnFuseEpiloguesBase::AttnFuseEpiloguesBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    mergeSharedInputProjections(func, report);
+    // The projections the merged ones replaced.
+    eraseDeadAttnOps(func);
+
+    sinkActivationsBelowReshapes(func);
+    SmallVector<MatMulOp> matmuls;
+    func.walk([&](MatMulOp mm) { matmuls.push_back(mm); });
+    for (MatMulOp mm : matmuls) {
+      SmallVector<std::string> parts = fuseEpilogue(mm);
+      if (report && !parts.empty())
+        mm.emitRemark("fusion: epilogue ")
+            << describeNode(mm) << " fused into attn.linear ("
+            << llvm::join(parts, ", ") << ")";
+    }
+
+    SmallVector<LayerNormOp> norms;
+    func.walk([&](LayerNormOp n) { norms.push_back(n); });
+    for (LayerNormOp norm : norms) {
+      std::string name = describeNode(norm);
+      if (fuseResidualNorm(norm) && report)
+        norm.emitRemark("fusion: epilogue residual add of ")
+            << name << " fused into attn.layer_norm (residual)";
+    }
+    eraseDeadAttnOps(func);
+  }
+};
+
+} // namespace

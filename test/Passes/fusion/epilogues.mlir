@@ -1,0 +1,134 @@
+// RUN: attnc-opt %s -attn-fuse-epilogues -split-input-file | FileCheck %s
+// RUN: attnc-opt %s -attn-fuse-epilogues=report=true -split-input-file 2>&1 >/dev/null | FileCheck %s --check-prefix=REASON
+
+// Epilogues of matrix products, shared-input projections, residual norms.
+
+// bias, GELU and the residual: one attn.linear.
+// CHECK-LABEL: func.func @bias_gelu_residual
+// REASON: remark: fusion: epilogue 'attn.matmul' fused into attn.linear (bias, gelu_tanh, residual)
+// CHECK: %[[L:.*]] = attn.linear %arg0, %arg1 bias %arg2 residual %arg3 {activation = "gelu_tanh"}
+// CHECK-NEXT: return %[[L]]
+func.func @bias_gelu_residual(%x: tensor<?x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32>, %r: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %m = attn.matmul %x, %w : (tensor<?x8xf32>, tensor<8x16xf32>) -> tensor<?x16xf32>
+  %a = attn.add %b, %m : (tensor<16xf32>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  %g = attn.gelu %a {approximate = "tanh"} : tensor<?x16xf32>
+  %y = attn.add %g, %r : (tensor<?x16xf32>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// SiLU written as g · sigmoid(g), no bias.
+// CHECK-LABEL: func.func @silu
+// CHECK: attn.linear %arg0, %arg1 {activation = "silu"}
+// CHECK-NOT: attn.sigmoid
+func.func @silu(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  %m = attn.matmul %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %s = attn.sigmoid %m : tensor<4x16xf32>
+  %y = attn.mul %m, %s : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+// An activation after the reshape that restores rows flattened for the
+// product (GPT-2's Conv1D) moves before it and fuses.
+// CHECK-LABEL: func.func @activation_after_reshape
+// CHECK: %[[L:.*]] = attn.linear %{{.*}}, %arg1 bias %arg2 {activation = "relu"}
+// CHECK: attn.reshape %[[L]]
+func.func @activation_after_reshape(%x: tensor<2x3x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32>) -> tensor<2x3x16xf32> {
+  %f = attn.reshape %x, [6, 8] : tensor<2x3x8xf32> -> tensor<6x8xf32>
+  %m = attn.matmul %f, %w : (tensor<6x8xf32>, tensor<8x16xf32>) -> tensor<6x16xf32>
+  %a = attn.add %m, %b : (tensor<6x16xf32>, tensor<16xf32>) -> tensor<6x16xf32>
+  %u = attn.reshape %a, [2, 3, 16] : tensor<6x16xf32> -> tensor<2x3x16xf32>
+  %y = attn.relu %u : tensor<2x3x16xf32>
+  return %y : tensor<2x3x16xf32>
+}
+
+// -----
+
+// The product has another user: it must be stored, nothing fuses.
+// CHECK-LABEL: func.func @product_used_twice
+// CHECK: attn.matmul
+// CHECK-NOT: attn.linear
+func.func @product_used_twice(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  %m = attn.matmul %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %a = attn.add %m, %b : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %a, %m : tensor<4x16xf32>, tensor<4x16xf32>
+}
+
+// -----
+
+// An add that broadcasts the product to a larger shape is no epilogue.
+// CHECK-LABEL: func.func @add_grows_the_result
+// CHECK: attn.matmul
+// CHECK-NOT: attn.linear
+func.func @add_grows_the_result(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %r: tensor<3x4x16xf32>) -> tensor<3x4x16xf32> {
+  %m = attn.matmul %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %y = attn.add %m, %r : (tensor<4x16xf32>, tensor<3x4x16xf32>) -> tensor<3x4x16xf32>
+  return %y : tensor<3x4x16xf32>
+}
+
+// -----
+
+// Q, K and V of one input with constant weights and biases: one product
+// over [Wq Wk Wv] plus [bq bk bv], read back through slices.
+// CHECK-LABEL: func.func @merged_projections
+// REASON: remark: fusion: projection 'attn.matmul' + 'attn.matmul' + 'attn.matmul' fused into one attn.matmul
+// CHECK-DAG: %[[W:.*]] = attn.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00]]> : tensor<2x4xf32>
+// CHECK-DAG: %[[B:.*]] = attn.constant dense<[1.000000e-01, 2.000000e-01, 3.000000e-01, 4.000000e-01]> : tensor<4xf32>
+// CHECK: %[[L:.*]] = attn.linear %arg0, %[[W]] bias %[[B]]
+// CHECK: attn.slice %[[L]][{{.*}}] {axes = array<i64: 1>, schedule = #attn.schedule<inlined = true>, steps = array<i64: 1>} : {{.*}} -> tensor<?x2xf32>
+// CHECK: attn.slice %[[L]]{{.*}} -> tensor<?x1xf32>
+// CHECK: attn.slice %[[L]]{{.*}} -> tensor<?x1xf32>
+func.func @merged_projections(%x: tensor<?x2xf32>) -> (tensor<?x2xf32>, tensor<?x1xf32>, tensor<?x1xf32>) {
+  %wq = attn.constant dense<[[1.0, 2.0], [5.0, 6.0]]> : tensor<2x2xf32>
+  %wk = attn.constant dense<[[3.0], [7.0]]> : tensor<2x1xf32>
+  %wv = attn.constant dense<[[4.0], [8.0]]> : tensor<2x1xf32>
+  %bq = attn.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %bk = attn.constant dense<[0.3]> : tensor<1xf32>
+  %bv = attn.constant dense<[0.4]> : tensor<1xf32>
+  %q0 = attn.matmul %x, %wq : (tensor<?x2xf32>, tensor<2x2xf32>) -> tensor<?x2xf32>
+  %q = attn.add %q0, %bq : (tensor<?x2xf32>, tensor<2xf32>) -> tensor<?x2xf32>
+  %k0 = attn.matmul %x, %wk : (tensor<?x2xf32>, tensor<2x1xf32>) -> tensor<?x1xf32>
+  %k = attn.add %k0, %bk : (tensor<?x1xf32>, tensor<1xf32>) -> tensor<?x1xf32>
+  %v0 = attn.matmul %x, %wv : (tensor<?x2xf32>, tensor<2x1xf32>) -> tensor<?x1xf32>
+  %v = attn.add %v0, %bv : (tensor<?x1xf32>, tensor<1xf32>) -> tensor<?x1xf32>
+  return %q, %k, %v : tensor<?x2xf32>, tensor<?x1xf32>, tensor<?x1xf32>
+}
+
+// -----
+
+// Weights that are inputs (not constants) are not merged.
+// CHECK-LABEL: func.func @weights_not_constant
+// CHECK-COUNT-2: attn.matmul %arg0
+func.func @weights_not_constant(%x: tensor<4x2xf32>, %wq: tensor<2x2xf32>, %wk: tensor<2x2xf32>) -> (tensor<4x2xf32>, tensor<4x2xf32>) {
+  %q = attn.matmul %x, %wq : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+  %k = attn.matmul %x, %wk : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+  return %q, %k : tensor<4x2xf32>, tensor<4x2xf32>
+}
+
+// -----
+
+// Post-norm: the residual add read only by the norm becomes its operand.
+// CHECK-LABEL: func.func @residual_norm
+// REASON: remark: fusion: epilogue residual add of 'attn.layer_norm' fused into attn.layer_norm (residual)
+// CHECK: attn.layer_norm %arg0 residual %arg1 : tensor<2x8xf32> scale %arg2
+// CHECK-NOT: attn.add
+func.func @residual_norm(%x: tensor<2x8xf32>, %r: tensor<2x8xf32>, %s: tensor<8xf32>) -> tensor<2x8xf32> {
+  %a = attn.add %x, %r : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %y = attn.layer_norm %a scale %s : tensor<8xf32> {axis = 1 : i64, epsilon = 1.0e-5 : f64} : tensor<2x8xf32> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// The sum is also returned (a pre-norm residual stream): it stays an add.
+// CHECK-LABEL: func.func @residual_needed_elsewhere
+// CHECK: attn.add
+// CHECK: attn.layer_norm %{{[0-9]+}} scale
+func.func @residual_needed_elsewhere(%x: tensor<2x8xf32>, %r: tensor<2x8xf32>, %s: tensor<8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  %a = attn.add %x, %r : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %y = attn.layer_norm %a scale %s : tensor<8xf32> {axis = 1 : i64, epsilon = 1.0e-5 : f64} : tensor<2x8xf32> -> tensor<2x8xf32>
+  return %y, %a : tensor<2x8xf32>, tensor<2x8xf32>
+}
