@@ -214,3 +214,35 @@ func.func @hard_mask(%q: tensor<2x3x6xf32>, %k: tensor<2x5x6xf32>, %v: tensor<2x
   %o, %i = attn.hard_attention %q, %k, %v mask %m : (tensor<2x3x6xf32>, tensor<2x5x6xf32>, tensor<2x5x4xf32>, tensor<2x3x4xi1>) -> (tensor<2x3x4xf32>, tensor<2x3xi64>)
   return %o : tensor<2x3x4xf32>
 }
+
+// -----
+
+func.func @linear_activation(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{'attn.linear' op has an unknown activation 'swish' (expected none, relu, gelu, gelu_tanh, gelu_sigmoid, silu, sigmoid or tanh)}}
+  %y = attn.linear %x, %w {activation = "swish"} : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<4x1xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{'attn.linear' op expects a bias along the last axis ([16] of 'f32'), got 'tensor<4x1xf32>'}}
+  %y = attn.linear %x, %w bias %b : (tensor<4x8xf32>, tensor<8x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @linear_residual(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %r: tensor<2x4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{'attn.linear' op expects a residual broadcastable to the result [4, 16], got 'tensor<2x4x16xf32>'}}
+  %y = attn.linear %x, %w residual %r : (tensor<4x8xf32>, tensor<8x16xf32>, tensor<2x4x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @linear_contraction(%x: tensor<4x8xf32>, %w: tensor<6x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{'attn.linear' op expects the contracted extents to agree, got [4, 8] × [6, 16]}}
+  %y = attn.linear %x, %w : (tensor<4x8xf32>, tensor<6x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
