@@ -166,27 +166,21 @@ void collectLeaves(Value mask, Kind kind, ScoreChain &leaves, int depth = 0) {
       return collectLeaves(def->getOperand(0), kind, leaves, depth + 1);
     switch (kind) {
     case Kind::Keep:
-      if (isAll(mask, true))
+    case Kind::Drop: {
+      // Keep masks combine with and, drop masks with or; not flips them.
+      bool keep = kind == Kind::Keep;
+      if (isAll(mask, keep))
         return;
-      if (isa<AndOp>(def)) {
+      if (keep ? isa<AndOp>(def) : isa<OrOp>(def)) {
         for (Value operand : def->getOperands())
           collectLeaves(operand, kind, leaves, depth + 1);
         return;
       }
       if (auto n = dyn_cast<NotOp>(def))
-        return collectLeaves(n.getInput(), Kind::Drop, leaves, depth + 1);
+        return collectLeaves(n.getInput(), keep ? Kind::Drop : Kind::Keep,
+                             leaves, depth + 1);
       break;
-    case Kind::Drop:
-      if (isAll(mask, false))
-        return;
-      if (isa<OrOp>(def)) {
-        for (Value operand : def->getOperands())
-          collectLeaves(operand, kind, leaves, depth + 1);
-        return;
-      }
-      if (auto n = dyn_cast<NotOp>(def))
-        return collectLeaves(n.getInput(), Kind::Keep, leaves, depth + 1);
-      break;
+    }
     case Kind::Additive:
       if (isZero(mask))
         return;
@@ -341,6 +335,88 @@ std::optional<int64_t> comparisonOffset(Value leaf, Kind kind, SdpaOp sdpa) {
   return std::nullopt;
 }
 
+/// A scalar (a one-element tensor) read through casts and reshapes.
+Value scalarSource(Value x) {
+  for (int steps = 0; steps < 8 && x; ++steps) {
+    Operation *def = x.getDefiningOp();
+    if (!def || !isa<CastOp, ExpandDimsOp, ReshapeOp>(def))
+      return x;
+    x = def->getOperand(0);
+  }
+  return x;
+}
+
+/// The start (`start`) and extent of one sliced axis, as far as known: a
+/// constant start, or `a - b` with `b` ... `a`, whose extent is `b` and
+/// whose start is 0 when `a` and `b` hold the same extent.
+struct SlicedAxis {
+  std::optional<int64_t> start;
+  std::optional<Extent> extent;
+};
+
+SlicedAxis slicedAxis(SliceOp slice, int64_t axis) {
+  SlicedAxis out;
+  int64_t rank = typeOf(slice.getInput()).getRank();
+  ArrayRef<int64_t> axes = slice.getAxes();
+  auto at = llvm::find_if(
+      axes, [&](int64_t a) { return (a < 0 ? a + rank : a) == axis; });
+  if (at == axes.end()) {
+    // Not sliced: the whole axis.
+    out.start = 0;
+    out.extent = extentOf(slice.getInput(), axis);
+    return out;
+  }
+  int64_t k = at - axes.begin();
+  if (slice.getSteps()[k] != 1)
+    return out;
+  auto [startKnown, startScalar] = shapeEntry(slice.getStarts(), k);
+  auto [endKnown, endScalar] = shapeEntry(slice.getEnds(), k);
+  if (startKnown && *startKnown >= 0) {
+    out.start = *startKnown;
+    if (*startKnown == 0 && endScalar)
+      out.extent = extentHeldBy(endScalar);
+    return out;
+  }
+  // start = a - b, end = a: the last b rows; start 0 when a and b agree.
+  auto sub =
+      startScalar ? scalarSource(startScalar).getDefiningOp<SubOp>() : SubOp();
+  if (!sub || !endScalar ||
+      scalarSource(endScalar) != scalarSource(sub.getLhs()))
+    return out;
+  std::optional<Extent> a = extentHeldBy(sub.getLhs());
+  std::optional<Extent> b = extentHeldBy(sub.getRhs());
+  if (a && b && *a == *b)
+    out.start = 0;
+  out.extent = b;
+  return out;
+}
+
+/// The diagonal of a leaf sliced from a constant causal buffer (as older
+/// GPT-2 exports slice `bias[:, :, Nk - Nq : Nk, :Nk]`): key j is kept for
+/// query i exactly when j <= i + offset.
+std::optional<int64_t> slicedOffset(Value leaf, Kind kind, SdpaOp sdpa) {
+  auto slice = leaf.getDefiningOp<SliceOp>();
+  if (!slice || kind == Kind::Additive)
+    return std::nullopt;
+  auto buffer = typeOf(slice.getInput());
+  int64_t rank = buffer.getRank();
+  int64_t diagonal = 0;
+  if (rank < 2 || !buffer.hasStaticShape() ||
+      !isCausalMask(slice.getInput(), static_cast<int>(kind),
+                    buffer.getDimSize(rank - 2), buffer.getDimSize(rank - 1),
+                    diagonal))
+    return std::nullopt;
+  SlicedAxis rows = slicedAxis(slice, rank - 2);
+  SlicedAxis cols = slicedAxis(slice, rank - 1);
+  // Every query and key covered, so no row or column is broadcast.
+  if (!rows.start || !cols.start || !rows.extent || !cols.extent ||
+      !(*rows.extent == extentOf(sdpa.getQ(), 2)) ||
+      !(*cols.extent == extentOf(sdpa.getK(), 2)))
+    return std::nullopt;
+  // leaf[i, j] = buffer[i + rs, j + cs]: kept when j + cs <= i + rs + d.
+  return *rows.start - *cols.start + diagonal;
+}
+
 } // namespace
 
 bool mlir::attn::fusion::recognizeCausalMask(SdpaOp sdpa) {
@@ -360,6 +436,8 @@ bool mlir::attn::fusion::recognizeCausalMask(SdpaOp sdpa) {
         offset = diagonal;
       else if (kind != Kind::Additive)
         offset = comparisonOffset(*it, kind, sdpa);
+      if (!offset)
+        offset = slicedOffset(*it, kind, sdpa);
       if (offset) {
         list.erase(it);
         return;

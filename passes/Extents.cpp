@@ -129,18 +129,7 @@ std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
     if (axis == rank - 2)
       return extentAt(mm.getLhs(), l.getRank() - 2, depth + 1);
     // Batch axes broadcast between the two operands.
-    std::optional<Extent> found;
-    for (Value operand : {mm.getLhs(), mm.getRhs()}) {
-      auto t = typeOf(operand);
-      int64_t a = axis - (rank - t.getRank());
-      if (a < 0 || t.getDimSize(a) == 1)
-        continue;
-      Extent e = extentAt(operand, a, depth + 1);
-      if (found && !(*found == e))
-        return std::nullopt;
-      found = e;
-    }
-    return found;
+    return broadcastExtent({mm.getLhs(), mm.getRhs()}, rank, axis, depth);
   }
   if (auto norm = dyn_cast<LayerNormOp>(def))
     return extentAt(norm.getInput(), axis, depth + 1);

@@ -247,6 +247,37 @@ def weights(rng, *shape):
     return (rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32)
 
 
+def case_sliced_causal_buffer(rng):
+    """The causal mask sliced from a constant lower-triangular buffer,
+    bias[:, :, Nk - Nq : Nk, :Nk], as older GPT-2 exports write it."""
+    tril = ", ".join("1" if j <= i else "0" for i in range(16)
+                     for j in range(16))
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[1,2,S,8] q, float[1,2,S,8] k, float[1,2,S,8] v) => (float[1,2,S,8] y)
+<bool[1,1,16,16] buf = {%s}, float low = {-3.4e38}, int64[1] zero = {0},
+ int64[2] axes = {2, 3}>
+{
+  nq = Shape <start = 2, end = 3> (q)
+  nk = Shape <start = 2, end = 3> (k)
+  first = Sub (nk, nq)
+  starts = Concat <axis = 0> (first, zero)
+  ends = Concat <axis = 0> (nk, nk)
+  m = Slice (buf, starts, ends, axes)
+  kt = Transpose <perm = [0, 1, 3, 2]> (k)
+  s = MatMul (q, kt)
+  w = Where (m, s, low)
+  p = Softmax <axis = -1> (w)
+  y = MatMul (p, v)
+}""" % tril
+    n = 11
+    q, k, v = (rng.standard_normal((1, 2, n, 8)).astype(np.float32)
+               for _ in range(3))
+    s = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2)
+    keep = np.tril(np.ones((n, n), bool))
+    ref = softmax(np.where(keep, s, -np.inf)) @ v.astype(np.float64)
+    return text, {"q": q, "k": k, "v": v}, {"y": ref}
+
+
 def case_linear_epilogues(rng):
     """A feed-forward block: relu(x·W1 + b1)·W2 + b2 + x, both products
     with their epilogues in attn.linear."""
@@ -422,6 +453,7 @@ EXPECTED = {
     "hard_one_sequence": ["attn.hard_attention"],
     "gelu_sigmoid": ["attn.gelu", "sigmoid"],
     "hard_gather_nd": ["attn.hard_attention", "mask", "scale"],
+    "sliced_causal_buffer": ["attn.sdpa", "causal"],
     "linear_epilogues": ["attn.linear", "bias", "activation = \"relu\""],
     "silu_gate": ["attn.matmul", "tensor<16x48xf32>"],
     "merged_qkv": ["attn.linear", "bias", "tensor<16x32xf32>"],
@@ -440,6 +472,7 @@ def main():
         "hard_one_sequence": case_hard_one_sequence(rng),
         "gelu_sigmoid": case_gelu_sigmoid(rng),
         "hard_gather_nd": case_hard_gather_nd(rng),
+        "sliced_causal_buffer": case_sliced_causal_buffer(rng),
         "linear_epilogues": case_linear_epilogues(rng),
         "silu_gate": case_silu_gate(rng),
         "merged_qkv": case_merged_qkv(rng),

@@ -199,3 +199,55 @@ func.func @anti_causal(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: ten
   %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
   return %o : tensor<1x2x?x8xf32>
 }
+
+// -----
+
+// A causal mask sliced from a constant lower-triangular buffer, as older
+// GPT-2 exports write it: bias[:, :, Nk - Nq : Nk, :Nk]. Q and K share the
+// dimension name, so Nk - Nq is 0: causal, no mask kept.
+// CHECK-LABEL: func.func @sliced_buffer
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (causal)
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 1.000000e+00 : f64}
+// CHECK-NOT: attn.slice
+func.func @sliced_buffer(%q: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %k: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %buf = attn.constant dense<[[[[true, false, false, false, false, false, false, false], [true, true, false, false, false, false, false, false], [true, true, true, false, false, false, false, false], [true, true, true, true, false, false, false, false], [true, true, true, true, true, false, false, false], [true, true, true, true, true, true, false, false], [true, true, true, true, true, true, true, false], [true, true, true, true, true, true, true, true]]]]> : tensor<1x1x8x8xi1>
+  %zero = attn.constant dense<0> : tensor<1xi64>
+  %nq = attn.shape %q {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %nk = attn.shape %k {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %first = attn.sub %nk, %nq : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %starts = "attn.concat"(%first, %zero) {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %ends = "attn.concat"(%nk, %nk) {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %m = attn.slice %buf[%starts : %ends] {axes = array<i64: 2, 3>, steps = array<i64: 1, 1>} : (tensor<1x1x8x8xi1>, tensor<2xi64>, tensor<2xi64>) -> tensor<1x1x?x?xi1>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %low = attn.constant dense<-3.40282347E+38> : tensor<f32>
+  %w = attn.select %m, %s, %low : (tensor<1x1x?x?xi1>, tensor<1x2x?x?xf32>, tensor<f32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// The same slice with unrelated query and key lengths (a KV cache): the
+// diagonal Nk - Nq is only known at run time, so the slice stays the mask.
+// CHECK-LABEL: func.func @sliced_buffer_offset_unknown
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (boolean mask)
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} {scale = 1.000000e+00 : f64}
+func.func @sliced_buffer_offset_unknown(%q: tensor<1x2x?x8xf32> {attn.dims = ["", "", "nq", ""]}, %k: tensor<1x2x?x8xf32> {attn.dims = ["", "", "nk", ""]}, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %buf = attn.constant dense<[[[[true, false, false, false, false, false, false, false], [true, true, false, false, false, false, false, false], [true, true, true, false, false, false, false, false], [true, true, true, true, false, false, false, false], [true, true, true, true, true, false, false, false], [true, true, true, true, true, true, false, false], [true, true, true, true, true, true, true, false], [true, true, true, true, true, true, true, true]]]]> : tensor<1x1x8x8xi1>
+  %zero = attn.constant dense<0> : tensor<1xi64>
+  %nq = attn.shape %q {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %nk = attn.shape %k {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %first = attn.sub %nk, %nq : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %starts = "attn.concat"(%first, %zero) {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %ends = "attn.concat"(%nk, %nk) {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %m = attn.slice %buf[%starts : %ends] {axes = array<i64: 2, 3>, steps = array<i64: 1, 1>} : (tensor<1x1x8x8xi1>, tensor<2xi64>, tensor<2xi64>) -> tensor<1x1x?x?xi1>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %low = attn.constant dense<-3.40282347E+38> : tensor<f32>
+  %w = attn.select %m, %s, %low : (tensor<1x1x?x?xi1>, tensor<1x2x?x?xf32>, tensor<f32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
