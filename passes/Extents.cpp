@@ -112,6 +112,16 @@ std::optional<Extent> reshapedExtent(Operation *op, Value input, int64_t k,
   return extentAt(input, k, depth + 1);
 }
 
+/// The axis of `input` that becomes result axis `axis` when the input axes
+/// `dropped` are removed (squeeze, a reduction without keepdims).
+int64_t keptAxis(Value input, ArrayRef<int64_t> dropped, int64_t axis) {
+  int64_t in = 0, seen = -1;
+  for (; in < typeOf(input).getRank(); ++in)
+    if (!llvm::is_contained(dropped, in) && ++seen == axis)
+      break;
+  return in;
+}
+
 /// One step back: the extent of `axis` of `x`, computed by its producer.
 std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
   Operation *def = x.getDefiningOp();
@@ -154,11 +164,8 @@ std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
       return extentAt(e.getInput(), axis - before, depth + 1);
     }
     // `axes` are dropped input axes.
-    int64_t in = 0, seen = -1;
-    for (; in < typeOf(e.getInput()).getRank(); ++in)
-      if (!llvm::is_contained(axes, in) && ++seen == axis)
-        break;
-    return extentAt(e.getInput(), in, depth + 1);
+    return extentAt(e.getInput(), keptAxis(e.getInput(), axes, axis),
+                    depth + 1);
   }
   if (auto reduce = dyn_cast<ReduceOp>(def)) {
     ArrayRef<int64_t> axes = reduce.getAxes();
@@ -167,11 +174,8 @@ std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
                  ? std::nullopt
                  : std::optional<Extent>(
                        extentAt(reduce.getInput(), axis, depth + 1));
-    int64_t in = 0, seen = -1;
-    for (; in < typeOf(reduce.getInput()).getRank(); ++in)
-      if (!llvm::is_contained(axes, in) && ++seen == axis)
-        break;
-    return extentAt(reduce.getInput(), in, depth + 1);
+    return extentAt(reduce.getInput(), keptAxis(reduce.getInput(), axes, axis),
+                    depth + 1);
   }
   if (auto slice = dyn_cast<SliceOp>(def)) {
     for (int64_t a : slice.getAxes())

@@ -329,6 +329,7 @@ struct AttnFuseAttentionPass
   using AttnFuseAttentionBase::AttnFuseAttentionBase;
 
   void runOnOperation() override {
+    DenseSet<Operation *> fusedHere;
     SmallVector<SoftmaxOp> candidates;
     getOperation().walk([&](SoftmaxOp s) { candidates.push_back(s); });
     for (SoftmaxOp softmax : candidates) {
@@ -336,6 +337,7 @@ struct AttnFuseAttentionPass
       FailureOr<AttentionMatch> m = matcher.match();
       if (succeeded(m)) {
         SdpaOp sdpa = rewrite(*m);
+        fusedHere.insert(sdpa);
         if (report)
           softmax.emitRemark("fusion: attention softmax ")
               << describeNode(softmax) << " fused into " << describeSdpa(sdpa);
@@ -378,7 +380,11 @@ struct AttnFuseAttentionPass
     }
     // Attention imported as one op (ONNX Attention, com.microsoft) may have
     // its causal mask built in the graph too.
-    getOperation().walk([](SdpaOp sdpa) { recognizeCausalMask(sdpa); });
+    // (The fused ones were looked at as they were made.)
+    getOperation().walk([&](SdpaOp sdpa) {
+      if (!fusedHere.contains(sdpa))
+        recognizeCausalMask(sdpa);
+    });
     // The chains the fused ops replaced.
     eraseDeadAttnOps(getOperation());
   }

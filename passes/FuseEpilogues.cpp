@@ -38,37 +38,50 @@ namespace {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-/// The bytes of a constant tensor of static shape, row-major (a splat
-/// repeated).
-std::optional<std::vector<char>> constantBytes(Value v) {
+/// The data of a constant tensor of static shape, row-major: every
+/// element, or one for a splat. Points into the constant's attribute.
+struct ConstantBytes {
+  ArrayRef<char> raw;
+  bool splat = false;
+  int64_t elementBytes = 0;
+
+  /// Appends elements [begin, begin + count) to `out`.
+  void append(std::vector<char> &out, int64_t begin, int64_t count) const {
+    if (!splat) {
+      out.insert(out.end(), raw.begin() + begin * elementBytes,
+                 raw.begin() + (begin + count) * elementBytes);
+      return;
+    }
+    for (int64_t i = 0; i < count; ++i)
+      out.insert(out.end(), raw.begin(), raw.begin() + elementBytes);
+  }
+};
+
+std::optional<ConstantBytes> constantBytes(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
   auto type = typeOf(v);
   if (!c || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
       type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
     return std::nullopt;
-  int64_t bytesPer = type.getElementType().getIntOrFloatBitWidth() / 8;
-  ArrayRef<char> raw;
+  ConstantBytes bytes;
+  bytes.elementBytes = type.getElementType().getIntOrFloatBitWidth() / 8;
   if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
-    raw = dense.getRawData();
-    if (dense.isSplat()) {
-      std::vector<char> all;
-      all.reserve(type.getNumElements() * bytesPer);
-      for (int64_t i = 0; i < type.getNumElements(); ++i)
-        all.insert(all.end(), raw.begin(), raw.begin() + bytesPer);
-      return all;
-    }
+    bytes.raw = dense.getRawData();
+    bytes.splat = dense.isSplat();
   } else if (auto resource =
                  dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob)
       return std::nullopt;
-    raw = blob->getData();
+    bytes.raw = blob->getData();
   } else {
     return std::nullopt;
   }
-  if (static_cast<int64_t>(raw.size()) != type.getNumElements() * bytesPer)
+  int64_t expected =
+      (bytes.splat ? 1 : type.getNumElements()) * bytes.elementBytes;
+  if (static_cast<int64_t>(bytes.raw.size()) != expected)
     return std::nullopt;
-  return std::vector<char>(raw.begin(), raw.end());
+  return bytes;
 }
 
 /// A constant of `type` holding `bytes`: a resource blob when large, as the
@@ -125,13 +138,13 @@ struct Projection {
   MatMulOp matmul;
   /// The add of a constant bias [N], when that is the product's only user.
   AddOp biasAdd;
-  std::vector<char> weight, bias;
+  ConstantBytes weight, bias;
   int64_t n = 0;
 };
 
 /// Merges the matmuls of `group` (one input, constant [K, N] weights) into
-/// one over the concatenated weights; returns false when they do not qualify.
-bool mergeProjections(MutableArrayRef<Projection> group) {
+/// one over the concatenated weights.
+void mergeProjections(MutableArrayRef<Projection> group) {
   MatMulOp first = group.front().matmul;
   auto weightType = typeOf(first.getRhs());
   Type element = weightType.getElementType();
@@ -148,11 +161,10 @@ bool mergeProjections(MutableArrayRef<Projection> group) {
   weights.reserve(k * total * bytesPer);
   for (int64_t row = 0; row < k; ++row)
     for (Projection &p : group)
-      weights.insert(weights.end(), p.weight.begin() + row * p.n * bytesPer,
-                     p.weight.begin() + (row + 1) * p.n * bytesPer);
+      p.weight.append(weights, row * p.n, p.n);
   if (withBias)
     for (Projection &p : group)
-      biases.insert(biases.end(), p.bias.begin(), p.bias.end());
+      p.bias.append(biases, 0, p.n);
 
   OpBuilder b(first);
   Location loc = b.getFusedLoc(llvm::to_vector(
@@ -185,14 +197,13 @@ bool mergeProjections(MutableArrayRef<Projection> group) {
     replaced.replaceAllUsesWith(slice.getResult());
     offset += p.n;
   }
-  return true;
 }
 
-int64_t mergeSharedInputProjections(func::FuncOp func, bool report) {
+void mergeSharedInputProjections(func::FuncOp func, bool report) {
   llvm::MapVector<Value, SmallVector<Projection>> byInput;
   func.walk([&](MatMulOp mm) {
     auto w = typeOf(mm.getRhs());
-    std::optional<std::vector<char>> bytes = constantBytes(mm.getRhs());
+    std::optional<ConstantBytes> bytes = constantBytes(mm.getRhs());
     if (w.getRank() != 2 || !bytes || typeOf(mm.getLhs()).getRank() < 2)
       return;
     Projection p;
@@ -201,7 +212,7 @@ int64_t mergeSharedInputProjections(func::FuncOp func, bool report) {
     p.n = w.getDimSize(1);
     if (auto add = dyn_cast_or_null<AddOp>(onlyUser(mm.getResult()))) {
       Value bias = otherOperand(add, mm.getResult());
-      std::optional<std::vector<char>> biasBytes = constantBytes(bias);
+      std::optional<ConstantBytes> biasBytes = constantBytes(bias);
       if (biasBytes && typeOf(bias).getRank() == 1 &&
           isBiasFor(bias, mm.getType()) && add.getType() == mm.getType()) {
         p.biasAdd = add;
@@ -210,11 +221,10 @@ int64_t mergeSharedInputProjections(func::FuncOp func, bool report) {
     }
     byInput[mm.getLhs()].push_back(p);
   });
-  int64_t merged = 0;
   for (auto &[input, group] : byInput) {
-    if (group.size() < 2 || !mergeProjections(group))
+    if (group.size() < 2)
       continue;
-    ++merged;
+    mergeProjections(group);
     if (!report)
       continue;
     SmallVector<std::string> names;
@@ -223,7 +233,6 @@ int64_t mergeSharedInputProjections(func::FuncOp func, bool report) {
     group.front().matmul.emitRemark("fusion: projection ")
         << llvm::join(names, " + ") << " fused into one attn.matmul";
   }
-  return merged;
 }
 
 //===----------------------------------------------------------------------===//
