@@ -57,16 +57,35 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target) {
                              /*parallel=*/false, /*inlined=*/false, threads);
   }
   int64_t lanes = target.lanes(computeBytes(q));
+  auto v = op.getV().getType();
+  int64_t dv = ShapedType::isDynamic(v.getDimSize(3)) ? d : v.getDimSize(3);
   int64_t qBlock = std::min<int64_t>(roundUpOr(nq, lanes, 64), 64);
-  // Score tile (qBlock × kvBlock) plus K and V blocks (2 · kvBlock × D) in
-  // half of L2.
+  // Score and probability tiles (2 · qBlock × kvBlock) plus the packed K
+  // and V blocks (kvBlock × (D + Dv)) in half of L2, at most 256 keys.
   int64_t budget = target.l2Bytes / 2 / 4;
-  int64_t kvBlock = budget / (qBlock + 2 * d);
+  int64_t kvBlock = budget / (2 * qBlock + d + dv);
   kvBlock = std::max<int64_t>(lanes, static_cast<int64_t>(llvm::bit_floor(
                                          static_cast<uint64_t>(kvBlock))));
-  kvBlock = std::min<int64_t>(kvBlock, 512);
+  kvBlock = std::min<int64_t>(kvBlock, 256);
   kvBlock = std::min<int64_t>(kvBlock, roundUpOr(nk, lanes, kvBlock));
-  return ScheduleAttr::get(ctx, lanes, {qBlock, kvBlock}, /*parallel=*/true,
+  // Register tiles. QK: `rowVectors` vectors of query rows × `keys` keys of
+  // accumulators; PV: `dimVectors` vectors of head dimensions × `rows`
+  // rows. Each uses at most all registers but one vector per operand row
+  // and one broadcast (4 × 6 = 24 accumulators with 32 registers, 2 × 6
+  // with 16).
+  int64_t regs = target.vectorRegisters;
+  int64_t rowVectors = std::min<int64_t>(regs >= 32 ? 4 : 2, qBlock / lanes);
+  rowVectors = std::max<int64_t>(rowVectors, 1);
+  int64_t keys = std::min<int64_t>(6, (regs - rowVectors - 2) / rowVectors);
+  keys = std::min<int64_t>(keys, kvBlock);
+  int64_t dimVectors = std::max<int64_t>(
+      1, std::min<int64_t>(regs >= 32 ? 4 : 2, llvm::divideCeil(dv, lanes)));
+  int64_t rows = std::min<int64_t>(6, (regs - dimVectors - 2) / dimVectors);
+  rows = std::min<int64_t>(rows, qBlock);
+  return ScheduleAttr::get(ctx, lanes,
+                           {qBlock, kvBlock, rowVectors * lanes, keys,
+                            std::min<int64_t>(dimVectors * lanes, dv), rows},
+                           /*parallel=*/true,
                            /*inlined=*/false, /*gpuThreads=*/0);
 }
 

@@ -24,6 +24,7 @@ FailureOr<TargetInfo> TargetInfo::fromHalideTarget(llvm::StringRef target) {
   if (arch == "arm") {
     info.isArm = true;
     info.vectorBytes = 16;
+    info.vectorRegisters = 32;
     info.l1Bytes = 64 * 1024;
     info.l2Bytes = 1024 * 1024;
   } else if (arch == "x86") {
@@ -32,9 +33,10 @@ FailureOr<TargetInfo> TargetInfo::fromHalideTarget(llvm::StringRef target) {
     return failure();
   }
   for (llvm::StringRef feature : llvm::ArrayRef(parts).drop_front(3)) {
-    if (feature.starts_with("avx512"))
+    if (feature.starts_with("avx512")) {
       info.vectorBytes = 64;
-    else if ((feature == "avx2" || feature == "avx") && info.vectorBytes < 32)
+      info.vectorRegisters = 32;
+    } else if ((feature == "avx2" || feature == "avx") && info.vectorBytes < 32)
       info.vectorBytes = 32;
     else if (feature == "cuda" || feature.starts_with("cuda_capability"))
       info.isGpu = true;

@@ -5,9 +5,12 @@
 // RUN: not attnc-opt %s -attn-tile=target=riscv-64-linux 2>&1 | FileCheck %s --check-prefix=BAD
 
 // AVX512-LABEL: func.func @sdpa
-// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 512], parallel = true>
-// AVX2: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [64, 512], parallel = true>
-// ARM: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 4, tiles = [64, 512], parallel = true>
+// tiles = [query block, KV block, QK tile rows, QK tile keys, PV tile head
+// dims, PV tile rows]: 24 accumulators with 32 vector registers (AVX-512,
+// AArch64), 12 with 16 (AVX2).
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 256, 64, 6, 64, 6], parallel = true>
+// AVX2: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [64, 256, 16, 6, 16, 6], parallel = true>
+// ARM: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 4, tiles = [64, 256, 16, 6, 16, 6], parallel = true>
 // CUDA: attn.sdpa {{.*}}schedule = #attn.schedule<tiles = [64, 32], gpu_threads = 64>
 // BAD: error: attn-tile: unknown target 'riscv-64-linux'
 func.func @sdpa(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32> {
@@ -18,7 +21,7 @@ func.func @sdpa(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: te
 // Short sequences get blocks no larger than the sequence (rounded to the
 // vector width), so N = 77 is one 80-key block.
 // AVX512-LABEL: func.func @sdpa_short
-// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 80], parallel = true>
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 80, 64, 6, 64, 6], parallel = true>
 func.func @sdpa_short(%q: tensor<2x4x77x64xf32>, %k: tensor<2x4x77x64xf32>, %v: tensor<2x4x77x64xf32>) -> tensor<2x4x77x64xf32> {
   %0 = attn.sdpa %q, %k, %v : (tensor<2x4x77x64xf32>, tensor<2x4x77x64xf32>, tensor<2x4x77x64xf32>) -> tensor<2x4x77x64xf32>
   return %0 : tensor<2x4x77x64xf32>

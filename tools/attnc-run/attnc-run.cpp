@@ -743,6 +743,7 @@ struct Options {
   std::string weightsDir;
   std::vector<OutputRequest> outputs;
   long benchmarkRuns = 0;
+  int threads = 0;
   bool print = false;
   bool help = false;
 };
@@ -768,6 +769,8 @@ const char *const kUsage =
     "  --benchmark=N            after one warm-up call, time N calls and "
     "print\n"
     "                           the median, min and max\n"
+    "  --threads=N              run on N threads of Halide's thread pool\n"
+    "                           (default: HL_NUM_THREADS, else every core)\n"
     "  --print                  print each output's shape, dtype, first "
     "values\n"
     "                           and min/max/mean\n"
@@ -828,10 +831,20 @@ Options parseCommandLine(int argc, char **argv) {
           runs > 1000000000L)
         fail("--benchmark=" + value + ": expected a positive number of runs");
       options.benchmarkRuns = runs;
+    } else if (startsWith(arg, "--threads=")) {
+      std::string value = arg.substr(std::strlen("--threads="));
+      char *end = nullptr;
+      errno = 0;
+      long threads = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno || threads < 1 ||
+          threads > 4096)
+        fail("--threads=" + value +
+             ": expected a number of threads from 1 to 4096");
+      options.threads = static_cast<int>(threads);
     } else if (startsWith(arg, "--")) {
       std::string flag = arg.substr(0, arg.find('='));
       if (flag == "--input" || flag == "--output" || flag == "--function" ||
-          flag == "--benchmark" || flag == "--weights")
+          flag == "--benchmark" || flag == "--weights" || flag == "--threads")
         fail(flag + " needs a value given as " + flag + "=...; see --help");
       fail("unknown option " + quote(arg) + "; see --help");
     } else if (options.libraryPath.empty()) {
@@ -1258,6 +1271,17 @@ int runTool(int argc, char **argv) {
 
   Library library;
   library.open(options.libraryPath, function);
+  if (options.threads > 0) {
+    // The Halide runtime linked into the library owns the thread pool.
+    using SetThreads = int (*)(int);
+    auto setThreads = reinterpret_cast<SetThreads>(
+        library.lookup("halide_set_num_threads", /*required=*/false));
+    if (!setThreads)
+      fail("--threads: " + quote(options.libraryPath) +
+           " has no halide_set_num_threads (was it built without the Halide "
+           "runtime?)");
+    setThreads(options.threads);
+  }
   Signature signature =
       readSignature(library.metadata(), function, options.libraryPath);
   checkOutputShapesSignature(library, function, signature);

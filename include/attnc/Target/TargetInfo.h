@@ -24,6 +24,8 @@ struct TargetInfo {
   std::string halideTarget;
   /// Width of one SIMD register in bytes (16 for SSE and NEON).
   int64_t vectorBytes = 16;
+  /// Architectural SIMD registers (32 with AVX-512 and on AArch64).
+  int64_t vectorRegisters = 16;
   /// Data cache sizes per core, in bytes.
   int64_t l1Bytes = 32 * 1024;
   int64_t l2Bytes = 1024 * 1024;

@@ -587,8 +587,16 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
     return defineMatMul(op, name, funcs);
   if (auto s = dyn_cast<SoftmaxOp>(op))
     return defineSoftmax(s, name, funcs);
-  if (auto s = dyn_cast<SdpaOp>(op))
+  if (auto s = dyn_cast<SdpaOp>(op)) {
+    // The register-blocked form needs a CPU schedule and static head
+    // dimensions (its tiles are unrolled over them).
+    auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+    if (schedule && schedule.getGpuThreads() == 0 &&
+        !ShapedType::isDynamic(s.getQ().getType().getDimSize(3)) &&
+        !ShapedType::isDynamic(s.getV().getType().getDimSize(3)))
+      return defineBlockedSdpa(s, name, funcs);
     return defineSdpa(s, name, funcs);
+  }
   return defineOther(op, name, funcs);
 }
 
@@ -908,21 +916,7 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
     Expr valid = key < nk;
     if (causal)
       valid = valid && key <= i + static_cast<int>(op.getCausalOffset());
-    if (Value maskValue = op.getMask()) {
-      Tensor &mask = get(maskValue);
-      auto maskType = cast<RankedTensorType>(maskValue.getType());
-      std::vector<Expr> scoreIdx = {b, h, iC, keyAt(jj, kb)};
-      std::vector<Expr> mIdx;
-      int offset = 4 - maskType.getRank();
-      for (int a = 0; a < maskType.getRank(); ++a)
-        mIdx.push_back(maskType.getDimSize(a) == 1 ? Expr(0)
-                                                   : scoreIdx[offset + a]);
-      Expr m = mask.call(mIdx);
-      if (m.type().is_bool())
-        valid = valid && m;
-      else
-        s = s + widen(m);
-    }
+    applySdpaMask(op, b, h, iC, keyAt(jj, kb), 1.0f, s, valid);
     return Halide::select(valid, Halide::max(s, low), low);
   };
 

@@ -98,6 +98,21 @@ struct SdpaFuncs {
   bool hasKT = false;
 };
 
+/// Funcs of attn.sdpa computed in register-blocked tiles (the CPU form):
+/// per task (batch, head, query block), for each KV block, the scores
+/// Q·Kᵀ in QK tiles, their block maximum, the probabilities 2^(s - max),
+/// their sum and P·V in PV tiles, folded into the running state.
+struct BlockedSdpaFuncs {
+  Halide::Func out, state, qT, kPack, vPack, scoresAcc, scores, blockMax, probs,
+      blockSum, pvAcc, pv;
+  Halide::RDom kvBlocks, headDim, kvInBlock;
+  /// Halide names of the pure vars: query row in block, query block.
+  Halide::Var row, block;
+  /// Query block, KV block, QK tile (rows × keys), PV tile (dims × rows).
+  int qBlock = 64, kvBlock = 256, qkRows = 64, qkKeys = 6, pvDims = 64,
+      pvRows = 6, lanes = 16;
+};
+
 /// Funcs of a softmax, kept for its schedule.
 struct SoftmaxFuncs {
   Halide::Func out, max, exp, sum;
@@ -111,8 +126,9 @@ struct OpFuncs {
   /// True when `main` has an update stage (reductions).
   bool hasUpdate = false;
   SdpaFuncs sdpa;
+  BlockedSdpaFuncs blocked;
   SoftmaxFuncs softmax;
-  bool isSdpa = false, isSoftmax = false;
+  bool isSdpa = false, isBlockedSdpa = false, isSoftmax = false;
   /// attn.linear: `main` is the epilogue, `product` the matrix product it
   /// reads, computed per row of `main`.
   bool isLinear = false;
@@ -177,6 +193,16 @@ private:
   LogicalResult defineSoftmax(SoftmaxOp op, const std::string &name,
                               OpFuncs &funcs);
   LogicalResult defineSdpa(SdpaOp op, const std::string &name, OpFuncs &funcs);
+  /// attn.sdpa with a CPU schedule and static head dimensions: the
+  /// register-blocked flash form (BlockedSdpaFuncs).
+  LogicalResult defineBlockedSdpa(SdpaOp op, const std::string &name,
+                                  OpFuncs &funcs);
+  /// Applies attn.sdpa's mask operand at (`bIdx`, `hIdx`, `row`, `key`)
+  /// (indices already clamped into range): boolean masks narrow `valid`,
+  /// additive masks are added to `score` after scaling by `unit`.
+  void applySdpaMask(SdpaOp op, Halide::Expr bIdx, Halide::Expr hIdx,
+                     Halide::Expr row, Halide::Expr key, float unit,
+                     Halide::Expr &score, Halide::Expr &valid);
   /// The ops of EmitOps.cpp; fails with "no Halide lowering" on others.
   LogicalResult defineOther(Operation *op, const std::string &name,
                             OpFuncs &funcs);

@@ -190,6 +190,102 @@ void scheduleSdpa(const SdpaFuncs &f, ScheduleAttr schedule) {
   tile(f.pv, &f.kvInBlock);
 }
 
+/// The register-blocked attn.sdpa (BlockedSdpa.cpp): tasks are batch ×
+/// heads × query blocks; each task's state, transposed queries and every
+/// per-KV-block buffer live on the task's stack at fixed sizes (no heap
+/// traffic inside the parallel loop); the QK and PV tiles accumulate in
+/// registers.
+void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
+  using Halide::MemoryType;
+  int lanes = f.lanes;
+  Func out = f.out, state = f.state;
+  std::vector<Var> a = out.args();
+  Var d = a[0], i = a[1], h = a[2], b = a[3];
+  std::string n = out.name();
+  Var io(n + "_io"), ii(n + "_ii"), ioh(n + "_ioh"), task(n + "_task");
+  out.compute_root()
+      .split(i, io, ii, f.qBlock, TailStrategy::GuardWithIf)
+      .reorder(d, ii, io, h, b)
+      .fuse(io, h, ioh)
+      .fuse(ioh, b, task);
+  if (schedule.getParallel())
+    out.parallel(task);
+  if (lanes > 1)
+    out.vectorize(d, lanes, TailStrategy::GuardWithIf);
+
+  Var row = f.row, block = f.block;
+  Halide::RVar rkb = f.kvBlocks.x;
+  auto vectorizeFirst = [&](Halide::Stage stage, Var v) {
+    if (lanes > 1)
+      stage.vectorize(v, lanes, TailStrategy::GuardWithIf);
+  };
+  state.compute_at(out, task)
+      .store_in(MemoryType::Stack)
+      .bound_extent(block, 1);
+  std::vector<Var> sa = state.args();
+  vectorizeFirst(state, sa[0]);
+  state.update().reorder(sa[0], sa[1], rkb);
+  vectorizeFirst(state.update(), sa[0]);
+
+  Func qT = f.qT;
+  qT.compute_at(out, task).store_in(MemoryType::Stack).bound_extent(block, 1);
+  vectorizeFirst(qT, row);
+
+  for (Func pack : {f.kPack, f.vPack}) {
+    std::vector<Var> pa = pack.args();
+    pack.compute_at(state, rkb)
+        .store_in(MemoryType::Stack)
+        .bound_extent(pa[1], f.kvBlock)
+        .bound_extent(pa[2], 1);
+    vectorizeFirst(pack, pa[0]);
+  }
+
+  // QK tiles: qkRows rows (vectors) × qkKeys keys in registers, the key
+  // groups outermost so that one group of packed keys serves every row
+  // tile.
+  Func scores = f.scores, scoresAcc = f.scoresAcc;
+  Var key = scores.args()[1];
+  Var ro(n + "_qk_ro"), ko(n + "_qk_ko"), ri(n + "_qk_ri"), ki(n + "_qk_ki");
+  scores.compute_at(state, rkb)
+      .store_in(MemoryType::Stack)
+      .tile(row, key, ro, ko, ri, ki, f.qkRows, f.qkKeys,
+            TailStrategy::ShiftInwards)
+      .reorder(ri, ki, ro, ko);
+  vectorizeFirst(scores, ri);
+  scoresAcc.compute_at(scores, ro).store_in(MemoryType::Stack);
+  vectorizeFirst(scoresAcc, row);
+  scoresAcc.unroll(row).unroll(key);
+  scoresAcc.update().reorder(row, key, f.headDim.x);
+  vectorizeFirst(scoresAcc.update(), row);
+  scoresAcc.update().unroll(row).unroll(key);
+
+  for (Func rowwise : {f.blockMax, f.blockSum}) {
+    rowwise.compute_at(state, rkb).store_in(MemoryType::Stack);
+    vectorizeFirst(rowwise, row);
+    rowwise.update().reorder(row, f.kvInBlock.x);
+    vectorizeFirst(rowwise.update(), row);
+  }
+  Func probs = f.probs;
+  probs.compute_at(state, rkb).store_in(MemoryType::Stack);
+  vectorizeFirst(probs, row);
+
+  // PV tiles: pvDims head dimensions (vectors) × pvRows rows in registers.
+  Func pv = f.pv, pvAcc = f.pvAcc;
+  Var dim = pv.args()[0];
+  Var dO(n + "_pv_do"), rO(n + "_pv_ro"), dI(n + "_pv_di"), rI(n + "_pv_ri");
+  pv.compute_at(state, rkb)
+      .store_in(MemoryType::Stack)
+      .tile(dim, row, dO, rO, dI, rI, f.pvDims, f.pvRows,
+            TailStrategy::ShiftInwards);
+  vectorizeFirst(pv, dI);
+  pvAcc.compute_at(pv, dO).store_in(MemoryType::Stack);
+  vectorizeFirst(pvAcc, dim);
+  pvAcc.unroll(dim).unroll(row);
+  pvAcc.update().reorder(dim, row, f.kvInBlock.x);
+  vectorizeFirst(pvAcc.update(), dim);
+  pvAcc.update().unroll(dim).unroll(row);
+}
+
 /// attn.linear: the epilogue scheduled like any op, the product computed
 /// for one row (or the rows of one parallel task) at a time inside it, so
 /// the epilogue reads it from cache.
@@ -235,13 +331,18 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
   for (const Func &helper : funcs.helpers)
     scheduleFunc(helper, schedule);
   if (schedule.getInlined()) {
-    if (funcs.hasUpdate || funcs.isSdpa || funcs.isSoftmax || funcs.isLinear)
+    if (funcs.hasUpdate || funcs.isSdpa || funcs.isBlockedSdpa ||
+        funcs.isSoftmax || funcs.isLinear)
       return op->emitOpError("cannot be inlined: it has reductions of its "
                              "own");
     return success();
   }
   if (funcs.isSdpa) {
     scheduleSdpa(funcs.sdpa, schedule);
+    return success();
+  }
+  if (funcs.isBlockedSdpa) {
+    scheduleBlockedSdpa(funcs.blocked, schedule);
     return success();
   }
   if (funcs.isSoftmax) {

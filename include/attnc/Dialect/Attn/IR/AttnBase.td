@@ -43,8 +43,11 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     hand; the emitter maps each field one to one onto Halide scheduling calls.
 
     - `vector_width`: lanes of the innermost vectorized loop (1: scalar).
-    - `tiles`: op-specific block sizes. `attn.sdpa`: `[query block, KV
-      block]`; `attn.matmul`: `[row block]`; other ops: `[row block]`.
+    - `tiles`: op-specific block sizes. `attn.sdpa` on CPUs: `[query block,
+      KV block, QK tile rows, QK tile keys, PV tile head dims, PV tile
+      rows]` (the last four are register tiles; missing entries take the
+      defaults 4 vectors × 6); on GPUs `[query block, KV block]`;
+      `attn.matmul`: `[row block]`; other ops: `[row block]`.
     - `parallel`: run the outer (batch × heads × blocks) loops on Halide's
       thread pool.
     - `inlined`: compute the op inside its consumers instead of into a

@@ -1,0 +1,238 @@
+//===- BlockedSdpa.cpp - attn.sdpa as register-blocked flash attention ---===//
+//
+// The CPU form of attn.sdpa. One task is a block of query rows of one head
+// of one batch entry; it walks the keys in KV blocks, keeping for every row
+// a running maximum, a running sum and a running P·V (the online softmax).
+// Per KV block:
+//
+//   kPack, vPack   the block's keys and values, copied once into a dense
+//                  buffer (clamped at the end of the sequence, so the tiles
+//                  below read without bounds arithmetic);
+//   scoresAcc      Q·Kᵀ in tiles of `qkRows` query rows (vector lanes) ×
+//                  `qkKeys` keys, accumulated in registers over the head
+//                  dimension; queries were transposed and pre-scaled once
+//                  per task;
+//   scores         the tile masked (causal, padding, mask operand) and
+//                  soft-capped, in log2 units;
+//   blockMax       per row, vectorized across rows;
+//   probs          2^(score - blockMax), a vectorized exp2;
+//   blockSum       per row;
+//   pvAcc          P·V in tiles of `pvDims` head dimensions × `pvRows` rows,
+//                  accumulated in registers over the block's keys;
+//   state          the running (acc, max, sum), rescaled with one exp2.
+//
+// Masks are computed from indices inside the tile. With a causal mask and a
+// non-negative diagonal offset, KV blocks past the last query of the task
+// are skipped: the reduction domain is predicated on the task's block, and
+// Halide trims the loop.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PipelineBuilder.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::halide;
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::Var;
+
+namespace {
+
+constexpr float kLog2e = 1.4426950408889634f;
+
+/// 2^t for t <= 0 in float32: t = k + r with k = round(t), a degree-6
+/// polynomial for 2^r on [-1/2, 1/2] (relative error below 1e-8 before
+/// rounding) and 2^k written into the exponent bits. At t <= -127 the
+/// exponent field is 0 and the result is exactly +0, so masked scores add
+/// nothing and never produce denormals.
+Expr exp2NonPositive(Expr t) {
+  static const float kCoefficients[] = {1.535336188319500e-4f,
+                                        1.339887440266574e-3f,
+                                        9.618437357674640e-3f,
+                                        5.550332471162809e-2f,
+                                        2.402264791363012e-1f,
+                                        6.931472028550421e-1f,
+                                        1.0f};
+  t = Halide::max(t, -127.0f);
+  Expr k = Halide::round(t);
+  Expr r = t - k;
+  Expr p = kCoefficients[0];
+  for (size_t c = 1; c < std::size(kCoefficients); ++c)
+    p = p * r + kCoefficients[c];
+  Expr bits = (Halide::cast<int>(k) + 127) << 23;
+  return p * Halide::reinterpret(Halide::Float(32), bits);
+}
+
+} // namespace
+
+void PipelineBuilder::applySdpaMask(SdpaOp op, Expr bIdx, Expr hIdx, Expr row,
+                                    Expr key, float unit, Expr &score,
+                                    Expr &valid) {
+  Value maskValue = op.getMask();
+  if (!maskValue)
+    return;
+  Tensor &mask = get(maskValue);
+  auto maskType = cast<RankedTensorType>(maskValue.getType());
+  std::vector<Expr> scoreIdx = {bIdx, hIdx, row, key};
+  std::vector<Expr> mIdx;
+  int offset = 4 - maskType.getRank();
+  for (int a = 0; a < maskType.getRank(); ++a)
+    mIdx.push_back(maskType.getDimSize(a) == 1 ? Expr(0)
+                                               : scoreIdx[offset + a]);
+  Expr m = mask.call(mIdx);
+  if (m.type().is_bool()) {
+    valid = valid && m;
+    return;
+  }
+  Expr additive = widen(m);
+  if (unit != 1.0f)
+    additive = additive * Halide::cast(additive.type(), unit);
+  score = score + additive;
+}
+
+LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
+                                                 const std::string &name,
+                                                 OpFuncs &funcs) {
+  Tensor &q = get(op.getQ());
+  Tensor &k = get(op.getK());
+  Tensor &v = get(op.getV());
+  auto schedule = cast<ScheduleAttr>(op->getAttr("schedule"));
+  ArrayRef<int64_t> tiles = schedule.getTiles();
+  BlockedSdpaFuncs &f = funcs.blocked;
+  auto tileOr = [&](size_t index, int fallback) {
+    return tiles.size() > index ? static_cast<int>(tiles[index]) : fallback;
+  };
+  int headDim = static_cast<int>(op.getQ().getType().getDimSize(3));
+  int valueDim = static_cast<int>(op.getV().getType().getDimSize(3));
+  f.lanes = static_cast<int>(std::max<int64_t>(1, schedule.getVectorWidth()));
+  f.qBlock = tileOr(0, 64);
+  f.kvBlock = tileOr(1, 256);
+  f.qkRows = std::min(tileOr(2, 4 * f.lanes), f.qBlock);
+  f.qkKeys = std::min(tileOr(3, 6), f.kvBlock);
+  f.pvDims = std::min(tileOr(4, 4 * f.lanes), valueDim);
+  f.pvRows = std::min(tileOr(5, 6), f.qBlock);
+
+  Halide::Type ht = *toHalideType(op.getType().getElementType());
+  Halide::Type acc = Halide::Float(32);
+  Expr zero = Halide::cast(acc, 0);
+  Expr low = Halide::cast(acc, lowest());
+  int64_t group = op.getKvGroupAttr().getInt();
+  float scale = static_cast<float>(op.getEffectiveScale());
+  std::optional<APFloat> softcap = op.getSoftcap();
+  bool causal = op.getCausal();
+  int causalOffset = static_cast<int>(op.getCausalOffset());
+
+  Expr nq = q.shape[2], nk = k.shape[2];
+  int qB = f.qBlock, kvB = f.kvBlock;
+  Expr numBlocks = (nk + kvB - 1) / kvB;
+
+  Var d("d"), i("i"), ii("ii"), io("io"), j("j"), h("h"), b("b"), kb("kb");
+  f.row = ii;
+  f.block = io;
+  f.headDim = RDom(0, headDim, name + "_rd");
+  f.kvInBlock = RDom(0, kvB, name + "_rj");
+  f.kvBlocks = RDom(0, numBlocks, name + "_kvb");
+
+  Expr hk = group == 1 ? Expr(h) : h / static_cast<int>(group);
+  Expr rowAt = io * qB + ii;
+  Expr rowC = Halide::min(rowAt, nq - 1);
+  auto keyAt = [&](Expr jj, Expr block) {
+    return Halide::min(block * kvB + jj, nk - 1);
+  };
+
+  // Scores come out in log2 units (the softmax is taken with exp2): the
+  // scale and log2(e) are folded into the transposed queries unless a soft
+  // cap needs the natural-unit score first.
+  float qScale = softcap ? scale : scale * kLog2e;
+  f.qT = Func(name + "_qT");
+  f.qT(ii, d, io, h, b) = widen(q.func(d, rowC, h, b)) * qScale;
+  f.kPack = Func(name + "_kpack");
+  f.kPack(d, j, kb, h, b) = widen(k.func(d, keyAt(j, kb), hk, b));
+  f.vPack = Func(name + "_vpack");
+  f.vPack(d, j, kb, h, b) = widen(v.func(d, keyAt(j, kb), hk, b));
+
+  const RDom &rd = f.headDim;
+  f.scoresAcc = Func(name + "_qk");
+  f.scoresAcc(ii, j, kb, io, h, b) = zero;
+  f.scoresAcc(ii, j, kb, io, h, b) +=
+      f.qT(ii, rd.x, io, h, b) * f.kPack(rd.x, j, kb, h, b);
+
+  Expr key = kb * kvB + j;
+  Expr s = f.scoresAcc(ii, j, kb, io, h, b);
+  if (softcap) {
+    Expr c = Halide::cast(acc, static_cast<float>(softcap->convertToDouble()));
+    s = c * Halide::tanh(s / c) * kLog2e;
+  }
+  Expr valid = key < nk;
+  if (causal)
+    valid = valid && key <= rowAt + causalOffset;
+  applySdpaMask(op, b, h, rowC, keyAt(j, kb), kLog2e, s, valid);
+  f.scores = Func(name + "_s");
+  f.scores(ii, j, kb, io, h, b) =
+      Halide::select(valid, Halide::max(s, low), low);
+
+  const RDom &rj = f.kvInBlock;
+  f.blockMax = Func(name + "_bmax");
+  f.blockMax(ii, kb, io, h, b) = low;
+  f.blockMax(ii, kb, io, h, b) = Halide::max(f.blockMax(ii, kb, io, h, b),
+                                             f.scores(ii, rj.x, kb, io, h, b));
+  // Keys past the end of the last, partial block weigh nothing, even in a
+  // row whose real keys are all masked (those weigh one each, so that such
+  // a row averages V over its keys).
+  f.probs = Func(name + "_p");
+  f.probs(ii, j, kb, io, h, b) =
+      Halide::select(key < nk,
+                     exp2NonPositive(f.scores(ii, j, kb, io, h, b) -
+                                     f.blockMax(ii, kb, io, h, b)),
+                     zero);
+  f.blockSum = Func(name + "_bsum");
+  f.blockSum(ii, kb, io, h, b) = zero;
+  f.blockSum(ii, kb, io, h, b) += f.probs(ii, rj.x, kb, io, h, b);
+
+  f.pvAcc = Func(name + "_pvacc");
+  f.pvAcc(d, ii, kb, io, h, b) = zero;
+  f.pvAcc(d, ii, kb, io, h, b) +=
+      f.probs(ii, rj.x, kb, io, h, b) * f.vPack(d, rj.x, kb, h, b);
+  f.pv = Func(name + "_pv");
+  f.pv(d, ii, kb, io, h, b) = f.pvAcc(d, ii, kb, io, h, b);
+
+  // The online-softmax recurrence over KV blocks. One of the two rescale
+  // factors is always 1, so one exp2 gives both.
+  RDom rkb = f.kvBlocks;
+  if (causal && causalOffset >= 0)
+    rkb.where(rkb.x * kvB <= io * qB + (qB - 1) + causalOffset);
+  f.kvBlocks = rkb;
+  f.state = Func(name + "_state");
+  f.state(d, ii, io, h, b) = {zero, low, zero};
+  Expr mOld = f.state(d, ii, io, h, b)[1];
+  Expr bmax = f.blockMax(ii, rkb.x, io, h, b);
+  Expr keepOld = mOld >= bmax;
+  Expr e = exp2NonPositive(-Halide::abs(mOld - bmax));
+  Expr alpha = Halide::select(keepOld, 1.0f, e);
+  Expr beta = Halide::select(keepOld, e, 1.0f);
+  f.state(d, ii, io, h, b) = {f.state(d, ii, io, h, b)[0] * alpha +
+                                  f.pv(d, ii, rkb.x, io, h, b) * beta,
+                              Halide::max(mOld, bmax),
+                              f.state(d, ii, io, h, b)[2] * alpha +
+                                  f.blockSum(ii, rkb.x, io, h, b) * beta};
+
+  f.out = Func(name);
+  Expr sr = i % qB, sb = i / qB;
+  Expr average = f.state(d, sr, sb, h, b)[0] / f.state(d, sr, sb, h, b)[2];
+  // Every key masked: the running maximum never rose above `low`.
+  if (op.getZeroMaskedRows())
+    average = Halide::select(f.state(d, sr, sb, h, b)[1] == low, zero, average);
+  f.out(d, i, h, b) = narrow(average, ht);
+  f.out.bound(d, 0, valueDim);
+  funcs.main = f.out;
+  funcs.isBlockedSdpa = true;
+
+  Tensor t;
+  t.func = f.out;
+  t.type = ht;
+  t.shape = {q.shape[0], q.shape[1], q.shape[2], v.shape[3]};
+  tensors[op.getResult()] = t;
+  return success();
+}
