@@ -1,0 +1,271 @@
+"""The models of the benchmark suite, written as ONNX with random weights.
+
+Each case is an ONNX graph in the form exporters write it (unfused MatMul /
+Softmax / LayerNormalization, masks built in the graph), so that attnc and
+ONNX Runtime read the same file. Every builder returns
+(onnx.ModelProto, inputs: dict name -> numpy array, flops).
+
+Cases:
+  sdpa_N{512,1024,2048,8192}[_causal]  attention core, B=1, H=8, D=64; the
+                                       causal mask is built from positions
+                                       (Range, Greater, Where), as exporters
+                                       do, not stored as an N×N constant
+  bert_S{128,384}                      one BERT-base encoder layer (hidden 768,
+                                       12 heads, FFN 3072, post-norm, GELU)
+                                       with a padding mask
+  gpt2_S512                            one GPT-2-style block (pre-norm, fused
+                                       QKV projection, causal, GELU-tanh)
+  llama_S512                           one LLaMA-style block (RMSNorm, rotary
+                                       embedding, 16 query heads over 4 key/
+                                       value heads, SwiGLU FFN 2816), causal
+"""
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+
+
+class Graph:
+    """A small builder: nodes, constant initializers and fresh names."""
+
+    def __init__(self, seed=0):
+        self.nodes, self.inits, self.count = [], [], 0
+        self.rng = np.random.default_rng(seed)
+
+    def name(self, base):
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def const(self, value, base="c"):
+        name = self.name(base)
+        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def weight(self, shape, scale=None):
+        scale = scale if scale is not None else 1.0 / np.sqrt(shape[0])
+        return self.const(
+            (self.rng.standard_normal(shape) * scale).astype(np.float32), "w")
+
+    def op(self, op_type, inputs, **attrs):
+        out = self.name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        return out
+
+    def model(self, inputs, outputs):
+        graph = helper.make_graph(self.nodes, "bench", inputs, outputs,
+                                  self.inits)
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model
+
+    # Blocks shared by the models.
+    def linear(self, x, k, n, bias=True):
+        y = self.op("MatMul", [x, self.weight((k, n))])
+        if bias:
+            y = self.op("Add", [y, self.const(np.zeros(n, np.float32) + 0.01)])
+        return y
+
+    def layer_norm(self, x, d):
+        return self.op("LayerNormalization",
+                       [x, self.const(np.ones(d, np.float32)),
+                        self.const(np.zeros(d, np.float32))],
+                       axis=-1, epsilon=1e-5)
+
+    def rms_norm(self, x, d):
+        sq = self.op("Pow", [x, self.const(np.float32(2))])
+        mean = self.op("ReduceMean", [sq], axes=[-1], keepdims=1)
+        eps = self.op("Add", [mean, self.const(np.float32(1e-6))])
+        inv = self.op("Reciprocal", [self.op("Sqrt", [eps])])
+        y = self.op("Mul", [x, inv])
+        return self.op("Mul", [y, self.const(np.ones(d, np.float32))])
+
+    def gelu_erf(self, x):
+        e = self.op("Erf", [self.op("Div", [x, self.const(np.float32(
+            np.sqrt(2.0)))])])
+        one = self.op("Add", [e, self.const(np.float32(1))])
+        return self.op("Mul", [self.op("Mul", [x, one]),
+                               self.const(np.float32(0.5))])
+
+    def gelu_tanh(self, x):
+        cube = self.op("Pow", [x, self.const(np.float32(3))])
+        inner = self.op("Add", [x, self.op("Mul", [cube, self.const(
+            np.float32(0.044715))])])
+        t = self.op("Tanh", [self.op("Mul", [inner, self.const(np.float32(
+            np.sqrt(2 / np.pi)))])])
+        one = self.op("Add", [t, self.const(np.float32(1))])
+        return self.op("Mul", [self.op("Mul", [x, self.const(np.float32(
+            0.5))]), one])
+
+    def heads(self, x, s, h, d):
+        """[1, S, H·D] → [1, H, S, D]."""
+        r = self.op("Reshape", [x, self.const(np.array([1, s, h, d]))])
+        return self.op("Transpose", [r], perm=[0, 2, 1, 3])
+
+    def merge_heads(self, x, s, hd):
+        t = self.op("Transpose", [x], perm=[0, 2, 1, 3])
+        return self.op("Reshape", [t, self.const(np.array([1, s, hd]))])
+
+    def causal_bias(self, q):
+        """Additive [N, N] causal mask built from the positions of q's
+        sequence axis, as PyTorch exports it."""
+        shape = self.op("Shape", [q])
+        n = self.op("Gather", [shape, self.const(np.array(2))], axis=0)
+        pos = self.op("Range", [self.const(np.array(0)), n,
+                                self.const(np.array(1))])
+        qpos = self.op("Unsqueeze", [pos, self.const(np.array([1]))])
+        kpos = self.op("Unsqueeze", [pos, self.const(np.array([0]))])
+        future = self.op("Greater", [kpos, qpos])
+        return self.op("Where", [future, self.const(np.float32(-1e30)),
+                                 self.const(np.float32(0))])
+
+    def attention(self, q, k, v, d, bias=None):
+        kt = self.op("Transpose", [k], perm=[0, 1, 3, 2])
+        s = self.op("Div", [self.op("MatMul", [q, kt]),
+                            self.const(np.float32(np.sqrt(d)))])
+        if bias is not None:
+            s = self.op("Add", [s, bias])
+        p = self.op("Softmax", [s], axis=-1)
+        return self.op("MatMul", [p, v])
+
+
+def tensor(name, shape, dtype=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def sdpa(n, causal, h=8, d=64):
+    g = Graph()
+    q, k, v = "q", "k", "v"
+    bias = g.causal_bias(q) if causal else None
+    out = g.attention(q, k, v, d, bias)
+    g.nodes.append(helper.make_node("Identity", [out], ["out"]))
+    shape = [1, h, n, d]
+    model = g.model([tensor(x, shape) for x in "qkv"], [tensor("out", shape)])
+    rng = np.random.default_rng(1)
+    inputs = {x: rng.standard_normal(shape).astype(np.float32) for x in "qkv"}
+    flops = 4.0 * h * n * n * d * (0.5 if causal else 1.0)
+    return model, inputs, flops
+
+
+def attention_flops(s, h, d, causal):
+    return 4.0 * h * s * s * d * (0.5 if causal else 1.0)
+
+
+def bert_layer(s, hidden=768, h=12, ffn=3072):
+    d = hidden // h
+    g = Graph()
+    m = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    m = g.op("Unsqueeze", [m, g.const(np.array([1, 2]))])
+    bias = g.op("Mul", [g.op("Sub", [g.const(np.float32(1)), m]),
+                        g.const(np.float32(-10000))])
+    x = "x"
+    q = g.heads(g.linear(x, hidden, hidden), s, h, d)
+    k = g.heads(g.linear(x, hidden, hidden), s, h, d)
+    v = g.heads(g.linear(x, hidden, hidden), s, h, d)
+    a = g.merge_heads(g.attention(q, k, v, d, bias), s, hidden)
+    x1 = g.layer_norm(g.op("Add", [g.linear(a, hidden, hidden), x]), hidden)
+    f = g.linear(g.gelu_erf(g.linear(x1, hidden, ffn)), ffn, hidden)
+    y = g.layer_norm(g.op("Add", [f, x1]), hidden)
+    g.nodes.append(helper.make_node("Identity", [y], ["y"]))
+    model = g.model([tensor("x", [1, s, hidden]),
+                     tensor("attention_mask", [1, s], TensorProto.INT64)],
+                    [tensor("y", [1, s, hidden])])
+    rng = np.random.default_rng(2)
+    mask = np.ones((1, s), np.int64)
+    mask[:, s - s // 8:] = 0  # right padding
+    inputs = {"x": rng.standard_normal((1, s, hidden)).astype(np.float32),
+              "attention_mask": mask}
+    flops = 2.0 * s * (4 * hidden * hidden + 2 * hidden * ffn) + \
+        attention_flops(s, h, d, False)
+    return model, inputs, flops
+
+
+def gpt2_block(s, hidden=768, h=12, ffn=3072):
+    d = hidden // h
+    g = Graph()
+    x = "x"
+    n1 = g.layer_norm(x, hidden)
+    qkv = g.linear(n1, hidden, 3 * hidden)
+    parts = [g.name("split") for _ in range(3)]
+    g.nodes.append(helper.make_node(
+        "Split", [qkv, g.const(np.array([hidden] * 3))], parts, axis=-1))
+    q, k, v = (g.heads(p, s, h, d) for p in parts)
+    a = g.merge_heads(g.attention(q, k, v, d, g.causal_bias(q)), s, hidden)
+    x1 = g.op("Add", [g.linear(a, hidden, hidden), x])
+    n2 = g.layer_norm(x1, hidden)
+    f = g.linear(g.gelu_tanh(g.linear(n2, hidden, ffn)), ffn, hidden)
+    y = g.op("Add", [f, x1])
+    g.nodes.append(helper.make_node("Identity", [y], ["y"]))
+    model = g.model([tensor("x", [1, s, hidden])], [tensor("y", [1, s,
+                                                                hidden])])
+    rng = np.random.default_rng(3)
+    inputs = {"x": rng.standard_normal((1, s, hidden)).astype(np.float32)}
+    flops = 2.0 * s * (4 * hidden * hidden + 2 * hidden * ffn) + \
+        attention_flops(s, h, d, True)
+    return model, inputs, flops
+
+
+def llama_block(s, hidden=1024, h=16, kv=4, ffn=2816):
+    d = hidden // h
+    g = Graph()
+    x = "x"
+    # Rotary tables for positions 0..S-1.
+    inv = 1.0 / (10000 ** (np.arange(0, d, 2) / d))
+    ang = np.outer(np.arange(s), inv)
+    ang = np.concatenate([ang, ang], axis=-1)
+    cos = g.const(np.cos(ang).astype(np.float32)[None, None])
+    sin = g.const(np.sin(ang).astype(np.float32)[None, None])
+
+    def rotary(t):
+        half1 = g.op("Slice", [t, g.const(np.array([0])),
+                               g.const(np.array([d // 2])),
+                               g.const(np.array([3]))])
+        half2 = g.op("Slice", [t, g.const(np.array([d // 2])),
+                               g.const(np.array([d])), g.const(np.array([3]))])
+        rot = g.op("Concat", [g.op("Neg", [half2]), half1], axis=-1)
+        return g.op("Add", [g.op("Mul", [t, cos]), g.op("Mul", [rot, sin])])
+
+    def repeat_kv(t):
+        u = g.op("Unsqueeze", [t, g.const(np.array([2]))])
+        e = g.op("Expand", [u, g.const(np.array([1, kv, h // kv, s, d]))])
+        return g.op("Reshape", [e, g.const(np.array([1, h, s, d]))])
+
+    n1 = g.rms_norm(x, hidden)
+    q = rotary(g.heads(g.linear(n1, hidden, hidden, False), s, h, d))
+    k = rotary(g.heads(g.linear(n1, hidden, kv * d, False), s, kv, d))
+    v = g.heads(g.linear(n1, hidden, kv * d, False), s, kv, d)
+    a = g.attention(q, repeat_kv(k), repeat_kv(v), d, g.causal_bias(q))
+    x1 = g.op("Add", [g.linear(g.merge_heads(a, s, hidden), hidden, hidden,
+                               False), x])
+    n2 = g.rms_norm(x1, hidden)
+    gate = g.linear(n2, hidden, ffn, False)
+    up = g.linear(n2, hidden, ffn, False)
+    silu = g.op("Mul", [gate, g.op("Sigmoid", [gate])])
+    f = g.linear(g.op("Mul", [silu, up]), ffn, hidden, False)
+    y = g.op("Add", [f, x1])
+    g.nodes.append(helper.make_node("Identity", [y], ["y"]))
+    model = g.model([tensor("x", [1, s, hidden])], [tensor("y", [1, s,
+                                                                hidden])])
+    rng = np.random.default_rng(4)
+    inputs = {"x": rng.standard_normal((1, s, hidden)).astype(np.float32)}
+    flops = 2.0 * s * (2 * hidden * hidden + 2 * hidden * kv * d +
+                       3 * hidden * ffn) + attention_flops(s, h, d, True)
+    return model, inputs, flops
+
+
+def all_cases():
+    """(name, kind, builder) for every case; kind is 'core' or 'layer'."""
+    cases = []
+    for n in (512, 1024, 2048, 8192):
+        for causal in (False, True):
+            cases.append((f"sdpa_N{n}" + ("_causal" if causal else ""),
+                          "causal core" if causal else "core",
+                          lambda n=n, c=causal: sdpa(n, c)))
+    cases.append(("bert_S128", "layer", lambda: bert_layer(128)))
+    cases.append(("bert_S384", "layer", lambda: bert_layer(384)))
+    cases.append(("gpt2_S512", "layer", lambda: gpt2_block(512)))
+    cases.append(("llama_S512", "layer", lambda: llama_block(512)))
+    return cases

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""attnc's benchmark suite: one run, one table, one chart.
+
+  benchmarks/setup.sh                 # once: a virtual environment with the
+                                      # pinned onnxruntime, onnx, matplotlib
+  benchmarks/.venv/bin/python benchmarks/run.py [--threads 2] [--cases RE]
+
+In one run, on the same number of threads, it
+  1. measures this machine's fp32 FMA peak (benchmarks/peak.cpp);
+  2. writes every case of benchmarks/cases.py as an .onnx file with inputs;
+  3. compiles each with attnc for this CPU and times it with attnc-run
+     (Halide's thread pool, --threads);
+  4. times the same .onnx file under ONNX Runtime (benchmarks/ort_run.py,
+     intra-op threads = --threads) and checks that both give the same
+     output;
+  5. records the peak memory (maximum resident set) of each process;
+and writes results.md (the table), results.json and results.png (the chart)
+into --out. Each process runs alone; times are medians of repeated calls
+after a warm-up call.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import cases  # noqa: E402
+
+
+# Started in a fresh interpreter: forks, runs the command in the child and
+# prints the child's peak resident set. A forked child of this small
+# process starts with a small peak; one spawned straight from the suite
+# would count the suite's own resident set as its peak.
+PEAK_SHIM = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(f"@@maxrss {usage.ru_maxrss}", flush=True)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_with_rss(cmd):
+    """Runs `cmd`; returns (its standard output, its peak resident set in
+    MiB)."""
+    proc = subprocess.run([sys.executable, "-c", PEAK_SHIM] + cmd,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n"
+                           f"{proc.stderr}")
+    m = re.search(r"@@maxrss (\d+)", proc.stdout)
+    return proc.stdout, int(m.group(1)) / 1024.0
+
+
+def median_ms(text):
+    m = re.search(r"median: ([0-9.]+) ms", text)
+    if not m:
+        raise RuntimeError(f"no timing in:\n{text}")
+    return float(m.group(1))
+
+
+def measure_peak(threads, workdir):
+    exe = os.path.join(workdir, "peak")
+    subprocess.run(["g++", "-O2", "-march=native", "-o", exe,
+                    os.path.join(HERE, "peak.cpp"), "-lpthread"], check=True)
+    return float(subprocess.run([exe, str(threads)], check=True,
+                                capture_output=True, text=True).stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cases", default=".*", help="regex of case names")
+    ap.add_argument("--tools", default=os.path.join(ROOT, "build", "bin"))
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--workdir", default="/tmp/attnc-bench")
+    ap.add_argument("--seconds", type=float, default=1.5,
+                    help="time budget per measurement")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(args.workdir, exist_ok=True)
+    attnc = os.path.join(args.tools, "attnc")
+    runner = os.path.join(args.tools, "attnc-run")
+
+    peak = measure_peak(args.threads, args.workdir)
+    print(f"fp32 FMA peak on {args.threads} threads: {peak:.1f} GFLOP/s",
+          flush=True)
+    import onnxruntime
+    rows = []
+    for name, kind, build in cases.all_cases():
+        if not re.search(args.cases, name):
+            continue
+        work = os.path.join(args.workdir, name)
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        model, inputs, flops = build()
+        path = os.path.join(work, "model.onnx")
+        onnx.save(model, path)
+        for k, v in inputs.items():
+            np.save(os.path.join(work, k + ".npy"), v)
+        # A first guess of the run count at 100 GFLOP/s.
+        runs = int(min(200, max(5, args.seconds / (flops / 1e11))))
+
+        lib = os.path.join(work, "lib" + name + ".so")
+        start = time.perf_counter()
+        subprocess.run([attnc, path, "--emit=shared-lib", "-o", lib,
+                        f"--function-name={name}"], check=True)
+        compile_s = time.perf_counter() - start
+        out_path = os.path.join(work, "attnc_out.npy")
+        cmd = [runner, lib] + [f"--input={k}=@{os.path.join(work, k)}.npy"
+                               for k in inputs] + [
+            f"--output=@{out_path}", f"--benchmark={runs}",
+            f"--threads={args.threads}"]
+        text, attnc_rss = run_with_rss(cmd)
+        attnc_ms = median_ms(text)
+
+        text, ort_rss = run_with_rss(
+            [sys.executable, os.path.join(HERE, "ort_run.py"), path, work,
+             str(args.threads), str(runs)])
+        ort_ms = median_ms(text)
+        a = np.load(out_path).astype(np.float64)
+        b = np.load(os.path.join(work, "ort_out.npy")).astype(np.float64)
+        diff = float(np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(b))))
+
+        row = {
+            "case": name, "kind": kind, "gflop": flops / 1e9,
+            "attnc_ms": attnc_ms, "ort_ms": ort_ms,
+            "attnc_gflops": flops / attnc_ms / 1e6,
+            "ort_gflops": flops / ort_ms / 1e6,
+            "attnc_peak_pct": 100 * flops / attnc_ms / 1e6 / peak,
+            "speedup_vs_ort": ort_ms / attnc_ms,
+            "attnc_rss_mib": attnc_rss, "ort_rss_mib": ort_rss,
+            "max_rel_diff": diff, "compile_s": compile_s, "runs": runs,
+        }
+        rows.append(row)
+        print(f"{name:18s} attnc {attnc_ms:9.3f} ms {row['attnc_gflops']:7.1f}"
+              f" GFLOP/s ({row['attnc_peak_pct']:4.1f}% of peak)  ORT "
+              f"{ort_ms:9.3f} ms  ×{row['speedup_vs_ort']:.2f}  RSS "
+              f"{attnc_rss:.0f}/{ort_rss:.0f} MiB  diff {diff:.1e}",
+              flush=True)
+
+    meta = {
+        "threads": args.threads, "peak_gflops": peak,
+        "onnxruntime": onnxruntime.__version__,
+        "cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"),
+        "command": " ".join([os.path.relpath(sys.executable, ROOT)
+                             if sys.executable.startswith(ROOT)
+                             else sys.executable] + sys.argv),
+    }
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    write_table(os.path.join(args.out, "results.md"), meta, rows)
+    write_chart(os.path.join(args.out, "results.png"), meta, rows)
+    print(f"wrote {args.out}/results.md, results.json, results.png")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def write_table(path, meta, rows):
+    lines = [
+        f"Machine: {meta['cpu']}, {meta['threads']} threads; measured fp32 "
+        f"FMA peak {meta['peak_gflops']:.0f} GFLOP/s; ONNX Runtime "
+        f"{meta['onnxruntime']} (CPU provider, all graph optimizations); "
+        f"{meta['date']}.",
+        "",
+        "| case | GFLOP | attnc ms | attnc GFLOP/s | % of peak | ORT ms | "
+        "ORT GFLOP/s | attnc / ORT speed | attnc peak MiB | ORT peak MiB | "
+        "max diff |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['case']} | {r['gflop']:.2f} | {r['attnc_ms']:.3f} | "
+            f"{r['attnc_gflops']:.1f} | {r['attnc_peak_pct']:.1f} | "
+            f"{r['ort_ms']:.3f} | {r['ort_gflops']:.1f} | "
+            f"{r['speedup_vs_ort']:.2f}× | {r['attnc_rss_mib']:.0f} | "
+            f"{r['ort_rss_mib']:.0f} | {r['max_rel_diff']:.1e} |")
+    lines += ["", "GFLOP counts the matrix products (attention: 4·H·N²·D, "
+              "half of it when causal). Peak memory is the maximum resident "
+              "set of the whole process, inputs and outputs included. max "
+              "diff: max |attnc − ORT| / max(1, max |ORT|)."]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def write_chart(path, meta, rows):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = [r["case"] for r in rows]
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(max(8, 0.8 * len(rows)), 4.5))
+    ax.bar(x - 0.2, [r["attnc_gflops"] for r in rows], 0.4, label="attnc")
+    ax.bar(x + 0.2, [r["ort_gflops"] for r in rows], 0.4,
+           label=f"ONNX Runtime {meta['onnxruntime']}")
+    ax.axhline(meta["peak_gflops"], color="black", linestyle="--",
+               linewidth=1, label="measured FMA peak")
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=35, ha="right")
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title(f"{meta['cpu']}, {meta['threads']} threads, fp32")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
