@@ -1,10 +1,13 @@
 //===- Tile.cpp - Choose a schedule for every attn op ----------*- C++ -*-===//
 //
-// The first tiling heuristic: native vector width for the element type,
-// parallel outer loops, and for attn.sdpa query × KV blocks sized so that
-// one score tile plus its K and V blocks stay in L2. Layout-only ops
-// (transpose) are inlined into their consumers. Ops that already carry a
-// schedule keep it: a hand-written schedule always wins.
+// The tiling heuristic: native vector width for the element type, parallel
+// outer loops, and for attn.sdpa on CPUs query blocks of up to 64 rows, KV
+// blocks sized so that the score and probability tiles plus the packed K and
+// V blocks fill at most half of L2 (at most 256 keys), and register tiles
+// for the two products sized to the target's vector register file (see
+// scheduleSdpa). Layout-only ops (transpose) are inlined into their
+// consumers. Ops that already carry a schedule keep it: a hand-written
+// schedule always wins.
 //
 //===----------------------------------------------------------------------===//
 

@@ -588,10 +588,13 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
   if (auto s = dyn_cast<SoftmaxOp>(op))
     return defineSoftmax(s, name, funcs);
   if (auto s = dyn_cast<SdpaOp>(op)) {
-    // The register-blocked form needs a CPU schedule and static head
-    // dimensions (its tiles are unrolled over them).
+    // The register-blocked form needs a CPU schedule, static head
+    // dimensions (its tiles are unrolled over them) and float32 arithmetic
+    // (float32, float16 or bfloat16 elements).
     auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+    Type element = s.getType().getElementType();
     if (schedule && schedule.getGpuThreads() == 0 &&
+        isa<Float32Type, Float16Type, BFloat16Type>(element) &&
         !ShapedType::isDynamic(s.getQ().getType().getDimSize(3)) &&
         !ShapedType::isDynamic(s.getV().getType().getDimSize(3)))
       return defineBlockedSdpa(s, name, funcs);

@@ -219,6 +219,22 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
     if (lanes > 1)
       stage.vectorize(v, lanes, TailStrategy::GuardWithIf);
   };
+  // An accumulator tile computed inside its consumer's tile loop `at`: the
+  // vector var `vec` and the var `other` fully unrolled, the reduction
+  // `over` outermost, so that the whole tile stays in registers.
+  auto registerTile = [&](Func acc, Func consumer, Var at, Var vec, Var other,
+                          int vecExtent, int otherExtent, Halide::RVar over) {
+    // Fixed extents even where the consumer selects part of the tile away.
+    acc.compute_at(consumer, at)
+        .store_in(MemoryType::Stack)
+        .bound_extent(vec, vecExtent)
+        .bound_extent(other, otherExtent);
+    vectorizeFirst(acc, vec);
+    acc.unroll(vec).unroll(other);
+    acc.update().reorder(vec, other, over);
+    vectorizeFirst(acc.update(), vec);
+    acc.update().unroll(vec).unroll(other);
+  };
   state.compute_at(out, task)
       .store_in(MemoryType::Stack)
       .bound_extent(block, 1);
@@ -246,18 +262,18 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
   Func scores = f.scores, scoresAcc = f.scoresAcc;
   Var key = scores.args()[1];
   Var ro(n + "_qk_ro"), ko(n + "_qk_ko"), ri(n + "_qk_ri"), ki(n + "_qk_ki");
+  // Whole blocks always: bounds inference would otherwise shrink the last,
+  // partial block (the probabilities of keys past the end are selected
+  // away) and the register tiles would lose their constant extents.
   scores.compute_at(state, rkb)
       .store_in(MemoryType::Stack)
+      .bound(key, 0, f.kvBlock)
       .tile(row, key, ro, ko, ri, ki, f.qkRows, f.qkKeys,
             TailStrategy::ShiftInwards)
       .reorder(ri, ki, ro, ko);
   vectorizeFirst(scores, ri);
-  scoresAcc.compute_at(scores, ro).store_in(MemoryType::Stack);
-  vectorizeFirst(scoresAcc, row);
-  scoresAcc.unroll(row).unroll(key);
-  scoresAcc.update().reorder(row, key, f.headDim.x);
-  vectorizeFirst(scoresAcc.update(), row);
-  scoresAcc.update().unroll(row).unroll(key);
+  registerTile(scoresAcc, scores, ro, row, key, f.qkRows, f.qkKeys,
+               f.headDim.x);
 
   for (Func rowwise : {f.blockMax, f.blockSum}) {
     rowwise.compute_at(state, rkb).store_in(MemoryType::Stack);
@@ -266,7 +282,9 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
     vectorizeFirst(rowwise.update(), row);
   }
   Func probs = f.probs;
-  probs.compute_at(state, rkb).store_in(MemoryType::Stack);
+  probs.compute_at(state, rkb)
+      .store_in(MemoryType::Stack)
+      .bound(probs.args()[1], 0, f.kvBlock);
   vectorizeFirst(probs, row);
 
   // PV tiles: pvDims head dimensions (vectors) × pvRows rows in registers.
@@ -278,12 +296,7 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
       .tile(dim, row, dO, rO, dI, rI, f.pvDims, f.pvRows,
             TailStrategy::ShiftInwards);
   vectorizeFirst(pv, dI);
-  pvAcc.compute_at(pv, dO).store_in(MemoryType::Stack);
-  vectorizeFirst(pvAcc, dim);
-  pvAcc.unroll(dim).unroll(row);
-  pvAcc.update().reorder(dim, row, f.kvInBlock.x);
-  vectorizeFirst(pvAcc.update(), dim);
-  pvAcc.update().unroll(dim).unroll(row);
+  registerTile(pvAcc, pv, dO, dim, row, f.pvDims, f.pvRows, f.kvInBlock.x);
 }
 
 /// attn.linear: the epilogue scheduled like any op, the product computed
