@@ -92,6 +92,15 @@ void PipelineBuilder::applySdpaMask(SdpaOp op, Expr bIdx, Expr hIdx, Expr row,
   score = score + additive;
 }
 
+void PipelineBuilder::recordSdpaResult(SdpaOp op, Func out, Halide::Type type,
+                                       const Tensor &q, const Tensor &v) {
+  Tensor t;
+  t.func = out;
+  t.type = type;
+  t.shape = {q.shape[0], q.shape[1], q.shape[2], v.shape[3]};
+  tensors[op.getResult()] = t;
+}
+
 LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
                                                  const std::string &name,
                                                  OpFuncs &funcs) {
@@ -229,10 +238,6 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   funcs.main = f.out;
   funcs.isBlockedSdpa = true;
 
-  Tensor t;
-  t.func = f.out;
-  t.type = ht;
-  t.shape = {q.shape[0], q.shape[1], q.shape[2], v.shape[3]};
-  tensors[op.getResult()] = t;
+  recordSdpaResult(op, f.out, ht, q, v);
   return success();
 }

@@ -977,10 +977,6 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
   funcs.main = f.out;
   funcs.isSdpa = true;
 
-  Tensor t;
-  t.func = f.out;
-  t.type = ht;
-  t.shape = {q.shape[0], q.shape[1], q.shape[2], v.shape[3]};
-  tensors[op.getResult()] = t;
+  recordSdpaResult(op, f.out, ht, q, v);
   return success();
 }

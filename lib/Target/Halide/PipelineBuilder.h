@@ -197,6 +197,9 @@ private:
   /// register-blocked flash form (BlockedSdpaFuncs).
   LogicalResult defineBlockedSdpa(SdpaOp op, const std::string &name,
                                   OpFuncs &funcs);
+  /// Records `out` as the result of attn.sdpa `op`: [B, H, Nq, Dv].
+  void recordSdpaResult(SdpaOp op, Halide::Func out, Halide::Type type,
+                        const Tensor &q, const Tensor &v);
   /// Applies attn.sdpa's mask operand at (`bIdx`, `hIdx`, `row`, `key`)
   /// (indices already clamped into range): boolean masks narrow `valid`,
   /// additive masks are added to `score` after scaling by `unit`.

@@ -118,6 +118,21 @@ void scheduleSoftmax(const SoftmaxFuncs &s, ScheduleAttr schedule) {
     exp.vectorize(exp.args()[0], lanes, TailStrategy::GuardWithIf);
 }
 
+/// Splits `out` (d, i, h, b) into tasks of `qBlock` query rows: returns
+/// the fused batch × heads × query-block var.
+Var splitIntoTasks(Func out, int qBlock) {
+  std::vector<Var> a = out.args();
+  Var d = a[0], i = a[1], h = a[2], b = a[3];
+  std::string n = out.name();
+  Var io(n + "_io"), ii(n + "_ii"), ioh(n + "_ioh"), task(n + "_task");
+  out.compute_root()
+      .split(i, io, ii, qBlock, TailStrategy::GuardWithIf)
+      .reorder(d, ii, io, h, b)
+      .fuse(io, h, ioh)
+      .fuse(ioh, b, task);
+  return task;
+}
+
 void scheduleSdpa(const SdpaFuncs &f, ScheduleAttr schedule) {
   ArrayRef<int64_t> tiles = schedule.getTiles();
   int qBlock = tiles.empty() ? 64 : static_cast<int>(tiles[0]);
@@ -128,17 +143,11 @@ void scheduleSdpa(const SdpaFuncs &f, ScheduleAttr schedule) {
   int lanes = static_cast<int>(f.lanesCount);
 
   Func out = f.out, state = f.state;
-  std::vector<Var> a = out.args();
-  Var d = a[0], i = a[1], h = a[2], b = a[3];
+  Var d = out.args()[0];
   std::string n = out.name();
-  Var io(n + "_io"), ii(n + "_ii"), ioh(n + "_ioh"), task(n + "_task");
-
+  Var ii(n + "_ii");
   // Tasks: batch × heads × query blocks.
-  out.compute_root()
-      .split(i, io, ii, qBlock, TailStrategy::GuardWithIf)
-      .reorder(d, ii, io, h, b)
-      .fuse(io, h, ioh)
-      .fuse(ioh, b, task);
+  Var task = splitIntoTasks(out, qBlock);
   if (gpu) {
     out.gpu_blocks(task).gpu_threads(ii);
     state.compute_at(out, ii);
@@ -199,15 +208,9 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
   using Halide::MemoryType;
   int lanes = f.lanes;
   Func out = f.out, state = f.state;
-  std::vector<Var> a = out.args();
-  Var d = a[0], i = a[1], h = a[2], b = a[3];
+  Var d = out.args()[0];
   std::string n = out.name();
-  Var io(n + "_io"), ii(n + "_ii"), ioh(n + "_ioh"), task(n + "_task");
-  out.compute_root()
-      .split(i, io, ii, f.qBlock, TailStrategy::GuardWithIf)
-      .reorder(d, ii, io, h, b)
-      .fuse(io, h, ioh)
-      .fuse(ioh, b, task);
+  Var task = splitIntoTasks(out, f.qBlock);
   if (schedule.getParallel())
     out.parallel(task);
   if (lanes > 1)
