@@ -5,7 +5,9 @@
 // blocks sized so that the score and probability tiles plus the packed K and
 // V blocks fill at most half of L2 (at most 256 keys), and register tiles
 // for the two products sized to the target's vector register file (see
-// scheduleSdpa). Layout-only ops (transpose) are inlined into their
+// scheduleSdpa); for attn.matmul / attn.linear on CPUs, register tiles of
+// rows × panels of columns and tasks of rows sized to L2 (scheduleMatMul).
+// Layout-only ops (transpose) are inlined into their
 // consumers. Ops that already carry a schedule keep it: a hand-written
 // schedule always wins.
 //
@@ -92,6 +94,48 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target) {
                            /*inlined=*/false, /*gpuThreads=*/0);
 }
 
+/// attn.matmul and attn.linear on CPUs: `[task rows, panel columns, tile
+/// rows]`. A register tile is `tile rows` × `panel columns` accumulators,
+/// all registers but one vector per panel column vector and one broadcast
+/// (6 × 4 vectors with 32 registers, 6 × 2 with 16); a task's rows of the
+/// left operand take at most half of L2 while one panel of the right
+/// operand is swept over them, and there are enough tasks (panels × row
+/// blocks × batch) to keep 16 threads busy where the shape allows.
+ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target) {
+  MLIRContext *ctx = op->getContext();
+  auto a = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto out = cast<RankedTensorType>(op->getResult(0).getType());
+  int64_t lanes = target.lanes(computeBytes(out));
+  int64_t rank = out.getRank();
+  int64_t n = out.getDimSize(rank - 1);
+  int64_t m = rank >= 2 ? out.getDimSize(rank - 2) : 1;
+  int64_t k = a.getDimSize(a.getRank() - 1);
+  int64_t vectors = target.vectorRegisters >= 32 ? 4 : 2;
+  if (!ShapedType::isDynamic(n))
+    vectors = std::clamp<int64_t>(llvm::divideCeil(n, lanes), 1, vectors);
+  int64_t rows =
+      std::min<int64_t>(8, (target.vectorRegisters - vectors - 2) / vectors);
+  if (!ShapedType::isDynamic(m))
+    rows = std::min(rows, m);
+  int64_t width = vectors * lanes;
+  int64_t kBytes = (ShapedType::isDynamic(k) ? 1024 : k) * 4;
+  int64_t taskRows =
+      std::max<int64_t>(rows, target.l2Bytes / 2 / kBytes / rows * rows);
+  int64_t mRounded = roundUpOr(m, rows, taskRows);
+  taskRows = std::min(taskRows, mRounded);
+  // Split rows further while there are fewer than 16 tasks.
+  int64_t batch = 1;
+  for (int64_t d = 0; d + 2 < rank; ++d)
+    batch *= ShapedType::isDynamic(out.getDimSize(d)) ? 1 : out.getDimSize(d);
+  int64_t panels = ShapedType::isDynamic(n) ? 16 : llvm::divideCeil(n, width);
+  while (panels * batch * llvm::divideCeil(mRounded, taskRows) < 16 &&
+         taskRows > rows)
+    taskRows = std::max(rows, (taskRows / 2) / rows * rows);
+  return ScheduleAttr::get(ctx, lanes, {taskRows, width, rows},
+                           /*parallel=*/true, /*inlined=*/false,
+                           /*gpuThreads=*/0);
+}
+
 ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target) {
   MLIRContext *ctx = op->getContext();
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
@@ -115,10 +159,7 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target) {
     lanes = static_cast<int64_t>(
         llvm::PowerOf2Ceil(static_cast<uint64_t>(std::max<int64_t>(inner, 1))));
   bool parallel = type.getRank() >= 2;
-  SmallVector<int64_t> tiles;
-  if (isa<MatMulOp>(op))
-    tiles.push_back(8);
-  return ScheduleAttr::get(ctx, lanes, tiles, parallel, false, 0);
+  return ScheduleAttr::get(ctx, lanes, {}, parallel, false, 0);
 }
 
 struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
@@ -141,6 +182,10 @@ struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
       ScheduleAttr schedule =
           llvm::TypeSwitch<Operation *, ScheduleAttr>(op)
               .Case([&](SdpaOp sdpa) { return scheduleSdpa(sdpa, *info); })
+              .Case<MatMulOp, LinearOp>([&](Operation *mm) {
+                return info->isGpu ? scheduleGeneric(mm, *info)
+                                   : scheduleMatMul(mm, *info);
+              })
               .Default([&](Operation *other) {
                 return scheduleGeneric(other, *info);
               });

@@ -29,7 +29,7 @@ func.func @sdpa_short(%q: tensor<2x4x77x64xf32>, %k: tensor<2x4x77x64xf32>, %v: 
 
 // AVX512-LABEL: func.func @graph_ops
 // AVX512: attn.transpose {{.*}}schedule = #attn.schedule<inlined = true>
-// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [8], parallel = true>
+// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [30, 64, 6], parallel = true>
 // AVX512: attn.softmax {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // A 4-wide innermost axis is not padded to a 16-wide vector.
 // AVX512: attn.add {{.*}}schedule = #attn.schedule<vector_width = 4, parallel = true>
@@ -41,6 +41,31 @@ func.func @graph_ops(%a: tensor<8x64x64xf32>, %b: tensor<8x64x64xf32>, %c: tenso
   %s = attn.softmax %m, -1 : tensor<8x64x64xf32>
   %d = attn.add %c, %c : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   return %s, %d : tensor<8x64x64xf32>, tensor<8x4xf32>
+}
+
+// attn.linear / attn.matmul: tiles = [task rows, panel columns, tile
+// rows]. A register tile is 6 rows × 4 vectors with 32 registers, 6 × 2
+// with 16; a task's rows of the left operand fill at most half of L2 (168
+// rows of 768 floats), capped at the rows there are (128, rounded up to the
+// tile).
+// AVX512-LABEL: func.func @linear
+// AVX512: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [132, 64, 6], parallel = true>
+// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [8, 16, 8], parallel = true>
+// AVX512: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [1, 64, 1], parallel = true>
+// AVX2-LABEL: func.func @linear
+// AVX2: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [132, 16, 6], parallel = true>
+// ARM-LABEL: func.func @linear
+// ARM: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 4, tiles = [132, 16, 6], parallel = true>
+// CUDA-LABEL: func.func @linear
+// CUDA: attn.linear {{.*}}schedule = #attn.schedule<gpu_threads = 256>
+func.func @linear(%x: tensor<1x128x768xf32>, %w: tensor<768x3072xf32>, %b: tensor<3072xf32>, %w8: tensor<768x8xf32>, %x1: tensor<1x768xf32>) -> (tensor<1x128x3072xf32>, tensor<1x128x8xf32>, tensor<1x3072xf32>) {
+  %0 = attn.linear %x, %w bias %b {activation = "gelu"} : (tensor<1x128x768xf32>, tensor<768x3072xf32>, tensor<3072xf32>) -> tensor<1x128x3072xf32>
+  // 8 columns: one vector, so up to 8 rows per tile; with one panel, the
+  // 128 rows are split into 16 tasks of 8.
+  %1 = attn.matmul %x, %w8 : (tensor<1x128x768xf32>, tensor<768x8xf32>) -> tensor<1x128x8xf32>
+  // One row (a decoding step): tiles of one row.
+  %2 = attn.linear %x1, %w : (tensor<1x768xf32>, tensor<768x3072xf32>) -> tensor<1x3072xf32>
+  return %0, %1, %2 : tensor<1x128x3072xf32>, tensor<1x128x8xf32>, tensor<1x3072xf32>
 }
 
 // A schedule written by hand is kept.

@@ -692,6 +692,7 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
     // instead of copying them (Halide only reads a constant buffer).
     buffer = Halide::Buffer<>(ht, const_cast<char *>(raw.data()), sizes,
                               name + "_data");
+    t.embeddedData = raw;
   }
   t.func(vars) = buffer(std::vector<Expr>(vars.begin(), vars.end()));
   if (type.getNumElements() <= kMaxKnownElements) {
@@ -732,40 +733,117 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
   RDom rk(0, kExtent, name + "_k");
 
   // Batch axes broadcast like an elementwise op; then [m, k] and [k, n].
-  auto operandIndex = [&](RankedTensorType t, bool isLhs) {
+  // `at` is an index of the result (ONNX order).
+  auto operandIndex = [&](RankedTensorType t, bool isLhs,
+                          const std::vector<Expr> &at) {
     std::vector<Expr> ix;
     int batch = t.getRank() - 2, outBatch = rank - 2;
     for (int k = 0; k < batch; ++k) {
       int o = outBatch - batch + k;
       bool stretched = t.getDimSize(k) == 1 && outType.getDimSize(o) != 1;
-      ix.push_back(stretched ? Expr(0) : idx[o]);
+      ix.push_back(stretched ? Expr(0) : at[o]);
     }
     if (isLhs) {
-      ix.push_back(idx[rank - 2]);
+      ix.push_back(at[rank - 2]);
       ix.push_back(rk.x);
     } else {
       ix.push_back(rk.x);
-      ix.push_back(idx[rank - 1]);
+      ix.push_back(at[rank - 1]);
     }
     return ix;
   };
 
   Halide::Type acc = computeType(ht);
   auto linear = dyn_cast<LinearOp>(op);
-  bool direct = ht == acc && !linear;
-  Func product = direct ? Func(name) : Func(name + "_acc");
-  product(vars) = Halide::cast(acc, 0);
-  product(vars) += widen(a.call(operandIndex(aType, true))) *
-                   widen(b.call(operandIndex(bType, false)));
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
   Tensor t;
   t.type = ht;
-  if (direct) {
-    t.func = product;
-    funcs.main = product;
-    funcs.hasUpdate = true;
+  // The product at the result's index, in the accumulator type.
+  Expr x;
+  int64_t n = bType.getRank() == 2 ? bType.getDimSize(1) : 0;
+  bool packable = !b.embeddedData.empty();
+  if (schedule && schedule.getGpuThreads() == 0 &&
+      schedule.getTiles().size() == 3 && acc == Halide::Float(32) &&
+      rank >= 2 && bType.getRank() == 2 && bType.hasStaticShape() &&
+      (packable || n % schedule.getTiles()[1] == 0)) {
+    // Register tiles over panels of `width` columns. A constant right-hand
+    // side is re-laid out here, once, panel by panel ([panel][k][column],
+    // the last panel padded with zeros), so that the tiles read it
+    // sequentially; the object holds it in that order.
+    BlockedMatMulFuncs &f = funcs.matmul;
+    f.taskRows = static_cast<int>(schedule.getTiles()[0]);
+    f.panelColumns = static_cast<int>(schedule.getTiles()[1]);
+    f.tileRows = static_cast<int>(schedule.getTiles()[2]);
+    f.lanes = static_cast<int>(schedule.getVectorWidth());
+    f.k = rk;
+    int width = f.panelColumns;
+    int64_t kSize = bType.getDimSize(0);
+    std::function<Expr(Expr, Expr, Expr)> panelRead;
+    if (packable) {
+      int64_t panels = llvm::divideCeil(n, width);
+      Halide::Buffer<> packed(
+          b.type, {width, static_cast<int>(kSize), static_cast<int>(panels)},
+          name + "_panels");
+      size_t bytes = b.type.bytes();
+      char *dst = static_cast<char *>(packed.data());
+      const char *src = b.embeddedData.data();
+      std::memset(dst, 0, packed.size_in_bytes());
+      for (int64_t p = 0; p < panels; ++p)
+        for (int64_t k = 0; k < kSize; ++k) {
+          int64_t first = p * width,
+                  count = std::min<int64_t>(width, n - first);
+          std::memcpy(dst + ((p * kSize + k) * width) * bytes,
+                      src + (k * n + first) * bytes, count * bytes);
+        }
+      panelRead = [packed](Expr column, Expr k, Expr panel) {
+        return packed(column, k, panel);
+      };
+    } else {
+      panelRead = [&b, width](Expr column, Expr k, Expr panel) {
+        return b.call({k, panel * width + column});
+      };
+    }
+    // acc(column, row, panel, batch...): rows past the end read the last
+    // row, so that every tile has the same extents.
+    std::vector<Var> pv = {Var(name + "_c"), Var(name + "_r"),
+                           Var(name + "_panel")};
+    for (int k = 2; k < rank; ++k)
+      pv.push_back(vars[k]);
+    std::vector<Expr> at(rank);
+    for (int o = 0; o < rank - 2; ++o)
+      at[o] = pv[rank - 1 - o + 1];
+    at[rank - 2] = Halide::clamp(pv[1], 0, a.shape[a.rank() - 2] - 1);
+    f.acc = Func(name + "_acc");
+    f.acc(pv) = Halide::cast(acc, 0);
+    f.acc(pv) += widen(a.call(operandIndex(aType, true, at))) *
+                 widen(panelRead(pv[0], rk.x, pv[2]));
+    std::vector<Expr> read = {vars[0] % width, vars[1], vars[0] / width};
+    for (int k = 2; k < rank; ++k)
+      read.push_back(vars[k]);
+    x = f.acc(read);
+    funcs.isBlockedMatMul = true;
   } else {
+    bool direct = ht == acc && !linear;
+    Func product = direct ? Func(name) : Func(name + "_acc");
+    product(vars) = Halide::cast(acc, 0);
+    product(vars) += widen(a.call(operandIndex(aType, true, idx))) *
+                     widen(b.call(operandIndex(bType, false, idx)));
+    if (direct) {
+      t.func = product;
+      funcs.main = product;
+      funcs.hasUpdate = true;
+    } else if (linear) {
+      // The product is computed row by row inside the epilogue's loops.
+      funcs.product = product;
+      funcs.isLinear = true;
+    } else {
+      funcs.main = product;
+      funcs.hasUpdate = true;
+    }
+    x = product(vars);
+  }
+  if (!t.func.defined()) {
     // The epilogue of attn.linear, in the accumulator type.
-    Expr x = product(vars);
     if (linear) {
       if (Value bias = linear.getBias())
         x = x + widen(broadcastRead(get(bias),
@@ -779,15 +857,9 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     }
     t.func = Func(name);
     t.func(vars) = narrow(x, ht);
-    if (linear) {
-      // The product is computed row by row inside the epilogue's loops.
+    if (funcs.isLinear || funcs.isBlockedMatMul)
       funcs.main = t.func;
-      funcs.product = product;
-      funcs.isLinear = true;
-    } else {
-      funcs.main = product;
-      funcs.hasUpdate = true;
-    }
+    funcs.matmul.out = t.func;
   }
 
   // Output extents: broadcast batch, then M and N.

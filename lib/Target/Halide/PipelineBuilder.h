@@ -38,6 +38,10 @@ struct Tensor {
   /// Shape operands (Reshape, Expand, Slice, Range...) are read from here.
   std::optional<std::vector<Halide::Expr>> values;
   std::vector<int64_t> valueShape;
+  /// For constants embedded in the generated code: their bytes, row-major
+  /// (empty otherwise). attn.matmul and attn.linear re-lay out constant
+  /// right-hand sides from here.
+  llvm::ArrayRef<char> embeddedData;
 
   int rank() const { return static_cast<int>(shape.size()); }
   /// Reads the element at `onnxIndex` (ONNX order): from `values` where
@@ -113,6 +117,18 @@ struct BlockedSdpaFuncs {
       pvRows = 6, lanes = 16;
 };
 
+/// Funcs of attn.matmul / attn.linear computed in register tiles (the CPU
+/// form for a right-hand side shared by every batch entry): `acc` is the
+/// product in panels, acc(column in panel, row, panel, batch...), summed
+/// over `k` in tiles of `tileRows` rows × one panel of `panelColumns`
+/// columns; `out` applies the epilogue. Tasks are blocks of `taskRows`
+/// rows × one panel × one batch entry.
+struct BlockedMatMulFuncs {
+  Halide::Func out, acc;
+  Halide::RDom k;
+  int taskRows = 96, panelColumns = 64, tileRows = 6, lanes = 16;
+};
+
 /// Funcs of a softmax, kept for its schedule.
 struct SoftmaxFuncs {
   Halide::Func out, max, exp, sum;
@@ -133,6 +149,9 @@ struct OpFuncs {
   /// reads, computed per row of `main`.
   bool isLinear = false;
   Halide::Func product;
+  /// attn.matmul / attn.linear in register tiles.
+  bool isBlockedMatMul = false;
+  BlockedMatMulFuncs matmul;
   /// Funcs computed into buffers of their own before `main` (statistics of
   /// a normalization, the state of an argmax), scheduled like it.
   std::vector<Halide::Func> helpers;

@@ -333,6 +333,56 @@ void scheduleLinear(const OpFuncs &funcs, ScheduleAttr schedule) {
   }
 }
 
+/// attn.matmul / attn.linear in register tiles: each task is `taskRows`
+/// rows × one panel of columns × one batch entry; inside it the panel's
+/// weights stay in cache while tiles of `tileRows` rows × `panelColumns`
+/// columns are summed over k in registers, then written through the
+/// epilogue (bias, activation, residual) straight from them.
+void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule) {
+  using Halide::MemoryType;
+  Func out = f.out, acc = f.acc;
+  std::vector<Var> v = out.args();
+  std::string n = out.name();
+  Var col = v[0], row = v[1];
+  Var panel(n + "_panel"), ci(n + "_ci"), ro(n + "_ro"), ri(n + "_ri"),
+      rt(n + "_rt"), rti(n + "_rti");
+  int tilesPerTask = std::max(1, f.taskRows / f.tileRows);
+  out.compute_root()
+      .split(col, panel, ci, f.panelColumns, TailStrategy::GuardWithIf)
+      .split(row, ro, ri, f.tileRows, TailStrategy::GuardWithIf)
+      .split(ro, rt, rti, tilesPerTask, TailStrategy::GuardWithIf);
+  std::vector<VarOrRVar> order = {ci, ri, rti, panel, rt};
+  for (size_t k = 2; k < v.size(); ++k)
+    order.push_back(v[k]);
+  out.reorder(order);
+  // Tasks: panels × row blocks × batch entries.
+  Var task = panel;
+  for (size_t k = 4; k < order.size(); ++k) {
+    Var fused(n + "_task" + std::to_string(k));
+    out.fuse(task, order[k].var, fused);
+    task = fused;
+  }
+  if (schedule.getParallel())
+    out.parallel(task);
+  if (f.lanes > 1)
+    out.vectorize(ci, f.lanes);
+  out.unroll(ci).unroll(ri);
+
+  std::vector<Var> a = acc.args();
+  acc.compute_at(out, rti)
+      .store_in(MemoryType::Stack)
+      .bound_extent(a[0], f.panelColumns)
+      .bound_extent(a[1], f.tileRows)
+      .bound_extent(a[2], 1);
+  if (f.lanes > 1)
+    acc.vectorize(a[0], f.lanes);
+  acc.unroll(a[0]).unroll(a[1]);
+  acc.update().reorder(a[0], a[1], f.k.x);
+  if (f.lanes > 1)
+    acc.update().vectorize(a[0], f.lanes);
+  acc.update().unroll(a[0]).unroll(a[1]);
+}
+
 } // namespace
 
 LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
@@ -348,7 +398,7 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
     scheduleFunc(helper, schedule);
   if (schedule.getInlined()) {
     if (funcs.hasUpdate || funcs.isSdpa || funcs.isBlockedSdpa ||
-        funcs.isSoftmax || funcs.isLinear)
+        funcs.isSoftmax || funcs.isLinear || funcs.isBlockedMatMul)
       return op->emitOpError("cannot be inlined: it has reductions of its "
                              "own");
     return success();
@@ -363,6 +413,10 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
   }
   if (funcs.isSoftmax) {
     scheduleSoftmax(funcs.softmax, schedule);
+    return success();
+  }
+  if (funcs.isBlockedMatMul) {
+    scheduleBlockedMatMul(funcs.matmul, schedule);
     return success();
   }
   if (funcs.isLinear) {

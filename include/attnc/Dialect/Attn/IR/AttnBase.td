@@ -46,8 +46,12 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     - `tiles`: op-specific block sizes. `attn.sdpa` on CPUs: `[query block,
       KV block, QK tile rows, QK tile keys, PV tile head dims, PV tile
       rows]` (the last four are register tiles; missing entries take the
-      defaults 4 vectors × 6); on GPUs `[query block, KV block]`;
-      `attn.matmul`: `[row block]`; other ops: `[row block]`.
+      defaults 4 vectors × 6); on GPUs `[query block, KV block]`.
+      `attn.matmul` and `attn.linear` on CPUs: `[task rows, panel columns,
+      tile rows]`: where the right operand is a matrix shared by every
+      batch entry, tasks of `task rows` rows × one panel of columns, summed
+      in register tiles of `tile rows` × `panel columns` (a constant right
+      operand is stored re-laid out panel by panel).
     - `parallel`: run the outer (batch × heads × blocks) loops on Halide's
       thread pool.
     - `inlined`: compute the op inside its consumers instead of into a
