@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -172,6 +173,43 @@ int64_t countOps(ModuleOp module) {
 /// `bert_tiny`).
 std::string stemIdentifier(llvm::StringRef path) {
   return toCIdentifier(llvm::sys::path::stem(path));
+}
+
+/// True for names the entry point cannot take: C and C++ keywords (the
+/// header declares it), and symbols that the generated object defines or
+/// calls (the Halide runtime, the C and math libraries, POSIX threads),
+/// which the entry point would replace.
+bool isReservedEntryName(llvm::StringRef name) {
+  static const llvm::StringSet<> reserved = {
+      // C and C++ keywords.
+      "auto", "bool", "break", "case", "catch", "char", "class", "const",
+      "constexpr", "continue", "default", "delete", "do", "double", "else",
+      "enum", "explicit", "export", "extern", "false", "float", "for", "friend",
+      "goto", "if", "inline", "int", "long", "mutable", "namespace", "new",
+      "noexcept", "nullptr", "operator", "private", "protected", "public",
+      "register", "restrict", "return", "short", "signed", "sizeof", "static",
+      "struct", "switch", "template", "this", "throw", "true", "try", "typedef",
+      "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
+      "while",
+      // C library functions the runtime calls.
+      "abort", "atoi", "calloc", "close", "exit", "fclose", "fopen", "fprintf",
+      "free", "fwrite", "getenv", "malloc", "memcmp", "memcpy", "memmove",
+      "memset", "open", "printf", "read", "realloc", "snprintf", "strchr",
+      "strcmp", "strlen", "strncmp", "strstr", "write", "main", "sched_yield",
+      "sysconf", "usleep", "dlopen", "dlsym", "dlerror",
+      // Math library functions generated code may call, both precisions.
+      "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt",
+      "ceil", "cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fabs",
+      "floor", "fmax", "fmin", "fmod", "hypot", "log", "log10", "log1p", "log2",
+      "nearbyint", "pow", "round", "sin", "sinh", "sqrt", "tan", "tanh",
+      "trunc"};
+  if (name.starts_with("halide_") || name.starts_with("pthread_") ||
+      name.starts_with("__"))
+    return true;
+  if (reserved.contains(name))
+    return true;
+  // Single-precision forms of the math functions (tanhf, expf, ...).
+  return name.ends_with("f") && reserved.contains(name.drop_back());
 }
 
 /// Writes `text` to `path` (or stdout for `-`) through a temporary file.
@@ -346,6 +384,15 @@ LogicalResult mlir::attn::compile(
   std::string functionName = options.functionName.empty()
                                  ? stemIdentifier(options.inputPath)
                                  : options.functionName;
+  if (isReservedEntryName(functionName))
+    return emitError(loc) << "the entry point cannot be named '" << functionName
+                          << "'"
+                          << (options.functionName.empty()
+                                  ? " (the input's file name)"
+                                  : "")
+                          << ": it is a C or C++ keyword or a symbol of the "
+                             "C library or the Halide runtime; choose "
+                             "another name with --function-name";
   Progress progress(options.progress);
   progress.stage("importing " + options.inputPath);
   OwningOpRef<ModuleOp> module = loadInput(context, options, functionName);

@@ -172,7 +172,7 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   Expr s = f.scoresAcc(ii, j, kb, io, h, b);
   if (softcap) {
     Expr c = Halide::cast(acc, static_cast<float>(softcap->convertToDouble()));
-    s = c * Halide::tanh(s / c) * kLog2e;
+    s = c * vectorTanh(s / c) * kLog2e;
   }
   Expr valid = key < nk;
   if (causal)

@@ -269,7 +269,7 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](LogOp) { return unary([](Expr x) { return Halide::log(x); }); })
       .Case([&](ErfOp) { return unary([](Expr x) { return Halide::erf(x); }); })
       .Case(
-          [&](TanhOp) { return unary([](Expr x) { return Halide::tanh(x); }); })
+          [&](TanhOp) { return unary([](Expr x) { return vectorTanh(x); }); })
       .Case([&](SigmoidOp) {
         return unary([](Expr x) {
           return Halide::cast(x.type(), 1) /
@@ -1182,7 +1182,7 @@ LogicalResult PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
           "additive attention at " + name +
               ": the weight vector and the keys differ in feature size");
 
-  // Scores [..., Nq, Nk]: Σ_a w[a] · tanh(q[i, a] + k[j, a]).
+  // Scores [..., Nq, Nk]: Σ_a w[a] · vectorTanh(q[i, a] + k[j, a]).
   std::vector<Var> sv = makeVars(rank, name + "_s");
   std::vector<Expr> sIdx = onnxIndex(sv);
   Expr i = sIdx[rank - 2], j = sIdx[rank - 1];
@@ -1191,7 +1191,7 @@ LogicalResult PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
   scores(sv) = typedZero(acc);
   scores(sv) +=
       Halide::cast(acc, widen(w.call({ra.x}))) *
-      Halide::tanh(Halide::cast(acc, widen(readKeyed(q, sIdx, i, ra.x))) +
+      vectorTanh(Halide::cast(acc, widen(readKeyed(q, sIdx, i, ra.x))) +
                    Halide::cast(acc, widen(readKeyed(k, sIdx, j, ra.x))));
 
   // Softmax over the keys; masked keys hold the lowest float, as in

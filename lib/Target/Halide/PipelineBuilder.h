@@ -60,6 +60,8 @@ constexpr int64_t kMaxKnownElements = 64;
 // Helpers shared by the op definitions
 //===----------------------------------------------------------------------===//
 
+/// tanh, computed in vector arithmetic for float32.
+Halide::Expr vectorTanh(Halide::Expr x);
 /// `activation` of attn.linear applied to `x` (float32 or wider).
 Halide::Expr applyActivation(llvm::StringRef activation, Halide::Expr x);
 
