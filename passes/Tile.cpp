@@ -16,6 +16,8 @@
 #include "attnc/Passes/Passes.h"
 #include "attnc/Target/TargetInfo.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/MathExtras.h"
@@ -136,11 +138,68 @@ ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target) {
                            /*gpuThreads=*/0);
 }
 
+/// True when `to` is `from` with some axes split into several (static
+/// shapes): every axis of `from` is the product of consecutive axes of
+/// `to`.
+bool splitsAxesOnly(RankedTensorType from, RankedTensorType to) {
+  if (!from.hasStaticShape() || !to.hasStaticShape())
+    return false;
+  int64_t j = 0, rank = to.getRank();
+  for (int64_t extent : from.getShape()) {
+    int64_t product = 1;
+    while (j < rank && product < extent)
+      product *= to.getDimSize(j++);
+    // Axes of extent 1 on the result's side go with the next group.
+    if (product != extent)
+      return false;
+  }
+  for (; j < rank; ++j)
+    if (to.getDimSize(j) != 1)
+      return false;
+  return true;
+}
+
+/// True for an elementwise op (arithmetic, comparisons, casts, selects,
+/// slices, concatenations, broadcasts) whose only user reads each of its
+/// elements a few times at most: computed inside that user instead of into
+/// a buffer of its own, so that chains such as rotary embeddings (slice,
+/// neg, concat, mul, add) or gated activations are one pass. Not fused:
+/// outputs, ops with several users (they would be computed once per user),
+/// and ops read by products (attn.matmul, attn.linear, convolutions,
+/// einsum, additive and hard attention re-read every element many times)
+/// or by gathers, or used as attn.sdpa's mask (read once per score).
+bool fusesIntoUser(Operation *op) {
+  if (!isa<AddOp, SubOp, MulOp, DivOp, SqrtOp, CastOp, PowOp, ModOp, MaxOp,
+           MinOp, AndOp, OrOp, EqualOp, LessOp, GreaterOp, NegOp, AbsOp, ExpOp,
+           LogOp, ErfOp, TanhOp, SigmoidOp, ReluOp, ReciprocalOp, NotOp, SinOp,
+           CosOp, IsNanOp, GeluOp, SelectOp, ConcatOp, SliceOp, ExpandOp,
+           ExpandDimsOp, TileOp>(op) ||
+      op->getNumResults() != 1 || !op->getResult(0).hasOneUse())
+    return false;
+  OpOperand &use = *op->getResult(0).getUses().begin();
+  Operation *user = use.getOwner();
+  if (isa<func::ReturnOp, MatMulOp, LinearOp, Conv2dOp, EinsumOp,
+          AdditiveAttentionOp, HardAttentionOp, GatherOp, GatherNdOp>(user))
+    return false;
+  if (auto sdpa = dyn_cast<SdpaOp>(user))
+    return use.get() != sdpa.getMask();
+  return true;
+}
+
 ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target) {
   MLIRContext *ctx = op->getContext();
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
-  // Layout-only ops cost nothing when read through by their consumer.
+  // Layout-only ops cost nothing when read through by their consumer:
+  // transposes, and reshapes that only split axes ([B, S, 768] → [B, S,
+  // 12, 64]: the consumer reads h · 64 + d). A reshape that merges axes is
+  // copied once instead, so that its readers index it without division.
   if (isa<TransposeOp>(op))
+    return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
+  if (auto reshape = dyn_cast<ReshapeOp>(op))
+    if (splitsAxesOnly(cast<RankedTensorType>(reshape->getOperand(0).getType()),
+                       type))
+      return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
+  if (fusesIntoUser(op))
     return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
   int64_t inner = type.getRank() ? type.getShape().back() : 1;
   if (target.isGpu) {

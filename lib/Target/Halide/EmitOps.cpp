@@ -268,8 +268,7 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](ExpOp) { return unary([](Expr x) { return Halide::exp(x); }); })
       .Case([&](LogOp) { return unary([](Expr x) { return Halide::log(x); }); })
       .Case([&](ErfOp) { return unary([](Expr x) { return Halide::erf(x); }); })
-      .Case(
-          [&](TanhOp) { return unary([](Expr x) { return vectorTanh(x); }); })
+      .Case([&](TanhOp) { return unary([](Expr x) { return vectorTanh(x); }); })
       .Case([&](SigmoidOp) {
         return unary([](Expr x) {
           return Halide::cast(x.type(), 1) /
@@ -737,15 +736,67 @@ LogicalResult PipelineBuilder::defineReshape(Operation *op,
   require(outTotal == total, "reshape at " + name +
                                  ": the target shape does not hold the "
                                  "input's element count");
-  defineElementwise(op, name, funcs, shape, [&](const std::vector<Expr> &i) {
-    // Row-major flat position, then the input's index.
-    Expr flat = 0;
-    for (int k = 0; k < rank; ++k)
-      flat = flat * shape[k] + i[k];
-    std::vector<Expr> inIdx(in.rank());
-    for (int k = in.rank() - 1; k >= 0; --k) {
-      inIdx[k] = flat % in.shape[k];
-      flat = flat / in.shape[k];
+  // Axes in groups whose extents multiply to the same count on both sides
+  // ([B, S, 768] → [B, S, 12, 64]: {B}, {S}, {768 → 12 × 64}): each group
+  // is indexed on its own, so a split is affine (h · 64 + d) and a merge
+  // divides only within the group. Where extents cannot be compared, the
+  // rest is one group.
+  struct Group {
+    int inBegin, inEnd, outBegin, outEnd;
+  };
+  std::vector<Group> groups;
+  auto constant = [](const Expr &e) -> std::optional<int64_t> {
+    if (const int64_t *c = Halide::Internal::as_const_int(e))
+      return *c;
+    return std::nullopt;
+  };
+  int i = 0, j = 0, inRank = in.rank();
+  while (i < inRank && j < rank) {
+    Group g{i, i + 1, j, j + 1};
+    Expr pin = in.shape[i], pout = shape[j];
+    bool closed = false;
+    while (true) {
+      Expr a = simplifyKnown(pin), b = simplifyKnown(pout);
+      if (Halide::Internal::can_prove(a == b)) {
+        closed = true;
+        break;
+      }
+      std::optional<int64_t> ca = constant(a), cb = constant(b);
+      if (!ca || !cb)
+        break;
+      if (*ca < *cb && g.inEnd < inRank)
+        pin = pin * in.shape[g.inEnd++];
+      else if (*cb < *ca && g.outEnd < rank)
+        pout = pout * shape[g.outEnd++];
+      else
+        break;
+    }
+    if (!closed) {
+      groups.push_back({g.inBegin, inRank, g.outBegin, rank});
+      i = inRank;
+      j = rank;
+      break;
+    }
+    groups.push_back(g);
+    i = g.inEnd;
+    j = g.outEnd;
+  }
+  // Trailing axes of extent 1 on either side join the last group.
+  if (groups.empty())
+    groups.push_back({0, inRank, 0, rank});
+  groups.back().inEnd = inRank;
+  groups.back().outEnd = rank;
+  defineElementwise(op, name, funcs, shape, [&](const std::vector<Expr> &idx) {
+    std::vector<Expr> inIdx(inRank);
+    for (const Group &g : groups) {
+      // Row-major position within the group, then the input's index.
+      Expr flat = 0;
+      for (int k = g.outBegin; k < g.outEnd; ++k)
+        flat = g.outEnd - g.outBegin == 1 ? idx[k] : flat * shape[k] + idx[k];
+      for (int k = g.inEnd - 1; k >= g.inBegin; --k) {
+        inIdx[k] = k == g.inBegin ? flat : flat % in.shape[k];
+        flat = flat / in.shape[k];
+      }
     }
     return in.call(inIdx);
   });
@@ -1192,7 +1243,7 @@ LogicalResult PipelineBuilder::defineAdditiveAttention(AdditiveAttentionOp op,
   scores(sv) +=
       Halide::cast(acc, widen(w.call({ra.x}))) *
       vectorTanh(Halide::cast(acc, widen(readKeyed(q, sIdx, i, ra.x))) +
-                   Halide::cast(acc, widen(readKeyed(k, sIdx, j, ra.x))));
+                 Halide::cast(acc, widen(readKeyed(k, sIdx, j, ra.x))));
 
   // Softmax over the keys; masked keys hold the lowest float, as in
   // attn.sdpa, so a fully masked row averages the values.
