@@ -167,7 +167,8 @@ bool splitsAxesOnly(RankedTensorType from, RankedTensorType to) {
 /// outputs, ops with several users (they would be computed once per user),
 /// and ops read by products (attn.matmul, attn.linear, convolutions,
 /// einsum, additive and hard attention re-read every element many times)
-/// or by gathers, or used as attn.sdpa's mask (read once per score).
+/// or by gathers, or used as attn.sdpa's mask (read once per score), and
+/// ops with an infinite or NaN constant operand.
 bool fusesIntoUser(Operation *op) {
   if (!isa<AddOp, SubOp, MulOp, DivOp, SqrtOp, CastOp, PowOp, ModOp, MaxOp,
            MinOp, AndOp, OrOp, EqualOp, LessOp, GreaterOp, NegOp, AbsOp, ExpOp,
@@ -176,6 +177,15 @@ bool fusesIntoUser(Operation *op) {
            ExpandDimsOp, TileOp>(op) ||
       op->getNumResults() != 1 || !op->getResult(0).hasOneUse())
     return false;
+  // Generated code assumes finite floating-point arithmetic: an infinity
+  // or NaN written as a literal into the user's arithmetic could be folded
+  // away. Such constants are read from the op's own buffer instead.
+  for (Value operand : op->getOperands())
+    if (auto constant = operand.getDefiningOp<ConstantOp>())
+      if (auto dense = dyn_cast<DenseFPElementsAttr>(constant.getValue()))
+        for (const APFloat &v : dense.getValues<APFloat>())
+          if (!v.isFinite())
+            return false;
   OpOperand &use = *op->getResult(0).getUses().begin();
   Operation *user = use.getOwner();
   if (isa<func::ReturnOp, MatMulOp, LinearOp, Conv2dOp, EinsumOp,

@@ -68,6 +68,38 @@ func.func @linear(%x: tensor<1x128x768xf32>, %w: tensor<768x3072xf32>, %b: tenso
   return %0, %1, %2 : tensor<1x128x3072xf32>, tensor<1x128x8xf32>, tensor<1x3072xf32>
 }
 
+// Fusion: a single-use elementwise op is computed inside its user
+// (inlined), except where the user is a product (attn.linear), the op has
+// several users, reads an infinite constant, or is an output. Reshapes that
+// only split axes are inlined; one that merges axes is copied.
+// AVX512-LABEL: func.func @fusion
+// AVX512: %[[SPLIT:.*]] = attn.reshape {{.*}}inlined = true
+// AVX512: %[[NEG:.*]] = attn.neg {{.*}}inlined = true
+// AVX512: %[[MUL:.*]] = attn.mul {{.*}}inlined = true
+// AVX512: %[[ADD:.*]] = attn.add {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: attn.linear %[[ADD]]
+// AVX512: %[[MASK:.*]] = attn.select {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: attn.add %[[MASK]], {{.*}}inlined = true
+// AVX512: %[[MERGE:.*]] = attn.reshape {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: %[[TWICE:.*]] = attn.exp {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: attn.mul %[[TWICE]], %[[TWICE]] {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+func.func @fusion(%x: tensor<4x64xf32>, %w: tensor<64x64xf32>, %c: tensor<4x64xi1>) -> (tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>) {
+  %s = attn.reshape %x, [4, 4, 16] : tensor<4x64xf32> -> tensor<4x4x16xf32>
+  %n = attn.neg %s : tensor<4x4x16xf32>
+  %m = attn.reshape %n, [4, 64] : tensor<4x4x16xf32> -> tensor<4x64xf32>
+  %p = attn.mul %x, %x : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+  %a = attn.add %p, %m : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+  %l = attn.linear %a, %w : (tensor<4x64xf32>, tensor<64x64xf32>) -> tensor<4x64xf32>
+  %inf = attn.constant dense<0xFF800000> : tensor<f32>
+  %zero = attn.constant dense<0.0> : tensor<f32>
+  %sel = attn.select %c, %inf, %zero : (tensor<4x64xi1>, tensor<f32>, tensor<f32>) -> tensor<4x64xf32>
+  %b = attn.add %sel, %x : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+  %r = attn.relu %b : tensor<4x64xf32>
+  %e = attn.exp %x : tensor<4x64xf32>
+  %sq = attn.mul %e, %e : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+  return %l, %r, %m, %sq : tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>
+}
+
 // A schedule written by hand is kept.
 // AVX512-LABEL: func.func @hand_written
 // AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [32, 64]>
