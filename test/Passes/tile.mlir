@@ -75,12 +75,12 @@ func.func @linear(%x: tensor<1x128x768xf32>, %w: tensor<768x3072xf32>, %b: tenso
 // AVX512-LABEL: func.func @fusion
 // AVX512: %[[SPLIT:.*]] = attn.reshape {{.*}}inlined = true
 // AVX512: %[[NEG:.*]] = attn.neg {{.*}}inlined = true
+// AVX512: %[[MERGE:.*]] = attn.reshape {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // AVX512: %[[MUL:.*]] = attn.mul {{.*}}inlined = true
 // AVX512: %[[ADD:.*]] = attn.add {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // AVX512: attn.linear %[[ADD]]
 // AVX512: %[[MASK:.*]] = attn.select {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // AVX512: attn.add %[[MASK]], {{.*}}inlined = true
-// AVX512: %[[MERGE:.*]] = attn.reshape {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // AVX512: %[[TWICE:.*]] = attn.exp {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // AVX512: attn.mul %[[TWICE]], %[[TWICE]] {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 func.func @fusion(%x: tensor<4x64xf32>, %w: tensor<64x64xf32>, %c: tensor<4x64xi1>) -> (tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>) {
