@@ -334,10 +334,11 @@ void scheduleLinear(const OpFuncs &funcs, ScheduleAttr schedule) {
 }
 
 /// attn.matmul / attn.linear in register tiles: each task is `taskRows`
-/// rows × one panel of columns × one batch entry; inside it the panel's
-/// weights stay in cache while tiles of `tileRows` rows × `panelColumns`
-/// columns are summed over k in registers, then written through the
-/// epilogue (bias, activation, residual) straight from them.
+/// rows × one panel of columns × one batch entry, the row blocks of one
+/// panel consecutive so that the panel's weights stay in cache from task to
+/// task. Inside a task, tiles of `tileRows` rows × `panelColumns` columns
+/// are summed over k in registers, then written through the epilogue
+/// (bias, activation, residual) straight from them.
 void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule) {
   using Halide::MemoryType;
   Func out = f.out, acc = f.acc;
@@ -351,12 +352,12 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule) {
       .split(col, panel, ci, f.panelColumns, TailStrategy::GuardWithIf)
       .split(row, ro, ri, f.tileRows, TailStrategy::GuardWithIf)
       .split(ro, rt, rti, tilesPerTask, TailStrategy::GuardWithIf);
-  std::vector<VarOrRVar> order = {ci, ri, rti, panel, rt};
+  std::vector<VarOrRVar> order = {ci, ri, rti, rt, panel};
   for (size_t k = 2; k < v.size(); ++k)
     order.push_back(v[k]);
   out.reorder(order);
-  // Tasks: panels × row blocks × batch entries.
-  Var task = panel;
+  // Tasks: row blocks × panels × batch entries.
+  Var task = rt;
   for (size_t k = 4; k < order.size(); ++k) {
     Var fused(n + "_task" + std::to_string(k));
     out.fuse(task, order[k].var, fused);
