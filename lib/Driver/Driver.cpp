@@ -483,6 +483,7 @@ LogicalResult mlir::attn::compile(
   };
   emitOptions.stage = [&](const std::string &what) { progress.stage(what); };
   emitOptions.weightsAsParams = options.weightsAsParams;
+  emitOptions.autoscheduler = options.autoscheduler;
   if (options.weightsAsParams && output != "-") {
     llvm::SmallString<128> dir(output);
     llvm::sys::path::replace_extension(dir, "weights");

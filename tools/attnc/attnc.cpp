@@ -76,6 +76,13 @@ static cl::opt<std::string> weights(
              "as <output stem>.weights/<name>.npy"),
     cl::init("embed"), cl::cat(attncCategory));
 
+static cl::opt<std::string> autoschedule(
+    "autoschedule",
+    cl::desc("Adams2019, Li2018 or Mullapudi2016: ignore attnc's schedules "
+             "and let this Halide autoscheduler schedule the plain "
+             "algorithm (a reference point; input shapes must be static)"),
+    cl::cat(attncCategory));
+
 static cl::list<std::string> attentionProbs(
     "attention-probs",
     cl::desc("Also return the attention probabilities [B, H, Nq, Nk] of these "
@@ -135,6 +142,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   options.weightsAsParams = weights == "param";
+  options.autoscheduler = autoschedule;
   if (!report.empty() && report != "fusion") {
     llvm::errs() << "attnc: error: --report='" << report
                  << "' is not supported (supported: fusion)\n";

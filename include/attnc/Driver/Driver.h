@@ -61,6 +61,10 @@ struct CompileOptions {
   /// arguments, written next to the output as `<stem>.weights/<name>.npy`,
   /// instead of embedding them.
   bool weightsAsParams = false;
+  /// Non-empty: ignore attnc's schedules and let this Halide autoscheduler
+  /// (Adams2019, Li2018, Mullapudi2016) schedule the plain algorithm; a
+  /// reference point for attnc's own schedules.
+  std::string autoscheduler;
   /// Attention ops (node names or parts; `all`) whose probabilities the
   /// compiled function also returns.
   std::vector<std::string> attentionProbs;

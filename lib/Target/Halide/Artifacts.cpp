@@ -13,11 +13,14 @@
 #include "PipelineBuilder.h"
 #include "attnc/Target/Halide/HalideEmitter.h"
 
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
+#include <thread>
 #include <unistd.h>
 
 using namespace mlir;
@@ -46,6 +49,70 @@ FailureOr<func::FuncOp> soleFunction(ModuleOp module) {
   return found;
 }
 
+/// Loads the plugin of Halide autoscheduler `name`, sets estimates on every
+/// input and output from their static shapes, and schedules the pipeline.
+LogicalResult runAutoscheduler(func::FuncOp fn, PipelineBuilder &pb,
+                               const Halide::Target &target,
+                               const std::string &name) {
+  static const llvm::StringMap<const char *> plugins = {
+      {"Adams2019", "libautoschedule_adams2019.so"},
+      {"Li2018", "libautoschedule_li2018.so"},
+      {"Mullapudi2016", "libautoschedule_mullapudi2016.so"}};
+  auto plugin = plugins.find(name);
+  if (plugin == plugins.end())
+    return fn.emitError("unknown autoscheduler '")
+           << name << "' (supported: Adams2019, Li2018, Mullapudi2016)";
+  llvm::SmallString<256> path(ATTNC_HALIDE_PLUGIN_DIR);
+  llvm::sys::path::append(path, plugin->second);
+  if (!llvm::sys::fs::exists(path))
+    return fn.emitError("the Halide autoscheduler plugin for '")
+           << name << "' is not installed (looked for " << path << ")";
+  // Adams2019's default beam search (32 states) exhausts memory on
+  // attention pipelines; attnc runs it greedily unless told otherwise.
+  if (name == "Adams2019")
+    setenv("HL_BEAM_SIZE", "1", /*overwrite=*/0);
+  static llvm::StringSet<> loaded;
+  if (!loaded.contains(path)) {
+    Halide::load_plugin(path.str().str());
+    loaded.insert(path);
+  }
+  auto region = [](llvm::ArrayRef<int64_t> shape) {
+    Halide::Region r;
+    for (int64_t extent : llvm::reverse(shape))
+      r.emplace_back(0, static_cast<int>(extent));
+    return r;
+  };
+  for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
+    auto ranked = cast<RankedTensorType>(type);
+    if (!ranked.hasStaticShape())
+      return fn.emitError("the autoscheduler needs static input shapes: "
+                          "input ")
+             << i << " ('" << pb.params[i].name() << "') has type " << ranked
+             << "; pin it with --input-shape";
+    pb.params[i].set_estimates(region(ranked.getShape()));
+  }
+  for (PipelineBuilder::Weight &w : pb.weights)
+    w.param.set_estimates(region(w.shape));
+  for (auto [out, shape] : llvm::zip(pb.outputs, pb.outputShapes)) {
+    std::vector<int64_t> extents;
+    for (const Halide::Expr &e : shape) {
+      const int64_t *c = Halide::Internal::as_const_int(
+          Halide::Internal::simplify(Halide::cast<int64_t>(e)));
+      if (!c)
+        return fn.emitError("the autoscheduler needs static output shapes: "
+                            "output '")
+               << out.name() << "' has an extent known only at run time";
+      extents.push_back(*c);
+    }
+    out.set_estimates(region(extents));
+  }
+  Halide::MachineParams machine(
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+      32 * 1024 * 1024, 40);
+  pb.pipeline().auto_schedule(name, target, machine);
+  return success();
+}
+
 /// A lowered model: the Halide module and what the JIT needs.
 struct Lowered {
   std::unique_ptr<PipelineBuilder> builder;
@@ -68,10 +135,20 @@ FailureOr<Lowered> buildPipelines(ModuleOp module,
   lowered.name = options.functionName.empty() ? fn->getSymName().str()
                                               : options.functionName;
   lowered.name = cIdentifier(lowered.name);
+  bool autoschedule = !options.autoscheduler.empty();
+  if (autoschedule)
+    // The autoscheduler sees the plain algorithm: no op is register-blocked
+    // or tiled by attnc.
+    fn->walk([](Operation *op) { op->removeAttr("schedule"); });
   lowered.builder = std::make_unique<PipelineBuilder>(*fn);
   lowered.builder->progress = options.progress;
   lowered.builder->weightsAsParams = options.weightsAsParams;
+  lowered.builder->applySchedules = !autoschedule;
   if (failed(lowered.builder->build(lowered.target)))
+    return failure();
+  if (autoschedule &&
+      failed(runAutoscheduler(*fn, *lowered.builder, lowered.target,
+                              options.autoscheduler)))
     return failure();
   if (options.stage)
     options.stage("lowering the Halide pipeline and generating code");

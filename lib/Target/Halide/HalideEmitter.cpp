@@ -188,8 +188,8 @@ Expr mlir::attn::halide::applyActivation(llvm::StringRef activation, Expr x) {
     Expr c = Halide::cast(t, static_cast<float>(std::sqrt(2.0 / M_PI)));
     Expr k = Halide::cast(t, 0.044715f);
     // 0.5·x·(1 + tanh(u)) = x / (1 + e^-2u).
-    return x / (one + Halide::exp(Halide::cast(t, -2.0f) * c *
-                                  (x + k * x * x * x)));
+    return x / (one +
+                Halide::exp(Halide::cast(t, -2.0f) * c * (x + k * x * x * x)));
   }
   if (activation == "gelu_sigmoid")
     return x / (one + Halide::exp(Halide::cast(t, -1.702f) * x));
@@ -539,7 +539,8 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     Tensor &t = get(result);
     // Shape arithmetic whose elements are known needs no schedule: its
     // readers use the elements, and a Func call, if any, is inlined.
-    if (!isa<ConstantOp>(op) && !(t.values && !directOutputs.count(result))) {
+    if (applySchedules && !isa<ConstantOp>(op) &&
+        !(t.values && !directOutputs.count(result))) {
       auto schedule = dyn_cast_or_null<ScheduleAttr>(op.getAttr("schedule"));
       if (!schedule)
         schedule = ScheduleAttr::get(op.getContext(), 1, {}, false,
@@ -562,10 +563,12 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
       out = Func(outputNames[i]);
       std::vector<Var> vars = makeVars(type.getRank(), outputNames[i]);
       out(vars) = t.func(vars);
-      scheduleFunc(out, ScheduleAttr::get(func.getContext(),
-                                          target.has_gpu_feature() ? 1 : 8, {},
-                                          type.getRank() >= 2, false,
-                                          target.has_gpu_feature() ? 256 : 0));
+      if (applySchedules)
+        scheduleFunc(out,
+                     ScheduleAttr::get(func.getContext(),
+                                       target.has_gpu_feature() ? 1 : 8, {},
+                                       type.getRank() >= 2, false,
+                                       target.has_gpu_feature() ? 256 : 0));
     }
     // The caller's buffer must have exactly the output's extents.
     int rank = type.getRank();

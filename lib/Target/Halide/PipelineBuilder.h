@@ -187,6 +187,8 @@ public:
 
   /// Large constants become input buffers (HalideEmitOptions::weightsDir).
   bool weightsAsParams = false;
+  /// False: no Func is scheduled (an autoscheduler will do it).
+  bool applySchedules = true;
   /// A constant passed as an input buffer: its data, to be written out.
   struct Weight {
     Halide::ImageParam param;

@@ -53,6 +53,9 @@ struct HalideEmitOptions {
   /// With weightsAsParams, where each weight is written as
   /// `<argument name>.npy` (replaced as a whole); empty: not written.
   std::string weightsDir;
+  /// Non-empty: the op schedules are ignored and this Halide autoscheduler
+  /// (Adams2019, Li2018, Mullapudi2016) schedules the pipeline.
+  std::string autoscheduler;
 };
 
 /// Returns the concrete Halide target string for `target` (resolving
