@@ -18,7 +18,14 @@ Cases:
   llama_S512                           one LLaMA-style block (RMSNorm, rotary
                                        embedding, 16 query heads over 4 key/
                                        value heads, SwiGLU FFN 2816), causal
+  bundled_llama_S128                   the bundled model (test/models/llama:
+                                       the exporter's file of a 2-layer
+                                       LlamaModel, hidden 64, 8 query heads
+                                       over 2 key/value heads) at batch 1,
+                                       sequence 128
 """
+
+import os
 
 import numpy as np
 import onnx
@@ -268,4 +275,21 @@ def all_cases():
     cases.append(("bert_S384", "layer", lambda: bert_layer(384)))
     cases.append(("gpt2_S512", "layer", lambda: gpt2_block(512)))
     cases.append(("llama_S512", "layer", lambda: llama_block(512)))
+    cases.append(("bundled_llama_S128", "model", lambda: bundled_llama(128)))
     return cases
+
+
+def bundled_llama(s):
+    """test/models/llama as exported, with token ids and an all-ones
+    padding mask of one sequence of `s` tokens."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    model = onnx.load(os.path.join(root, "test", "models", "llama",
+                                   "model.onnx"))
+    rng = np.random.default_rng(0)
+    inputs = {"input_ids": rng.integers(0, 128, (1, s), dtype=np.int64),
+              "attention_mask": np.ones((1, s), dtype=np.int64)}
+    layers, hidden, ffn, heads, kv_heads, d = 2, 64, 128, 8, 2, 8
+    per_layer = 2.0 * s * (hidden * heads * d * 2 + hidden * kv_heads * d * 2
+                           + 3 * hidden * ffn) + \
+        attention_flops(s, heads, d, True)
+    return model, inputs, layers * per_layer

@@ -13,7 +13,10 @@ In one run, on the same number of threads, it
   4. times the same .onnx file under ONNX Runtime (benchmarks/ort_run.py,
      intra-op threads = --threads) and checks that both give the same
      output;
-  5. records the peak memory (maximum resident set) of each process;
+  5. compiles the same pipelines with attnc's schedules replaced by Halide's
+     Adams2019 autoscheduler (attnc --autoschedule=Adams2019) and times them
+     the same way: a reference point for the schedules (--no-adams skips);
+  6. records the peak memory (maximum resident set) of each process;
 and writes results.md (the table), results.json and results.png (the chart)
 into --out. Each process runs alone; times are medians of repeated calls
 after a warm-up call.
@@ -88,6 +91,8 @@ def main():
     ap.add_argument("--workdir", default="/tmp/attnc-bench")
     ap.add_argument("--seconds", type=float, default=1.5,
                     help="time budget per measurement")
+    ap.add_argument("--no-adams", action="store_true",
+                    help="skip the Halide Adams2019 autoscheduler column")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.workdir, exist_ok=True)
@@ -130,6 +135,10 @@ def main():
             [sys.executable, os.path.join(HERE, "ort_run.py"), path, work,
              str(args.threads), str(runs)])
         ort_ms = median_ms(text)
+        adams_ms = None
+        if not args.no_adams:
+            adams_ms = time_adams(attnc, runner, path, work, name, inputs,
+                                  args.threads)
         a = np.load(out_path).astype(np.float64)
         b = np.load(os.path.join(work, "ort_out.npy")).astype(np.float64)
         diff = float(np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(b))))
@@ -142,13 +151,16 @@ def main():
             "attnc_peak_pct": 100 * flops / attnc_ms / 1e6 / peak,
             "speedup_vs_ort": ort_ms / attnc_ms,
             "attnc_rss_mib": attnc_rss, "ort_rss_mib": ort_rss,
+            "adams_ms": adams_ms,
+            "speedup_vs_adams": adams_ms / attnc_ms if adams_ms else None,
             "max_rel_diff": diff, "compile_s": compile_s, "runs": runs,
         }
         rows.append(row)
         print(f"{name:18s} attnc {attnc_ms:9.3f} ms {row['attnc_gflops']:7.1f}"
               f" GFLOP/s ({row['attnc_peak_pct']:4.1f}% of peak)  ORT "
               f"{ort_ms:9.3f} ms  ×{row['speedup_vs_ort']:.2f}  RSS "
-              f"{attnc_rss:.0f}/{ort_rss:.0f} MiB  diff {diff:.1e}",
+              f"{attnc_rss:.0f}/{ort_rss:.0f} MiB  diff {diff:.1e}  Adams2019 "
+              + (f"{adams_ms:.3f} ms" if adams_ms else "-"),
               flush=True)
 
     meta = {
@@ -164,6 +176,31 @@ def main():
     write_table(os.path.join(args.out, "results.md"), meta, rows)
     write_chart(os.path.join(args.out, "results.png"), meta, rows)
     print(f"wrote {args.out}/results.md, results.json, results.png")
+
+
+def time_adams(attnc, runner, path, work, name, inputs, threads):
+    """Compiles `path` with Halide's Adams2019 autoscheduler instead of
+    attnc's schedules and returns its median time in ms (3 runs after a
+    warm-up: these schedules are slow on large cases), or None when the
+    autoscheduler fails."""
+    lib = os.path.join(work, "lib" + name + "_adams.so")
+    # The autoscheduler needs static shapes: pin the inputs' shapes.
+    pins = [f"--input-shape={k}=" + "x".join(str(d) for d in v.shape)
+            for k, v in inputs.items()]
+    proc = subprocess.run([attnc, path, "--emit=shared-lib", "-o", lib,
+                           f"--function-name={name}",
+                           "--autoschedule=Adams2019", "--quiet"] + pins,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"{name}: Adams2019 failed:\n{proc.stderr[-2000:]}",
+              flush=True)
+        return None
+    cmd = [runner, lib, f"--function={name}"] + [
+        f"--input={k}=@{os.path.join(work, k)}.npy" for k in inputs] + [
+        f"--output=@{os.path.join(work, 'adams_out.npy')}", "--benchmark=3",
+        f"--threads={threads}"]
+    return median_ms(subprocess.run(cmd, check=True, capture_output=True,
+                                    text=True).stdout)
 
 
 def cpu_name():
@@ -185,21 +222,26 @@ def write_table(path, meta, rows):
         f"{meta['date']}.",
         "",
         "| case | GFLOP | attnc ms | attnc GFLOP/s | % of peak | ORT ms | "
-        "ORT GFLOP/s | attnc / ORT speed | attnc peak MiB | ORT peak MiB | "
-        "max diff |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "ORT GFLOP/s | attnc / ORT speed | Adams2019 ms | attnc / Adams2019 "
+        "speed | attnc peak MiB | ORT peak MiB | max diff |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['case']} | {r['gflop']:.2f} | {r['attnc_ms']:.3f} | "
             f"{r['attnc_gflops']:.1f} | {r['attnc_peak_pct']:.1f} | "
             f"{r['ort_ms']:.3f} | {r['ort_gflops']:.1f} | "
-            f"{r['speedup_vs_ort']:.2f}× | {r['attnc_rss_mib']:.0f} | "
+            f"{r['speedup_vs_ort']:.2f}× | "
+            + (f"{r['adams_ms']:.3f} | {r['speedup_vs_adams']:.1f}× | "
+               if r.get("adams_ms") else "— | — | ")
+            + f"{r['attnc_rss_mib']:.0f} | "
             f"{r['ort_rss_mib']:.0f} | {r['max_rel_diff']:.1e} |")
     lines += ["", "GFLOP counts the matrix products (attention: 4·H·N²·D, "
               "half of it when causal). Peak memory is the maximum resident "
               "set of the whole process, inputs and outputs included. max "
-              "diff: max |attnc − ORT| / max(1, max |ORT|)."]
+              "diff: max |attnc − ORT| / max(1, max |ORT|). Adams2019: the "
+              "same pipeline with attnc's schedules replaced by Halide 14's "
+              "Adams2019 autoscheduler (greedy search, median of 3 runs)."]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -211,9 +253,12 @@ def write_chart(path, meta, rows):
     names = [r["case"] for r in rows]
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(max(8, 0.8 * len(rows)), 4.5))
-    ax.bar(x - 0.2, [r["attnc_gflops"] for r in rows], 0.4, label="attnc")
-    ax.bar(x + 0.2, [r["ort_gflops"] for r in rows], 0.4,
+    ax.bar(x - 0.27, [r["attnc_gflops"] for r in rows], 0.27, label="attnc")
+    ax.bar(x, [r["ort_gflops"] for r in rows], 0.27,
            label=f"ONNX Runtime {meta['onnxruntime']}")
+    ax.bar(x + 0.27, [r["gflop"] * 1e3 / r["adams_ms"]
+                      if r.get("adams_ms") else 0 for r in rows], 0.27,
+           label="Halide Adams2019 (same pipelines)")
     ax.axhline(meta["peak_gflops"], color="black", linestyle="--",
                linewidth=1, label="measured FMA peak")
     ax.set_xticks(x)
