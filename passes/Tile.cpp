@@ -7,9 +7,9 @@
 // for the two products sized to the target's vector register file (see
 // scheduleSdpa); for attn.matmul / attn.linear on CPUs, register tiles of
 // rows × panels of columns and tasks of rows sized to L2 (scheduleMatMul).
-// Layout-only ops (transpose) are inlined into their
-// consumers. Ops that already carry a schedule keep it: a hand-written
-// schedule always wins.
+// Layout-only ops and single-use elementwise chains are inlined into their
+// consumers (fusesIntoUser). Ops that already carry a schedule keep it: a
+// hand-written schedule always wins.
 //
 //===----------------------------------------------------------------------===//
 

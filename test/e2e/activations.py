@@ -17,10 +17,11 @@ every float32 implementation of that formula does.
 import argparse
 import math
 import os
-import subprocess
 import sys
 
 import numpy as np
+
+from attn_case import compile_and_run
 
 ERFC = np.vectorize(math.erfc)
 REFERENCE = {
@@ -43,23 +44,10 @@ def sweep():
     return np.concatenate([mag, -mag]).astype(np.float32)
 
 
-def compile_and_run(args, name, text, x):
-    work = os.path.join(args.workdir, name)
-    os.makedirs(work, exist_ok=True)
-    path = os.path.join(work, name + ".mlir")
-    with open(path, "w") as f:
-        f.write(text)
-    lib = os.path.join(work, f"lib{name}.so")
-    subprocess.run([os.path.join(args.tools, "attnc"), path,
-                    "--emit=shared-lib", "--function-name=act", "-o", lib],
-                   check=True, stderr=subprocess.DEVNULL)
-    np.save(os.path.join(work, "x.npy"), x)
-    out = os.path.join(work, "y.npy")
-    subprocess.run([os.path.join(args.tools, "attnc-run"), lib,
-                    "--function=act", f"--input=x=@{work}/x.npy",
-                    f"--output=@{out}"], check=True,
-                   stdout=subprocess.DEVNULL)
-    return np.load(out).astype(np.float64)
+def run(args, name, text, x):
+    _, y = compile_and_run(args.tools, os.path.join(args.workdir, name),
+                           name, text, {"x": x}, function="act")
+    return y.astype(np.float64)
 
 
 def main():
@@ -72,7 +60,7 @@ def main():
     ok = True
 
     t = f"tensor<{n}xf32>"
-    got = compile_and_run(args, "tanh", (
+    got = run(args, "tanh", (
         f'func.func @act(%x: {t} {{attn.name = "x"}}) -> ({t} '
         '{attn.name = "y"}) {\n'
         f"  %y = attn.tanh %x : {t}\n  return %y : {t}\n}}\n"), x)
@@ -91,7 +79,7 @@ def main():
                 '  %w = attn.constant dense<1.0> : tensor<1x1xf32>\n'
                 f'  %y = attn.linear %x, %w {{activation = "{act}"}} : '
                 f"({tx}, tensor<1x1xf32>) -> {ty}\n  return %y : {ty}\n}}\n")
-        got = compile_and_run(args, "linear_" + act, text,
+        got = run(args, "linear_" + act, text,
                               x.reshape(n, 1))[:, 0]
         with np.errstate(over="ignore"):
             ref = REFERENCE[act](x.astype(np.float64))

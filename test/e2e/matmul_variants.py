@@ -19,15 +19,16 @@ bfloat16.
   matmul_variants.py --tools BIN_DIR --workdir DIR
 """
 
-import argparse
 import math
 import os
 import re
 import subprocess
-import sys
 import zlib
 
 import numpy as np
+
+from attn_case import (compile_and_run, from_bf16, mlir_type, run_cases,
+                       to_bf16)
 
 # (name, dict of options). lhs: shape of the left operand; n: columns;
 # const: the right-hand side is an attn.constant; op: linear or matmul;
@@ -66,19 +67,6 @@ ACTIVATIONS = {
         math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
     "silu": lambda x: x / (1.0 + np.exp(-x)),
 }
-
-
-def mlir_type(shape, element):
-    return "tensor<" + "x".join("?" if s is None else str(s)
-                                for s in shape) + f"x{element}>"
-
-
-def to_bf16(x):
-    """Rounds float32 to bfloat16 (nearest even); returns the uint16 bits and
-    the rounded values as float32."""
-    bits = x.astype(np.float32).view(np.uint32)
-    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
-    return rounded, (rounded.astype(np.uint32) << 16).view(np.float32)
 
 
 def dense_hex(raw, type_text):
@@ -157,31 +145,17 @@ def run_case(args, name, o):
             '{attn.name = "out"}) {\n' + "\n".join(body) +
             f"\n  return %0 : {t_out}\n}}\n")
 
-    work = os.path.join(args.workdir, name)
-    os.makedirs(work, exist_ok=True)
-    path = os.path.join(work, name + ".mlir")
-    with open(path, "w") as f:
-        f.write(text)
-    lib = os.path.join(work, f"lib{name}.so")
-    attnc = os.path.join(args.tools, "attnc")
-    subprocess.run([attnc, path, "--emit=shared-lib", "-o", lib], check=True,
-                   stderr=subprocess.DEVNULL)
-    stmt = subprocess.run([attnc, path, "--emit=stmt", "-o", "-"],
+    path, got = compile_and_run(args.tools, os.path.join(args.workdir, name),
+                                name, text, feeds)
+    if bf16:
+        got = from_bf16(got)
+    stmt = subprocess.run([os.path.join(args.tools, "attnc"), path,
+                           "--emit=stmt", "-o", "-"],
                           check=True, capture_output=True, text=True).stdout
     if re.search(r"allocate out_acc\[float32 \* \d+\] in Stack", stmt):
         form = "panels" if "out_panels[" in stmt else "tiles"
     else:
         form = "generic"
-    cmd = [os.path.join(args.tools, "attnc-run"), lib]
-    for key, value in feeds.items():
-        np.save(os.path.join(work, key + ".npy"), value)
-        cmd.append(f"--input={key}=@{os.path.join(work, key)}.npy")
-    out_path = os.path.join(work, "out.npy")
-    cmd.append(f"--output=@{out_path}")
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    got = np.load(out_path)
-    if bf16:
-        got = (got.astype(np.uint32) << 16).view(np.float32)
 
     ref = x.astype(np.float64) @ w.astype(np.float64)
     if bias is not None:
@@ -200,18 +174,5 @@ def run_case(args, name, o):
     return ok
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tools", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--filter", default="")
-    args = ap.parse_args()
-    ok = True
-    for name, o in CASES:
-        if args.filter in name:
-            ok &= run_case(args, name, o)
-    sys.exit(0 if ok else 1)
-
-
 if __name__ == "__main__":
-    main()
+    run_cases(CASES, run_case)

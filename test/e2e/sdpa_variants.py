@@ -19,13 +19,13 @@ inputs.
   sdpa_variants.py --tools BIN_DIR --workdir DIR
 """
 
-import argparse
 import os
-import subprocess
-import sys
 import zlib
 
 import numpy as np
+
+from attn_case import (compile_and_run, from_bf16, mlir_type, run_cases,
+                       to_bf16)
 
 # (name, dict of options)
 CASES = [
@@ -48,18 +48,6 @@ CASES = [
     ("value_dim", dict(nq=100, nk=300, dv=40, d=32)),
     ("bfloat16", dict(nq=200, nk=270, causal=True, dtype="bf16")),
 ]
-
-
-def mlir_type(shape, element):
-    return "tensor<" + "x".join(str(s) for s in shape) + f"x{element}>"
-
-
-def to_bf16(x):
-    """Rounds float32 to bfloat16 (nearest even); returns the uint16 bits and
-    the rounded values as float32."""
-    bits = x.astype(np.float32).view(np.uint32)
-    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
-    return rounded, (rounded.astype(np.uint32) << 16).view(np.float32)
 
 
 def reference(q, k, v, mask, o):
@@ -121,7 +109,6 @@ def run_case(args, name, o):
         mask_type = mlir_type(mask.shape, "f32")
 
     work = os.path.join(args.workdir, name)
-    os.makedirs(work, exist_ok=True)
     feeds = {"q": q, "k": k, "v": v}
     if element == "bf16":
         for key in list(feeds):
@@ -156,25 +143,11 @@ def run_case(args, name, o):
             f"  %0 = attn.sdpa {operands} {{{', '.join(attrs)}}} : "
             f"({', '.join(arg_types)}) -> {out_type}\n"
             f"  return %0 : {out_type}\n}}\n")
-    path = os.path.join(work, name + ".mlir")
-    with open(path, "w") as f:
-        f.write(text)
-    lib = os.path.join(work, f"lib{name}.so")
-    subprocess.run([os.path.join(args.tools, "attnc"), path,
-                    "--emit=shared-lib", "-o", lib], check=True,
-                   stderr=subprocess.DEVNULL)
-    cmd = [os.path.join(args.tools, "attnc-run"), lib]
     if mask is not None:
         feeds["m"] = mask
-    for key, value in feeds.items():
-        np.save(os.path.join(work, key + ".npy"), value)
-        cmd.append(f"--input={key}=@{os.path.join(work, key)}.npy")
-    out_path = os.path.join(work, "out.npy")
-    cmd.append(f"--output=@{out_path}")
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    got = np.load(out_path)
+    _, got = compile_and_run(args.tools, work, name, text, feeds)
     if element == "bf16":
-        got = (got.astype(np.uint32) << 16).view(np.float32)
+        got = from_bf16(got)
     ref = reference(q, k, v, mask, o)
     scale = max(1.0, float(np.max(np.abs(ref))))
     err = float(np.max(np.abs(got.astype(np.float64) - ref)))
@@ -185,18 +158,5 @@ def run_case(args, name, o):
     return ok
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tools", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--filter", default="")
-    args = ap.parse_args()
-    ok = True
-    for name, o in CASES:
-        if args.filter in name:
-            ok &= run_case(args, name, o)
-    sys.exit(0 if ok else 1)
-
-
 if __name__ == "__main__":
-    main()
+    run_cases(CASES, run_case)
