@@ -42,27 +42,58 @@ namespace {
 
 constexpr float kLog2e = 1.4426950408889634f;
 
-/// 2^t for t <= 0 in float32: t = k + r with k = round(t), a degree-6
-/// polynomial for 2^r on [-1/2, 1/2] (relative error below 1e-8 before
-/// rounding) and 2^k written into the exponent bits. At t <= -127 the
-/// exponent field is 0 and the result is exactly +0, so masked scores add
-/// nothing and never produce denormals.
+/// 2^t for t <= 0 in float32: t = k + r with k = round(t), 2^r as
+/// 1 + r·q(r) with q of degree 4 fitted on [-1/2, 1/2] for relative error
+/// (below 2e-7 in float32 arithmetic), and 2^k written into the exponent
+/// bits. round(t) comes from the low mantissa bits of t + 1.5·2^23, which
+/// hold it as an integer: no rounding instruction (Halide 14 splits those
+/// into 256-bit halves on AVX-512) and no float-to-int conversion. At
+/// t <= -127 the exponent field is 0 and the result is exactly +0, so masked
+/// scores add nothing and never produce denormals.
 Expr exp2NonPositive(Expr t) {
-  static const float kCoefficients[] = {1.535336188319500e-4f,
-                                        1.339887440266574e-3f,
-                                        9.618437357674640e-3f,
-                                        5.550332471162809e-2f,
-                                        2.402264791363012e-1f,
-                                        6.931472028550421e-1f,
-                                        1.0f};
+  static const float kCoefficients[] = {1.326472918e-3f, 9.671513435e-3f,
+                                        5.550733746e-2f, 2.402224207e-1f,
+                                        6.931469776e-1f};
+  constexpr int kMagicBits = 0x4B400000; // 1.5 · 2^23
   t = Halide::max(t, -127.0f);
-  Expr k = Halide::round(t);
-  Expr r = t - k;
-  Expr p = kCoefficients[0];
+  Expr bits = Halide::reinterpret(Halide::Int(32), t + 12582912.0f);
+  Expr r = t - Halide::cast<float>(bits - kMagicBits);
+  Expr q = kCoefficients[0];
   for (size_t c = 1; c < std::size(kCoefficients); ++c)
-    p = p * r + kCoefficients[c];
-  Expr bits = (Halide::cast<int>(k) + 127) << 23;
-  return p * Halide::reinterpret(Halide::Float(32), bits);
+    q = q * r + kCoefficients[c];
+  // (k + 127) << 23: the magic number's own bits shift out.
+  Expr scale = Halide::reinterpret(Halide::Float(32), (bits + 127) << 23);
+  return (q * r + 1.0f) * scale;
+}
+
+/// True when the rows (last axis) of `value` can be read where they already
+/// lie, contiguous: a function argument, a constant, an op computed into a
+/// buffer of its own, or such a buffer seen through inlined layout ops that
+/// keep every row a contiguous piece of a row of their input (a transpose
+/// that leaves the last axis last, a reshape that splits it). Anything else,
+/// e.g. an elementwise chain computed inside attn.sdpa, is packed once per
+/// KV block instead.
+bool rowsInPlace(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    auto schedule = dyn_cast_or_null<ScheduleAttr>(def->getAttr("schedule"));
+    if (isa<ConstantOp>(def) || !schedule || !schedule.getInlined())
+      return true;
+    auto out = cast<RankedTensorType>(value.getType());
+    auto in = cast<RankedTensorType>(def->getOperand(0).getType());
+    if (auto transpose = dyn_cast<TransposeOp>(def)) {
+      if (transpose.getPerm().back() != out.getRank() - 1)
+        return false;
+    } else if (isa<ReshapeOp, ExpandDimsOp>(def)) {
+      int64_t row = out.getShape().back(), source = in.getShape().back();
+      if (ShapedType::isDynamic(row) || ShapedType::isDynamic(source) ||
+          source % row != 0)
+        return false;
+    } else {
+      return false;
+    }
+    value = def->getOperand(0);
+  }
+  return true;
 }
 
 } // namespace
@@ -157,16 +188,29 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   float qScale = softcap ? scale : scale * kLog2e;
   f.qT = Func(name + "_qT");
   f.qT(ii, d, io, h, b) = widen(q.func(d, rowC, h, b)) * qScale;
-  f.kPack = Func(name + "_kpack");
-  f.kPack(d, j, kb, h, b) = widen(k.func(d, keyAt(j, kb), hk, b));
-  f.vPack = Func(name + "_vpack");
-  f.vPack(d, j, kb, h, b) = widen(v.func(d, keyAt(j, kb), hk, b));
+  // Float32 keys and values whose rows lie contiguous in memory are read
+  // in place (a KV block is then already one dense block of rows); others
+  // are converted or computed once per KV block into a dense pack.
+  auto readRows = [&](Value value, Tensor &t, const std::string &suffix,
+                      Func &pack) {
+    Expr row = widen(t.func(d, keyAt(j, kb), hk, b));
+    if (t.type == Halide::Float(32) && rowsInPlace(value)) {
+      Func direct(name + suffix);
+      direct(d, j, kb, h, b) = row;
+      return direct;
+    }
+    pack = Func(name + suffix);
+    pack(d, j, kb, h, b) = row;
+    return pack;
+  };
+  Func kRows = readRows(op.getK(), k, "_kpack", f.kPack);
+  Func vRows = readRows(op.getV(), v, "_vpack", f.vPack);
 
   const RDom &rd = f.headDim;
   f.scoresAcc = Func(name + "_qk");
   f.scoresAcc(ii, j, kb, io, h, b) = zero;
   f.scoresAcc(ii, j, kb, io, h, b) +=
-      f.qT(ii, rd.x, io, h, b) * f.kPack(rd.x, j, kb, h, b);
+      f.qT(ii, rd.x, io, h, b) * kRows(rd.x, j, kb, h, b);
 
   Expr key = kb * kvB + j;
   Expr s = f.scoresAcc(ii, j, kb, io, h, b);
@@ -203,7 +247,7 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   f.pvAcc = Func(name + "_pvacc");
   f.pvAcc(d, ii, kb, io, h, b) = zero;
   f.pvAcc(d, ii, kb, io, h, b) +=
-      f.probs(ii, rj.x, kb, io, h, b) * f.vPack(d, rj.x, kb, h, b);
+      f.probs(ii, rj.x, kb, io, h, b) * vRows(d, rj.x, kb, h, b);
   f.pv = Func(name + "_pv");
   f.pv(d, ii, kb, io, h, b) = f.pvAcc(d, ii, kb, io, h, b);
 

@@ -464,6 +464,18 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
       else
         dim.set_bounds(0, static_cast<int>(type.getDimSize(k)));
     }
+    // Dense row-major strides (docs/abi.md; an empty axis counts as one):
+    // constants where the inner extents are static, so that generated code
+    // addresses rows with immediate offsets.
+    Expr stride = 1;
+    for (int k = 1; k < rank; ++k) {
+      int64_t inner = type.getDimSize(rank - k);
+      stride = Halide::Internal::simplify(
+          stride * (ShapedType::isDynamic(inner)
+                        ? Halide::max(param.dim(k - 1).extent(), 1)
+                        : Expr(static_cast<int>(std::max<int64_t>(inner, 1)))));
+      param.dim(k).set_stride(stride);
+    }
     Tensor t;
     t.type = *ht;
     t.shape =

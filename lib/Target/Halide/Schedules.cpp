@@ -229,7 +229,7 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
                           int vecExtent, int otherExtent, Halide::RVar over) {
     // Fixed extents even where the consumer selects part of the tile away.
     acc.compute_at(consumer, at)
-        .store_in(MemoryType::Stack)
+        .store_in(MemoryType::Register)
         .bound_extent(vec, vecExtent)
         .bound_extent(other, otherExtent);
     vectorizeFirst(acc, vec);
@@ -251,6 +251,9 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
   vectorizeFirst(qT, row);
 
   for (Func pack : {f.kPack, f.vPack}) {
+    // Undefined where the rows are read in place (inlined).
+    if (!pack.defined())
+      continue;
     std::vector<Var> pa = pack.args();
     pack.compute_at(state, rkb)
         .store_in(MemoryType::Stack)
@@ -274,7 +277,9 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
       .tile(row, key, ro, ko, ri, ki, f.qkRows, f.qkKeys,
             TailStrategy::ShiftInwards)
       .reorder(ri, ki, ro, ko);
+  // The tile's loops unrolled: the accumulators stay in registers.
   vectorizeFirst(scores, ri);
+  scores.unroll(ri).unroll(ki);
   registerTile(scoresAcc, scores, ro, row, key, f.qkRows, f.qkKeys,
                f.headDim.x);
 
@@ -299,6 +304,7 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
       .tile(dim, row, dO, rO, dI, rI, f.pvDims, f.pvRows,
             TailStrategy::ShiftInwards);
   vectorizeFirst(pv, dI);
+  pv.unroll(dI).unroll(rI);
   registerTile(pvAcc, pv, dO, dim, row, f.pvDims, f.pvRows, f.kvInBlock.x);
 }
 
