@@ -41,6 +41,7 @@ void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
   tailPm.addPass(createCSEPass());
   AttnTileOptions tileOptions;
   tileOptions.target = options.target;
+  tileOptions.bf16 = options.bf16;
   tailPm.addPass(createAttnTile(tileOptions));
 }
 

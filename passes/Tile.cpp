@@ -2,8 +2,8 @@
 //
 // The tiling heuristic: native vector width for the element type, parallel
 // outer loops, and for attn.sdpa on CPUs query blocks of up to 64 rows, KV
-// blocks sized so that the score and probability tiles plus the packed K and
-// V blocks fill at most half of L2 (at most 256 keys), and register tiles
+// blocks sized so that the score and probability tiles plus the K and V
+// blocks fill at most half of L2 (at most 512 keys), and register tiles
 // for the two products sized to the target's vector register file (see
 // scheduleSdpa); for attn.matmul / attn.linear on CPUs, register tiles of
 // rows × panels of columns and tasks of rows sized to L2 (scheduleMatMul).
@@ -48,7 +48,7 @@ int64_t roundUpOr(int64_t n, int64_t m, int64_t fallback) {
   return llvm::alignTo(n, m);
 }
 
-ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target) {
+ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
   MLIRContext *ctx = op.getContext();
   auto q = op.getQ().getType();
   auto k = op.getK().getType();
@@ -67,13 +67,14 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target) {
   auto v = op.getV().getType();
   int64_t dv = ShapedType::isDynamic(v.getDimSize(3)) ? d : v.getDimSize(3);
   int64_t qBlock = std::min<int64_t>(roundUpOr(nq, lanes, 64), 64);
-  // Score and probability tiles (2 · qBlock × kvBlock) plus the packed K
-  // and V blocks (kvBlock × (D + Dv)) in half of L2, at most 256 keys.
+  // Score and probability tiles (2 · qBlock × kvBlock) plus the K and V
+  // blocks (kvBlock × (D + Dv)) in half of L2, at most 512 keys (fewer
+  // blocks: fewer online-softmax rescales of the running state).
   int64_t budget = target.l2Bytes / 2 / 4;
   int64_t kvBlock = budget / (2 * qBlock + d + dv);
   kvBlock = std::max<int64_t>(lanes, static_cast<int64_t>(llvm::bit_floor(
                                          static_cast<uint64_t>(kvBlock))));
-  kvBlock = std::min<int64_t>(kvBlock, 256);
+  kvBlock = std::min<int64_t>(kvBlock, 512);
   kvBlock = std::min<int64_t>(kvBlock, roundUpOr(nk, lanes, kvBlock));
   // Register tiles. QK: `rowVectors` vectors of query rows × `keys` keys of
   // accumulators; PV: `dimVectors` vectors of head dimensions × `rows`
@@ -89,11 +90,17 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target) {
       1, std::min<int64_t>(regs >= 32 ? 4 : 2, llvm::divideCeil(dv, lanes)));
   int64_t rows = std::min<int64_t>(6, (regs - dimVectors - 2) / dimVectors);
   rows = std::min<int64_t>(rows, qBlock);
+  // bfloat16 products sum pairs of head dimensions (Q·Kᵀ) and of keys
+  // (P·V): both head sizes even and static, float32 elements.
+  bool pairs = bf16 && isa<Float32Type>(q.getElementType()) &&
+               !ShapedType::isDynamic(q.getDimSize(3)) &&
+               !ShapedType::isDynamic(v.getDimSize(3)) && d % 2 == 0 &&
+               dv % 2 == 0 && kvBlock % 2 == 0;
   return ScheduleAttr::get(ctx, lanes,
                            {qBlock, kvBlock, rowVectors * lanes, keys,
                             std::min<int64_t>(dimVectors * lanes, dv), rows},
                            /*parallel=*/true,
-                           /*inlined=*/false, /*gpuThreads=*/0);
+                           /*inlined=*/false, /*gpuThreads=*/0, pairs);
 }
 
 /// attn.matmul and attn.linear on CPUs: `[task rows, panel columns, tile
@@ -103,7 +110,8 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target) {
 /// left operand take at most half of L2 while one panel of the right
 /// operand is swept over them, and there are enough tasks (panels × row
 /// blocks × batch) to keep 16 threads busy where the shape allows.
-ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target) {
+ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target,
+                            bool bf16) {
   MLIRContext *ctx = op->getContext();
   auto a = cast<RankedTensorType>(op->getOperand(0).getType());
   auto out = cast<RankedTensorType>(op->getResult(0).getType());
@@ -133,9 +141,17 @@ ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target) {
   while (panels * batch * llvm::divideCeil(mRounded, taskRows) < 16 &&
          taskRows > rows)
     taskRows = std::max(rows, (taskRows / 2) / rows * rows);
+  // bfloat16 products where the register tiles apply to a matrix right
+  // operand: a constant (re-laid out at compile time) or one whose columns
+  // fill whole panels (rounded once per task); float32 results only.
+  auto rhs = cast<RankedTensorType>(op->getOperand(1).getType());
+  bool pairs =
+      bf16 && rhs.getRank() == 2 && rhs.hasStaticShape() &&
+      isa<Float32Type>(out.getElementType()) &&
+      (op->getOperand(1).getDefiningOp<ConstantOp>() || n % width == 0);
   return ScheduleAttr::get(ctx, lanes, {taskRows, width, rows},
                            /*parallel=*/true, /*inlined=*/false,
-                           /*gpuThreads=*/0);
+                           /*gpuThreads=*/0, pairs);
 }
 
 /// True when `to` is `from` with some axes split into several (static
@@ -250,10 +266,11 @@ struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
         return;
       ScheduleAttr schedule =
           llvm::TypeSwitch<Operation *, ScheduleAttr>(op)
-              .Case([&](SdpaOp sdpa) { return scheduleSdpa(sdpa, *info); })
+              .Case(
+                  [&](SdpaOp sdpa) { return scheduleSdpa(sdpa, *info, bf16); })
               .Case<MatMulOp, LinearOp>([&](Operation *mm) {
                 return info->isGpu ? scheduleGeneric(mm, *info)
-                                   : scheduleMatMul(mm, *info);
+                                   : scheduleMatMul(mm, *info, bf16);
               })
               .Default([&](Operation *other) {
                 return scheduleGeneric(other, *info);

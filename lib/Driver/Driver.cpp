@@ -381,6 +381,12 @@ LogicalResult mlir::attn::compile(
               "x86-64-linux-avx512, x86-64-linux-avx2, arm-64-linux, "
               "x86-64-linux-cuda-cuda_capability_80)";
 
+  if (options.bf16 && !StringRef(*target).contains("avx512_sapphirerapids"))
+    emitWarning(loc) << "target " << *target
+                     << " has no AVX512-BF16 dot products: --precision=bf16 "
+                        "computes the same bfloat16 arithmetic with generic "
+                        "code, slower than float32";
+
   std::string functionName = options.functionName.empty()
                                  ? stemIdentifier(options.inputPath)
                                  : options.functionName;
@@ -408,6 +414,7 @@ LogicalResult mlir::attn::compile(
   pipelineOptions.target = *target;
   pipelineOptions.fuse = options.fuse;
   pipelineOptions.fusionReport = options.fusionReport;
+  pipelineOptions.bf16 = options.bf16;
   pipelineOptions.attentionProbs = options.attentionProbs;
   buildDefaultPipeline(pm, pipelineOptions);
   {

@@ -3,14 +3,15 @@
 // RUN: attnc-opt %s -attn-tile=target=arm-64-linux | FileCheck %s --check-prefix=ARM
 // RUN: attnc-opt %s -attn-tile=target=x86-64-linux-cuda-cuda_capability_80 | FileCheck %s --check-prefix=CUDA
 // RUN: not attnc-opt %s -attn-tile=target=riscv-64-linux 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: attnc-opt %s -attn-tile="target=x86-64-linux-avx512 bf16=true" | FileCheck %s --check-prefix=BF16
 
 // AVX512-LABEL: func.func @sdpa
 // tiles = [query block, KV block, QK tile rows, QK tile keys, PV tile head
 // dims, PV tile rows]: 24 accumulators with 32 vector registers (AVX-512,
 // AArch64), 12 with 16 (AVX2).
-// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 256, 64, 6, 64, 6], parallel = true>
-// AVX2: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [64, 256, 16, 6, 16, 6], parallel = true>
-// ARM: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 4, tiles = [64, 256, 16, 6, 16, 6], parallel = true>
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 512, 64, 6, 64, 6], parallel = true>
+// AVX2: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [64, 512, 16, 6, 16, 6], parallel = true>
+// ARM: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 4, tiles = [64, 512, 16, 6, 16, 6], parallel = true>
 // CUDA: attn.sdpa {{.*}}schedule = #attn.schedule<tiles = [64, 32], gpu_threads = 64>
 // BAD: error: attn-tile: unknown target 'riscv-64-linux'
 func.func @sdpa(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32> {
@@ -106,4 +107,24 @@ func.func @fusion(%x: tensor<4x64xf32>, %w: tensor<64x64xf32>, %c: tensor<4x64xi
 func.func @hand_written(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32> {
   %0 = attn.sdpa %q, %k, %v {schedule = #attn.schedule<vector_width = 8, tiles = [32, 64]>} : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
   return %0 : tensor<1x8x1024x64xf32>
+}
+
+// bf16=true: attn.sdpa with even head sizes and matrix products with a
+// constant (or panel-aligned) right operand get bfloat16 products; an odd
+// head size, a batched right operand and float16 results keep float32.
+// BF16-LABEL: func.func @bf16_products
+// BF16: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 512, 64, 6, 64, 6], parallel = true, bf16 = true>
+// BF16: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 112, 64, 6, 33, 6], parallel = true>
+// BF16: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [6, 64, 6], parallel = true, bf16 = true>
+// BF16: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [30, 64, 6], parallel = true>
+// BF16: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [4, 64, 4], parallel = true>
+func.func @bf16_products(%q: tensor<1x8x1024x64xf32>, %q33: tensor<1x2x100x33xf32>, %x: tensor<1x128x768xf32>, %a: tensor<8x64x64xf32>, %h: tensor<4x64xf16>) -> (tensor<1x8x1024x64xf32>, tensor<1x2x100x33xf32>, tensor<1x128x64xf32>, tensor<8x64x64xf32>, tensor<4x64xf16>) {
+  %0 = attn.sdpa %q, %q, %q : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
+  %1 = attn.sdpa %q33, %q33, %q33 : (tensor<1x2x100x33xf32>, tensor<1x2x100x33xf32>, tensor<1x2x100x33xf32>) -> tensor<1x2x100x33xf32>
+  %w = attn.constant dense<0.5> : tensor<768x64xf32>
+  %2 = attn.linear %x, %w : (tensor<1x128x768xf32>, tensor<768x64xf32>) -> tensor<1x128x64xf32>
+  %3 = attn.matmul %a, %a : (tensor<8x64x64xf32>, tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+  %wh = attn.constant dense<0.5> : tensor<64x64xf16>
+  %4 = attn.linear %h, %wh : (tensor<4x64xf16>, tensor<64x64xf16>) -> tensor<4x64xf16>
+  return %0, %1, %2, %3, %4 : tensor<1x8x1024x64xf32>, tensor<1x2x100x33xf32>, tensor<1x128x64xf32>, tensor<8x64x64xf32>, tensor<4x64xf16>
 }

@@ -28,17 +28,18 @@ def from_bf16(bits):
     return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
-def compile_and_run(tools, work, name, text, feeds, function=None):
-    """Writes `text` to WORK/NAME.mlir, compiles it into a shared library,
-    runs it on `feeds` (input name -> array) and returns (the path of the
-    .mlir file, the output array)."""
+def compile_and_run(tools, work, name, text, feeds, function=None,
+                    options=()):
+    """Writes `text` to WORK/NAME.mlir, compiles it into a shared library
+    (with the attnc `options`), runs it on `feeds` (input name -> array)
+    and returns (the path of the .mlir file, the output array)."""
     os.makedirs(work, exist_ok=True)
     path = os.path.join(work, name + ".mlir")
     with open(path, "w") as f:
         f.write(text)
     lib = os.path.join(work, f"lib{name}.so")
     compile_cmd = [os.path.join(tools, "attnc"), path, "--emit=shared-lib",
-                   "-o", lib]
+                   "-o", lib] + list(options)
     run_cmd = [os.path.join(tools, "attnc-run"), lib]
     if function:
         compile_cmd.append(f"--function-name={function}")

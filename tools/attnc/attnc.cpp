@@ -83,6 +83,13 @@ static cl::opt<std::string> autoschedule(
              "algorithm (a reference point; input shapes must be static)"),
     cl::cat(attncCategory));
 
+static cl::opt<std::string> precision(
+    "precision",
+    cl::desc("fp32 (default) or bf16: products of attention and of matmuls "
+             "with constant weights in bfloat16 with float32 accumulation "
+             "(AVX512-BF16 dot products on targets that have them)"),
+    cl::init("fp32"), cl::cat(attncCategory));
+
 static cl::list<std::string> attentionProbs(
     "attention-probs",
     cl::desc("Also return the attention probabilities [B, H, Nq, Nk] of these "
@@ -143,6 +150,12 @@ int main(int argc, char **argv) {
   }
   options.weightsAsParams = weights == "param";
   options.autoscheduler = autoschedule;
+  if (precision != "fp32" && precision != "bf16") {
+    llvm::errs() << "attnc: error: --precision='" << precision
+                 << "' is not supported (supported: fp32, bf16)\n";
+    return 1;
+  }
+  options.bf16 = precision == "bf16";
   if (!report.empty() && report != "fusion") {
     llvm::errs() << "attnc: error: --report='" << report
                  << "' is not supported (supported: fusion)\n";

@@ -70,7 +70,7 @@ void printTileList(AsmPrinter &printer, ArrayRef<int64_t> tiles) {
 LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    int64_t vectorWidth, ArrayRef<int64_t> tiles,
                                    bool parallel, bool inlined,
-                                   int64_t gpuThreads) {
+                                   int64_t gpuThreads, bool bf16) {
   if (vectorWidth < 1 || !llvm::isPowerOf2_64(vectorWidth))
     return emitError() << "expects vector_width to be a power of two, got "
                        << vectorWidth;
@@ -82,6 +82,9 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (inlined && (parallel || gpuThreads))
     return emitError()
            << "expects an inlined op to have no loops of its own to schedule";
+  if (bf16 && (inlined || gpuThreads))
+    return emitError() << "expects bf16 products only in CPU schedules of "
+                          "ops that are not inlined";
   return success();
 }
 

@@ -65,6 +65,9 @@ struct CompileOptions {
   /// (Adams2019, Li2018, Mullapudi2016) schedule the plain algorithm; a
   /// reference point for attnc's own schedules.
   std::string autoscheduler;
+  /// Products of attention and of matmuls with constant weights in
+  /// bfloat16 with float32 accumulation (`--precision=bf16`).
+  bool bf16 = false;
   /// Attention ops (node names or parts; `all`) whose probabilities the
   /// compiled function also returns.
   std::vector<std::string> attentionProbs;

@@ -35,6 +35,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "fusion-report",
       llvm::cl::desc("Remark on every fusion candidate: fused, or why not"),
       llvm::cl::init(false)};
+  Option<bool> bf16{
+      *this, "bf16",
+      llvm::cl::desc("Products of attention and of matmuls with constant "
+                     "weights in bfloat16 with float32 accumulation"),
+      llvm::cl::init(false)};
   ListOption<std::string> attentionProbs{
       *this, "attention-probs",
       llvm::cl::desc("Also return the probabilities of these attention ops "

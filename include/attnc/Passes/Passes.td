@@ -102,7 +102,11 @@ def AttnTile : Pass<"attn-tile", "func::FuncOp"> {
   let options = [
     Option<"target", "target", "std::string",
            /*default=*/"\"x86-64-linux-avx512\"",
-           "Halide target string the schedules are chosen for">
+           "Halide target string the schedules are chosen for">,
+    Option<"bf16", "bf16", "bool", /*default=*/"false",
+           "Products of attn.sdpa and of attn.matmul / attn.linear with "
+           "constant weights in bfloat16 with float32 accumulation (CPU "
+           "targets)">
   ];
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }

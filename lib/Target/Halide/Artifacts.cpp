@@ -348,7 +348,18 @@ FailureOr<std::string> mlir::attn::resolveHalideTarget(llvm::StringRef target) {
       return Halide::get_host_target().to_string();
     if (!Halide::Target::validate_target_string(target.str()))
       return failure();
-    return Halide::Target(target.str()).to_string();
+    Halide::Target t(target.str());
+    // Halide 14 links the runtime's AVX-512 wrappers (the bfloat16
+    // conversions and dot products among them) only for targets that name
+    // `avx512` itself: a Sapphire Rapids target gets every feature it
+    // implies, as the host target does.
+    if (t.has_feature(Halide::Target::AVX512_SapphireRapids))
+      for (Halide::Target::Feature f :
+           {Halide::Target::SSE41, Halide::Target::AVX, Halide::Target::AVX2,
+            Halide::Target::FMA, Halide::Target::F16C, Halide::Target::AVX512,
+            Halide::Target::AVX512_Skylake, Halide::Target::AVX512_Cannonlake})
+        t.set_feature(f);
+    return t.to_string();
   } catch (const std::exception &) {
     return failure();
   }

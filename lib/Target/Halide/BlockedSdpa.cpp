@@ -173,6 +173,7 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   f.block = io;
   f.headDim = RDom(0, headDim, name + "_rd");
   f.kvInBlock = RDom(0, kvB, name + "_rj");
+  f.keysInBlock = f.kvInBlock;
   f.kvBlocks = RDom(0, numBlocks, name + "_kvb");
 
   Expr hk = group == 1 ? Expr(h) : h / static_cast<int>(group);
@@ -186,8 +187,15 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   // scale and log2(e) are folded into the transposed queries unless a soft
   // cap needs the natural-unit score first.
   float qScale = softcap ? scale : scale * kLog2e;
+  f.bf16 = schedule.getBf16();
+  Halide::Type bf16 = Halide::BFloat(16);
+  Var pe("pe"), jp("jp");
   f.qT = Func(name + "_qT");
-  f.qT(ii, d, io, h, b) = widen(q.func(d, rowC, h, b)) * qScale;
+  if (f.bf16)
+    f.qT(pe, ii, d, io, h, b) =
+        Halide::cast(bf16, widen(q.func(2 * d + pe, rowC, h, b)) * qScale);
+  else
+    f.qT(ii, d, io, h, b) = widen(q.func(d, rowC, h, b)) * qScale;
   // Float32 keys and values whose rows lie contiguous in memory are read
   // in place (a KV block is then already one dense block of rows); others
   // are converted or computed once per KV block into a dense pack.
@@ -203,14 +211,27 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
     pack(d, j, kb, h, b) = row;
     return pack;
   };
-  Func kRows = readRows(op.getK(), k, "_kpack", f.kPack);
-  Func vRows = readRows(op.getV(), v, "_vpack", f.vPack);
-
-  const RDom &rd = f.headDim;
+  Func kRows, vRows;
   f.scoresAcc = Func(name + "_qk");
   f.scoresAcc(ii, j, kb, io, h, b) = zero;
-  f.scoresAcc(ii, j, kb, io, h, b) +=
-      f.qT(ii, rd.x, io, h, b) * kRows(rd.x, j, kb, h, b);
+  if (f.bf16) {
+    // Q·Kᵀ summed over pairs of head dimensions: the queries rounded once
+    // per task, each KV block's keys once per block.
+    f.headDim = RDom(0, 2, 0, headDim / 2, name + "_rd");
+    f.kPack = Func(name + "_kpack");
+    f.kPack(d, j, kb, h, b) =
+        Halide::cast(bf16, widen(k.func(d, keyAt(j, kb), hk, b)));
+    const RDom &rd = f.headDim;
+    f.scoresAcc(ii, j, kb, io, h, b) +=
+        Halide::cast<float>(f.qT(rd.x, ii, rd.y, io, h, b)) *
+        Halide::cast<float>(f.kPack(2 * rd.y + rd.x, j, kb, h, b));
+  } else {
+    kRows = readRows(op.getK(), k, "_kpack", f.kPack);
+    vRows = readRows(op.getV(), v, "_vpack", f.vPack);
+    const RDom &rd = f.headDim;
+    f.scoresAcc(ii, j, kb, io, h, b) +=
+        f.qT(ii, rd.x, io, h, b) * kRows(rd.x, j, kb, h, b);
+  }
 
   Expr key = kb * kvB + j;
   Expr s = f.scoresAcc(ii, j, kb, io, h, b);
@@ -226,7 +247,7 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   f.scores(ii, j, kb, io, h, b) =
       Halide::select(valid, Halide::max(s, low), low);
 
-  const RDom &rj = f.kvInBlock;
+  const RDom &rj = f.keysInBlock;
   f.blockMax = Func(name + "_bmax");
   f.blockMax(ii, kb, io, h, b) = low;
   f.blockMax(ii, kb, io, h, b) = Halide::max(f.blockMax(ii, kb, io, h, b),
@@ -242,12 +263,31 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
                      zero);
   f.blockSum = Func(name + "_bsum");
   f.blockSum(ii, kb, io, h, b) = zero;
-  f.blockSum(ii, kb, io, h, b) += f.probs(ii, rj.x, kb, io, h, b);
-
   f.pvAcc = Func(name + "_pvacc");
   f.pvAcc(d, ii, kb, io, h, b) = zero;
-  f.pvAcc(d, ii, kb, io, h, b) +=
-      f.probs(ii, rj.x, kb, io, h, b) * vRows(d, rj.x, kb, h, b);
+  if (f.bf16) {
+    // P·V summed over pairs of keys: the probabilities rounded to bfloat16
+    // as they are computed (the row sums add the rounded values, so that
+    // the weights P·V uses are normalized exactly), the block's values
+    // rounded and interleaved by key pairs once per block.
+    f.kvInBlock = RDom(0, 2, 0, kvB / 2, name + "_rj");
+    const RDom &rp = f.kvInBlock;
+    f.probPairs = Func(name + "_ppairs");
+    f.probPairs(pe, ii, jp, kb, io, h, b) =
+        Halide::cast(bf16, f.probs(ii, 2 * jp + pe, kb, io, h, b));
+    f.vPack = Func(name + "_vpack");
+    f.vPack(pe, d, jp, kb, h, b) =
+        Halide::cast(bf16, widen(v.func(d, keyAt(2 * jp + pe, kb), hk, b)));
+    f.blockSum(ii, kb, io, h, b) +=
+        Halide::cast<float>(f.probPairs(rp.x, ii, rp.y, kb, io, h, b));
+    f.pvAcc(d, ii, kb, io, h, b) +=
+        Halide::cast<float>(f.vPack(rp.x, d, rp.y, kb, h, b)) *
+        Halide::cast<float>(f.probPairs(rp.x, ii, rp.y, kb, io, h, b));
+  } else {
+    f.blockSum(ii, kb, io, h, b) += f.probs(ii, rj.x, kb, io, h, b);
+    f.pvAcc(d, ii, kb, io, h, b) +=
+        f.probs(ii, rj.x, kb, io, h, b) * vRows(d, rj.x, kb, h, b);
+  }
   f.pv = Func(name + "_pv");
   f.pv(d, ii, kb, io, h, b) = f.pvAcc(d, ii, kb, io, h, b);
 

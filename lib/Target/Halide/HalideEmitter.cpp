@@ -202,6 +202,37 @@ Expr mlir::attn::halide::applyActivation(llvm::StringRef activation, Expr x) {
   return x;
 }
 
+uint16_t mlir::attn::halide::toBFloat16Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return 0x7fc0; // a quiet NaN
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+namespace {
+/// Element `index` of raw constant data of Halide type `type` (float32,
+/// float16 or bfloat16), as a float.
+float floatAt(const char *data, Halide::Type type, int64_t index) {
+  if (type.bits() == 32) {
+    float v;
+    std::memcpy(&v, data + index * 4, 4);
+    return v;
+  }
+  uint16_t half;
+  std::memcpy(&half, data + index * 2, 2);
+  if (type.is_bfloat()) {
+    uint32_t bits = static_cast<uint32_t>(half) << 16;
+    float v;
+    std::memcpy(&v, &bits, 4);
+    return v;
+  }
+  return llvm::APFloat(llvm::APFloat::IEEEhalf(), llvm::APInt(16, half))
+      .convertToFloat();
+}
+} // namespace
+
 Expr mlir::attn::halide::widen(Expr e) {
   return Halide::cast(computeType(e.type()), e);
 }
@@ -771,7 +802,9 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
   // Batch axes broadcast like an elementwise op; then [m, k] and [k, n].
   // `at` is an index of the result (ONNX order).
   auto operandIndex = [&](RankedTensorType t, bool isLhs,
-                          const std::vector<Expr> &at) {
+                          const std::vector<Expr> &at, Expr k = Expr()) {
+    if (!k.defined())
+      k = rk.x;
     std::vector<Expr> ix;
     int batch = t.getRank() - 2, outBatch = rank - 2;
     for (int k = 0; k < batch; ++k) {
@@ -781,9 +814,9 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     }
     if (isLhs) {
       ix.push_back(at[rank - 2]);
-      ix.push_back(rk.x);
+      ix.push_back(k);
     } else {
-      ix.push_back(rk.x);
+      ix.push_back(k);
       ix.push_back(at[rank - 1]);
     }
     return ix;
@@ -815,7 +848,7 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     int width = f.panelColumns;
     int64_t kSize = bType.getDimSize(0);
     std::function<Expr(Expr, Expr, Expr)> panelRead;
-    if (packable) {
+    if (packable && !schedule.getBf16()) {
       int64_t panels = llvm::divideCeil(n, width);
       Halide::Buffer<> packed(
           b.type, {width, static_cast<int>(kSize), static_cast<int>(panels)},
@@ -851,8 +884,65 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     at[rank - 2] = Halide::clamp(pv[1], 0, a.shape[a.rank() - 2] - 1);
     f.acc = Func(name + "_acc");
     f.acc(pv) = Halide::cast(acc, 0);
-    f.acc(pv) += widen(a.call(operandIndex(aType, true, at))) *
-                 widen(panelRead(pv[0], rk.x, pv[2]));
+    if (schedule.getBf16()) {
+      // bfloat16 products summed in pairs of k (vdpbf16ps): the weights as
+      // [panel][k / 2][column][2] (zero past the ends), the rows of the
+      // left operand rounded to bfloat16 once per register tile.
+      f.bf16 = true;
+      int64_t kPairs = llvm::divideCeil(kSize, 2);
+      int64_t panels = llvm::divideCeil(n, width);
+      Var e(name + "_pe"), c(name + "_pc"), kp(name + "_kp"),
+          panel(name + "_pp");
+      Func bPairs(name + "_bpairs");
+      if (packable) {
+        Halide::Buffer<> packed(
+            Halide::BFloat(16),
+            {2, width, static_cast<int>(kPairs), static_cast<int>(panels)},
+            name + "_panels");
+        auto *dst = static_cast<uint16_t *>(packed.data());
+        const char *src = b.embeddedData.data();
+        for (int64_t p = 0; p < panels; ++p)
+          for (int64_t q = 0; q < kPairs; ++q)
+            for (int64_t col = 0; col < width; ++col)
+              for (int64_t h = 0; h < 2; ++h) {
+                int64_t k = 2 * q + h, column = p * width + col;
+                *dst++ =
+                    k < kSize && column < n
+                        ? toBFloat16Bits(floatAt(src, b.type, k * n + column))
+                        : 0;
+              }
+        bPairs(e, c, kp, panel) = packed(e, c, kp, panel);
+      } else {
+        Expr k = 2 * kp + e, column = panel * width + c;
+        bPairs(e, c, kp, panel) = Halide::select(
+            k < static_cast<int>(kSize) && column < static_cast<int>(n),
+            Halide::cast(
+                Halide::BFloat(16),
+                widen(b.call({Halide::min(k, static_cast<int>(kSize) - 1),
+                              Halide::min(column, static_cast<int>(n) - 1)}))),
+            Halide::cast(Halide::BFloat(16), 0.0f));
+        f.bPairs = bPairs;
+      }
+      std::vector<Var> av = {Var(name + "_ak"), pv[1]};
+      for (int k = 3; k < static_cast<int>(pv.size()); ++k)
+        av.push_back(pv[k]);
+      f.aPairs = Func(name + "_apairs");
+      f.aPairs(av) =
+          Halide::cast(Halide::BFloat(16),
+                       widen(a.call(operandIndex(
+                           aType, true, at,
+                           Halide::min(av[0], static_cast<int>(kSize) - 1)))));
+      RDom rp(0, 2, 0, static_cast<int>(kPairs), name + "_kpair");
+      std::vector<Expr> aAt = {2 * rp.y + rp.x, pv[1]};
+      for (int k = 3; k < static_cast<int>(pv.size()); ++k)
+        aAt.push_back(pv[k]);
+      f.acc(pv) += Halide::cast<float>(bPairs(rp.x, pv[0], rp.y, pv[2])) *
+                   Halide::cast<float>(f.aPairs(aAt));
+      f.k = rp;
+    } else {
+      f.acc(pv) += widen(a.call(operandIndex(aType, true, at))) *
+                   widen(panelRead(pv[0], rk.x, pv[2]));
+    }
     std::vector<Expr> read = {vars[0] % width, vars[1], vars[0] / width};
     for (int k = 2; k < rank; ++k)
       read.push_back(vars[k]);

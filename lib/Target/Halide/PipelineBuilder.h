@@ -112,11 +112,21 @@ struct BlockedSdpaFuncs {
   Halide::Func out, state, qT, kPack, vPack, scoresAcc, scores, blockMax, probs,
       blockSum, pvAcc, pv;
   Halide::RDom kvBlocks, headDim, kvInBlock;
+  /// The keys of a block, for the block maximum.
+  Halide::RDom keysInBlock;
   /// Halide names of the pure vars: query row in block, query block.
   Halide::Var row, block;
   /// Query block, KV block, QK tile (rows × keys), PV tile (dims × rows).
   int qBlock = 64, kvBlock = 256, qkRows = 64, qkKeys = 6, pvDims = 64,
       pvRows = 6, lanes = 16;
+  /// bfloat16 products (`bf16` schedules): `qT` is qT(pair element, row,
+  /// pair, ...), `kPack` the block's keys and `vPack` its values as
+  /// vPack(pair element, dim, key pair, ...), `probPairs` the probabilities
+  /// as probPairs(pair element, row, key pair, ...), all bfloat16;
+  /// `headDim` and `kvInBlock` are (pair element, pair) and `probs` is
+  /// inlined.
+  bool bf16 = false;
+  Halide::Func probPairs;
 };
 
 /// Funcs of attn.matmul / attn.linear computed in register tiles (the CPU
@@ -129,7 +139,17 @@ struct BlockedMatMulFuncs {
   Halide::Func out, acc;
   Halide::RDom k;
   int taskRows = 96, panelColumns = 64, tileRows = 6, lanes = 16;
+  /// bfloat16 products (`bf16` schedules): `k` is (pair element, pair);
+  /// `aPairs` is the left operand rounded to bfloat16, aPairs(k, row,
+  /// batch...); `bPairs` the weights as bPairs(pair element, column, pair,
+  /// panel), rounded once per task where they are not constants re-laid
+  /// out at compile time (then undefined).
+  bool bf16 = false;
+  Halide::Func aPairs, bPairs;
 };
+
+/// `value` rounded to bfloat16 (to nearest, ties to even), as its bits.
+uint16_t toBFloat16Bits(float value);
 
 /// Funcs of a softmax, kept for its schedule.
 struct SoftmaxFuncs {

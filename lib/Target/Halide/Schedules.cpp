@@ -225,8 +225,13 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
   // An accumulator tile computed inside its consumer's tile loop `at`: the
   // vector var `vec` and the var `other` fully unrolled, the reduction
   // `over` outermost, so that the whole tile stays in registers.
+  // With bfloat16 products `over` is (pair element, pair): the pair
+  // element innermost and vectorized with `vec`, one vector reduction of
+  // 2 × lanes products into lanes sums (vdpbf16ps) per step of the pair
+  // loop.
   auto registerTile = [&](Func acc, Func consumer, Var at, Var vec, Var other,
-                          int vecExtent, int otherExtent, Halide::RVar over) {
+                          int vecExtent, int otherExtent,
+                          const Halide::RDom &over) {
     // Fixed extents even where the consumer selects part of the tile away.
     acc.compute_at(consumer, at)
         .store_in(MemoryType::Register)
@@ -234,9 +239,21 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
         .bound_extent(other, otherExtent);
     vectorizeFirst(acc, vec);
     acc.unroll(vec).unroll(other);
-    acc.update().reorder(vec, other, over);
+    if (f.bf16) {
+      acc.update()
+          .reorder(over.x, vec, other, over.y)
+          .atomic()
+          .vectorize(over.x);
+    } else {
+      acc.update().reorder(vec, other, over.x);
+    }
     vectorizeFirst(acc.update(), vec);
     acc.update().unroll(vec).unroll(other);
+  };
+  // A bfloat16 buffer whose first var is a pair element: both vectorized.
+  auto vectorizePairs = [&](Func g, Var inner) {
+    g.bound(g.args()[0], 0, 2).vectorize(g.args()[0]);
+    vectorizeFirst(g, inner);
   };
   state.compute_at(out, task)
       .store_in(MemoryType::Stack)
@@ -248,11 +265,30 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
 
   Func qT = f.qT;
   qT.compute_at(out, task).store_in(MemoryType::Stack).bound_extent(block, 1);
-  vectorizeFirst(qT, row);
+  if (f.bf16)
+    vectorizePairs(qT, row);
+  else
+    vectorizeFirst(qT, row);
 
+  if (f.bf16) {
+    // Keys rounded as (dim, key), values as (pair element, dim, key pair).
+    Func kPack = f.kPack, vPack = f.vPack;
+    std::vector<Var> ka = kPack.args(), va = vPack.args();
+    kPack.compute_at(state, rkb)
+        .store_in(MemoryType::Stack)
+        .bound_extent(ka[1], f.kvBlock)
+        .bound_extent(ka[2], 1);
+    if (lanes > 1)
+      kPack.vectorize(ka[0], 2 * lanes, TailStrategy::GuardWithIf);
+    vPack.compute_at(state, rkb)
+        .store_in(MemoryType::Stack)
+        .bound_extent(va[2], f.kvBlock / 2)
+        .bound_extent(va[3], 1);
+    vectorizePairs(vPack, va[1]);
+  }
   for (Func pack : {f.kPack, f.vPack}) {
     // Undefined where the rows are read in place (inlined).
-    if (!pack.defined())
+    if (f.bf16 || !pack.defined())
       continue;
     std::vector<Var> pa = pack.args();
     pack.compute_at(state, rkb)
@@ -280,20 +316,31 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
   // The tile's loops unrolled: the accumulators stay in registers.
   vectorizeFirst(scores, ri);
   scores.unroll(ri).unroll(ki);
-  registerTile(scoresAcc, scores, ro, row, key, f.qkRows, f.qkKeys,
-               f.headDim.x);
+  registerTile(scoresAcc, scores, ro, row, key, f.qkRows, f.qkKeys, f.headDim);
 
-  for (Func rowwise : {f.blockMax, f.blockSum}) {
+  Func blockMax = f.blockMax, blockSum = f.blockSum;
+  for (Func rowwise : {blockMax, blockSum}) {
     rowwise.compute_at(state, rkb).store_in(MemoryType::Stack);
     vectorizeFirst(rowwise, row);
-    rowwise.update().reorder(row, f.kvInBlock.x);
     vectorizeFirst(rowwise.update(), row);
   }
-  Func probs = f.probs;
-  probs.compute_at(state, rkb)
-      .store_in(MemoryType::Stack)
-      .bound(probs.args()[1], 0, f.kvBlock);
-  vectorizeFirst(probs, row);
+  blockMax.update().reorder(row, f.keysInBlock.x);
+  if (f.bf16) {
+    blockSum.update().reorder(row, f.kvInBlock.x, f.kvInBlock.y);
+    // The probabilities are computed straight into their bfloat16 pairs.
+    Func pairs = f.probPairs;
+    pairs.compute_at(state, rkb)
+        .store_in(MemoryType::Stack)
+        .bound(pairs.args()[2], 0, f.kvBlock / 2);
+    vectorizePairs(pairs, row);
+  } else {
+    blockSum.update().reorder(row, f.kvInBlock.x);
+    Func probs = f.probs;
+    probs.compute_at(state, rkb)
+        .store_in(MemoryType::Stack)
+        .bound(probs.args()[1], 0, f.kvBlock);
+    vectorizeFirst(probs, row);
+  }
 
   // PV tiles: pvDims head dimensions (vectors) × pvRows rows in registers.
   Func pv = f.pv, pvAcc = f.pvAcc;
@@ -305,7 +352,7 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
             TailStrategy::ShiftInwards);
   vectorizeFirst(pv, dI);
   pv.unroll(dI).unroll(rI);
-  registerTile(pvAcc, pv, dO, dim, row, f.pvDims, f.pvRows, f.kvInBlock.x);
+  registerTile(pvAcc, pv, dO, dim, row, f.pvDims, f.pvRows, f.kvInBlock);
 }
 
 /// attn.linear: the epilogue scheduled like any op, the product computed
@@ -384,6 +431,35 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule) {
   if (f.lanes > 1)
     acc.vectorize(a[0], f.lanes);
   acc.unroll(a[0]).unroll(a[1]);
+  if (f.bf16) {
+    // Pairs of k innermost and vectorized with the columns: each step of
+    // the pair loop is one vector reduction of 2 × `lanes` products into
+    // `lanes` sums (vdpbf16ps).
+    acc.update()
+        .reorder(f.k.x, a[0], a[1], f.k.y)
+        .atomic()
+        .vectorize(f.k.x)
+        .vectorize(a[0], f.lanes)
+        .unroll(a[0])
+        .unroll(a[1]);
+    // The tile's rows rounded to bfloat16 once, before its products.
+    Func aPairs = f.aPairs, bPairs = f.bPairs;
+    std::vector<Var> pa = aPairs.args();
+    aPairs.compute_at(out, rti).store_in(MemoryType::Stack);
+    for (size_t k = 2; k < pa.size(); ++k)
+      aPairs.bound_extent(pa[k], 1);
+    aPairs.vectorize(pa[0], 2 * f.lanes, TailStrategy::GuardWithIf);
+    if (bPairs.defined()) {
+      std::vector<Var> pb = bPairs.args();
+      bPairs.compute_at(out, task)
+          .bound_extent(pb[0], 2)
+          .bound_extent(pb[1], f.panelColumns)
+          .bound_extent(pb[3], 1)
+          .vectorize(pb[1], f.lanes)
+          .unroll(pb[0]);
+    }
+    return;
+  }
   acc.update().reorder(a[0], a[1], f.k.x);
   if (f.lanes > 1)
     acc.update().vectorize(a[0], f.lanes);

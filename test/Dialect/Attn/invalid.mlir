@@ -246,3 +246,11 @@ func.func @linear_contraction(%x: tensor<4x8xf32>, %w: tensor<6x16xf32>) -> tens
   %y = attn.linear %x, %w : (tensor<4x8xf32>, tensor<6x16xf32>) -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+func.func @schedule_bf16_gpu(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expects bf16 products only in CPU schedules of ops that are not inlined}}
+  %0 = attn.sqrt %a {schedule = #attn.schedule<gpu_threads = 32, bf16 = true>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

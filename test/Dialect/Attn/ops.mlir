@@ -56,7 +56,9 @@ func.func @schedules(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
   %0 = attn.transpose %a, [1, 0] {schedule = #attn.schedule<inlined = true>} : tensor<64x64xf32> -> tensor<64x64xf32>
   // CHECK: schedule = #attn.schedule<gpu_threads = 128>
   %1 = attn.add %0, %a {schedule = #attn.schedule<gpu_threads = 128>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
-  return %1 : tensor<64x64xf32>
+  // CHECK: schedule = #attn.schedule<vector_width = 16, tiles = [30, 64, 6], parallel = true, bf16 = true>
+  %2 = attn.matmul %1, %a {schedule = #attn.schedule<vector_width = 16, tiles = [30, 64, 6], parallel = true, bf16 = true>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %2 : tensor<64x64xf32>
 }
 
 // CHECK-LABEL: func.func @mod_pad

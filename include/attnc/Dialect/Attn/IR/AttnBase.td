@@ -58,6 +58,11 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
       buffer of its own.
     - `gpu_threads`: when non-zero, map the op onto GPU blocks of this many
       threads (CUDA targets only).
+    - `bf16`: compute the products of `attn.sdpa` (Q·Kᵀ and P·V) and of
+      `attn.matmul` / `attn.linear` with a constant right operand in
+      bfloat16 with float32 accumulation: operands rounded to bfloat16 and
+      summed in pairs (AVX512-BF16 `vdpbf16ps` on targets that have it;
+      the same arithmetic in generic code elsewhere). CPU schedules only.
 
     Example: `#attn.schedule<vector_width = 16, tiles = [64, 256], parallel = true>`
   }];
@@ -66,8 +71,18 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     Attn_TileListParameter:$tiles,
     DefaultValuedParameter<"bool", "false">:$parallel,
     DefaultValuedParameter<"bool", "false">:$inlined,
-    DefaultValuedParameter<"int64_t", "0">:$gpu_threads
+    DefaultValuedParameter<"int64_t", "0">:$gpu_threads,
+    DefaultValuedParameter<"bool", "false">:$bf16
   );
+  let skipDefaultBuilders = 1;
+  let builders = [
+    AttrBuilder<(ins "int64_t":$vector_width, "::llvm::ArrayRef<int64_t>":$tiles,
+                     "bool":$parallel, "bool":$inlined, "int64_t":$gpu_threads,
+                     CArg<"bool", "false">:$bf16), [{
+      return $_get($_ctxt, vector_width, tiles, parallel, inlined, gpu_threads,
+                   bf16);
+    }]>
+  ];
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
