@@ -16,6 +16,9 @@ In one run, on the same number of threads, it
   5. compiles the same pipelines with attnc's schedules replaced by Halide's
      Adams2019 autoscheduler (attnc --autoschedule=Adams2019) and times them
      the same way: a reference point for the schedules (--no-adams skips);
+  5b. with --bf16 on (the default where the CPU has AVX512-BF16), compiles
+     each case again with --precision=bf16 and reports its speed against
+     attnc's own fp32 and the difference of the two outputs;
   6. records the peak memory (maximum resident set) of each process;
 and writes results.md (the table), results.json and results.png (the chart)
 into --out. Each process runs alone; times are medians of repeated calls
@@ -93,7 +96,12 @@ def main():
                     help="time budget per measurement")
     ap.add_argument("--no-adams", action="store_true",
                     help="skip the Halide Adams2019 autoscheduler column")
+    ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                    help="the --precision=bf16 column: auto measures it "
+                    "where the CPU has AVX512-BF16 dot products")
     args = ap.parse_args()
+    has_bf16 = cpu_has_bf16()
+    bf16 = args.bf16 == "on" or (args.bf16 == "auto" and has_bf16)
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.workdir, exist_ok=True)
     attnc = os.path.join(args.tools, "attnc")
@@ -142,6 +150,23 @@ def main():
         a = np.load(out_path).astype(np.float64)
         b = np.load(os.path.join(work, "ort_out.npy")).astype(np.float64)
         diff = float(np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(b))))
+        bf16_ms = bf16_diff = None
+        if bf16:
+            bf16_lib = os.path.join(work, "lib" + name + "_bf16.so")
+            subprocess.run([attnc, path, "--emit=shared-lib", "-o", bf16_lib,
+                            f"--function-name={name}", "--precision=bf16",
+                            "--quiet"], check=True, stderr=subprocess.DEVNULL)
+            bf16_out = os.path.join(work, "bf16_out.npy")
+            cmd = [runner, bf16_lib] + [
+                f"--input={k}=@{os.path.join(work, k)}.npy"
+                for k in inputs] + [f"--output=@{bf16_out}",
+                                    f"--benchmark={runs}",
+                                    f"--threads={args.threads}"]
+            bf16_ms = median_ms(subprocess.run(
+                cmd, check=True, capture_output=True, text=True).stdout)
+            c = np.load(bf16_out).astype(np.float64)
+            bf16_diff = float(np.max(np.abs(c - a)) /
+                              max(1.0, np.max(np.abs(a))))
 
         row = {
             "case": name, "kind": kind, "gflop": flops / 1e9,
@@ -154,19 +179,25 @@ def main():
             "adams_ms": adams_ms,
             "speedup_vs_adams": adams_ms / attnc_ms if adams_ms else None,
             "max_rel_diff": diff, "compile_s": compile_s, "runs": runs,
+            "bf16_ms": bf16_ms,
+            "bf16_speedup": attnc_ms / bf16_ms if bf16_ms else None,
+            "bf16_rel_diff": bf16_diff,
         }
         rows.append(row)
         print(f"{name:18s} attnc {attnc_ms:9.3f} ms {row['attnc_gflops']:7.1f}"
               f" GFLOP/s ({row['attnc_peak_pct']:4.1f}% of peak)  ORT "
               f"{ort_ms:9.3f} ms  ×{row['speedup_vs_ort']:.2f}  RSS "
               f"{attnc_rss:.0f}/{ort_rss:.0f} MiB  diff {diff:.1e}  Adams2019 "
-              + (f"{adams_ms:.3f} ms" if adams_ms else "-"),
+              + (f"{adams_ms:.3f} ms" if adams_ms else "-")
+              + (f"  bf16 ×{row['bf16_speedup']:.2f} (diff {bf16_diff:.1e})"
+                 if bf16_ms else ""),
               flush=True)
 
     meta = {
         "threads": args.threads, "peak_gflops": peak,
         "onnxruntime": onnxruntime.__version__,
         "cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"),
+        "cpu_bf16": has_bf16, "bf16_measured": bf16,
         "command": " ".join([os.path.relpath(sys.executable, ROOT)
                              if sys.executable.startswith(ROOT)
                              else sys.executable] + sys.argv),
@@ -203,6 +234,16 @@ def time_adams(attnc, runner, path, work, name, inputs, threads):
                                     text=True).stdout)
 
 
+def cpu_has_bf16():
+    """True when /proc/cpuinfo lists AVX512-BF16."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and "avx512_bf16" in
+                       line.split() for line in f)
+    except OSError:
+        return False
+
+
 def cpu_name():
     try:
         with open("/proc/cpuinfo") as f:
@@ -223,8 +264,10 @@ def write_table(path, meta, rows):
         "",
         "| case | GFLOP | attnc ms | attnc GFLOP/s | % of peak | ORT ms | "
         "ORT GFLOP/s | attnc / ORT speed | Adams2019 ms | attnc / Adams2019 "
-        "speed | attnc peak MiB | ORT peak MiB | max diff |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "speed | attnc peak MiB | ORT peak MiB | max diff | bf16 ms | "
+        "bf16 / fp32 speed | bf16 diff |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -235,13 +278,28 @@ def write_table(path, meta, rows):
             + (f"{r['adams_ms']:.3f} | {r['speedup_vs_adams']:.1f}× | "
                if r.get("adams_ms") else "— | — | ")
             + f"{r['attnc_rss_mib']:.0f} | "
-            f"{r['ort_rss_mib']:.0f} | {r['max_rel_diff']:.1e} |")
+            f"{r['ort_rss_mib']:.0f} | {r['max_rel_diff']:.1e} | "
+            + (f"{r['bf16_ms']:.3f} | {r['bf16_speedup']:.2f}× | "
+               f"{r['bf16_rel_diff']:.1e} |" if r.get("bf16_ms")
+               else "— | — | — |"))
     lines += ["", "GFLOP counts the matrix products (attention: 4·H·N²·D, "
               "half of it when causal). Peak memory is the maximum resident "
               "set of the whole process, inputs and outputs included. max "
               "diff: max |attnc − ORT| / max(1, max |ORT|). Adams2019: the "
               "same pipeline with attnc's schedules replaced by Halide 14's "
-              "Adams2019 autoscheduler (greedy search, median of 3 runs)."]
+              "Adams2019 autoscheduler (greedy search, median of 3 runs). "
+              "bf16: the same case compiled with --precision=bf16 (products "
+              "in bfloat16, float32 sums); bf16 diff: max |bf16 − fp32| / "
+              "max(1, max |fp32|)."]
+    if not meta.get("cpu_bf16"):
+        lines.append("")
+        lines.append(
+            "This CPU has no AVX512-BF16 dot products"
+            + (": the bf16 column is generic code computing the same "
+               "arithmetic, not the vdpbf16ps kernels." if
+               meta.get("bf16_measured") else
+               ", so the bf16 column is not measured (--bf16 on measures "
+               "the generic code that computes the same arithmetic)."))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
