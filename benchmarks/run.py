@@ -166,7 +166,7 @@ def main():
                             f"--function-name={name}", "--precision=bf16",
                             "--quiet"], check=True, stderr=subprocess.DEVNULL)
             bf16_out = os.path.join(work, "bf16_out.npy")
-            cmd = [runner, bf16_lib] + [
+            cmd = [runner, bf16_lib, f"--function={name}"] + [
                 f"--input={k}=@{os.path.join(work, k)}.npy"
                 for k in inputs] + [f"--output=@{bf16_out}",
                                     f"--benchmark={runs}",
