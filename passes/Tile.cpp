@@ -3,7 +3,9 @@
 // The tiling heuristic: native vector width for the element type, parallel
 // outer loops, and for attn.sdpa on CPUs query blocks of up to 64 rows, KV
 // blocks sized so that the score and probability tiles plus the K and V
-// blocks fill at most half of L2 (at most 512 keys), and register tiles
+// blocks fill at most half of L2 (at most 512 keys; under a causal mask at
+// most two query blocks, the granularity at which masked keys are skipped),
+// and register tiles
 // for the two products sized to the target's vector register file (see
 // scheduleSdpa); for attn.matmul / attn.linear on CPUs, register tiles of
 // rows × panels of columns and tasks of rows sized to L2 (scheduleMatMul).
@@ -75,6 +77,11 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
   kvBlock = std::max<int64_t>(lanes, static_cast<int64_t>(llvm::bit_floor(
                                          static_cast<uint64_t>(kvBlock))));
   kvBlock = std::min<int64_t>(kvBlock, 512);
+  // Under a causal mask KV blocks past a query block's last row are
+  // skipped whole, and the blocks it straddles are computed whole: keep
+  // them at two query blocks.
+  if (op.getCausal())
+    kvBlock = std::min<int64_t>(kvBlock, 2 * qBlock);
   kvBlock = std::min<int64_t>(kvBlock, roundUpOr(nk, lanes, kvBlock));
   // Register tiles. QK: `rowVectors` vectors of query rows × `keys` keys of
   // accumulators; PV: `dimVectors` vectors of head dimensions × `rows`
