@@ -5,9 +5,11 @@
 // a running maximum, a running sum and a running P·V (the online softmax).
 // Per KV block:
 //
-//   kPack, vPack   the block's keys and values, copied once into a dense
-//                  buffer (clamped at the end of the sequence, so the tiles
-//                  below read without bounds arithmetic);
+//   kPack, vPack   the block's keys and values: float32 rows that lie
+//                  contiguous in memory are read in place; others (other
+//                  element types, rows computed inside attn.sdpa) are
+//                  copied once into a dense buffer (keys clamped at the end
+//                  of the sequence either way);
 //   scoresAcc      Q·Kᵀ in tiles of `qkRows` query rows (vector lanes) ×
 //                  `qkKeys` keys, accumulated in registers over the head
 //                  dimension; queries were transposed and pre-scaled once
@@ -20,6 +22,11 @@
 //   pvAcc          P·V in tiles of `pvDims` head dimensions × `pvRows` rows,
 //                  accumulated in registers over the block's keys;
 //   state          the running (acc, max, sum), rescaled with one exp2.
+//
+// With bfloat16 products (`bf16` schedules) the queries, each block's keys
+// and values (interleaved by key pairs) and the probabilities are rounded
+// to bfloat16, and both products sum pairs of them per float32 lane (one
+// vdpbf16ps per step on AVX512-BF16).
 //
 // Masks are computed from indices inside the tile. With a causal mask and a
 // non-negative diagonal offset, KV blocks past the last query of the task

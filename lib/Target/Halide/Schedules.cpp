@@ -285,17 +285,18 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
         .bound_extent(va[2], f.kvBlock / 2)
         .bound_extent(va[3], 1);
     vectorizePairs(vPack, va[1]);
-  }
-  for (Func pack : {f.kPack, f.vPack}) {
-    // Undefined where the rows are read in place (inlined).
-    if (f.bf16 || !pack.defined())
-      continue;
-    std::vector<Var> pa = pack.args();
-    pack.compute_at(state, rkb)
-        .store_in(MemoryType::Stack)
-        .bound_extent(pa[1], f.kvBlock)
-        .bound_extent(pa[2], 1);
-    vectorizeFirst(pack, pa[0]);
+  } else {
+    for (Func pack : {f.kPack, f.vPack}) {
+      // Undefined where the rows are read in place (inlined).
+      if (!pack.defined())
+        continue;
+      std::vector<Var> pa = pack.args();
+      pack.compute_at(state, rkb)
+          .store_in(MemoryType::Stack)
+          .bound_extent(pa[1], f.kvBlock)
+          .bound_extent(pa[2], 1);
+      vectorizeFirst(pack, pa[0]);
+    }
   }
 
   // QK tiles: qkRows rows (vectors) × qkKeys keys in registers, the key
