@@ -4,15 +4,16 @@
 // of its functions to .npy files by name, asks the companion
 // `F_output_shapes` pipeline for the output extents, runs the function (once,
 // or timed with --benchmark) and writes the outputs back as .npy files. It is
-// the attnc counterpart of iree-run-module / iree-benchmark-module and depends
-// only on the C++ standard library, dlopen and HalideRuntime.h (for the
-// structure layouts; no Halide code is linked in), so it can be cross-compiled
-// for any target the compiler supports. The ABI it relies on is described in
-// docs/abi.md.
+// the attnc counterpart of iree-run-module / iree-benchmark-module. Loading
+// and calling the library is attnc::runtime::ModelLibrary; like it, the tool
+// depends only on the C++ standard library, dlopen and HalideRuntime.h (for
+// the structure layouts; no Halide code is linked in), so it can be
+// cross-compiled for any target the compiler supports. The ABI it relies on
+// is described in docs/abi.md.
 //
 //===----------------------------------------------------------------------===//
 
-#include "HalideRuntime.h"
+#include "attnc/Runtime/ModelLibrary.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -41,93 +42,11 @@
 
 namespace {
 
-//===----------------------------------------------------------------------===//
-// Errors
-//===----------------------------------------------------------------------===//
-
-/// Every user-visible failure is reported by throwing an Error; main() prints
-/// it with the `attnc-run: error: ` prefix and exits with status 1.
-class Error : public std::runtime_error {
-public:
-  explicit Error(const std::string &message) : std::runtime_error(message) {}
-};
-
-[[noreturn]] void fail(const std::string &message) { throw Error(message); }
-
-std::string quote(const std::string &s) { return "'" + s + "'"; }
-
-std::string joinNames(const std::vector<std::string> &names) {
-  if (names.empty())
-    return "(none)";
-  std::string result;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i)
-      result += ", ";
-    result += names[i];
-  }
-  return result;
-}
-
-std::string formatShape(const std::vector<int64_t> &shape) {
-  std::string result = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      result += ", ";
-    result += std::to_string(shape[i]);
-  }
-  return result + "]";
-}
+using namespace attnc::runtime;
 
 //===----------------------------------------------------------------------===//
 // Element types
 //===----------------------------------------------------------------------===//
-
-bool isBool(halide_type_t t) {
-  return t.code == halide_type_uint && t.bits == 1;
-}
-
-/// Returns true for the element types attnc can produce (see docs/abi.md).
-bool isSupportedType(halide_type_t t) {
-  if (t.lanes != 1)
-    return false;
-  switch (t.code) {
-  case halide_type_int:
-    return t.bits == 8 || t.bits == 16 || t.bits == 32 || t.bits == 64;
-  case halide_type_uint:
-    return t.bits == 1 || t.bits == 8 || t.bits == 16 || t.bits == 32 ||
-           t.bits == 64;
-  case halide_type_float:
-    return t.bits == 16 || t.bits == 32 || t.bits == 64;
-  case halide_type_bfloat:
-    return t.bits == 16;
-  default:
-    return false;
-  }
-}
-
-size_t elementBytes(halide_type_t t) { return (t.bits + 7) / 8; }
-
-std::string typeName(halide_type_t t) {
-  if (isSupportedType(t)) {
-    if (isBool(t))
-      return "bool";
-    switch (t.code) {
-    case halide_type_int:
-      return "int" + std::to_string(t.bits);
-    case halide_type_uint:
-      return "uint" + std::to_string(t.bits);
-    case halide_type_float:
-      return "float" + std::to_string(t.bits);
-    case halide_type_bfloat:
-      return "bfloat16";
-    default:
-      break;
-    }
-  }
-  return "<halide type code " + std::to_string(int(t.code)) + ", " +
-         std::to_string(int(t.bits)) + " bits, " + std::to_string(t.lanes) +
-         " lanes>";
-}
 
 /// The npy dtype descriptor used to store elements of `t`. bfloat16 has no
 /// numpy type; its raw bits travel as little-endian uint16.
@@ -878,212 +797,8 @@ std::string defaultFunctionName(const std::string &libraryPath) {
 }
 
 //===----------------------------------------------------------------------===//
-// The library
-//===----------------------------------------------------------------------===//
-
-using ArgvFunction = int (*)(void **);
-using MetadataFunction = const halide_filter_metadata_t *(*)();
-using BufferFunction = int (*)(void *, halide_buffer_t *);
-using SetErrorHandlerFunction =
-    halide_error_handler_t (*)(halide_error_handler_t);
-
-/// What the library's Halide runtime reported through halide_error since the
-/// last call to takeRuntimeErrors(). The default handler of the runtime
-/// aborts the process, so attnc-run installs recordRuntimeError instead.
-std::mutex runtimeErrorMutex;
-std::string runtimeErrors;
-
-void recordRuntimeError(void *, const char *message) {
-  std::lock_guard<std::mutex> lock(runtimeErrorMutex);
-  std::string text = message ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-    text.pop_back();
-  if (text.empty())
-    return;
-  if (!runtimeErrors.empty())
-    runtimeErrors += "; ";
-  runtimeErrors += text;
-}
-
-/// Returns ": <messages>" for the errors recorded so far (or nothing), and
-/// forgets them.
-std::string takeRuntimeErrors() {
-  std::lock_guard<std::mutex> lock(runtimeErrorMutex);
-  std::string text = runtimeErrors.empty() ? "" : ": " + runtimeErrors;
-  runtimeErrors.clear();
-  return text;
-}
-
-/// One buffer argument of a pipeline, from its metadata.
-struct Argument {
-  std::string name;
-  halide_type_t type;
-  int rank = 0;
-};
-
-struct Signature {
-  std::vector<Argument> inputs;
-  std::vector<Argument> outputs;
-  /// For each metadata position: true for an input, false for an output.
-  std::vector<bool> isInput;
-};
-
-std::vector<std::string> argumentNames(const std::vector<Argument> &args) {
-  std::vector<std::string> names;
-  for (const Argument &arg : args)
-    names.push_back(arg.name);
-  return names;
-}
-
-/// Reads and checks the metadata of pipeline `function`.
-Signature readSignature(const halide_filter_metadata_t *metadata,
-                        const std::string &function,
-                        const std::string &library) {
-  std::string context = "function " + quote(function) + " in " + quote(library);
-  if (!metadata)
-    fail(context + ": " + function + "_metadata() returned null");
-  if (metadata->version != halide_filter_metadata_t::VERSION)
-    fail(context + ": unsupported metadata version " +
-         std::to_string(metadata->version) + " (expected " +
-         std::to_string(halide_filter_metadata_t::VERSION) + ")");
-  if (metadata->num_arguments < 1 || !metadata->arguments)
-    fail(context + ": metadata lists no arguments");
-  Signature signature;
-  std::set<std::string> seen;
-  for (int i = 0; i < metadata->num_arguments; ++i) {
-    const halide_filter_argument_t &arg = metadata->arguments[i];
-    std::string name = arg.name ? arg.name : "";
-    if (name.empty())
-      fail(context + ": argument " + std::to_string(i) + " has no name");
-    if (!seen.insert(name).second)
-      fail(context + ": argument name " + quote(name) + " appears twice");
-    if (arg.kind == halide_argument_kind_input_scalar)
-      fail(context + ": scalar argument " + quote(name) +
-           " is not supported (attnc pipelines take only buffers)");
-    if (arg.kind != halide_argument_kind_input_buffer &&
-        arg.kind != halide_argument_kind_output_buffer)
-      fail(context + ": argument " + quote(name) + " has unknown kind " +
-           std::to_string(arg.kind));
-    if (!isSupportedType(arg.type))
-      fail(context + ": argument " + quote(name) +
-           " has unsupported element type " + typeName(arg.type));
-    if (arg.dimensions < 0 || arg.dimensions > 64)
-      fail(context + ": argument " + quote(name) + " has invalid rank " +
-           std::to_string(arg.dimensions));
-    Argument info{name, arg.type, arg.dimensions};
-    bool isInput = arg.kind == halide_argument_kind_input_buffer;
-    (isInput ? signature.inputs : signature.outputs).push_back(info);
-    signature.isInput.push_back(isInput);
-  }
-  if (signature.outputs.empty())
-    fail(context + ": metadata lists no output buffer");
-  return signature;
-}
-
-/// A dlopen()ed attnc library and the entry points of one function.
-struct Library {
-  std::string path;
-  void *handle = nullptr;
-  ArgvFunction run = nullptr;
-  MetadataFunction metadata = nullptr;
-  ArgvFunction outputShapes = nullptr;
-  MetadataFunction outputShapesMetadata = nullptr;
-  BufferFunction copyToHost = nullptr;
-  BufferFunction deviceFree = nullptr;
-
-  void *lookup(const std::string &symbol, bool required) {
-    dlerror();
-    void *address = dlsym(handle, symbol.c_str());
-    if (!address && required) {
-      const char *message = dlerror();
-      fail("symbol " + quote(symbol) + " not found in " + quote(path) +
-           (message ? std::string(" (") + message + ")" : std::string()) +
-           "; is --function right?");
-    }
-    return address;
-  }
-
-  void open(const std::string &libraryPath, const std::string &function) {
-    path = libraryPath;
-    // Without a slash dlopen() searches the library path, not the current
-    // directory; a file name on the command line means a file.
-    std::string openPath = libraryPath.find('/') == std::string::npos
-                               ? "./" + libraryPath
-                               : libraryPath;
-    handle = dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-      const char *message = dlerror();
-      fail("cannot load " + quote(libraryPath) + ": " +
-           (message ? message : "unknown dlopen error"));
-    }
-    run = reinterpret_cast<ArgvFunction>(lookup(function + "_argv", true));
-    metadata = reinterpret_cast<MetadataFunction>(
-        lookup(function + "_metadata", true));
-    outputShapes = reinterpret_cast<ArgvFunction>(
-        lookup(function + "_output_shapes_argv", true));
-    outputShapesMetadata = reinterpret_cast<MetadataFunction>(
-        lookup(function + "_output_shapes_metadata", false));
-    copyToHost =
-        reinterpret_cast<BufferFunction>(lookup("halide_copy_to_host", false));
-    deviceFree =
-        reinterpret_cast<BufferFunction>(lookup("halide_device_free", false));
-    // Report pipeline errors as error codes instead of letting the runtime's
-    // default handler abort.
-    if (auto setErrorHandler = reinterpret_cast<SetErrorHandlerFunction>(
-            lookup("halide_set_error_handler", false)))
-      setErrorHandler(recordRuntimeError);
-  }
-};
-
-/// Checks that `F_output_shapes` (when it exports metadata) takes the inputs
-/// of F followed by one 1-D int64 buffer, so that calling it cannot read past
-/// the argument array.
-void checkOutputShapesSignature(const Library &library,
-                                const std::string &function,
-                                const Signature &signature) {
-  if (!library.outputShapesMetadata)
-    return;
-  std::string shapesName = function + "_output_shapes";
-  Signature shapes =
-      readSignature(library.outputShapesMetadata(), shapesName, library.path);
-  std::string context =
-      "function " + quote(shapesName) + " in " + quote(library.path);
-  if (shapes.inputs.size() != signature.inputs.size())
-    fail(context + " takes " + std::to_string(shapes.inputs.size()) +
-         " inputs (" + joinNames(argumentNames(shapes.inputs)) + "), but " +
-         quote(function) + " takes " + std::to_string(signature.inputs.size()) +
-         " (" + joinNames(argumentNames(signature.inputs)) + ")");
-  if (shapes.outputs.size() != 1 || shapes.outputs[0].rank != 1 ||
-      shapes.outputs[0].type.code != halide_type_int ||
-      shapes.outputs[0].type.bits != 64)
-    fail(context + " must have exactly one output, a 1-D int64 buffer");
-  for (size_t i = 0; i < shapes.isInput.size(); ++i)
-    if (shapes.isInput[i] != (i + 1 < shapes.isInput.size()))
-      fail(context + " must take its inputs first and the shapes buffer last");
-}
-
-//===----------------------------------------------------------------------===//
 // Running
 //===----------------------------------------------------------------------===//
-
-/// Copies `tensor` back from a device if the pipeline left it there.
-void syncToHost(Library &library, Tensor &tensor, const std::string &what) {
-  halide_buffer_t *buffer = tensor.raw();
-  if (!(buffer->flags & halide_buffer_flag_device_dirty))
-    return;
-  if (!library.copyToHost)
-    fail(what + " was left on a device and " + quote(library.path) +
-         " does not export halide_copy_to_host");
-  int status = library.copyToHost(nullptr, buffer);
-  if (status != 0)
-    fail("halide_copy_to_host for " + what + " returned error code " +
-         std::to_string(status) + takeRuntimeErrors());
-}
-
-void releaseDevice(Library &library, Tensor &tensor) {
-  if (tensor.raw()->device && library.deviceFree)
-    library.deviceFree(nullptr, tensor.raw());
-}
 
 /// Binds the --input flags to the inputs of the signature, by name.
 std::vector<std::string> bindInputs(const Options &options,
@@ -1269,22 +984,21 @@ int runTool(int argc, char **argv) {
                              ? defaultFunctionName(options.libraryPath)
                              : options.function;
 
-  Library library;
-  library.open(options.libraryPath, function);
-  if (options.threads > 0) {
-    // The Halide runtime linked into the library owns the thread pool.
-    using SetThreads = int (*)(int);
-    auto setThreads = reinterpret_cast<SetThreads>(
-        library.lookup("halide_set_num_threads", /*required=*/false));
-    if (!setThreads)
-      fail("--threads: " + quote(options.libraryPath) +
-           " has no halide_set_num_threads (was it built without the Halide "
-           "runtime?)");
-    setThreads(options.threads);
+  std::unique_ptr<ModelLibrary> loaded;
+  try {
+    loaded = std::make_unique<ModelLibrary>(options.libraryPath, function);
+  } catch (const MissingSymbolError &error) {
+    fail(std::string(error.what()) + "; is --function right?");
   }
-  Signature signature =
-      readSignature(library.metadata(), function, options.libraryPath);
-  checkOutputShapesSignature(library, function, signature);
+  const ModelLibrary &library = *loaded;
+  if (options.threads > 0) {
+    try {
+      library.setThreads(options.threads);
+    } catch (const RuntimeError &error) {
+      fail(std::string("--threads: ") + error.what());
+    }
+  }
+  const Signature &signature = library.signature();
 
   // Validate every flag before reading data or running anything.
   std::vector<std::string> inputPaths =
@@ -1300,48 +1014,20 @@ int runTool(int argc, char **argv) {
   }
 
   // Ask F_output_shapes for the extents of every output.
-  int64_t totalRank = 0;
-  for (const Argument &arg : signature.outputs)
-    totalRank += arg.rank;
-  std::string shapesName = function + "_output_shapes";
-  Tensor shapes(halide_type_t(halide_type_int, 64), {totalRank}, shapesName);
-  std::vector<void *> shapeArgs;
+  std::vector<halide_buffer_t *> inputBuffers;
   for (auto &input : inputs)
-    shapeArgs.push_back(input->raw());
-  shapeArgs.push_back(shapes.raw());
-  int status = library.outputShapes(shapeArgs.data());
-  if (status != 0)
-    fail(shapesName + " returned error code " + std::to_string(status) +
-         takeRuntimeErrors());
-  syncToHost(library, shapes, "the output of " + shapesName);
-
+    inputBuffers.push_back(input->raw());
+  std::vector<std::vector<int64_t>> shapes = library.outputShapes(inputBuffers);
   std::vector<std::unique_ptr<Tensor>> outputs;
-  const int64_t *extents = reinterpret_cast<const int64_t *>(shapes.data());
-  size_t offset = 0;
-  for (const Argument &arg : signature.outputs) {
-    std::vector<int64_t> shape(extents + offset, extents + offset + arg.rank);
-    offset += arg.rank;
-    std::string what = "output " + quote(arg.name);
-    for (int64_t extent : shape)
-      if (extent < 0 || extent > std::numeric_limits<int32_t>::max())
-        fail(shapesName + " returned the invalid shape " + formatShape(shape) +
-             " for " + what);
-    outputs.push_back(std::make_unique<Tensor>(arg.type, shape, what));
+  std::vector<halide_buffer_t *> outputBuffers;
+  for (size_t i = 0; i < signature.outputs.size(); ++i) {
+    const Argument &arg = signature.outputs[i];
+    outputs.push_back(std::make_unique<Tensor>(arg.type, shapes[i],
+                                               "output " + quote(arg.name)));
+    outputBuffers.push_back(outputs.back()->raw());
   }
 
-  // Arguments in metadata order, which is the call order.
-  std::vector<void *> args;
-  size_t nextInput = 0, nextOutput = 0;
-  for (bool isInput : signature.isInput)
-    args.push_back(isInput ? inputs[nextInput++]->raw()
-                           : outputs[nextOutput++]->raw());
-
-  auto callOnce = [&]() {
-    int code = library.run(args.data());
-    if (code != 0)
-      fail(function + " returned error code " + std::to_string(code) +
-           takeRuntimeErrors());
-  };
+  auto callOnce = [&]() { library.run(inputBuffers, outputBuffers); };
 
   if (options.benchmarkRuns > 0) {
     callOnce(); // Warm-up.
@@ -1367,8 +1053,8 @@ int runTool(int argc, char **argv) {
   }
 
   for (size_t i = 0; i < outputs.size(); ++i)
-    syncToHost(library, *outputs[i],
-               "output " + quote(signature.outputs[i].name));
+    library.syncToHost(outputs[i]->raw(),
+                       "output " + quote(signature.outputs[i].name));
 
   if (options.print)
     for (size_t i = 0; i < outputs.size(); ++i)
@@ -1378,10 +1064,9 @@ int runTool(int argc, char **argv) {
   writeOutputs(outputs, outputPaths);
 
   for (auto &tensor : inputs)
-    releaseDevice(library, *tensor);
+    library.releaseDevice(tensor->raw());
   for (auto &tensor : outputs)
-    releaseDevice(library, *tensor);
-  releaseDevice(library, shapes);
+    library.releaseDevice(tensor->raw());
   // The library stays loaded: a Halide runtime may still own worker threads.
   return 0;
 }
@@ -1391,7 +1076,7 @@ int runTool(int argc, char **argv) {
 int main(int argc, char **argv) {
   try {
     return runTool(argc, argv);
-  } catch (const Error &error) {
+  } catch (const RuntimeError &error) {
     std::fflush(stdout);
     std::fprintf(stderr, "attnc-run: error: %s\n", error.what());
   } catch (const std::bad_alloc &) {
