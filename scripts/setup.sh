@@ -21,8 +21,8 @@ PACKAGES=(
   googletest libgtest-dev python3 python3-numpy
   # ARM64 end-to-end runs: cross compiler and user-mode emulation.
   g++-aarch64-linux-gnu qemu-user
-  # Python bindings.
-  python3-dev pybind11-dev
+  # Python bindings and their tests.
+  python3-dev pybind11-dev python3-pytest
 )
 
 missing=()

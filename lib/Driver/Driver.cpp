@@ -367,9 +367,65 @@ void printFusionReport(llvm::raw_ostream &os, StringRef input, bool fuse,
 }
 } // namespace
 
-LogicalResult mlir::attn::compile(
-    MLIRContext &context, const CompileOptions &options,
-    llvm::function_ref<LogicalResult(PassManager &)> configure) {
+namespace {
+/// numpy's name of an element type.
+std::string elementTypeName(Type type) {
+  if (type.isInteger(1))
+    return "bool";
+  if (type.isBF16())
+    return "bfloat16";
+  if (auto f = dyn_cast<FloatType>(type))
+    return "float" + std::to_string(f.getWidth());
+  if (auto i = dyn_cast<IntegerType>(type))
+    return (i.isUnsigned() ? "uint" : "int") + std::to_string(i.getWidth());
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  type.print(os);
+  return os.str();
+}
+
+TensorInterface describeTensor(Type type, DictionaryAttr attrs,
+                               const std::string &fallbackName) {
+  TensorInterface t;
+  auto name = attrs ? attrs.getAs<StringAttr>("attn.name") : StringAttr();
+  t.name = name ? name.str() : fallbackName;
+  auto tensor = cast<RankedTensorType>(type);
+  t.elementType = elementTypeName(tensor.getElementType());
+  for (int64_t extent : tensor.getShape())
+    t.shape.push_back(ShapedType::isDynamic(extent) ? -1 : extent);
+  t.dims.assign(t.shape.size(), "");
+  if (auto dims = attrs ? attrs.getAs<ArrayAttr>("attn.dims") : ArrayAttr())
+    for (auto [k, dim] : llvm::enumerate(dims.getAsValueRange<StringAttr>()))
+      if (k < t.dims.size() && t.shape[k] < 0 && dim != "?")
+        t.dims[k] = dim.str();
+  return t;
+}
+
+/// The signature of the module's entry point, as the emitter will write it
+/// (its only function).
+ModelInterface describeModule(ModuleOp module,
+                              const std::string &functionName) {
+  ModelInterface interface;
+  interface.functionName = functionName;
+  module.walk([&](func::FuncOp func) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      interface.inputs.push_back(describeTensor(func.getArgumentTypes()[i],
+                                                func.getArgAttrDict(i),
+                                                "input" + std::to_string(i)));
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      interface.outputs.push_back(describeTensor(func.getResultTypes()[i],
+                                                 func.getResultAttrDict(i),
+                                                 "output" + std::to_string(i)));
+    return WalkResult::interrupt();
+  });
+  return interface;
+}
+} // namespace
+
+LogicalResult
+mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
+                    llvm::function_ref<LogicalResult(PassManager &)> configure,
+                    ModelInterface *interface) {
   loadAttncDialects(context);
   Location loc = FileLineColLoc::get(&context, options.inputPath, 0, 0);
 
@@ -437,6 +493,8 @@ LogicalResult mlir::attn::compile(
   }
   if (options.reportOnly)
     return success();
+  if (interface)
+    *interface = describeModule(*module, functionName);
 
   std::string output = options.outputPath;
   if (output.empty())

@@ -77,12 +77,34 @@ struct CompileOptions {
   bool progress = true;
 };
 
+/// One input or output of a compiled entry point, in the call order.
+struct TensorInterface {
+  /// The name in the model (the ONNX name); the entry point's argument is
+  /// this name made into a C identifier.
+  std::string name;
+  /// `float32`, `float16`, `bfloat16`, `int64`, `bool`, ... (numpy's names).
+  std::string elementType;
+  /// Extents, outermost first; -1 where known only at run time.
+  std::vector<int64_t> shape;
+  /// Per axis: the symbolic name of a run-time extent (ONNX dim_param), or
+  /// empty.
+  std::vector<std::string> dims;
+};
+
+/// The signature of a compiled entry point.
+struct ModelInterface {
+  std::string functionName;
+  std::vector<TensorInterface> inputs, outputs;
+};
+
 /// Compiles one model. `configure` may adjust the pass manager (the tool
-/// applies the MLIR pass-manager command-line options there). Errors go
-/// through the context's diagnostic handler.
+/// applies the MLIR pass-manager command-line options there). When
+/// `interface` is given it receives the signature of the entry point. Errors
+/// go through the context's diagnostic handler.
 LogicalResult
 compile(MLIRContext &context, const CompileOptions &options,
-        llvm::function_ref<LogicalResult(PassManager &)> configure = nullptr);
+        llvm::function_ref<LogicalResult(PassManager &)> configure = nullptr,
+        ModelInterface *interface = nullptr);
 
 /// Registers every dialect attnc uses in `context`.
 void loadAttncDialects(MLIRContext &context);

@@ -707,8 +707,10 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     argDims.push_back(dims);
   }
   SmallVector<Type> resultTypes;
+  SmallVector<SmallVector<std::string>> resultDims;
   for (const auto &vi : graph.output()) {
-    FailureOr<RankedTensorType> type = typeFromValueInfo(vi);
+    SmallVector<std::string> dims;
+    FailureOr<RankedTensorType> type = typeFromValueInfo(vi, &dims);
     if (failed(type)) {
       emitError(fileLoc) << "graph output '" << vi.name()
                          << "' has no known tensor type and rank";
@@ -716,6 +718,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       return nullptr;
     }
     resultTypes.push_back(*type);
+    resultDims.push_back(dims);
   }
 
   std::string fnName = options.functionName;
@@ -730,8 +733,13 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       func.setArgAttr(i, "attn.dims", builder.getStrArrayAttr(dims));
     }
   }
-  for (auto [i, vi] : llvm::enumerate(graph.output()))
+  for (auto [i, vi] : llvm::enumerate(graph.output())) {
     func.setResultAttr(i, "attn.name", builder.getStringAttr(vi.name()));
+    if (llvm::any_of(resultDims[i], [](auto &d) { return !d.empty(); })) {
+      SmallVector<StringRef> dims(resultDims[i].begin(), resultDims[i].end());
+      func.setResultAttr(i, "attn.dims", builder.getStrArrayAttr(dims));
+    }
+  }
 
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
