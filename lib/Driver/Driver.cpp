@@ -420,6 +420,81 @@ ModelInterface describeModule(ModuleOp module,
   });
   return interface;
 }
+/// `[batch, sequence, 64]`.
+std::string formatShape(const TensorInterface &t) {
+  std::string text = "[";
+  for (size_t k = 0; k < t.shape.size(); ++k) {
+    if (k)
+      text += ", ";
+    text += t.shape[k] >= 0     ? std::to_string(t.shape[k])
+            : t.dims[k].empty() ? "?"
+                                : t.dims[k];
+  }
+  return text + "]";
+}
+
+/// The comment at the top of a generated header: what the entry point takes
+/// and returns, and how it fails.
+std::string headerDocumentation(const ModelInterface &interface,
+                                const std::string &input,
+                                const std::string &target) {
+  const std::string &f = interface.functionName;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "/*\n"
+     << " * " << f << ": compiled by attnc from " << input << " for\n"
+     << " * " << target << ".\n"
+     << " *\n"
+     << " *   int " << f << "(struct halide_buffer_t *inputs...,\n"
+     << " *       struct halide_buffer_t *outputs...);\n"
+     << " *\n"
+     << " * One buffer per tensor, in the order below. A tensor of shape\n"
+     << " * [d0, ..., dn-1] (outermost first) is a halide_buffer_t whose "
+        "dim[k] is\n"
+     << " * axis n-1-k: extent d(n-1-k), min 0, dim[0].stride 1 and dense "
+        "strides\n"
+     << " * outward. A named axis is a run-time extent that must agree "
+        "wherever\n"
+     << " * the name appears; `?` is a run-time extent of its own (see\n"
+     << " * docs/abi.md).\n"
+     << " *\n";
+  auto list = [&](const char *what, const std::vector<TensorInterface> &ts) {
+    os << " * " << what << ":\n";
+    for (const TensorInterface &t : ts)
+      os << " *   " << t.name << ": " << t.elementType << " " << formatShape(t)
+         << "\n";
+  };
+  list("Inputs", interface.inputs);
+  list("Outputs", interface.outputs);
+  os << " *\n"
+     << " * " << f
+     << "_output_shapes(inputs..., shapes) writes the extents "
+        "of the\n"
+     << " * outputs for given inputs into a 1-D int64 buffer (outputs in "
+        "order,\n"
+     << " * each outermost axis first).\n"
+     << " *\n"
+     << " * Both return 0 on success, else a negative halide_error_code_t\n"
+     << " * (HalideRuntime.h), after reporting through halide_error (the "
+        "default\n"
+     << " * handler aborts; install one with halide_set_error_handler). Every\n"
+     << " * buffer is checked before anything is read or written: a wrong "
+        "element\n"
+     << " * type (halide_error_code_bad_type, -3) or rank\n"
+     << " * (halide_error_code_bad_dimensions, -43), a wrong extent or stride "
+        "or\n"
+     << " * disagreeing named extents (halide_error_code_constraint_violated, "
+        "-8,\n"
+     << " * or halide_error_code_requirement_failed, -27), a buffer smaller "
+        "than\n"
+     << " * the region used (halide_error_code_access_out_of_bounds, -4), a "
+        "null\n"
+     << " * buffer (halide_error_code_buffer_argument_is_null, -12); an "
+        "allocation\n"
+     << " * that fails returns halide_error_code_out_of_memory (-11).\n"
+     << " */\n";
+  return os.str();
+}
 } // namespace
 
 LogicalResult
@@ -549,6 +624,9 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   emitOptions.stage = [&](const std::string &what) { progress.stage(what); };
   emitOptions.weightsAsParams = options.weightsAsParams;
   emitOptions.autoscheduler = options.autoscheduler;
+  emitOptions.headerPreamble = headerDocumentation(
+      describeModule(*module, functionName),
+      llvm::sys::path::filename(options.inputPath).str(), *target);
   if (options.weightsAsParams && output != "-") {
     llvm::SmallString<128> dir(output);
     llvm::sys::path::replace_extension(dir, "weights");

@@ -340,6 +340,31 @@ LogicalResult writeNpy(Location loc, const std::string &path,
   return success();
 }
 
+/// Inserts `preamble` after the include guard of the header at `path` (its
+/// first `#define`), or at the top.
+LogicalResult insertPreamble(Location loc, const std::string &path,
+                             const std::string &preamble) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return emitError(loc) << "cannot read back '" << path << "'";
+  // A copy: the buffer may map the file that is rewritten below.
+  std::string copy = (*buffer)->getBuffer().str();
+  buffer->reset();
+  llvm::StringRef text = copy;
+  size_t at = 0;
+  if (size_t define = text.find("#define "); define != llvm::StringRef::npos)
+    at = text.find('\n', define) + 1;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return emitError(loc) << "cannot write '" << path << "': " << ec.message();
+  os << text.take_front(at) << "\n" << preamble << "\n" << text.drop_front(at);
+  os.close();
+  if (os.has_error())
+    return emitError(loc) << "cannot write '" << path << "'";
+  return success();
+}
+
 } // namespace
 
 FailureOr<std::string> mlir::attn::resolveHalideTarget(llvm::StringRef target) {
@@ -391,6 +416,9 @@ LogicalResult mlir::attn::emitHalideArtifacts(
       renames.push_back({tmp, path});
       if (failed(
               writeArtifact(loc, *lowered, halideModule, kind, tmp, scratch)))
+        return failure();
+      if (kind == ArtifactKind::Header && !options.headerPreamble.empty() &&
+          failed(insertPreamble(loc, tmp, options.headerPreamble)))
         return failure();
     }
     if (options.weightsAsParams && !options.weightsDir.empty()) {

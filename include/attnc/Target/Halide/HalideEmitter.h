@@ -56,6 +56,9 @@ struct HalideEmitOptions {
   /// Non-empty: the op schedules are ignored and this Halide autoscheduler
   /// (Adams2019, Li2018, Mullapudi2016) schedules the pipeline.
   std::string autoscheduler;
+  /// Inserted into generated headers right after the include guard (the
+  /// documentation of the entry point).
+  std::string headerPreamble;
 };
 
 /// Returns the concrete Halide target string for `target` (resolving
