@@ -39,3 +39,6 @@ if config.qemu_aarch64 and os.path.exists(run_aarch64):
 # generated entry points.
 config.substitutions.append(("%halide_runtime_include",
                              config.halide_runtime_include))
+
+# The source tree, for tests that build the examples.
+config.substitutions.append(("%srcroot", config.attnc_src_root))
