@@ -42,3 +42,4 @@ config.substitutions.append(("%halide_runtime_include",
 
 # The source tree, for tests that build the examples.
 config.substitutions.append(("%srcroot", config.attnc_src_root))
+config.substitutions.append(("%objroot", config.attnc_obj_root))
