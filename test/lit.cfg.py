@@ -43,3 +43,12 @@ config.substitutions.append(("%halide_runtime_include",
 # The source tree, for tests that build the examples.
 config.substitutions.append(("%srcroot", config.attnc_src_root))
 config.substitutions.append(("%objroot", config.attnc_obj_root))
+
+# CPU features of this machine, for tests that run code only it can.
+try:
+    with open("/proc/cpuinfo") as f:
+        if any(line.startswith("flags") and "avx512f" in line.split()
+               for line in f):
+            config.available_features.add("avx512")
+except OSError:
+    pass

@@ -504,13 +504,23 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   loadAttncDialects(context);
   Location loc = FileLineColLoc::get(&context, options.inputPath, 0, 0);
 
-  FailureOr<std::string> target = resolveHalideTarget(options.target);
-  if (failed(target))
-    return emitError(UnknownLoc::get(&context))
-           << "unknown target '" << options.target
-           << "' (expected host or a Halide target string such as "
-              "x86-64-linux-avx512, x86-64-linux-avx2, arm-64-linux, "
-              "x86-64-linux-cuda-cuda_capability_80)";
+  // One target, or several (best first) for one library that picks its
+  // variant at run time.
+  SmallVector<std::string> targets;
+  SmallVector<StringRef> targetNames;
+  StringRef(options.target).split(targetNames, ',');
+  for (StringRef name : targetNames) {
+    FailureOr<std::string> resolved = resolveHalideTarget(name.trim());
+    if (failed(resolved))
+      return emitError(UnknownLoc::get(&context))
+             << "unknown target '" << name.trim()
+             << "' (expected host or a Halide target string such as "
+                "x86-64-linux-avx512, x86-64-linux-avx2, arm-64-linux, "
+                "x86-64-linux-cuda-cuda_capability_80; several, comma "
+                "separated, make one library for all of them)";
+    targets.push_back(*resolved);
+  }
+  FailureOr<std::string> target = targets.front();
 
   if (options.bf16 && !StringRef(*target).contains("avx512_sapphirerapids"))
     emitWarning(loc) << "target " << *target
@@ -538,15 +548,29 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   progress.stage("running the pass pipeline on " +
                  std::to_string(countOps(*module)) + " ops");
 
+  // The pipeline's schedules depend on the target: every further target
+  // gets its own copy of the imported model.
+  SmallVector<OwningOpRef<ModuleOp>> variants;
+  for (size_t i = 1; i < targets.size(); ++i)
+    variants.push_back(module->clone());
+  PipelineOptions pipelineOptions;
+  pipelineOptions.fuse = options.fuse;
+  pipelineOptions.bf16 = options.bf16;
+  pipelineOptions.attentionProbs = options.attentionProbs;
+  for (size_t i = 1; i < targets.size(); ++i) {
+    PassManager variantPm(&context);
+    if (configure && failed(configure(variantPm)))
+      return failure();
+    pipelineOptions.target = targets[i];
+    buildDefaultPipeline(variantPm, pipelineOptions);
+    if (failed(variantPm.run(*variants[i - 1])))
+      return failure();
+  }
   PassManager pm(&context);
   if (configure && failed(configure(pm)))
     return failure();
-  PipelineOptions pipelineOptions;
   pipelineOptions.target = *target;
-  pipelineOptions.fuse = options.fuse;
   pipelineOptions.fusionReport = options.fusionReport;
-  pipelineOptions.bf16 = options.bf16;
-  pipelineOptions.attentionProbs = options.attentionProbs;
   buildDefaultPipeline(pm, pipelineOptions);
   {
     // The fusion pass reports each candidate as a remark "fusion: ...".
@@ -647,6 +671,12 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
     llvm::SmallString<128> header(output);
     llvm::sys::path::replace_extension(header, ".h");
     files.push_back({ArtifactKind::Header, std::string(header)});
+  }
+  if (targets.size() > 1) {
+    SmallVector<ModuleOp> modules = {*module};
+    for (auto &variant : variants)
+      modules.push_back(*variant);
+    return emitHalideMultiTarget(modules, targets, emitOptions, files);
   }
   return emitHalideArtifacts(*module, emitOptions, files);
 }

@@ -72,6 +72,17 @@ LogicalResult
 emitHalideArtifacts(ModuleOp module, const HalideEmitOptions &options,
                     llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files);
 
+/// Compiles the single function of each of `modules` (the same model, the
+/// pass pipeline run for `targets[i]`, best target first) into one library
+/// that picks, on its first call, the first variant whose target features the
+/// CPU has (the last one is the fallback and must run everywhere). The
+/// entry point and `F_output_shapes` keep their names; the variants are
+/// `F_<target features>`. Artifacts: a static or shared library, a header.
+LogicalResult emitHalideMultiTarget(
+    llvm::ArrayRef<ModuleOp> modules, llvm::ArrayRef<std::string> targets,
+    const HalideEmitOptions &options,
+    llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files);
+
 /// Writes a text artifact (statement, assembly, header, PTX) to `os`.
 LogicalResult emitHalideText(ModuleOp module, const HalideEmitOptions &options,
                              ArtifactKind kind, llvm::raw_ostream &os);
