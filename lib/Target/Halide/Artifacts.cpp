@@ -349,25 +349,40 @@ LogicalResult writeNpy(Location loc, const std::string &path,
   return success();
 }
 
-/// Inserts `preamble` after the include guard of the header at `path` (its
-/// first `#define`), or at the top.
-LogicalResult insertPreamble(Location loc, const std::string &path,
-                             const std::string &preamble) {
+/// Finishes the header Halide wrote at `path` for the final file `finalPath`:
+/// its include guard (Halide derives it from the temporary name) becomes
+/// ATTNC_<FILE>_H, and `preamble` follows it.
+LogicalResult finishHeader(Location loc, const std::string &path,
+                           llvm::StringRef finalPath,
+                           const std::string &preamble) {
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     return emitError(loc) << "cannot read back '" << path << "'";
   // A copy: the buffer may map the file that is rewritten below.
-  std::string copy = (*buffer)->getBuffer().str();
+  std::string text = (*buffer)->getBuffer().str();
   buffer->reset();
-  llvm::StringRef text = copy;
+  std::string guard =
+      "ATTNC_" +
+      llvm::StringRef(cIdentifier(llvm::sys::path::filename(finalPath)))
+          .upper();
   size_t at = 0;
-  if (size_t define = text.find("#define "); define != llvm::StringRef::npos)
+  if (text.compare(0, 8, "#ifndef ") == 0) {
+    size_t end = text.find('\n');
+    std::string old = text.substr(8, end - 8);
+    for (size_t pos = 0; (pos = text.find(old, pos)) != std::string::npos;
+         pos += guard.size())
+      text.replace(pos, old.size(), guard);
+  }
+  if (size_t define = text.find("#define "); define != std::string::npos)
     at = text.find('\n', define) + 1;
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
     return emitError(loc) << "cannot write '" << path << "': " << ec.message();
-  os << text.take_front(at) << "\n" << preamble << "\n" << text.drop_front(at);
+  os << text.substr(0, at);
+  if (!preamble.empty())
+    os << "\n" << preamble;
+  os << text.substr(at);
   os.close();
   if (os.has_error())
     return emitError(loc) << "cannot write '" << path << "'";
@@ -440,8 +455,8 @@ LogicalResult mlir::attn::emitHalideArtifacts(
       if (failed(
               writeArtifact(loc, *lowered, halideModule, kind, tmp, scratch)))
         return failure();
-      if (kind == ArtifactKind::Header && !options.headerPreamble.empty() &&
-          failed(insertPreamble(loc, tmp, options.headerPreamble)))
+      if (kind == ArtifactKind::Header &&
+          failed(finishHeader(loc, tmp, path, options.headerPreamble)))
         return failure();
     }
     if (options.weightsAsParams && !options.weightsDir.empty()) {
@@ -636,8 +651,7 @@ LogicalResult mlir::attn::emitHalideMultiTarget(
         for (const auto &f : shapes.functions())
           header.append(f);
         header.compile({{OutputFileType::c_header, tmp}});
-        if (!options.headerPreamble.empty() &&
-            failed(insertPreamble(loc, tmp, options.headerPreamble)))
+        if (failed(finishHeader(loc, tmp, path, options.headerPreamble)))
           return failure();
       }
     }
