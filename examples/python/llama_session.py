@@ -2,7 +2,9 @@
 """Runs the bundled Llama-style decoder (test/models/llama) with
 attnc.InferenceSession, the way one would with onnxruntime.InferenceSession,
 and compares every case of its manifest with the outputs PyTorch computed
-when it exported the model.
+when it exported the model. Then runs the bundled attention model
+(examples/attention: 8 heads, 512 tokens, an additive causal mask) on random
+inputs and compares it with the same attention computed by numpy in float64.
 
     PYTHONPATH=build/python python3 examples/python/llama_session.py
 
@@ -25,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 MODEL = os.path.join(ROOT, "test", "models", "llama")
 
 
-def main():
+def llama():
     start = time.perf_counter()
     session = runtime.InferenceSession(os.path.join(MODEL, "model.onnx"))
     print(f"session ready in {time.perf_counter() - start:.1f} s "
@@ -53,6 +55,35 @@ def main():
               f"{err:.1e} of max|ref|")
     ok = worst <= 1e-4
     print("PASS" if ok else "FAIL", f"(tolerance 1e-4, worst {worst:.1e})")
+    return ok
+
+
+def attention():
+    path = os.path.join(ROOT, "examples", "attention", "attention.onnxtext")
+    session = runtime.InferenceSession(path)
+    rng = np.random.default_rng(0)
+    feed = {arg.name: rng.standard_normal(arg.shape).astype(np.float32)
+            for arg in session.get_inputs()}
+    n = feed["mask"].shape[-1]
+    causal = np.triu(np.full((n, n), -1e9, dtype=np.float32), k=1)
+    feed["mask"] = causal.reshape(feed["mask"].shape)
+    (out,) = session.run(None, feed)
+
+    q, k, v, mask = (feed[name].astype(np.float64)
+                     for name in ("q", "k", "v", "mask"))
+    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(q.shape[-1]) + mask
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    ref = probs / probs.sum(-1, keepdims=True) @ v
+    err = float(np.max(np.abs(out - ref)))
+    ok = err <= 1e-5
+    print(f"attention {out.shape}: max error {err:.1e} against numpy float64 "
+          f"(tolerance 1e-5): {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+def main():
+    ok = llama()
+    ok = attention() and ok
     return 0 if ok else 1
 
 
