@@ -66,6 +66,34 @@ def test_output_names_and_layout(attention):
     np.testing.assert_array_equal(a, b)
 
 
+def test_outputs_held_are_never_reused(attention):
+    rng = np.random.default_rng(2)
+    feeds = [attention_feed(rng) for _ in range(4)]
+    refs = [attention_reference(f["q"], f["k"], f["v"], f["mask"])
+            for f in feeds]
+    # Results (and a view of one) the caller keeps stay as they were while
+    # later calls run; each is its own array.
+    (first,) = attention.run(None, feeds[0])
+    view = attention.run(None, feeds[1])[0][0, 3]
+    (third,) = attention.run(None, feeds[2])
+    held = [first, view.base, third]
+    assert len({a.__array_interface__["data"][0] for a in held}) == 3
+    for out, ref in ((first, refs[0]), (view, refs[1][0, 3]),
+                     (third, refs[2])):
+        assert np.max(np.abs(out - ref)) <= 1e-5 * max(1.0, np.abs(ref).max())
+    # Dropped results are reused: the next result lands in one of their
+    # arrays and is right.
+    dropped = {first.__array_interface__["data"][0],
+               third.__array_interface__["data"][0]}
+    del first, third, held
+    (fourth,) = attention.run(None, feeds[3])
+    assert fourth.__array_interface__["data"][0] in dropped
+    assert np.max(np.abs(fourth - refs[3])) <= \
+        1e-5 * max(1.0, np.abs(refs[3]).max())
+    assert np.max(np.abs(view - refs[1][0, 3])) <= \
+        1e-5 * max(1.0, np.abs(refs[1]).max())
+
+
 def test_cache_reuses_and_separates(source_dir, cache_dir):
     path = os.path.join(source_dir, "examples", "attention",
                         "attention.onnxtext")
