@@ -159,9 +159,10 @@ class InferenceSession:
             interface = json.load(f)
         self._model = _attnc.Model(library, _FUNCTION)
         # Output arrays the caller has dropped are reused (as ONNX Runtime's
-        # arena reuses its memory): a fresh array for each call costs a page
-        # fault per 4 KiB on first touch, about a sixth of the time of an
-        # 8x512x64 attention on one thread.
+        # arena reuses its memory): an array larger than malloc's mmap
+        # threshold (at most 32 MiB) is fresh memory on every call, a page
+        # fault per 4 KiB on first touch (10-15 ms per 100 MB, the size of
+        # BERT-base's attention probabilities at batch 8 and 512 tokens).
         self._pool_lock = threading.Lock()
         self._output_pools = None
         if threads:
