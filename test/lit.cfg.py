@@ -34,6 +34,7 @@ if config.qemu_aarch64 and os.path.exists(run_aarch64):
     config.available_features.add("qemu-aarch64")
     config.substitutions.append(
         ("%qemu-aarch64", config.qemu_aarch64 + " -L /usr/aarch64-linux-gnu"))
+    config.substitutions.append(("%aarch64-cxx", config.aarch64_cxx))
 
 # The Halide runtime's header (halide_buffer_t), for C programs that call
 # generated entry points.
