@@ -520,10 +520,10 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
                 "separated, make one library for all of them)";
     targets.push_back(*resolved);
   }
-  FailureOr<std::string> target = targets.front();
+  const std::string &target = targets.front();
 
-  if (options.bf16 && !StringRef(*target).contains("avx512_sapphirerapids"))
-    emitWarning(loc) << "target " << *target
+  if (options.bf16 && !StringRef(target).contains("avx512_sapphirerapids"))
+    emitWarning(loc) << "target " << target
                      << " has no AVX512-BF16 dot products: --precision=bf16 "
                         "computes the same bfloat16 arithmetic with generic "
                         "code, slower than float32";
@@ -569,7 +569,7 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   PassManager pm(&context);
   if (configure && failed(configure(pm)))
     return failure();
-  pipelineOptions.target = *target;
+  pipelineOptions.target = target;
   pipelineOptions.fusionReport = options.fusionReport;
   buildDefaultPipeline(pm, pipelineOptions);
   {
@@ -592,8 +592,9 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   }
   if (options.reportOnly)
     return success();
+  ModelInterface described = describeModule(*module, functionName);
   if (interface)
-    *interface = describeModule(*module, functionName);
+    *interface = described;
 
   std::string output = options.outputPath;
   if (output.empty())
@@ -640,7 +641,7 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   }
 
   HalideEmitOptions emitOptions;
-  emitOptions.target = *target;
+  emitOptions.target = target;
   emitOptions.functionName = functionName;
   emitOptions.progress = [&](int64_t done, int64_t total) {
     progress.count("defining Halide functions", done, total);
@@ -649,14 +650,13 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   emitOptions.weightsAsParams = options.weightsAsParams;
   emitOptions.autoscheduler = options.autoscheduler;
   emitOptions.headerPreamble = headerDocumentation(
-      describeModule(*module, functionName),
-      llvm::sys::path::filename(options.inputPath).str(), *target);
+      described, llvm::sys::path::filename(options.inputPath).str(), target);
   if (options.weightsAsParams && output != "-") {
     llvm::SmallString<128> dir(output);
     llvm::sys::path::replace_extension(dir, "weights");
     emitOptions.weightsDir = dir.str().str();
   }
-  progress.stage("generating code for " + *target + " (Halide, LLVM)");
+  progress.stage("generating code for " + target + " (Halide, LLVM)");
   ArtifactKind kind = artifactKind(options.emit);
   if (output == "-") {
     if (!isText(kind))

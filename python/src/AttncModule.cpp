@@ -1,5 +1,4 @@
-//===- AttncModule.cpp - The attnc._attnc Python extension -------*- C++
-//-*-===//
+//===- AttncModule.cpp - The attnc._attnc Python extension ---*- C++ -*-===//
 //
 // One coarse pybind11 module under the pure-Python `attnc` package: `compile`
 // runs the same driver function as the attnc tool, and `Model` loads a
@@ -38,10 +37,6 @@ struct CompileError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::optional<mlir::attn::EmitKind> emitKind(const std::string &name) {
-  return mlir::attn::parseEmitKind(name);
-}
-
 py::dict tensorDict(const mlir::attn::TensorInterface &t) {
   py::dict d;
   d["name"] = t.name;
@@ -67,7 +62,7 @@ py::dict compileModel(const std::string &input, const std::string &output,
                       bool weightsAsParams,
                       const std::vector<std::string> &inputShapes,
                       const std::vector<std::string> &attentionProbs) {
-  std::optional<mlir::attn::EmitKind> kind = emitKind(emit);
+  std::optional<mlir::attn::EmitKind> kind = mlir::attn::parseEmitKind(emit);
   if (!kind)
     throw CompileError("unknown emit kind '" + emit +
                        "' (expected mlir, dot, stmt, html, asm, obj, header, "
@@ -93,6 +88,8 @@ py::dict compileModel(const std::string &input, const std::string &output,
     mlir::DialectRegistry registry;
     mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
     mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+      if (d.getSeverity() == mlir::DiagnosticSeverity::Remark)
+        return mlir::success();
       std::string text;
       llvm::raw_string_ostream os(text);
       if (auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(d.getLocation()))
@@ -103,8 +100,6 @@ py::dict compileModel(const std::string &input, const std::string &output,
       std::string &sink = d.getSeverity() == mlir::DiagnosticSeverity::Error
                               ? errors
                               : warnings;
-      if (d.getSeverity() == mlir::DiagnosticSeverity::Remark)
-        return mlir::success();
       if (!sink.empty())
         sink += "\n";
       sink += os.str();

@@ -389,6 +389,11 @@ LogicalResult finishHeader(Location loc, const std::string &path,
   return success();
 }
 
+/// The name under which `path` is written before it is renamed into place.
+std::string temporaryPath(const std::string &path) {
+  return path + ".attnc-tmp-" + std::to_string(static_cast<long>(getpid()));
+}
+
 /// Renames every temporary file into place; on failure removes them all.
 LogicalResult
 commitFiles(Location loc,
@@ -449,8 +454,7 @@ LogicalResult mlir::attn::emitHalideArtifacts(
     if (scratch.path.empty())
       return emitError(loc) << "cannot create a temporary directory";
     for (const auto &[kind, path] : files) {
-      std::string tmp =
-          path + ".attnc-tmp-" + std::to_string(static_cast<long>(getpid()));
+      std::string tmp = temporaryPath(path);
       renames.push_back({tmp, path});
       if (failed(
               writeArtifact(loc, *lowered, halideModule, kind, tmp, scratch)))
@@ -460,8 +464,7 @@ LogicalResult mlir::attn::emitHalideArtifacts(
         return failure();
     }
     if (options.weightsAsParams && !options.weightsDir.empty()) {
-      weightsTmp = options.weightsDir + ".attnc-tmp-" +
-                   std::to_string(static_cast<long>(getpid()));
+      weightsTmp = temporaryPath(options.weightsDir);
       llvm::sys::fs::remove_directories(weightsTmp);
       if (std::error_code ec = llvm::sys::fs::create_directories(weightsTmp))
         return emitError(loc)
@@ -634,8 +637,7 @@ LogicalResult mlir::attn::emitHalideMultiTarget(
         .compile({{OutputFileType::object, objects.back()}});
 
     for (const auto &[kind, path] : files) {
-      std::string tmp =
-          path + ".attnc-tmp-" + std::to_string(static_cast<long>(getpid()));
+      std::string tmp = temporaryPath(path);
       renames.push_back({tmp, path});
       if (kind == ArtifactKind::StaticLibrary) {
         Halide::create_static_library(objects, base, tmp);
