@@ -3,7 +3,7 @@
 against the PyTorch reference outputs stored next to it.
 
   check_model.py TOOLS MODEL_DIR [CASE ...] [--target=T] [--qemu=CMD]
-                 [--workdir=DIR] [--no-fuse] [--weights=param]
+                 [--workdir=DIR] [--no-fuse] [--weights=param] [--pin]
 
 TOOLS is the directory of attnc and attnc-run (lit's %tools); MODEL_DIR is
 test/models/<name> (model.onnx, model.json, <case>/inputs/*.npy,
@@ -13,7 +13,9 @@ cases in model.json). The model is compiled once, with
 the library is run with attnc-run on every case's inputs (bound by name), its
 outputs written in ONNX order. With --qemu the library is run by
 attnc-run-aarch64 under that command, as in test/e2e/sdpa_e2e.py (use it with
---target=arm-64-linux).
+--target=arm-64-linux). With --pin every case gets a library of its own, its
+input shapes pinned with `--input-shape` (static shapes, as deployments
+build them), checked against the same references.
 
 Pass criterion, for every output of every case: the shape matches and
 max |out - ref| <= 1e-4 * max |ref| (integer and bool outputs: exact), or
@@ -133,6 +135,34 @@ def compare(name, out, ref, tolerance=TOLERANCE):
                     head, err, rel, scale, tolerance, "PASS" if ok else "FAIL"))
 
 
+def compile_model(args, model, lib, pins=()):
+    """Compiles `model` into `lib`; `pins` are (input, shape) pairs passed
+    as --input-shape. Returns whether attnc succeeded."""
+    if os.path.exists(lib):
+        os.remove(lib)
+    cmd = [os.path.join(args.tools, "attnc"), model, "--emit=shared-lib",
+           "-o", lib, "--function-name=" + FUNCTION, "--target=" + args.target]
+    if args.no_fuse:
+        cmd.append("--no-fuse")
+    cmd.append("--weights=" + args.weights)
+    for name, shape in pins:
+        cmd.append("--input-shape=%s=%s" % (name, "x".join(map(str, shape))))
+    t0 = time.time()
+    if run(cmd) != 0:
+        return False
+    print("model %s: target %s%s, compiled in %.2f s" % (
+        os.path.basename(os.path.dirname(model)), args.target,
+        ", shapes pinned" if pins else "", time.time() - t0))
+    return True
+
+
+def case_shapes(model_dir, case, inputs):
+    """The shapes of a case's inputs, in the graph's order."""
+    return [(name, np.load(os.path.join(model_dir, case, "inputs",
+                                        name + ".npy"), mmap_mode="r").shape)
+            for name in inputs]
+
+
 def check_case(args, lib, model_dir, case, inputs, outputs, c_inputs, workdir,
                tolerance, dtypes):
     case_dir = os.path.join(model_dir, case)
@@ -187,6 +217,9 @@ def main():
     ap.add_argument("--weights", choices=["embed", "param"], default="embed",
                     help="attnc --weights; with param the weights written "
                     "next to the library are passed to attnc-run")
+    ap.add_argument("--pin", action="store_true",
+                    help="compile once per case with the case's input "
+                    "shapes pinned (--input-shape)")
     args = ap.parse_args()
 
     model_dir = os.path.abspath(args.model_dir)
@@ -203,24 +236,18 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     try:
         lib = os.path.join(os.path.abspath(workdir), "lib%s.so" % FUNCTION)
-        if os.path.exists(lib):
-            os.remove(lib)
-        cmd = [os.path.join(args.tools, "attnc"), model, "--emit=shared-lib",
-               "-o", lib, "--function-name=" + FUNCTION,
-               "--target=" + args.target]
-        if args.no_fuse:
-            cmd.append("--no-fuse")
-        cmd.append("--weights=" + args.weights)
-        t0 = time.time()
-        if run(cmd) != 0:
+        if not args.pin and not compile_model(args, model, lib):
             print("model %s: attnc failed" % os.path.basename(model_dir))
             print("result: FAIL")
             return 2
-        print("model %s: target %s, compiled in %.2f s" % (
-            os.path.basename(model_dir), args.target, time.time() - t0))
 
         ok, broken = True, False
         for case in cases:
+            if args.pin and not compile_model(
+                    args, model, lib, case_shapes(model_dir, case, inputs)):
+                print("case %s: attnc failed with pinned shapes" % case)
+                broken = True
+                continue
             result = check_case(args, lib, model_dir, case, inputs, outputs,
                                 c_inputs, workdir, tolerance, dtypes)
             if result is None:

@@ -96,8 +96,9 @@ LogicalResult runAutoscheduler(func::FuncOp fn, PipelineBuilder &pb,
   for (auto [out, shape] : llvm::zip(pb.outputs, pb.outputShapes)) {
     std::vector<int64_t> extents;
     for (const Halide::Expr &e : shape) {
-      const int64_t *c = Halide::Internal::as_const_int(
-          Halide::Internal::simplify(Halide::cast<int64_t>(e)));
+      Halide::Expr simplified =
+          Halide::Internal::simplify(Halide::cast<int64_t>(e));
+      const int64_t *c = Halide::Internal::as_const_int(simplified);
       if (!c)
         return fn.emitError("the autoscheduler needs static output shapes: "
                             "output '")

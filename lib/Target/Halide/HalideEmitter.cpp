@@ -44,8 +44,10 @@ Expr Tensor::call(const std::vector<Expr> &onnxIndex) const {
     int64_t flat = 0;
     bool constant = true;
     for (size_t k = 0; k < onnxIndex.size(); ++k) {
-      const int64_t *c = Halide::Internal::as_const_int(
-          Halide::Internal::simplify(Halide::cast<int64_t>(onnxIndex[k])));
+      // The simplified index must outlive the pointer into it.
+      Expr simplified =
+          Halide::Internal::simplify(Halide::cast<int64_t>(onnxIndex[k]));
+      const int64_t *c = Halide::Internal::as_const_int(simplified);
       if (!c) {
         constant = false;
         break;
@@ -123,8 +125,9 @@ Expr mlir::attn::halide::broadcastRead(const Tensor &t, RankedTensorType tType,
     int64_t d = tType.getDimSize(k), o = outType.getDimSize(offset + k);
     if (d == 1 && o != 1)
       idx.push_back(Expr(0));
-    else if (ShapedType::isDynamic(d) && ShapedType::isDynamic(o))
-      // A run-time extent may be 1 and broadcast, or the full extent.
+    else if (ShapedType::isDynamic(d) && o != 1)
+      // A run-time extent may be 1 and broadcast, or the full extent (static
+      // or not): an operand typed `?` against a static 2 may hold 1.
       idx.push_back(Halide::min(index[offset + k], t.shape[k] - 1));
     else
       idx.push_back(index[offset + k]);

@@ -74,3 +74,10 @@ func.func @mod_pad(%a: tensor<2x?xi32>, %b: tensor<i32>, %x: tensor<3x4xf32>, %p
   %3 = attn.pad %x, %p {mode = "reflect"} : (tensor<3x4xf32>, tensor<4xi64>) -> tensor<?x?xf32>
   return %0, %1, %2, %3 : tensor<2x?xi32>, tensor<2x?xi32>, tensor<5x7xf32>, tensor<?x?xf32>
 }
+
+// CHECK-LABEL: func.func @concat
+func.func @concat(%a: tensor<1xi64>, %b: tensor<2xi64>) -> tensor<3xi64> {
+  // CHECK: attn.concat %{{.*}}, %{{.*}} axis 0 : (tensor<1xi64>, tensor<2xi64>) -> tensor<3xi64>
+  %0 = attn.concat %a, %b axis 0 : (tensor<1xi64>, tensor<2xi64>) -> tensor<3xi64>
+  return %0 : tensor<3xi64>
+}

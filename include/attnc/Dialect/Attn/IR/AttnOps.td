@@ -320,7 +320,7 @@ def Attn_ConcatOp : Attn_Op<"concat", [Pure]> {
                        scheduleArg);
   let results = (outs AnyRankedTensor:$output);
   let assemblyFormat =
-      "$inputs `,` $axis attr-dict `:` functional-type(operands, results)";
+      "$inputs `axis` $axis attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
   let hasFolder = 1;
 }
