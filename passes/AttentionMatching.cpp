@@ -56,6 +56,77 @@ bool leadsToScores(Value value) {
   return false;
 }
 
+/// Whether `m` holds only 0s and 1s: a boolean cast to a number, or a
+/// constant of 0s and 1s (a causal buffer) sliced, expanded or reshaped.
+bool isBinaryMask(Value m) {
+  for (int steps = 0; steps < 16 && m; ++steps) {
+    Operation *def = m.getDefiningOp();
+    if (!def)
+      return false;
+    if (auto cast = dyn_cast<CastOp>(def)) {
+      if (getElementTypeOrSelf(cast.getInput().getType()).isInteger(1))
+        return true;
+      m = cast.getInput();
+      continue;
+    }
+    if (isa<SliceOp, ExpandOp, ExpandDimsOp, ReshapeOp, ReshapeDynamicOp,
+            TransposeOp>(def)) {
+      m = def->getOperand(0);
+      continue;
+    }
+    std::optional<SmallVector<double>> values =
+        getConstantValues(m, /*maxElements=*/int64_t(1) << 22);
+    return values &&
+           llvm::all_of(*values, [](double v) { return v == 0.0 || v == 1.0; });
+  }
+  return false;
+}
+
+/// `s · m − c · (1 − m)` (either order of each product) with m of 0s and
+/// 1s and c at least 10000: the scores s where m is 1, −c where it is 0, as
+/// early GPT-2 applies its causal buffer. Returns s and m.
+std::optional<std::pair<Value, Value>> multiplicativeMask(SubOp sub) {
+  auto product = sub.getLhs().getDefiningOp<MulOp>();
+  auto penalty = sub.getRhs().getDefiningOp<MulOp>();
+  if (!product || !penalty || !product->hasOneUse() || !penalty->hasOneUse())
+    return std::nullopt;
+  SubOp complement;
+  for (auto [c, rest] : {std::pair(penalty.getLhs(), penalty.getRhs()),
+                         std::pair(penalty.getRhs(), penalty.getLhs())}) {
+    std::optional<double> value = getScalarConstant(c);
+    if (value && *value >= 1e4)
+      complement = rest.getDefiningOp<SubOp>();
+    if (complement)
+      break;
+  }
+  if (!complement || getScalarConstant(complement.getLhs()) != 1.0)
+    return std::nullopt;
+  Value m = complement.getRhs();
+  Value s = product.getLhs() == m   ? product.getRhs()
+            : product.getRhs() == m ? product.getLhs()
+                                    : Value();
+  if (!s || !isBinaryMask(m))
+    return std::nullopt;
+  return std::pair(s, m);
+}
+
+/// Whether the scores `s` have one user that reads their values; users that
+/// read only their extents (attn.shape) are recorded in `chain`.
+bool hasOneValueUse(Value s, ScoreChain &chain) {
+  int values = 0;
+  SmallVector<ShapeOp> readers;
+  for (Operation *user : s.getUsers()) {
+    if (auto shape = dyn_cast<ShapeOp>(user))
+      readers.push_back(shape);
+    else
+      ++values;
+  }
+  if (values != 1)
+    return false;
+  chain.shapeReaders.append(readers);
+  return true;
+}
+
 } // namespace
 
 LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
@@ -67,12 +138,12 @@ LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
       return mismatch.fail(anchor, "the scores are a function argument, not "
                                    "computed from queries and keys");
     if (isScoreCore(def)) {
-      if (!s.hasOneUse())
+      if (!hasOneValueUse(s, chain))
         return mismatch.fail(def, "the scores have other users");
       chain.core = def;
       return success();
     }
-    if (!s.hasOneUse())
+    if (!hasOneValueUse(s, chain))
       return mismatch.fail(def, "the scores have other users at this step");
     // A float-to-float cast (a softmax computed in float32 for 16-bit
     // models): the fused ops compute in float32 at least anyway.
@@ -135,6 +206,16 @@ LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
                                    "(-inf, the lowest float or at most "
                                    "-10000)");
     }
+    if (auto sub = dyn_cast<SubOp>(def)) {
+      if (auto masked = multiplicativeMask(sub)) {
+        chain.binaryKeepMasks.push_back(masked->second);
+        s = masked->first;
+        continue;
+      }
+      return mismatch.fail(sub, "a subtraction on the scores that is not "
+                                "s · m − c · (1 − m) with m of 0s and 1s "
+                                "and c at least 10000");
+    }
     return mismatch.fail(def, "'" + def->getName().getStringRef().str() +
                                   "' between the scores' product and the " +
                                   anchor->getName().stripDialect().str() +
@@ -191,7 +272,14 @@ Value mlir::attn::fusion::combineMasks(OpBuilder &b, Location loc,
   };
   Value keep;
   auto i1 = b.getI1Type();
-  for (Value mask : m.keepMasks)
+  SmallVector<Value> keepMasks(m.keepMasks);
+  for (Value mask : m.binaryKeepMasks)
+    keepMasks.push_back(b.create<CastOp>(
+        loc,
+        RankedTensorType::get(cast<RankedTensorType>(mask.getType()).getShape(),
+                              i1),
+        mask, nullptr));
+  for (Value mask : keepMasks)
     keep = keep ? b.create<AndOp>(loc, broadcastType(keep, mask, i1), keep,
                                   mask, nullptr)
                 : mask;

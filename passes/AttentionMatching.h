@@ -46,9 +46,16 @@ struct ScoreChain {
   /// i1 masks, true where a key is masked (the fill is the `where`'s true
   /// branch).
   SmallVector<Value> dropMasks;
+  /// Float masks of 0s and 1s applied as s · m − c · (1 − m) (early GPT-2):
+  /// 1 where a key is attended.
+  SmallVector<Value> binaryKeepMasks;
+  /// attn.shape ops reading the extents of the scores on the way (w.size(-1)
+  /// in early GPT-2): they need no values and are rebuilt from Q and V.
+  SmallVector<ShapeOp> shapeReaders;
 
   bool hasMasks() const {
-    return !additiveMasks.empty() || !keepMasks.empty() || !dropMasks.empty();
+    return !additiveMasks.empty() || !keepMasks.empty() || !dropMasks.empty() ||
+           !binaryKeepMasks.empty();
   }
 };
 
@@ -57,15 +64,16 @@ struct ScoreChain {
 bool isMaskFill(Value value);
 
 /// Walks from `scores` (the input of `anchor`, a softmax or argmax) back to
-/// the op computing them, through float casts, scalar scales, additive masks
-/// and boolean `where` masks; every step must have one use.
+/// the op computing them, through float casts, scalar scales, additive masks,
+/// boolean `where` masks and 0/1 masks applied as s · m − c · (1 − m); every
+/// step must have one use.
 LogicalResult peelScores(Value scores, Operation *anchor, ScoreChain &chain,
                          Mismatch &mismatch);
 
 /// Combines the chain's masks into one mask operand broadcastable to the
-/// scores: an i1 keep mask, an additive mask of `element`, or both as an
-/// additive mask holding -inf where a key is dropped. Null when there are
-/// none.
+/// scores: an i1 keep mask (0/1 masks become i1 through attn.cast), an
+/// additive mask of `element`, or both as an additive mask holding -inf
+/// where a key is dropped. Null when there are none.
 Value combineMasks(OpBuilder &b, Location loc, const ScoreChain &chain,
                    Type element);
 

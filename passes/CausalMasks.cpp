@@ -59,80 +59,106 @@ bool isZero(Value value) {
   return c && *c == 0.0;
 }
 
-/// Whether the constant or Trilu-built `mask` is exactly the causal pattern
-/// over scores of Nq × Nk: `kind` 0 for an i1 keep mask, 1 for an i1 drop
-/// mask (true = masked), 2 for an additive mask (0 kept, at most -10000
-/// masked). On success `offset` is the diagonal: key j is kept for query i
-/// when j <= i + offset.
-bool isCausalMask(Value mask, int kind, int64_t nq, int64_t nk,
-                  int64_t &offset) {
+enum class Kind { Keep, Drop, Additive };
+
+/// The value every element of `x` holds when it is a fill: a splat
+/// constant, a ConstantOfShape, or an Expand of either.
+std::optional<double> fillOf(Value x) {
+  for (int steps = 0; steps < 8 && x; ++steps) {
+    if (auto fill = x.getDefiningOp<ConstantOfShapeOp>()) {
+      auto dense = dyn_cast<DenseElementsAttr>(fill.getValue());
+      if (!dense || !dense.isSplat())
+        return std::nullopt;
+      if (isa<FloatType>(dense.getElementType()))
+        return dense.getSplatValue<APFloat>().convertToDouble();
+      return static_cast<double>(dense.getSplatValue<APInt>().getSExtValue());
+    }
+    if (auto expand = x.getDefiningOp<ExpandOp>()) {
+      x = expand.getInput();
+      continue;
+    }
+    DenseElementsAttr attr;
+    if (!matchPattern(x, m_Constant(&attr)) || !attr.isSplat())
+      return std::nullopt;
+    if (isa<FloatType>(attr.getElementType()))
+      return attr.getSplatValue<APFloat>().convertToDouble();
+    return static_cast<double>(attr.getSplatValue<APInt>().getSExtValue());
+  }
+  return std::nullopt;
+}
+
+/// Whether an element of a mask of `kind` keeps its key: non-zero for keep
+/// masks (true or 1), zero for drop and additive masks.
+bool keeps(Kind kind, double v) { return kind == Kind::Keep ? v != 0 : v == 0; }
+/// Whether it masks its key: the opposite for boolean masks; a masked-score
+/// value (at most -10000) for additive ones.
+bool masks(Kind kind, double v) {
+  return kind == Kind::Additive ? v <= -1e4 : !keeps(kind, v);
+}
+
+/// The diagonal of `mask` when it is exactly the causal pattern over scores
+/// of `rows` × `cols` (queries × keys), every other axis of extent 1: key j
+/// is kept for query i exactly when j <= i + offset. Recognized: Trilu of a
+/// fill (ones or true for boolean masks, -inf or another masked-score value
+/// for additive ones, as torch.triu(torch.full((n, n), -inf), 1) exports)
+/// at any extents that are the attention's, and constants at static ones.
+std::optional<int64_t> causalOffset(Value mask, Kind kind, const Extent &rows,
+                                    const Extent &cols) {
   auto type = cast<RankedTensorType>(mask.getType());
   int64_t rank = type.getRank();
-  if (rank < 2 || ShapedType::isDynamic(nq) || ShapedType::isDynamic(nk) ||
-      type.getDimSize(rank - 2) != nq || type.getDimSize(rank - 1) != nk)
-    return false;
+  if (rank < 2)
+    return std::nullopt;
   for (int64_t d = 0; d < rank - 2; ++d)
     if (type.getDimSize(d) != 1)
-      return false;
-  // Trilu of a tensor of ones (or true): lower keeps j - i <= k, upper
-  // keeps j - i >= k.
+      return std::nullopt;
+  if (!(extentOf(mask, rank - 2) == rows) ||
+      !(extentOf(mask, rank - 1) == cols))
+    return std::nullopt;
+  // Trilu keeps j - i >= k (upper) or j - i <= k (lower) of its input and
+  // zeroes the rest.
   if (auto trilu = mask.getDefiningOp<TriluOp>()) {
-    DenseElementsAttr ones;
-    if (kind == 2 || !matchPattern(trilu.getInput(), m_Constant(&ones)) ||
-        !ones.isSplat())
-      return false;
-    bool allOnes = isa<IntegerType>(ones.getElementType())
-                       ? !ones.getSplatValue<APInt>().isZero()
-                       : !ones.getSplatValue<APFloat>().isZero();
-    DenseIntElementsAttr kAttr;
+    std::optional<double> fill = fillOf(trilu.getInput());
     int64_t k = 0;
     if (Value kv = trilu.getK()) {
+      DenseIntElementsAttr kAttr;
       if (!matchPattern(kv, m_Constant(&kAttr)))
-        return false;
+        return std::nullopt;
       k = (*kAttr.getValues<APInt>().begin()).getSExtValue();
     }
-    if (!allOnes)
-      return false;
-    // keep: lower with diagonal k; drop: upper from diagonal k = offset + 1.
-    if (kind == 0 && !trilu.getUpper()) {
-      offset = k;
-      return true;
-    }
-    if (kind == 1 && trilu.getUpper()) {
-      offset = k - 1;
-      return true;
-    }
-    return false;
+    if (!fill)
+      return std::nullopt;
+    // Keep masks: ones on and below diagonal k. Drop masks and additive
+    // ones: the masking value from diagonal k = offset + 1 up.
+    if (kind == Kind::Keep && *fill != 0 && !trilu.getUpper())
+      return k;
+    if (kind != Kind::Keep && trilu.getUpper() && masks(kind, *fill))
+      return k - 1;
+    return std::nullopt;
   }
-  DenseElementsAttr attr;
-  if (!matchPattern(mask, m_Constant(&attr)) || attr.isSplat())
-    return false;
-  auto kept = [&](int64_t index) {
-    if (kind == 2)
-      return (*(attr.getValues<APFloat>().begin() + index)).convertToDouble() ==
-             0.0;
-    bool bit = *(attr.getValues<bool>().begin() + index);
-    return kind == 0 ? bit : !bit;
-  };
-  auto masked = [&](int64_t index) {
-    if (kind != 2)
-      return !kept(index);
-    return (*(attr.getValues<APFloat>().begin() + index)).convertToDouble() <=
-           -1e4;
-  };
+  if (ShapedType::isDynamic(rows.size) || ShapedType::isDynamic(cols.size))
+    return std::nullopt;
+  int64_t nq = rows.size, nk = cols.size;
+  std::optional<SmallVector<double>> values =
+      getConstantValues(mask, /*maxElements=*/int64_t(1) << 22);
+  if (!values || values->size() != static_cast<size_t>(nq * nk))
+    return std::nullopt;
   for (int64_t candidate : {int64_t(0), nk - nq}) {
     bool ok = true;
     for (int64_t i = 0; i < nq && ok; ++i)
       for (int64_t j = 0; j < nk && ok; ++j) {
-        int64_t index = i * nk + j;
-        ok = j <= i + candidate ? kept(index) : masked(index);
+        double v = (*values)[i * nk + j];
+        ok = j <= i + candidate ? keeps(kind, v) : masks(kind, v);
       }
-    if (ok) {
-      offset = candidate;
-      return true;
-    }
+    if (ok)
+      return candidate;
   }
-  return false;
+  return std::nullopt;
+}
+
+Extent staticExtent(int64_t size) {
+  Extent e;
+  e.size = size;
+  return e;
 }
 
 /// Whether the reshape `op` only puts axes of extent 1 in front of its
@@ -150,8 +176,6 @@ bool addsLeadingUnitAxes(Operation *op) {
       return false;
   return true;
 }
-
-enum class Kind { Keep, Drop, Additive };
 
 /// Splits a mask into the leaves it combines: boolean masks through
 /// and/or/not (and a select turning them additive), additive masks through
@@ -373,8 +397,14 @@ SlicedAxis slicedAxis(SliceOp slice, int64_t axis) {
   auto [endKnown, endScalar] = shapeEntry(slice.getEnds(), k);
   if (startKnown && *startKnown >= 0) {
     out.start = *startKnown;
-    if (*startKnown == 0 && endScalar)
+    int64_t dim = typeOf(slice.getInput()).getDimSize(axis);
+    if (endKnown && !ShapedType::isDynamic(dim)) {
+      Extent e;
+      e.size = sliceExtent(dim, *startKnown, *endKnown, 1);
+      out.extent = e;
+    } else if (*startKnown == 0 && endScalar) {
       out.extent = extentHeldBy(endScalar);
+    }
     return out;
   }
   // start = a - b, end = a: the last b rows; start 0 when a and b agree.
@@ -392,29 +422,53 @@ SlicedAxis slicedAxis(SliceOp slice, int64_t axis) {
 }
 
 /// The diagonal of a leaf sliced from a constant causal buffer (as older
-/// GPT-2 exports slice `bias[:, :, Nk - Nq : Nk, :Nk]`): key j is kept for
-/// query i exactly when j <= i + offset.
+/// GPT-2 exports slice `bias[:, :, Nk - Nq : Nk, :Nk]`, or a triangle of
+/// -inf sliced to `[:n, :n]`, one Slice per axis or one for both): key j
+/// is kept for query i exactly when j <= i + offset.
 std::optional<int64_t> slicedOffset(Value leaf, Kind kind, SdpaOp sdpa) {
-  auto slice = leaf.getDefiningOp<SliceOp>();
-  if (!slice || kind == Kind::Additive)
+  SmallVector<SliceOp> chain;
+  Value buffer = leaf;
+  while (auto slice = buffer.getDefiningOp<SliceOp>()) {
+    if (chain.size() == 4)
+      return std::nullopt;
+    chain.push_back(slice);
+    buffer = slice.getInput();
+  }
+  auto type = typeOf(buffer);
+  int64_t rank = type.getRank();
+  if (chain.empty() || rank < 2 || !type.hasStaticShape())
     return std::nullopt;
-  auto buffer = typeOf(slice.getInput());
-  int64_t rank = buffer.getRank();
-  int64_t diagonal = 0;
-  if (rank < 2 || !buffer.hasStaticShape() ||
-      !isCausalMask(slice.getInput(), static_cast<int>(kind),
-                    buffer.getDimSize(rank - 2), buffer.getDimSize(rank - 1),
-                    diagonal))
+  std::optional<int64_t> diagonal =
+      causalOffset(buffer, kind, staticExtent(type.getDimSize(rank - 2)),
+                   staticExtent(type.getDimSize(rank - 1)));
+  if (!diagonal)
     return std::nullopt;
-  SlicedAxis rows = slicedAxis(slice, rank - 2);
-  SlicedAxis cols = slicedAxis(slice, rank - 1);
+  // The slice of the chain that cuts `axis` (at most one), else all of it.
+  auto sliced = [&](int64_t axis) {
+    SliceOp owner;
+    for (SliceOp slice : chain)
+      for (int64_t a : slice.getAxes())
+        if ((a < 0 ? a + rank : a) == axis) {
+          if (owner)
+            return SlicedAxis();
+          owner = slice;
+        }
+    if (owner)
+      return slicedAxis(owner, axis);
+    SlicedAxis whole;
+    whole.start = 0;
+    whole.extent = staticExtent(type.getDimSize(axis));
+    return whole;
+  };
+  SlicedAxis rows = sliced(rank - 2);
+  SlicedAxis cols = sliced(rank - 1);
   // Every query and key covered, so no row or column is broadcast.
   if (!rows.start || !cols.start || !rows.extent || !cols.extent ||
       !(*rows.extent == extentOf(sdpa.getQ(), 2)) ||
       !(*cols.extent == extentOf(sdpa.getK(), 2)))
     return std::nullopt;
   // leaf[i, j] = buffer[i + rs, j + cs]: kept when j + cs <= i + rs + d.
-  return *rows.start - *cols.start + diagonal;
+  return *rows.start - *cols.start + *diagonal;
 }
 
 } // namespace
@@ -426,18 +480,21 @@ bool mlir::attn::fusion::recognizeCausalMask(SdpaOp sdpa) {
   ScoreChain leaves;
   bool boolean = getElementTypeOrSelf(mask.getType()).isInteger(1);
   collectLeaves(mask, boolean ? Kind::Keep : Kind::Additive, leaves);
-  int64_t nq = typeOf(sdpa.getQ()).getDimSize(2);
-  int64_t nk = typeOf(sdpa.getK()).getDimSize(2);
+  Extent rows = extentOf(sdpa.getQ(), 2), cols = extentOf(sdpa.getK(), 2);
   std::optional<int64_t> offset;
   auto take = [&](SmallVector<Value> &list, Kind kind) {
     for (auto *it = list.begin(); it != list.end() && !offset; ++it) {
-      int64_t diagonal = 0;
-      if (isCausalMask(*it, static_cast<int>(kind), nq, nk, diagonal))
-        offset = diagonal;
-      else if (kind != Kind::Additive)
-        offset = comparisonOffset(*it, kind, sdpa);
+      Value leaf = *it;
+      // A mask of 0s and 1s turned boolean (non-zero keeps): its source.
+      if (auto cast = leaf.getDefiningOp<CastOp>();
+          cast && kind != Kind::Additive &&
+          !getElementTypeOrSelf(cast.getInput().getType()).isInteger(1))
+        leaf = cast.getInput();
+      offset = causalOffset(leaf, kind, rows, cols);
+      if (!offset && kind != Kind::Additive)
+        offset = comparisonOffset(leaf, kind, sdpa);
       if (!offset)
-        offset = slicedOffset(*it, kind, sdpa);
+        offset = slicedOffset(leaf, kind, sdpa);
       if (offset) {
         list.erase(it);
         return;

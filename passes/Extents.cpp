@@ -232,7 +232,7 @@ std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
   // Elementwise ops with numpy broadcasting, and ops that keep the shape.
   if (isa<AddOp, SubOp, MulOp, DivOp, PowOp, ModOp, MaxOp, MinOp, AndOp, OrOp,
           EqualOp, LessOp, GreaterOp, SelectOp, CastOp, IsNanOp, GeluOp,
-          SoftmaxOp, LogSoftmaxOp>(def) ||
+          SoftmaxOp, LogSoftmaxOp, TriluOp>(def) ||
       def->hasTrait<OpTrait::SameOperandsAndResultType>())
     return broadcastExtent(def->getOperands(), rank, axis, depth);
   return std::nullopt;
@@ -282,11 +282,39 @@ std::optional<Extent> heldExtent(Value x, int depth) {
       x = def->getOperand(0);
       continue;
     }
-    // The element at `at` of a shape tensor.
+    // The element at `at` of a shape tensor, or of a concatenation of them
+    // (shapes read axis by axis).
     auto shapeAxis = [&](Value shape,
                          std::optional<int64_t> at) -> std::optional<Extent> {
+      if (!at)
+        return std::nullopt;
+      while (auto concat = shape.getDefiningOp<ConcatOp>()) {
+        int64_t total = typeOf(shape).getDimSize(0);
+        if (ShapedType::isDynamic(total))
+          return std::nullopt;
+        int64_t k = *at < 0 ? *at + total : *at;
+        Value piece;
+        for (Value in : concat.getInputs()) {
+          int64_t n = typeOf(in).getDimSize(0);
+          if (ShapedType::isDynamic(n))
+            return std::nullopt;
+          if (k < n) {
+            piece = in;
+            break;
+          }
+          k -= n;
+        }
+        if (!piece)
+          return std::nullopt;
+        if (!piece.getDefiningOp<ShapeOp>() && !piece.getDefiningOp<ConcatOp>())
+          return typeOf(piece).getNumElements() == 1
+                     ? heldExtent(piece, depth + 1)
+                     : std::nullopt;
+        shape = piece;
+        at = k;
+      }
       auto s = shape.getDefiningOp<ShapeOp>();
-      if (!s || !at)
+      if (!s)
         return std::nullopt;
       int64_t n = s.getEnd() - s.getStart();
       int64_t k = *at < 0 ? *at + n : *at;

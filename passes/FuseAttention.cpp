@@ -205,16 +205,27 @@ private:
     if (m.kvGroup > 1)
       return success();
     int64_t hq = qType.getDimSize(1);
-    int64_t hkv = m.k ? cast<RankedTensorType>(m.k.getType()).getDimSize(1)
-                      : ktType.getDimSize(1);
+    Value kHeads = m.k ? m.k : m.kt;
+    int64_t hkv = cast<RankedTensorType>(kHeads.getType()).getDimSize(1);
     if (hkv == 1 && vType.getDimSize(1) == 1 && !ShapedType::isDynamic(hq)) {
       m.kvGroup = hq;
       return success();
     }
-    if (hkv != hq || vType.getDimSize(1) != hq)
-      return fail(m.pv, "query heads and key/value heads do not match and "
-                        "are no repeat of each other");
-    return success();
+    // Equal head counts where they are known; where only the run knows
+    // one, the generated code checks that they agree (attn.sdpa's run-time
+    // requirements) before computing anything.
+    int64_t hv = vType.getDimSize(1);
+    auto agree = [](int64_t a, int64_t b) {
+      return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+    };
+    if (agree(hq, hkv) && agree(hq, hv) && agree(hkv, hv))
+      return success();
+    auto count = [](int64_t h) {
+      return ShapedType::isDynamic(h) ? std::string("?") : std::to_string(h);
+    };
+    return fail(m.pv, "query heads and key/value heads differ (queries " +
+                          count(hq) + ", keys " + count(hkv) + ", values " +
+                          count(hv) + ") and are no repeat of each other");
   }
 
   /// x = reshape(expand(unsqueeze(y, 2), [B, Hkv, g, N, D]), [B, Hkv·g, N,
@@ -271,8 +282,40 @@ private:
   AttentionMatch m;
 };
 
+/// Replaces an attn.shape of the scores [..., Nq, Nk] by the same extents
+/// read off Q (batch, heads, Nq) and K (Nk; `kAxis` of `k`), which the
+/// scores' product reads before it, so that nothing reads the scores once
+/// they are fused.
+void rebuildShapeReader(OpBuilder &b, ShapeOp reader, Value q, Value k,
+                        int64_t kAxis) {
+  b.setInsertionPoint(reader);
+  int64_t rank = cast<RankedTensorType>(q.getType()).getRank();
+  auto i64 = b.getI64Type();
+  SmallVector<Value> pieces;
+  for (int64_t d = reader.getStart(); d < reader.getEnd(); ++d) {
+    Value from = d == rank - 1 ? k : q;
+    int64_t axis = d == rank - 1 ? kAxis : d;
+    pieces.push_back(b.create<ShapeOp>(
+        reader.getLoc(), RankedTensorType::get({1}, i64), from,
+        b.getI64IntegerAttr(axis), b.getI64IntegerAttr(axis + 1), nullptr));
+  }
+  Value shape =
+      pieces.size() == 1
+          ? pieces.front()
+          : b.create<ConcatOp>(reader.getLoc(), reader.getType(), pieces,
+                               b.getI64IntegerAttr(0), nullptr)
+                .getResult();
+  reader.replaceAllUsesWith(shape);
+  reader.erase();
+}
+
 SdpaOp rewrite(AttentionMatch &m) {
   OpBuilder b(m.pv);
+  int64_t rank = cast<RankedTensorType>(m.q.getType()).getRank();
+  for (ShapeOp reader : m.chain.shapeReaders)
+    rebuildShapeReader(b, reader, m.q, m.k ? m.k : m.kt,
+                       m.k ? rank - 2 : rank - 1);
+  b.setInsertionPoint(m.pv);
   Location loc = m.pv.getLoc();
   Type element = cast<RankedTensorType>(m.q.getType()).getElementType();
   Type resultType = m.pv.getType();

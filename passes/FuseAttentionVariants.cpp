@@ -288,7 +288,10 @@ using Axes = ArrayRef<std::pair<Value, int64_t>>;
 SmallVector<std::pair<Value, int64_t>> withSources(Axes axes) {
   SmallVector<std::pair<Value, int64_t>> all(axes);
   for (size_t n = 0; n < all.size() && all.size() < 32; ++n) {
-    auto [x, axis] = all[n];
+    // Plain variables: lambdas below capture them (C++17 cannot capture a
+    // structured binding).
+    Value x = all[n].first;
+    int64_t axis = all[n].second;
     Operation *def = x.getDefiningOp();
     int64_t rank = tensorType(x).getRank();
     std::optional<std::pair<Value, int64_t>> source;

@@ -50,12 +50,19 @@ int64_t roundUpOr(int64_t n, int64_t m, int64_t fallback) {
   return llvm::alignTo(n, m);
 }
 
+/// A static extent of 0 as 1, so that tile sizes stay positive (the
+/// divisions below never see 0); dynamic extents unchanged.
+int64_t atLeastOne(int64_t extent) {
+  return ShapedType::isDynamic(extent) ? extent : std::max<int64_t>(extent, 1);
+}
+
 ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
   MLIRContext *ctx = op.getContext();
   auto q = op.getQ().getType();
   auto k = op.getK().getType();
-  int64_t nq = q.getDimSize(2), nk = k.getDimSize(2);
-  int64_t d = q.getDimSize(3);
+  // Empty axes (a hand-written .mlir input) are tiled as extent 1.
+  int64_t nq = atLeastOne(q.getDimSize(2)), nk = atLeastOne(k.getDimSize(2));
+  int64_t d = atLeastOne(q.getDimSize(3));
   if (ShapedType::isDynamic(d))
     d = 128;
   if (target.isGpu) {
@@ -67,7 +74,8 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
   }
   int64_t lanes = target.lanes(computeBytes(q));
   auto v = op.getV().getType();
-  int64_t dv = ShapedType::isDynamic(v.getDimSize(3)) ? d : v.getDimSize(3);
+  int64_t dv =
+      ShapedType::isDynamic(v.getDimSize(3)) ? d : atLeastOne(v.getDimSize(3));
   int64_t qBlock = std::min<int64_t>(roundUpOr(nq, lanes, 64), 64);
   // Score and probability tiles (2 · qBlock × kvBlock) plus the K and V
   // blocks (kvBlock × (D + Dv)) in half of L2, at most 512 keys (fewer
@@ -124,9 +132,9 @@ ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target,
   auto out = cast<RankedTensorType>(op->getResult(0).getType());
   int64_t lanes = target.lanes(computeBytes(out));
   int64_t rank = out.getRank();
-  int64_t n = out.getDimSize(rank - 1);
-  int64_t m = rank >= 2 ? out.getDimSize(rank - 2) : 1;
-  int64_t k = a.getDimSize(a.getRank() - 1);
+  int64_t n = atLeastOne(out.getDimSize(rank - 1));
+  int64_t m = rank >= 2 ? atLeastOne(out.getDimSize(rank - 2)) : 1;
+  int64_t k = atLeastOne(a.getDimSize(a.getRank() - 1));
   int64_t vectors = target.vectorRegisters >= 32 ? 4 : 2;
   if (!ShapedType::isDynamic(n))
     vectors = std::clamp<int64_t>(llvm::divideCeil(n, lanes), 1, vectors);
@@ -219,20 +227,28 @@ bool fusesIntoUser(Operation *op) {
   return true;
 }
 
-ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target) {
+/// The longest chain of ops computed inside one consumer. Halide's lowering
+/// of an expression grows faster than its length (a chain of 1000 inlined
+/// elementwise ops takes minutes); every this many, one is computed into a
+/// buffer of its own.
+constexpr int kMaxInlinedChain = 32;
+
+ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
+                             bool mayInline = true) {
   MLIRContext *ctx = op->getContext();
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
   // Layout-only ops cost nothing when read through by their consumer:
   // transposes, and reshapes that only split axes ([B, S, 768] → [B, S,
   // 12, 64]: the consumer reads h · 64 + d). A reshape that merges axes is
   // copied once instead, so that its readers index it without division.
-  if (isa<TransposeOp>(op))
+  if (isa<TransposeOp>(op) && mayInline)
     return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
   if (auto reshape = dyn_cast<ReshapeOp>(op))
-    if (splitsAxesOnly(cast<RankedTensorType>(reshape->getOperand(0).getType()),
+    if (mayInline &&
+        splitsAxesOnly(cast<RankedTensorType>(reshape->getOperand(0).getType()),
                        type))
       return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
-  if (fusesIntoUser(op))
+  if (mayInline && fusesIntoUser(op))
     return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
   int64_t inner = type.getRank() ? type.getShape().back() : 1;
   if (target.isGpu) {
@@ -265,12 +281,27 @@ struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
           << "x86-64-linux-avx512 or arm-64-linux)";
       return signalPassFailure();
     }
+    // How many inlined ops each value carries (itself and its inlined
+    // producers), to cut chains at kMaxInlinedChain.
+    DenseMap<Operation *, int> chain;
+    auto inlinedAbove = [&](Operation *op) {
+      int longest = 0;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          longest = std::max(longest, chain.lookup(def));
+      return longest;
+    };
     getOperation().walk([&](Operation *op) {
       if (op->getDialect() == nullptr || !isa<AttnDialect>(op->getDialect()) ||
           isa<ConstantOp>(op))
         return;
+      auto record = [&] {
+        auto s = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+        chain[op] = s && s.getInlined() ? inlinedAbove(op) + 1 : 0;
+      };
       if (op->hasAttr("schedule"))
-        return;
+        return record();
+      bool mayInline = inlinedAbove(op) + 1 < kMaxInlinedChain;
       ScheduleAttr schedule =
           llvm::TypeSwitch<Operation *, ScheduleAttr>(op)
               .Case(
@@ -280,9 +311,10 @@ struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
                                    : scheduleMatMul(mm, *info, bf16);
               })
               .Default([&](Operation *other) {
-                return scheduleGeneric(other, *info);
+                return scheduleGeneric(other, *info, mayInline);
               });
       op->setAttr("schedule", schedule);
+      record();
     });
   }
 };

@@ -9,8 +9,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  # Build tools.
-  cmake ninja-build ccache g++ pkg-config
+  # Build tools (clang: the sources are checked to compile with it too).
+  cmake ninja-build ccache g++ clang pkg-config
   # MLIR/LLVM 19: libMLIR.so, mlir-tblgen, lit and FileCheck.
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
   # Halide 14 (code generation) with its own LLVM 14.

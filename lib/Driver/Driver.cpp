@@ -22,6 +22,7 @@
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
@@ -420,6 +421,30 @@ ModelInterface describeModule(ModuleOp module,
   });
   return interface;
 }
+
+/// `text` made safe inside a C block comment: `*/` cannot end it (nor `/*`
+/// nest), and control characters (a newline, a carriage return) are written
+/// as \xNN, so that a name chosen by a model's author cannot become C code
+/// in the header.
+std::string commentSafe(StringRef text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = text[i];
+    if (c == '*' && i + 1 < text.size() && text[i + 1] == '/') {
+      out += "*\\/";
+      ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      out += "/\\*";
+      ++i;
+    } else if (c < 0x20 || c == 0x7f) {
+      out += llvm::formatv("\\x{0:x-2}", static_cast<unsigned>(c)).str();
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 /// `[batch, sequence, 64]`.
 std::string formatShape(const TensorInterface &t) {
   std::string text = "[";
@@ -428,7 +453,7 @@ std::string formatShape(const TensorInterface &t) {
       text += ", ";
     text += t.shape[k] >= 0     ? std::to_string(t.shape[k])
             : t.dims[k].empty() ? "?"
-                                : t.dims[k];
+                                : commentSafe(t.dims[k]);
   }
   return text + "]";
 }
@@ -442,7 +467,8 @@ std::string headerDocumentation(const ModelInterface &interface,
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "/*\n"
-     << " * " << f << ": compiled by attnc from " << input << " for\n"
+     << " * " << f << ": compiled by attnc from " << commentSafe(input)
+     << " for\n"
      << " * " << target << ".\n"
      << " *\n"
      << " *   int " << f << "(struct halide_buffer_t *inputs...,\n"
@@ -461,8 +487,8 @@ std::string headerDocumentation(const ModelInterface &interface,
   auto list = [&](const char *what, const std::vector<TensorInterface> &ts) {
     os << " * " << what << ":\n";
     for (const TensorInterface &t : ts)
-      os << " *   " << t.name << ": " << t.elementType << " " << formatShape(t)
-         << "\n";
+      os << " *   " << commentSafe(t.name) << ": " << t.elementType << " "
+         << formatShape(t) << "\n";
   };
   list("Inputs", interface.inputs);
   list("Outputs", interface.outputs);

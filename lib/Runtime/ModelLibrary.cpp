@@ -8,8 +8,11 @@
 #include "attnc/Runtime/ModelLibrary.h"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <algorithm>
+#include <cstring>
+#include <fstream>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -198,6 +201,48 @@ void checkOutputShapesSignature(const halide_filter_metadata_t *metadata,
       fail(context + " must take its inputs first and the shapes buffer last");
 }
 
+/// Checks, before dlopen maps it, that `path` is a complete ELF shared
+/// object of this machine's word size: dlopen maps segments past the end
+/// of a truncated file without complaint, and the first access to them
+/// kills the process (SIGBUS). Returns why not, or an empty string.
+std::string checkElfFile(const std::string &path) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file)
+    return "cannot be opened";
+  std::streamoff size = file.tellg();
+  file.seekg(0);
+  ElfW(Ehdr) header;
+  if (size < static_cast<std::streamoff>(sizeof(header)) ||
+      !file.read(reinterpret_cast<char *>(&header), sizeof(header)))
+    return "is too short to be a shared library (" + std::to_string(size) +
+           " bytes)";
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    return "is not an ELF file";
+  if (header.e_ident[EI_CLASS] !=
+          (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+      header.e_type != ET_DYN || header.e_phentsize != sizeof(ElfW(Phdr)))
+    return "is not a shared library for this machine";
+  auto within = [&](uint64_t offset, uint64_t length) {
+    return offset <= static_cast<uint64_t>(size) &&
+           length <= static_cast<uint64_t>(size) - offset;
+  };
+  if (!within(header.e_phoff,
+              static_cast<uint64_t>(header.e_phnum) * sizeof(ElfW(Phdr))))
+    return "is truncated: its program headers lie past its end";
+  for (int i = 0; i < header.e_phnum; ++i) {
+    ElfW(Phdr) segment;
+    file.seekg(header.e_phoff + i * sizeof(segment));
+    if (!file.read(reinterpret_cast<char *>(&segment), sizeof(segment)))
+      return "cannot be read";
+    if (segment.p_type == PT_LOAD &&
+        !within(segment.p_offset, segment.p_filesz))
+      return "is truncated: " + std::to_string(size) +
+             " bytes, but a segment ends at byte " +
+             std::to_string(segment.p_offset + segment.p_filesz);
+  }
+  return "";
+}
+
 } // namespace
 
 ModelLibrary::ModelLibrary(const std::string &path, const std::string &function)
@@ -206,6 +251,8 @@ ModelLibrary::ModelLibrary(const std::string &path, const std::string &function)
   // directory; a file name means a file.
   std::string openPath =
       path.find('/') == std::string::npos ? "./" + path : path;
+  if (std::string why = checkElfFile(openPath); !why.empty())
+    fail("cannot load " + quote(path) + ": the file " + why);
   handle = dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *message = dlerror();

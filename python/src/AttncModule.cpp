@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attnc/Driver/Diagnostics.h"
 #include "attnc/Driver/Driver.h"
 #include "attnc/Runtime/ModelLibrary.h"
 
@@ -87,22 +88,16 @@ py::dict compileModel(const std::string &input, const std::string &output,
     py::gil_scoped_release release;
     mlir::DialectRegistry registry;
     mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
+    context.printOpOnDiagnostic(false);
     mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
       if (d.getSeverity() == mlir::DiagnosticSeverity::Remark)
         return mlir::success();
-      std::string text;
-      llvm::raw_string_ostream os(text);
-      if (auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(d.getLocation()))
-        os << loc.getFilename().getValue() << ":" << loc.getLine() << ": ";
-      os << d;
-      for (const mlir::Diagnostic &note : d.getNotes())
-        os << "\n  note: " << note;
       std::string &sink = d.getSeverity() == mlir::DiagnosticSeverity::Error
                               ? errors
                               : warnings;
       if (!sink.empty())
         sink += "\n";
-      sink += os.str();
+      sink += mlir::attn::formatDiagnostic(d);
       return mlir::success();
     });
     ok = mlir::succeeded(

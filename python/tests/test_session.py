@@ -192,3 +192,32 @@ def test_model_rejects_wrong_buffers(attention):
     # Extents the pipeline does not accept are its error, with its message.
     with pytest.raises(attnc.RuntimeError, match="returned error code"):
         model.run(arrays, [np.empty((1, 8, 500, 64), np.float32)])
+
+
+def test_scalar_output(tmp_path, cache_dir):
+    # An output of rank 0: the shapes entry point has no extent to write,
+    # and run() returns a 0-d array.
+    model = tmp_path / "total.onnxtext"
+    model.write_text('<ir_version: 8, opset_import: ["" : 11]>\n'
+                     "total (float[2,3] x) => (float y)\n"
+                     "{\n  y = ReduceSum <keepdims = 0> (x)\n}\n")
+    session = attnc.InferenceSession(str(model), cache_dir=cache_dir)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    (y,) = session.run(None, {"x": x})
+    assert y.shape == () and y == 15.0
+
+
+def test_symbolic_extents_checked(tmp_path, cache_dir):
+    # [M, K] x [L, N] needs K == L, which only the run can tell.
+    model = tmp_path / "product.onnxtext"
+    model.write_text('<ir_version: 8, opset_import: ["" : 17]>\n'
+                     "product (float[M,K] a, float[L,N] b) => (float[M,N] c)\n"
+                     "{\n  c = MatMul (a, b)\n}\n")
+    session = attnc.InferenceSession(str(model), cache_dir=cache_dir)
+    a = np.ones((2, 3), np.float32)
+    (c,) = session.run(None, {"a": a, "b": np.ones((3, 5), np.float32)})
+    np.testing.assert_array_equal(c, np.full((2, 5), 3.0, np.float32))
+    with pytest.raises(attnc.RuntimeError,
+                       match="the left operand's last extent and the right "
+                             "operand's second to last differ"):
+        session.run(None, {"a": a, "b": np.ones((4, 5), np.float32)})

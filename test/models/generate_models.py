@@ -359,6 +359,154 @@ def hard_inputs(gen, b, q, k, model=None):
             return x
 
 
+class CausalSelfAttention(nn.Module):
+    """Causal self-attention with the mask written as PyTorch code writes
+    it, added to the scores (ONNX: ConstantOfShape, Trilu, Add):
+
+        "inf":   torch.triu(torch.full((n, n), -inf), 1)
+        "min":   torch.triu(torch.full((n, n), finfo(float32).min), 1)
+        "slice": torch.triu(torch.full((MAX, MAX), -inf), 1)[:n, :n]
+
+    The scale is q.size(-1) ** -0.5, as the exporters trace it from the
+    shape (Shape, Slice, Squeeze, Cast, Pow with TorchScript).
+    """
+
+    def __init__(self, kind, hidden=32, heads=4):
+        super().__init__()
+        self.kind, self.heads = kind, heads
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+
+    def forward(self, x):
+        b, n, hidden = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads,
+                                   hidden // self.heads).permute(2, 0, 3, 1, 4)
+        s = q @ k.transpose(-1, -2) / (q.size(-1) ** 0.5)
+        if self.kind == "inf":
+            mask = torch.triu(torch.full((n, n), float("-inf")), 1)
+        elif self.kind == "min":
+            mask = torch.triu(
+                torch.full((n, n), torch.finfo(torch.float32).min), 1)
+        else:
+            mask = torch.triu(torch.full((MAX_POS, MAX_POS), float("-inf")),
+                              1)[:n, :n]
+        p = torch.softmax(s + mask, dim=-1)
+        return self.out((p @ v).transpose(1, 2).reshape(b, n, hidden))
+
+
+def build_causal(kind):
+    def build(attn):
+        torch.manual_seed(11)
+        return randomize(CausalSelfAttention(kind), 11)
+    return build
+
+
+def causal_inputs(gen, b, s):
+    return {"x": torch.randn(b, s, 32, generator=gen)}
+
+
+class LegacyGPT2Attention(nn.Module):
+    """GPT-2's attention as early versions of transformers wrote it: a
+    registered lower-triangular buffer `bias` sliced to the lengths read off
+    the scores (w.size(-2), w.size(-1): Shape, Slice, Squeeze, Sub,
+    Unsqueeze with TorchScript), applied as w * b - 1e4 * (1 - b)."""
+
+    def __init__(self, hidden=32, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.register_buffer("bias", torch.tril(torch.ones(
+            MAX_POS, MAX_POS)).view(1, 1, MAX_POS, MAX_POS))
+        self.c_attn = nn.Linear(hidden, 3 * hidden)
+        self.c_proj = nn.Linear(hidden, hidden)
+
+    def split_heads(self, x):
+        shape = x.size()[:-1] + (self.heads, x.size(-1) // self.heads)
+        return x.view(*shape).permute(0, 2, 1, 3)
+
+    def forward(self, x):
+        hidden = x.size(-1)
+        q, k, v = self.c_attn(x).split(hidden, dim=2)
+        q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)
+        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(v.size(-1))
+        nd, ns = w.size(-2), w.size(-1)
+        b = self.bias[:, :, ns - nd:ns, :ns]
+        w = w * b - 1e4 * (1 - b)
+        a = torch.matmul(torch.softmax(w, dim=-1), v)
+        a = a.permute(0, 2, 1, 3).contiguous()
+        a = a.view(*(a.size()[:-2] + (a.size(-2) * a.size(-1),)))
+        return self.c_proj(a)
+
+
+class PastAttention(nn.Module):
+    """One GPT-2 attention step with past keys and values, as GPT-2 writes
+    it: the new keys and values concatenated after the past ones (returned
+    as the present), the causal buffer of the total length sliced to its
+    last Nq rows (bottom-right aligned), masked with finfo.min."""
+
+    def __init__(self, hidden=32, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.c_attn = nn.Linear(hidden, 3 * hidden)
+        self.c_proj = nn.Linear(hidden, hidden)
+
+    def split_heads(self, x):
+        b, t, c = x.size()
+        return x.view(b, t, self.heads, c // self.heads).permute(0, 2, 1, 3)
+
+    def forward(self, x, past_key, past_value):
+        q, k, v = self.c_attn(x).split(x.size(-1), dim=2)
+        q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)
+        k = torch.cat((past_key, k), dim=-2)
+        v = torch.cat((past_value, v), dim=-2)
+        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(v.size(-1))
+        nq, nk = q.size(-2), k.size(-2)
+        causal = torch.tril(torch.ones(nk, nk, dtype=torch.bool))[nk - nq:nk, :nk]
+        w = torch.where(causal, w, torch.tensor(torch.finfo(w.dtype).min))
+        a = torch.matmul(torch.softmax(w, dim=-1), v).permute(0, 2, 1, 3)
+        a = a.contiguous().view(a.size(0), a.size(1), -1)
+        return self.c_proj(a), k, v
+
+
+def build_gpt2past(attn):
+    torch.manual_seed(13)
+    return randomize(PastAttention(), 13)
+
+
+def gpt2past_inputs(gen, b, t, p):
+    return {"x": torch.randn(b, t, 32, generator=gen),
+            "past_key": torch.randn(b, 4, p, 8, generator=gen),
+            "past_value": torch.randn(b, 4, p, 8, generator=gen)}
+
+
+class WhisperWrapper(nn.Module):
+    def __init__(self, encoder):
+        super().__init__()
+        self.model = encoder
+
+    def forward(self, input_features):
+        return self.model(input_features).last_hidden_state
+
+
+def build_whisper(attn):
+    cfg = transformers.WhisperConfig(
+        d_model=32, encoder_layers=2, decoder_layers=1,
+        encoder_attention_heads=4, decoder_attention_heads=4,
+        encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=8,
+        max_source_positions=16, attn_implementation=attn)
+    torch.manual_seed(0)
+    return WhisperWrapper(randomize(
+        transformers.WhisperModel(cfg).get_encoder(), 14))
+
+
+def whisper_inputs(gen, b):
+    return {"input_features": torch.randn(b, 8, 32, generator=gen)}
+
+
+def build_gpt2legacy(attn):
+    torch.manual_seed(12)
+    return randomize(LegacyGPT2Attention(), 12)
+
+
 class Spec:
     def __init__(self, name, build, inputs, input_names, output_names,
                  dynamic_axes, cases, description, source, hf=True,
@@ -458,6 +606,51 @@ SPECS = [
          "ArgMax over keys, the selected value rows fetched with Gather; "
          "outputs the rows and the int64 indices",
          "torch.nn", hf=False, needs_model=True),
+] + [
+    Spec(name, build_causal(kind), causal_inputs, ["x"], ["y"],
+         {"x": BS, "y": BS},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s5", dict(b=1, s=5)),
+          ("b3_s40", dict(b=3, s=40)), ("b2_s1", dict(b=2, s=1))],
+         "causal self-attention block (torch.nn): hidden 32, 4 heads, scale "
+         "q.size(-1) ** -0.5, additive causal mask " + what + " added to the "
+         "scores", "torch.nn", hf=False, max_dims={"sequence": MAX_POS})
+    for name, kind, what in (
+        ("causal", "inf", "torch.triu(torch.full((n, n), -inf), 1)"),
+        ("causalmin", "min",
+         "torch.triu(torch.full((n, n), finfo(float32).min), 1)"),
+        ("causalslice", "slice",
+         "torch.triu(torch.full((64, 64), -inf), 1)[:n, :n]"))
+] + [
+    Spec("gpt2legacy", build_gpt2legacy, causal_inputs, ["x"], ["y"],
+         {"x": BS, "y": BS},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s5", dict(b=1, s=5)),
+          ("b3_s40", dict(b=3, s=40)), ("b2_s1", dict(b=2, s=1))],
+         "GPT-2 attention block as early transformers wrote it (torch.nn): "
+         "hidden 32, 4 heads, a [1, 1, 64, 64] lower-triangular buffer "
+         "sliced to [ns - nd:ns, :ns] with lengths read off the scores' "
+         "shape, applied as w * b - 1e4 * (1 - b)",
+         "torch.nn", hf=False, max_dims={"sequence": MAX_POS}),
+    Spec("gpt2past", build_gpt2past, gpt2past_inputs,
+         ["x", "past_key", "past_value"], ["y", "present_key", "present_value"],
+         {"x": BS, "past_key": {0: "batch", 2: "past"},
+          "past_value": {0: "batch", 2: "past"}, "y": BS,
+          "present_key": {0: "batch", 2: "total"},
+          "present_value": {0: "batch", 2: "total"}},
+         [("b2_t3_p5", dict(b=2, t=3, p=5)), ("b1_t1_p9", dict(b=1, t=1, p=9)),
+          ("b3_t4_p1", dict(b=3, t=4, p=1))],
+         "one GPT-2 attention step with past keys and values (torch.nn): "
+         "hidden 32, 4 heads, keys and values concatenated after the past "
+         "ones and returned, the causal buffer of the total length sliced "
+         "to the last Nq rows, masked with finfo.min",
+         "torch.nn", hf=False, max_dims={"sequence": MAX_POS, "past": MAX_POS}),
+    Spec("whisper", build_whisper, whisper_inputs, ["input_features"],
+         ["last_hidden_state"],
+         {"input_features": {0: "batch"}, "last_hidden_state": {0: "batch"}},
+         [("b2", dict(b=2)), ("b1", dict(b=1)), ("b3", dict(b=3))],
+         "Whisper audio encoder (WhisperModel's encoder): 8 mel bins, 32 "
+         "frames, two Conv1d + GELU, sinusoidal positions, 2 layers, d_model "
+         "32, 4 heads, FFN 64, pre-norm",
+         "transformers.WhisperModel", hf=True),
 ]
 
 

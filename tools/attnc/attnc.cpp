@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attnc/Driver/Diagnostics.h"
 #include "attnc/Driver/Driver.h"
 #include "attnc/Passes/Passes.h"
 
@@ -16,7 +17,6 @@
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/SourceMgr.h"
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -133,8 +133,13 @@ int main(int argc, char **argv) {
 
   DialectRegistry registry;
   MLIRContext context(registry, MLIRContext::Threading::DISABLED);
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  // Errors name the model's file and node; the op and its IR only when
+  // asked for (--mlir-print-op-on-diagnostic).
+  auto &registered = cl::getRegisteredOptions();
+  if (auto it = registered.find("mlir-print-op-on-diagnostic");
+      it == registered.end() || !it->second->getNumOccurrences())
+    context.printOpOnDiagnostic(false);
+  attn::DiagnosticPrinter diagnostics(&context, llvm::errs());
 
   attn::CompileOptions options;
   options.inputPath = inputFile;

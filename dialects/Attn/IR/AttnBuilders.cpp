@@ -3,10 +3,14 @@
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Iterators.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -71,6 +75,59 @@ std::optional<double> mlir::attn::getScalarConstant(Value value) {
       (!attr.isSplat() && attr.getNumElements() != 1))
     return std::nullopt;
   return (*attr.getValues<APFloat>().begin()).convertToDouble();
+}
+
+std::optional<SmallVector<double>>
+mlir::attn::getConstantValues(Value value, int64_t maxElements) {
+  auto c = value ? value.getDefiningOp<ConstantOp>() : ConstantOp();
+  auto type = value ? dyn_cast<RankedTensorType>(value.getType()) : nullptr;
+  if (!c || !type || !type.hasStaticShape() ||
+      type.getNumElements() > maxElements)
+    return std::nullopt;
+  int64_t n = type.getNumElements();
+  Type element = type.getElementType();
+  SmallVector<double> out;
+  out.reserve(n);
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    if (isa<FloatType>(element)) {
+      for (const APFloat &v : dense.getValues<APFloat>())
+        out.push_back(v.convertToDouble());
+    } else if (element.isInteger(1)) {
+      for (bool v : dense.getValues<bool>())
+        out.push_back(v ? 1.0 : 0.0);
+    } else if (auto integer = dyn_cast<IntegerType>(element)) {
+      for (const APInt &v : dense.getValues<APInt>())
+        out.push_back(integer.isUnsigned()
+                          ? static_cast<double>(v.getZExtValue())
+                          : static_cast<double>(v.getSExtValue()));
+    } else {
+      return std::nullopt;
+    }
+    return out;
+  }
+  auto resource = dyn_cast<DenseResourceElementsAttr>(c.getValue());
+  AsmResourceBlob *blob =
+      resource ? resource.getRawHandle().getBlob() : nullptr;
+  if (!blob || !element.isIntOrFloat() ||
+      element.getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  ArrayRef<char> raw = blob->getData();
+  int64_t width = element.getIntOrFloatBitWidth() / 8;
+  if (static_cast<int64_t>(raw.size()) != n * width)
+    return std::nullopt;
+  for (int64_t i = 0; i < n; ++i) {
+    APInt bits(width * 8, 0);
+    for (int64_t b = 0; b < width; ++b)
+      bits.insertBits(APInt(8, static_cast<uint8_t>(raw[i * width + b])),
+                      8 * b);
+    if (auto f = dyn_cast<FloatType>(element))
+      out.push_back(APFloat(f.getFloatSemantics(), bits).convertToDouble());
+    else if (element.isUnsignedInteger())
+      out.push_back(static_cast<double>(bits.getZExtValue()));
+    else
+      out.push_back(static_cast<double>(bits.getSExtValue()));
+  }
+  return out;
 }
 
 namespace {
@@ -159,6 +216,28 @@ Known knownElements(Value value, int depth) {
     }
     return r;
   }
+  if (auto slice = dyn_cast<SliceOp>(def)) {
+    auto inType = cast<RankedTensorType>(slice.getInput().getType());
+    if (inType.getRank() != 1 || slice.getAxes().size() != 1)
+      return unknown;
+    Known data = knownElements(slice.getInput(), depth + 1);
+    Known start = knownElements(slice.getStarts(), depth + 1);
+    Known end = knownElements(slice.getEnds(), depth + 1);
+    if (data.empty() || start.size() != 1 || end.size() != 1 || !start[0] ||
+        !end[0])
+      return unknown;
+    int64_t dim = static_cast<int64_t>(data.size());
+    int64_t step = slice.getSteps()[0];
+    if (sliceExtent(dim, *start[0], *end[0], step) != n)
+      return unknown;
+    int64_t first = *start[0] < 0 ? *start[0] + dim : *start[0];
+    first = step > 0 ? std::clamp<int64_t>(first, 0, dim)
+                     : std::clamp<int64_t>(first, 0, dim - 1);
+    Known r;
+    for (int64_t i = 0; i < n; ++i)
+      r.push_back(data[first + i * step]);
+    return r;
+  }
   if (auto shape = dyn_cast<ShapeOp>(def)) {
     auto in = cast<RankedTensorType>(shape.getInput().getType());
     Known r;
@@ -179,6 +258,49 @@ Known knownElements(Value value, int depth) {
 
 SmallVector<std::optional<int64_t>> mlir::attn::getKnownElements(Value value) {
   return knownElements(value, 0);
+}
+
+int64_t mlir::attn::sliceExtent(int64_t dim, int64_t start, int64_t end,
+                                int64_t step) {
+  // Bounds beyond ±2^62 are "to the end" either way; clamping them first
+  // keeps the arithmetic below from overflowing.
+  constexpr int64_t big = int64_t(1) << 62;
+  start = std::clamp(start, -big, big);
+  end = std::clamp(end, -big, big);
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    return end > start ? (end - start + step - 1) / step : 0;
+  }
+  start = std::clamp<int64_t>(start, 0, dim - 1);
+  end = std::clamp<int64_t>(end, -1, dim - 1);
+  return start > end ? (start - end - step - 1) / -step : 0;
+}
+
+SmallVector<int64_t> mlir::attn::inferSliceShape(Value input, Value starts,
+                                                 Value ends,
+                                                 ArrayRef<int64_t> axes,
+                                                 ArrayRef<int64_t> steps) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> shape(inType.getShape());
+  Known s = getKnownElements(starts), e = getKnownElements(ends);
+  for (auto [k, axis] : llvm::enumerate(axes)) {
+    int64_t a = axis < 0 ? axis + inType.getRank() : axis;
+    if (a < 0 || a >= inType.getRank())
+      continue;
+    int64_t dim = inType.getDimSize(a);
+    if (ShapedType::isDynamic(dim) || k >= s.size() || k >= e.size() || !s[k] ||
+        !e[k] || k >= steps.size() || steps[k] == 0) {
+      shape[a] = ShapedType::kDynamic;
+      continue;
+    }
+    shape[a] = sliceExtent(dim, *s[k], *e[k], steps[k]);
+  }
+  return shape;
 }
 
 Value mlir::attn::buildPositions(OpBuilder &b, Location loc, Value x,

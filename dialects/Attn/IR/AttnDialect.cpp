@@ -71,14 +71,23 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    int64_t vectorWidth, ArrayRef<int64_t> tiles,
                                    bool parallel, bool inlined,
                                    int64_t gpuThreads, bool bf16) {
-  if (vectorWidth < 1 || !llvm::isPowerOf2_64(vectorWidth))
-    return emitError() << "expects vector_width to be a power of two, got "
-                       << vectorWidth;
+  // Bounds that keep the tiling arithmetic and Halide's 32-bit loop extents
+  // far from overflow: wider than any vector unit, larger than any cache
+  // block, more threads than a GPU block holds.
+  constexpr int64_t kMaxVectorWidth = 256, kMaxTile = int64_t(1) << 24,
+                    kMaxGpuThreads = 1024;
+  if (vectorWidth < 1 || !llvm::isPowerOf2_64(vectorWidth) ||
+      vectorWidth > kMaxVectorWidth)
+    return emitError() << "expects vector_width to be a power of two of at "
+                          "most "
+                       << kMaxVectorWidth << ", got " << vectorWidth;
   for (int64_t tile : tiles)
-    if (tile < 1)
-      return emitError() << "expects positive tile sizes, got " << tile;
-  if (gpuThreads < 0)
-    return emitError() << "expects gpu_threads >= 0, got " << gpuThreads;
+    if (tile < 1 || tile > kMaxTile)
+      return emitError() << "expects tile sizes in [1, " << kMaxTile
+                         << "], got " << tile;
+  if (gpuThreads < 0 || gpuThreads > kMaxGpuThreads)
+    return emitError() << "expects gpu_threads in [0, " << kMaxGpuThreads
+                       << "], got " << gpuThreads;
   if (inlined && (parallel || gpuThreads))
     return emitError()
            << "expects an inlined op to have no loops of its own to schedule";

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -269,6 +270,19 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
           return APInt(a.getBitWidth(), 0);
         return isUnsigned ? a.udiv(b) : a.sdiv(b);
       });
+}
+
+OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
+  // Float bases with float exponents of the same type (x ** 0.5 of an
+  // extent, as exporters write the attention scale).
+  auto lhs = dyn_cast_or_null<DenseElementsAttr>(adaptor.getLhs());
+  auto rhs = dyn_cast_or_null<DenseElementsAttr>(adaptor.getRhs());
+  if (!lhs || !rhs || !isa<FloatType>(lhs.getElementType()) ||
+      lhs.getElementType() != rhs.getElementType())
+    return {};
+  return foldBinaryConstants(
+      lhs, rhs, getType(), [](double a, double b) { return std::pow(a, b); },
+      nullptr);
 }
 
 //===----------------------------------------------------------------------===//
@@ -917,6 +931,26 @@ LogicalResult SliceOp::verify() {
   for (int64_t step : getSteps())
     if (step == 0)
       return emitOpError("expects non-zero steps");
+  auto type = getType();
+  if (type.getRank() != rank)
+    return emitOpError("expects a result of rank ")
+           << rank << ", got " << shapeString(type);
+  // Extents that follow from constant bounds must be the result's.
+  DenseIntElementsAttr starts, ends;
+  if (matchPattern(getStarts(), m_Constant(&starts)) &&
+      matchPattern(getEnds(), m_Constant(&ends))) {
+    if (starts.getNumElements() != static_cast<int64_t>(getAxes().size()) ||
+        ends.getNumElements() != static_cast<int64_t>(getAxes().size()))
+      return emitOpError("expects one start and one end per axis");
+    SmallVector<int64_t> inferred = inferSliceShape(
+        getInput(), getStarts(), getEnds(), getAxes(), getSteps());
+    for (int64_t k = 0; k < rank; ++k)
+      if (!ShapedType::isDynamic(inferred[k]) && !type.isDynamicDim(k) &&
+          inferred[k] != type.getDimSize(k))
+        return emitOpError("slices ")
+               << shapeString(getInput().getType()) << " to "
+               << shapeString(inferred) << ", not " << shapeString(type);
+  }
   return success();
 }
 

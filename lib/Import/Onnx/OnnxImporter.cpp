@@ -22,6 +22,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -37,6 +38,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <utility>
 
 using namespace mlir;
@@ -61,6 +63,25 @@ std::string nodeLabel(const onnx::NodeProto &node, int index) {
   if (node.output_size() > 0)
     label += " producing '" + node.output(0) + "'";
   return label;
+}
+
+/// The largest extent the generated code indexes: Halide's extents and
+/// strides are 32-bit.
+constexpr int64_t kMaxExtent = std::numeric_limits<int32_t>::max();
+
+/// `[2, 3, 4]`.
+std::string formatDims(ArrayRef<int64_t> dims) {
+  std::string text = "[";
+  for (auto [k, d] : llvm::enumerate(dims))
+    text += (k ? ", " : "") +
+            (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d));
+  return text + "]";
+}
+
+/// Why an extent is rejected.
+const char *extentRule() {
+  return "extents must lie in [0, 2^31 - 1] (the generated code indexes "
+         "with 32-bit integers)";
 }
 
 class Importer;
@@ -92,9 +113,9 @@ public:
 
   /// Emits an error about the current node.
   InFlightDiagnostic nodeError() {
-    return emitError(currentLoc) << currentNode->op_type() << " node "
-                                 << nodeLabel(*currentNode, currentIndex)
-                                 << " (opset " << currentOpset << "): ";
+    return emitError(fileLoc) << currentNode->op_type() << " node "
+                              << nodeLabel(*currentNode, currentIndex)
+                              << " (opset " << currentOpset << "): ";
   }
 
   /// Returns input `i` of the current node; null when absent.
@@ -484,8 +505,59 @@ Importer::elementsFromTensor(const onnx::TensorProto &tensor,
     return failure();
   }
   SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || d > kMaxExtent) {
+      emitError(fileLoc) << what << " has dimension " << d << " in its shape "
+                         << formatDims(shape) << ": " << extentRule();
+      return failure();
+    }
+    count *= d;
+    if (count > kMaxExtent) {
+      emitError(fileLoc) << what << " of shape " << formatDims(shape)
+                         << " has more than 2^31 - 1 elements, more than "
+                            "the generated code can index";
+      return failure();
+    }
+  }
   auto type = RankedTensorType::get(shape, element);
-  int64_t count = type.getNumElements();
+
+  // The data must be as long as the shape says before ONNX's helpers read
+  // it (they trust the dims).
+  int64_t width = std::max<int64_t>(1, element.getIntOrFloatBitWidth() / 8);
+  int64_t typedCount = -1;
+  const char *typedField = nullptr;
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    typedCount = tensor.float_data_size(), typedField = "float_data";
+    break;
+  case onnx::TensorProto::DOUBLE:
+    typedCount = tensor.double_data_size(), typedField = "double_data";
+    break;
+  case onnx::TensorProto::INT64:
+    typedCount = tensor.int64_data_size(), typedField = "int64_data";
+    break;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    typedCount = tensor.uint64_data_size(), typedField = "uint64_data";
+    break;
+  default:
+    typedCount = tensor.int32_data_size(), typedField = "int32_data";
+    break;
+  }
+  if (tensor.has_raw_data()) {
+    if (static_cast<int64_t>(tensor.raw_data().size()) != count * width) {
+      emitError(fileLoc) << what << " holds " << tensor.raw_data().size()
+                         << " bytes of raw_data, expected " << count * width
+                         << " for shape " << formatDims(shape);
+      return failure();
+    }
+  } else if (typedCount != count) {
+    emitError(fileLoc) << what << " holds " << typedCount << " values in "
+                       << typedField << ", expected " << count << " for shape "
+                       << formatDims(shape);
+    return failure();
+  }
 
   // Collect the raw little-endian bytes in the layout MLIR uses.
   std::vector<char> bytes;
@@ -620,6 +692,37 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
                           "domain";
     return nullptr;
   }
+  // Opsets past the newest ONNX release attnc knows are refused; those past
+  // the schemas attnc was written against are read with the meaning their
+  // operators have there, which a warning says.
+  for (auto [domain, schemas, newest] :
+       {std::tuple<std::string, int64_t, int64_t>(
+            "", onnx_import::kMaxDefaultOpset, onnx_import::kNewestOpset),
+        std::tuple<std::string, int64_t, int64_t>("com.microsoft", 1, 1)}) {
+    auto it = opsets.find(domain);
+    if (it == opsets.end())
+      continue;
+    if (it->second > newest || it->second < 1) {
+      emitError(fileLoc) << "the model imports opset " << it->second
+                         << " of domain '" << displayDomain(domain)
+                         << "', which attnc does not know (it knows opsets 1 "
+                            "to "
+                         << newest << ")";
+      return nullptr;
+    }
+    if (it->second > schemas)
+      emitWarning(fileLoc) << "the model imports opset " << it->second
+                           << " of domain '" << displayDomain(domain)
+                           << "'; attnc reads its operators as opset "
+                           << schemas
+                           << " defines them (operators changed since are "
+                              "not checked)";
+  }
+  if (model.graph().output_size() == 0) {
+    emitError(fileLoc) << "the graph has no outputs: there is nothing to "
+                          "compute";
+    return nullptr;
+  }
   // --input-shape: pinned dimensions replace the model's.
   for (const auto &[name, dims] : options.inputShapes) {
     onnx::ValueInfoProto *input = nullptr;
@@ -642,11 +745,46 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
                          << shape->dim_size();
       return nullptr;
     }
+    for (int64_t d : dims)
+      if (d < 0 || d > kMaxExtent) {
+        emitError(fileLoc) << "--input-shape gives input '" << name
+                           << "' the extent " << d << ": " << extentRule();
+        return nullptr;
+      }
+    // An input that is also an initializer (older exporters list weights
+    // as inputs) has the initializer's shape.
+    for (const auto &init : model.graph().initializer())
+      if (init.name() == name &&
+          !llvm::equal(init.dims(), ArrayRef<int64_t>(dims))) {
+        emitError(fileLoc) << "--input-shape pins input '" << name << "' to "
+                           << formatDims(dims) << ", but '" << name
+                           << "' is also an initializer, of shape "
+                           << formatDims(SmallVector<int64_t>(
+                                  init.dims().begin(), init.dims().end()));
+        return nullptr;
+      }
     for (auto [k, d] : llvm::enumerate(dims)) {
       shape->mutable_dim(k)->clear_dim_param();
       shape->mutable_dim(k)->set_dim_value(d);
     }
   }
+  // Declared extents the generated code could not index.
+  for (const auto *list : {&model.graph().input(), &model.graph().output()})
+    for (const auto &vi : *list) {
+      if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape())
+        continue;
+      for (const auto &d : vi.type().tensor_type().shape().dim()) {
+        if (d.has_dim_value() &&
+            (d.dim_value() < 0 || d.dim_value() > kMaxExtent)) {
+          emitError(fileLoc)
+              << "graph "
+              << (list == &model.graph().input() ? "input" : "output") << " '"
+              << vi.name() << "' has extent " << d.dim_value() << ": "
+              << extentRule();
+          return nullptr;
+        }
+      }
+    }
 
   // The linked ONNX checks IR versions up to its own; newer models use no
   // IR feature attnc reads, so they are checked as that version.
@@ -781,6 +919,27 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     if (failed(entry.handler(*this, node))) {
       module.erase();
       return nullptr;
+    }
+    // Shapes computed from constants (Expand, Range, ConstantOfShape to
+    // 2^40) must still be indexable.
+    for (const std::string &name : node.output()) {
+      Value v = values.lookup(name);
+      auto type = v ? dyn_cast<RankedTensorType>(v.getType()) : nullptr;
+      if (!type)
+        continue;
+      int64_t elements = 1;
+      for (int64_t d : type.getShape()) {
+        if (ShapedType::isDynamic(d))
+          continue;
+        if (d < 0 || d > kMaxExtent ||
+            (elements *= std::max<int64_t>(d, 1)) > kMaxExtent) {
+          nodeError() << "output '" << name << "' would have shape "
+                      << formatDims(type.getShape()) << ": " << extentRule()
+                      << ", and at most 2^31 - 1 elements";
+          module.erase();
+          return nullptr;
+        }
+      }
     }
   }
 
@@ -2750,10 +2909,20 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
 
 namespace {
 /// Reads the initializers stored as ONNX external data (models over 2 GB
-/// keep their weights in files next to the model) into raw_data. Locations
-/// are relative to the model's directory and may not leave it.
+/// keep their weights in files next to the model) into raw_data. As ONNX's
+/// checker demands, a location is a relative path that, with every link
+/// resolved, names a regular file inside the model's directory: a model
+/// cannot make attnc read (and embed in a library) files from elsewhere,
+/// nor block on a FIFO or read a device without end.
 LogicalResult loadExternalData(onnx::ModelProto &model, StringRef baseDir,
                                Location loc) {
+  llvm::SmallString<256> realBase;
+  if (std::error_code ec = llvm::sys::fs::real_path(
+          baseDir.empty() ? StringRef(".") : baseDir, realBase)) {
+    emitError(loc) << "cannot resolve the model's directory '" << baseDir
+                   << "': " << ec.message();
+    return failure();
+  }
   llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> files;
   for (onnx::TensorProto &tensor :
        *model.mutable_graph()->mutable_initializer()) {
@@ -2784,10 +2953,24 @@ LogicalResult loadExternalData(onnx::ModelProto &model, StringRef baseDir,
       return fail("is not a path inside the model's directory");
     std::unique_ptr<llvm::MemoryBuffer> &file = files[location];
     if (!file) {
-      llvm::SmallString<256> path(baseDir);
+      llvm::SmallString<256> path(realBase), real;
       llvm::sys::path::append(path, location);
+      if (std::error_code ec = llvm::sys::fs::real_path(path, real))
+        return fail("cannot be read: " + ec.message());
+      llvm::SmallString<256> prefix(realBase);
+      if (!prefix.ends_with("/"))
+        prefix += "/";
+      if (!StringRef(real).starts_with(prefix))
+        return fail("resolves to '" + real +
+                    "', outside the model's directory '" + realBase +
+                    "' (a link out of it)");
+      llvm::sys::fs::file_status status;
+      if (std::error_code ec = llvm::sys::fs::status(real, status))
+        return fail("cannot be read: " + ec.message());
+      if (status.type() != llvm::sys::fs::file_type::regular_file)
+        return fail("is not a regular file");
       auto buffer =
-          llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+          llvm::MemoryBuffer::getFile(real, /*IsText=*/false,
                                       /*RequiresNullTerminator=*/false);
       if (!buffer)
         return fail("cannot be read: " + buffer.getError().message());
@@ -2818,6 +3001,34 @@ OwningOpRef<ModuleOp> mlir::attn::importOnnx(StringRef bytes,
   StringRef trimmed = bytes.ltrim();
   bool isText = bufferName.ends_with(".onnxtext") || trimmed.starts_with("<");
   if (isText) {
+    // ONNX's text parser recurses once per bracket: bound the nesting
+    // before it runs out of stack. Real models nest a few levels (a graph
+    // attribute holding a graph, a list of lists).
+    constexpr int kMaxNesting = 256;
+    int depth = 0, deepest = 0;
+    bool inString = false;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      char c = bytes[i];
+      if (inString) {
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          inString = false;
+        continue;
+      }
+      if (c == '"')
+        inString = true;
+      else if (c == '[' || c == '(' || c == '{' || c == '<')
+        deepest = std::max(deepest, ++depth);
+      else if ((c == ']' || c == ')' || c == '}' || c == '>') && depth > 0)
+        --depth;
+    }
+    if (deepest > kMaxNesting) {
+      emitError(loc) << "cannot parse the ONNX text model: brackets nest "
+                     << deepest << " levels deep (attnc reads at most "
+                     << kMaxNesting << ")";
+      return nullptr;
+    }
     std::string text = bytes.str();
     // ONNX's text parser reports most errors in its status, but throws on
     // a number it cannot convert (such as "inf").

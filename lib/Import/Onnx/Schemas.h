@@ -20,6 +20,9 @@ void registerAttncSchemas();
 
 /// The highest default-domain opset whose operators attnc can check.
 constexpr int kMaxDefaultOpset = 25;
+/// The newest default-domain opset of an ONNX release attnc knows (ONNX
+/// 1.23): newer ones are refused.
+constexpr int kNewestOpset = 28;
 
 } // namespace mlir::attn::onnx_import
 

@@ -797,9 +797,12 @@ LogicalResult mlir::attn::runWithJit(ModuleOp module,
                               reversedSizes(in.shape));
       pb.params[k].set(buffer);
     }
-    int64_t count = std::max<int64_t>(1, pb.numOutputExtents());
-    Halide::Buffer<int64_t> extents =
-        pb.shapesPipeline().realize({static_cast<int>(count)}, jitTarget);
+    // Scalar outputs only: there is no extent to compute.
+    int64_t count = pb.numOutputExtents();
+    Halide::Buffer<int64_t> extents;
+    if (count > 0)
+      extents =
+          pb.shapesPipeline().realize({static_cast<int>(count)}, jitTarget);
     std::vector<Halide::Buffer<>> buffers;
     outputs.clear();
     int64_t pos = 0;

@@ -116,9 +116,12 @@ void PipelineBuilder::applySdpaMask(SdpaOp op, Expr bIdx, Expr hIdx, Expr row,
   std::vector<Expr> scoreIdx = {bIdx, hIdx, row, key};
   std::vector<Expr> mIdx;
   int offset = 4 - maskType.getRank();
+  // A run-time extent may be 1 and broadcast.
   for (int a = 0; a < maskType.getRank(); ++a)
     mIdx.push_back(maskType.getDimSize(a) == 1 ? Expr(0)
-                                               : scoreIdx[offset + a]);
+                   : maskType.isDynamicDim(a)
+                       ? Halide::min(scoreIdx[offset + a], mask.shape[a] - 1)
+                       : scoreIdx[offset + a]);
   Expr m = mask.call(mIdx);
   if (m.type().is_bool()) {
     valid = valid && m;
@@ -128,6 +131,9 @@ void PipelineBuilder::applySdpaMask(SdpaOp op, Expr bIdx, Expr hIdx, Expr row,
   if (unit != 1.0f)
     additive = additive * Halide::cast(additive.type(), unit);
   score = score + additive;
+  // -inf in a constant mask must not be folded away (Tensor::nonFinite).
+  if (mask.nonFinite)
+    score = Halide::strict_float(score);
 }
 
 void PipelineBuilder::recordSdpaResult(SdpaOp op, Func out, Halide::Type type,
@@ -142,6 +148,7 @@ void PipelineBuilder::recordSdpaResult(SdpaOp op, Func out, Halide::Type type,
 LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
                                                  const std::string &name,
                                                  OpFuncs &funcs) {
+  requireSdpaExtents(op);
   Tensor &q = get(op.getQ());
   Tensor &k = get(op.getK());
   Tensor &v = get(op.getV());

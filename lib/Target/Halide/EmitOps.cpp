@@ -20,6 +20,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 
 using namespace mlir;
@@ -69,8 +70,15 @@ void PipelineBuilder::defineElementwise(Operation *op, const std::string &name,
   Tensor t;
   t.type = ht;
   t.func = Func(name);
+  // Arithmetic on a constant that holds -inf or NaN is computed strictly
+  // (see Tensor::nonFinite), and so is what follows from it.
+  t.nonFinite = llvm::any_of(op->getOperands(),
+                             [&](Value v) { return get(v).nonFinite; });
+  auto strict = [&](Expr e) {
+    return t.nonFinite ? Halide::strict_float(e) : e;
+  };
   std::vector<Var> vars = makeVars(rank, name);
-  t.func(vars) = narrow(fn(onnxIndex(vars)), ht);
+  t.func(vars) = strict(narrow(fn(onnxIndex(vars)), ht));
   funcs.main = t.func;
 
   // Small results of known operands are known too.
@@ -85,7 +93,7 @@ void PipelineBuilder::defineElementwise(Operation *op, const std::string &name,
         idx[k] = static_cast<int>(rest % outType.getDimSize(k));
         rest /= outType.getDimSize(k);
       }
-      known.push_back(Halide::Internal::simplify(narrow(fn(idx), ht)));
+      known.push_back(Halide::Internal::simplify(strict(narrow(fn(idx), ht))));
       if (funcReadCount != before)
         break;
     }
@@ -261,6 +269,15 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](NegOp) { return unary([](Expr x) { return -x; }); })
       .Case([&](AbsOp) {
         return unary([](Expr x) {
+          // Floats clear their sign bit: Halide 14 fails to lower a chain of
+          // inlined abs() calls (an internal error in its CSE).
+          if (x.type().is_float()) {
+            Halide::Type bits = Halide::UInt(x.type().bits(), x.type().lanes());
+            Expr mask = Halide::cast(
+                bits, Halide::Expr(~(uint64_t(1) << (x.type().bits() - 1))));
+            return Halide::reinterpret(x.type(),
+                                       Halide::reinterpret(bits, x) & mask);
+          }
           return x.type().is_uint() ? x
                                     : Halide::cast(x.type(), Halide::abs(x));
         });
@@ -437,6 +454,15 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](ConcatOp c) {
         int64_t axis = c.getAxis();
         std::vector<Expr> shape = get(c.getInputs()[0]).shape;
+        // The other axes must agree, where only the run knows them.
+        for (Value v : c.getInputs().drop_front())
+          for (int k = 0; k < rank; ++k)
+            if (k != axis && (typeOf(v).isDynamicDim(k) ||
+                              typeOf(c.getInputs()[0]).isDynamicDim(k)))
+              require(get(v).shape[k] == shape[k],
+                      "attn.concat at " + describeNode(op) +
+                          ": the inputs' extents on axis " + std::to_string(k) +
+                          " differ");
         Expr total = 0;
         std::vector<Expr> offsets;
         for (Value v : c.getInputs()) {
@@ -585,6 +611,22 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
         if (failed(start) || failed(limit) || failed(delta))
           return failure();
         Expr s = (*start)[0], l = (*limit)[0], d = (*delta)[0];
+        // A length known before the run must fit the 32-bit extents.
+        if (!s.type().is_float()) {
+          Expr s64 = Halide::cast<int64_t>(s), l64 = Halide::cast<int64_t>(l),
+               d64 = Halide::cast<int64_t>(d);
+          Expr length = Halide::Internal::simplify(
+              Halide::select(d64 > 0, (l64 - s64 + d64 - 1) / d64,
+                             (s64 - l64 - d64 - 1) / (-d64)));
+          if (const int64_t *n = Halide::Internal::as_const_int(length);
+              n && *n > std::numeric_limits<int32_t>::max()) {
+            op->emitOpError("has ")
+                << *n
+                << " elements: extents must lie in [0, 2^31 - 1] (the "
+                   "generated code indexes with 32-bit integers)";
+            return failure();
+          }
+        }
         Expr count;
         if (s.type().is_float())
           count = Halide::cast<int>(Halide::ceil(Halide::cast<double>(l - s) /
@@ -1192,10 +1234,40 @@ void applyMask(const Tensor *mask, Value maskValue, RankedTensorType scoresType,
                          scoresType, sIdx);
   if (m.type().is_bool())
     valid = valid && m;
+  else if (mask->nonFinite)
+    // -inf in a constant mask must not be folded away (Tensor::nonFinite).
+    s = Halide::strict_float(s + Halide::cast(s.type(), widen(m)));
   else
     s = s + Halide::cast(s.type(), widen(m));
 }
 } // namespace
+
+void PipelineBuilder::requireSdpaExtents(SdpaOp op) {
+  const Tensor &q = get(op.getQ()), &k = get(op.getK()), &v = get(op.getV());
+  std::string at = "attn.sdpa at " + describeNode(op) + ": ";
+  int64_t group = op.getKvGroupAttr().getInt();
+  require(q.shape[0] == k.shape[0] && k.shape[0] == v.shape[0],
+          at + "the queries, keys and values differ in batch");
+  require(k.shape[1] == v.shape[1], at + "the keys and values differ in heads");
+  require(q.shape[1] == k.shape[1] * static_cast<int>(group),
+          at + "the queries have not " + std::to_string(group) +
+              " times as many heads as the keys");
+  require(q.shape[3] == k.shape[3],
+          at + "the queries and keys differ in head size");
+  require(k.shape[2] == v.shape[2],
+          at + "there are not as many values as keys");
+  // A mask broadcasts to [batch, heads, queries, keys].
+  if (Value m = op.getMask()) {
+    const Tensor &mask = get(m);
+    std::vector<Expr> scores = {q.shape[0], q.shape[1], q.shape[2], k.shape[2]};
+    int offset = 4 - mask.rank();
+    for (int a = 0; a < mask.rank(); ++a)
+      if (cast<RankedTensorType>(m.getType()).isDynamicDim(a))
+        require(mask.shape[a] == scores[offset + a] || mask.shape[a] == 1,
+                at + "the mask's extent on axis " + std::to_string(a) +
+                    " does not broadcast to the scores");
+  }
+}
 
 void PipelineBuilder::requireKeyedExtents(const std::string &what,
                                           const Tensor &q, const Tensor &k,

@@ -450,6 +450,32 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     return func.emitError("expects a function with a single block");
   Block &body = func.getBody().front();
   auto returnOp = cast<func::ReturnOp>(body.getTerminator());
+  // The whole function is one Halide pipeline, and Halide's lowering time
+  // grows faster than the pipeline: 4000 chained elementwise ops take about
+  // 25 s on two cores, 20000 would take the better part of an hour. Past
+  // this many ops a compile is refused at once rather than left to run.
+  constexpr int64_t kMaxPipelineOps = 10000;
+  int64_t pipelineOps = llvm::count_if(
+      body.without_terminator(), [](auto &op) { return !isa<ConstantOp>(op); });
+  if (pipelineOps > kMaxPipelineOps)
+    return func.emitError("the model has ")
+           << pipelineOps << " ops after fusion; attnc compiles at most "
+           << kMaxPipelineOps
+           << " into one Halide pipeline (its lowering time grows faster "
+              "than the pipeline's size)";
+
+  // Halide's extents are 32-bit: a static extent past them (a Range or an
+  // Expand to 2^40 whose length was only known after folding) would wrap.
+  for (Operation &op : body.without_terminator())
+    for (Type t : op.getResultTypes())
+      if (auto ranked = dyn_cast<RankedTensorType>(t))
+        for (int64_t d : ranked.getShape())
+          if (!ShapedType::isDynamic(d) &&
+              (d < 0 || d > std::numeric_limits<int32_t>::max()))
+            return op.emitOpError("has a result of type ")
+                   << t
+                   << ": extents must lie in [0, 2^31 - 1] (the generated "
+                      "code indexes with 32-bit integers)";
 
   // Reserve the output names first so that they are the Halide names of
   // the output buffers in the generated header.
@@ -572,6 +598,7 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
       name = uniqueName(cIdentifier(op.getName().stripDialect()));
     OpFuncs funcs;
     funcs.op = &op;
+    funcs.isOutput = directOutputs.count(result) != 0;
     if (failed(define(&op, name, funcs)))
       return failure();
     for (Value r : op.getResults()) {
@@ -636,8 +663,8 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
   for (int k = static_cast<int>(extents.size()) - 1; k >= 0; --k)
     value = Halide::select(i == k, extents[k], value);
   shapes(i) = value;
-  shapes.output_buffer().dim(0).set_bounds(
-      0, static_cast<int>(std::max<int64_t>(1, extents.size())));
+  // Σ rank entries: none when every output is a scalar (docs/abi.md).
+  shapes.output_buffer().dim(0).set_bounds(0, static_cast<int>(extents.size()));
   return success();
 }
 
@@ -699,6 +726,8 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
       e = Halide::cast(ht, Expr(dense.getSplatValue<bool>() ? 1 : 0));
     else
       e = Halide::cast(ht, Expr(dense.getSplatValue<APInt>().getSExtValue()));
+    t.nonFinite =
+        isa<FloatType>(element) && !dense.getSplatValue<APFloat>().isFinite();
     t.func(vars) = e;
     if (type.getNumElements() <= kMaxKnownElements) {
       t.values = std::vector<Expr>(type.getNumElements(), e);
@@ -775,8 +804,10 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
       for (const APInt &v : dense.getValues<APInt>())
         known.push_back(Halide::cast(ht, Expr(v.getSExtValue())));
     else if (dense && isa<FloatType>(type.getElementType()))
-      for (const APFloat &v : dense.getValues<APFloat>())
+      for (const APFloat &v : dense.getValues<APFloat>()) {
         known.push_back(Halide::cast(ht, Expr(v.convertToDouble())));
+        t.nonFinite |= !v.isFinite();
+      }
     if (static_cast<int64_t>(known.size()) == type.getNumElements()) {
       t.values = std::move(known);
       t.valueShape.assign(type.getShape().begin(), type.getShape().end());
@@ -800,7 +831,33 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
   std::vector<Var> vars = makeVars(rank, name);
   std::vector<Expr> idx = onnxIndex(vars);
   Expr kExtent = a.shape[a.rank() - 1];
+  // Where only the run knows the two contraction extents, the product runs
+  // over the shorter, so that no read strays past either operand before
+  // the requirement below reports that they differ.
+  if (b.rank() >= 2 && (aType.isDynamicDim(aType.getRank() - 1) ||
+                        bType.isDynamicDim(bType.getRank() - 2)))
+    kExtent = Halide::min(kExtent, b.shape[b.rank() - 2]);
   RDom rk(0, kExtent, name + "_k");
+  // Extents the graph needs equal but only the run knows: the contraction,
+  // and batch axes that must agree or broadcast from 1.
+  std::string where = describeNode(op);
+  if (bType.getRank() >= 2 && (aType.isDynamicDim(aType.getRank() - 1) ||
+                               bType.isDynamicDim(bType.getRank() - 2)))
+    require(a.shape[a.rank() - 1] == b.shape[b.rank() - 2],
+            op->getName().getStringRef().str() + " at " + where +
+                ": the left operand's last extent and the right operand's "
+                "second to last differ");
+  for (int k = 0; k < rank - 2; ++k) {
+    int ka = k - (rank - aType.getRank()), kb = k - (rank - bType.getRank());
+    if (ka < 0 || kb < 0 ||
+        (!aType.isDynamicDim(ka) && !bType.isDynamicDim(kb)))
+      continue;
+    Expr ea = a.shape[ka], eb = b.shape[kb];
+    require(ea == eb || ea == 1 || eb == 1,
+            op->getName().getStringRef().str() + " at " + where +
+                ": the operands' batch extents on axis " + std::to_string(k) +
+                " do not broadcast");
+  }
 
   // Batch axes broadcast like an elementwise op; then [m, k] and [k, n].
   // `at` is an index of the result (ONNX order).
@@ -871,8 +928,11 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
         return packed(column, k, panel);
       };
     } else {
-      panelRead = [&b, width](Expr column, Expr k, Expr panel) {
-        return b.call({k, panel * width + column});
+      // Columns past the end (the last panel's, computed whole) read the
+      // last column.
+      panelRead = [&b, width, n](Expr column, Expr k, Expr panel) {
+        return b.call(
+            {k, Halide::min(panel * width + column, static_cast<int>(n) - 1)});
       };
     }
     // acc(column, row, panel, batch...): rows past the end read the last
@@ -972,17 +1032,31 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     x = product(vars);
   }
   if (!t.func.defined()) {
-    // The epilogue of attn.linear, in the accumulator type.
+    // The epilogue of attn.linear, in the accumulator type. Register tiles
+    // compute whole panels: columns past the end read the last column's
+    // bias and residual.
     if (linear) {
-      if (Value bias = linear.getBias())
+      std::vector<Expr> at = idx;
+      if (funcs.isBlockedMatMul)
+        at[rank - 1] = Halide::min(at[rank - 1], static_cast<int>(n) - 1);
+      bool nonFinite = false;
+      if (Value bias = linear.getBias()) {
         x = x + widen(broadcastRead(get(bias),
                                     cast<RankedTensorType>(bias.getType()),
-                                    outType, idx));
+                                    outType, at));
+        nonFinite |= get(bias).nonFinite;
+      }
       x = applyActivation(linear.getActivation(), x);
-      if (Value residual = linear.getResidual())
+      if (Value residual = linear.getResidual()) {
         x = x + widen(broadcastRead(get(residual),
                                     cast<RankedTensorType>(residual.getType()),
-                                    outType, idx));
+                                    outType, at));
+        nonFinite |= get(residual).nonFinite;
+      }
+      // A residual of -inf (an attention mask) must survive the sum.
+      if (nonFinite)
+        x = Halide::strict_float(x);
+      t.nonFinite = nonFinite;
     }
     t.func = Func(name);
     t.func(vars) = narrow(x, ht);
@@ -1053,6 +1127,7 @@ LogicalResult PipelineBuilder::defineSoftmax(SoftmaxOp op,
 
 LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
                                           OpFuncs &funcs) {
+  requireSdpaExtents(op);
   Tensor &q = get(op.getQ());
   Tensor &k = get(op.getK());
   Tensor &v = get(op.getV());

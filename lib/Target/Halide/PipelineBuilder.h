@@ -11,6 +11,7 @@
 #ifndef ATTNC_LIB_TARGET_HALIDE_PIPELINEBUILDER_H
 #define ATTNC_LIB_TARGET_HALIDE_PIPELINEBUILDER_H
 
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,6 +43,11 @@ struct Tensor {
   /// (empty otherwise). attn.matmul and attn.linear re-lay out constant
   /// right-hand sides from here.
   llvm::ArrayRef<char> embeddedData;
+  /// Whether the elements may be infinite or NaN through a constant (a mask
+  /// of -inf): Halide compiles floating-point arithmetic assuming neither
+  /// (LLVM's ninf and nnan), so arithmetic that sees such a constant is
+  /// emitted strict (Halide::strict_float) lest it be folded away.
+  bool nonFinite = false;
 
   int rank() const { return static_cast<int>(shape.size()); }
   /// Reads the element at `onnxIndex` (ONNX order): from `values` where
@@ -177,6 +183,9 @@ struct OpFuncs {
   /// Funcs computed into buffers of their own before `main` (statistics of
   /// a normalization, the state of an argmax), scheduled like it.
   std::vector<Halide::Func> helpers;
+  /// `main` is a pipeline output: its region is the caller's buffer, which
+  /// a schedule may not round out.
+  bool isOutput = false;
 };
 
 class PipelineBuilder {
@@ -269,6 +278,9 @@ private:
                                 OpFuncs &funcs);
   /// Run-time checks that queries [..., Nq, D], keys [..., Nk, D] and
   /// values [..., Nk, Dv] of a fused attention agree.
+  /// Run-time checks of the extents attn.sdpa needs to agree: batch,
+  /// heads (kv_group), head size, keys and values, the mask's broadcast.
+  void requireSdpaExtents(SdpaOp op);
   void requireKeyedExtents(const std::string &what, const Tensor &q,
                            const Tensor &k, const Tensor &v);
   LogicalResult defineAdditiveAttention(AdditiveAttentionOp op,

@@ -393,7 +393,8 @@ void scheduleLinear(const OpFuncs &funcs, ScheduleAttr schedule) {
 /// task. Inside a task, tiles of `tileRows` rows × `panelColumns` columns
 /// are summed over k in registers, then written through the epilogue
 /// (bias, activation, residual) straight from them.
-void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule) {
+void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule,
+                           bool isOutput) {
   using Halide::MemoryType;
   Func out = f.out, acc = f.acc;
   std::vector<Var> v = out.args();
@@ -402,8 +403,14 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule) {
   Var panel(n + "_panel"), ci(n + "_ci"), ro(n + "_ro"), ri(n + "_ri"),
       rt(n + "_rt"), rti(n + "_rti");
   int tilesPerTask = std::max(1, f.taskRows / f.tileRows);
-  out.compute_root()
-      .split(col, panel, ci, f.panelColumns, TailStrategy::GuardWithIf)
+  // A task reads one panel of the accumulator (col / width): its columns
+  // must start at a panel boundary even where a consumer needs fewer, as a
+  // slice of the columns [32, 64) does. An output's columns are the whole
+  // buffer, from 0.
+  out.compute_root();
+  if (!isOutput)
+    out.align_bounds(col, f.panelColumns);
+  out.split(col, panel, ci, f.panelColumns, TailStrategy::GuardWithIf)
       .split(row, ro, ri, f.tileRows, TailStrategy::GuardWithIf)
       .split(ro, rt, rti, tilesPerTask, TailStrategy::GuardWithIf);
   std::vector<VarOrRVar> order = {ci, ri, rti, rt, panel};
@@ -500,7 +507,7 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
     return success();
   }
   if (funcs.isBlockedMatMul) {
-    scheduleBlockedMatMul(funcs.matmul, schedule);
+    scheduleBlockedMatMul(funcs.matmul, schedule, funcs.isOutput);
     return success();
   }
   if (funcs.isLinear) {

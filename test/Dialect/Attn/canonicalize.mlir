@@ -87,3 +87,54 @@ func.func @integer_casts() -> (tensor<2xui64>, tensor<2xi64>, tensor<2xi16>) {
   %2 = attn.cast %w : tensor<2xui32> to tensor<2xi16>
   return %0, %1, %2 : tensor<2xui64>, tensor<2xi64>, tensor<2xi16>
 }
+
+// -----
+
+// Shape arithmetic ONNX inference could not follow (TorchScript's
+// x.view(b, n, 4, 8) and q.size(-1) ** 0.5): the extents that follow from
+// the operands become the result types, known integers become constants,
+// and the scale folds to a constant.
+// CHECK-LABEL: func.func @refine_shapes
+func.func @refine_shapes(%x: tensor<?x?x32xf32>) -> (tensor<f32>, tensor<?xf32>) {
+  // CHECK-DAG: %[[SCALE:.*]] = attn.constant dense<2.82842708> : tensor<f32>
+  // CHECK-DAG: %[[SPLIT:.*]] = attn.reshape_dynamic %{{.*}}, %{{.*}} : (tensor<?x?x32xf32>, tensor<4xi64>) -> tensor<?x?x4x8xf32>
+  // CHECK: attn.transpose %[[SPLIT]], [0, 2, 1, 3] : tensor<?x?x4x8xf32> -> tensor<?x4x?x8xf32>
+  // CHECK: return %[[SCALE]], %{{.*}} : tensor<f32>, tensor<?xf32>
+  %shape = attn.shape %x {end = 3 : i64, start = 0 : i64} : tensor<?x?x32xf32> -> tensor<3xi64>
+  %i0 = attn.constant dense<0> : tensor<i64>
+  %i1 = attn.constant dense<1> : tensor<i64>
+  %i2 = attn.constant dense<2> : tensor<i64>
+  %b = attn.gather %shape[%i0], 0 : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %n = attn.gather %shape[%i1], 0 : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %h = attn.gather %shape[%i2], 0 : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %four = attn.constant dense<4> : tensor<i64>
+  %d = attn.div %h, %four : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %b1 = attn.expand_dims %b, [0] : tensor<i64> -> tensor<1xi64>
+  %n1 = attn.expand_dims %n, [0] : tensor<i64> -> tensor<1xi64>
+  %four1 = attn.expand_dims %four, [0] : tensor<i64> -> tensor<1xi64>
+  %d1 = attn.expand_dims %d, [0] : tensor<i64> -> tensor<1xi64>
+  %target = attn.concat %b1, %n1, %four1, %d1 axis 0 : (tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<4xi64>
+  %split = attn.reshape_dynamic %x, %target : (tensor<?x?x32xf32>, tensor<4xi64>) -> tensor<?x?x?x?xf32>
+  %heads = attn.transpose %split, [0, 2, 1, 3] : tensor<?x?x?x?xf32> -> tensor<?x?x?x?xf32>
+  %qshape = attn.shape %heads {end = 4 : i64, start = 0 : i64} : tensor<?x?x?x?xf32> -> tensor<4xi64>
+  %m1 = attn.constant dense<-1> : tensor<1xi64>
+  %big = attn.constant dense<9223372036854775807> : tensor<1xi64>
+  %last = attn.slice %qshape[%m1 : %big] {axes = array<i64: 0>, steps = array<i64: 1>} : (tensor<4xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<?xi64>
+  %last0 = attn.expand_dims %last, [0] {squeeze} : tensor<?xi64> -> tensor<i64>
+  %lastf = attn.cast %last0 : tensor<i64> to tensor<f32>
+  %half = attn.constant dense<0.5> : tensor<f32>
+  %scale = attn.pow %lastf, %half : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %sum = attn.reduce "sum" %heads, [1, 2, 3] {keepdims = false} : tensor<?x?x?x?xf32> -> tensor<?xf32>
+  return %scale, %sum : tensor<f32>, tensor<?xf32>
+}
+
+// -----
+
+// A result the function returns keeps its type: the signature is the
+// model's interface.
+// CHECK-LABEL: func.func @refine_keeps_results
+// CHECK: attn.transpose %{{.*}}, [1, 0] : tensor<2x3xf32> -> tensor<?x?xf32>
+func.func @refine_keeps_results(%x: tensor<2x3xf32>) -> tensor<?x?xf32> {
+  %t = attn.transpose %x, [1, 0] : tensor<2x3xf32> -> tensor<?x?xf32>
+  return %t : tensor<?x?xf32>
+}

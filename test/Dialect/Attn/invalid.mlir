@@ -137,7 +137,7 @@ func.func @sdpa_dynamic_head_size(%q: tensor<1x4x16x?xf32>, %k: tensor<1x4x16x?x
 // -----
 
 func.func @schedule_vector_width(%a: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{expects vector_width to be a power of two, got 3}}
+  // expected-error @+1 {{expects vector_width to be a power of two of at most 256, got 3}}
   %0 = attn.sqrt %a {schedule = #attn.schedule<vector_width = 3>} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
@@ -252,5 +252,39 @@ func.func @linear_contraction(%x: tensor<4x8xf32>, %w: tensor<6x16xf32>) -> tens
 func.func @schedule_bf16_gpu(%a: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error @+1 {{expects bf16 products only in CPU schedules of ops that are not inlined}}
   %0 = attn.sqrt %a {schedule = #attn.schedule<gpu_threads = 32, bf16 = true>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @slice_rank(%a: tensor<4x6xf32>, %s: tensor<1xi64>, %e: tensor<1xi64>) -> tensor<4xf32> {
+  // expected-error @+1 {{'attn.slice' op expects a result of rank 2, got [4]}}
+  %0 = attn.slice %a[%s : %e] {axes = array<i64: 1>, steps = array<i64: 1>} : (tensor<4x6xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @slice_extent(%a: tensor<4x6xf32>) -> tensor<4x3xf32> {
+  %s = attn.constant dense<1> : tensor<1xi64>
+  %e = attn.constant dense<-1> : tensor<1xi64>
+  // expected-error @+1 {{'attn.slice' op slices [4, 6] to [4, 4], not [4, 3]}}
+  %0 = attn.slice %a[%s : %e] {axes = array<i64: 1>, steps = array<i64: 1>} : (tensor<4x6xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @schedule_vector_width_huge(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expects vector_width to be a power of two of at most 256, got 4611686018427387904}}
+  %0 = attn.sqrt %a {schedule = #attn.schedule<vector_width = 4611686018427387904>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @schedule_tile_huge(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expects tile sizes in [1, 16777216], got 4294967296}}
+  %0 = attn.sqrt %a {schedule = #attn.schedule<tiles = [64, 4294967296]>} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }

@@ -251,3 +251,138 @@ func.func @sliced_buffer_offset_unknown(%q: tensor<1x2x?x8xf32> {attn.dims = [""
   %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
   return %o : tensor<1x2x?x8xf32>
 }
+
+// -----
+
+// torch.triu(torch.full((n, n), -inf), 1) added to the scores, n read off
+// the queries at run time (TorchScript: ConstantOfShape, Trilu): the causal
+// mask itself, at any length.
+// CHECK-LABEL: func.func @additive_trilu_fill
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (causal)
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 1.000000e+00 : f64}
+// CHECK-NOT: attn.trilu
+func.func @additive_trilu_fill(%q: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %k: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %n = attn.shape %q {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %shape = attn.concat %n, %n axis 0 : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %fill = attn.constant_of_shape %shape, dense<0xFF800000> : tensor<f32> : tensor<2xi64> -> tensor<?x?xf32>
+  %one = attn.constant dense<1> : tensor<i64>
+  %m = attn.trilu %fill k %one : tensor<i64> {upper = true} : tensor<?x?xf32> -> tensor<?x?xf32>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %a = attn.add %s, %m : (tensor<1x2x?x?xf32>, tensor<?x?xf32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %a, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// The same with finfo(float32).min, the fill an Expand of a scalar (the
+// dynamo exporter), and k = 2: keys up to one past the diagonal kept.
+// CHECK-LABEL: func.func @additive_trilu_expand_min
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, causal_offset = 1 : i64, scale = 1.000000e+00 : f64}
+func.func @additive_trilu_expand_min(%q: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %k: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %n = attn.shape %k {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %shape = attn.concat %n, %n axis 0 : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %low = attn.constant dense<-3.40282347E+38> : tensor<f32>
+  %fill = attn.expand %low, %shape : (tensor<f32>, tensor<2xi64>) -> tensor<?x?xf32>
+  %two = attn.constant dense<2> : tensor<i64>
+  %m = attn.trilu %fill k %two : tensor<i64> {upper = true} : tensor<?x?xf32> -> tensor<?x?xf32>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %a = attn.add %s, %m : (tensor<1x2x?x?xf32>, tensor<?x?xf32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %a, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// A triangle of -inf over more keys than queries: its extents are not the
+// attention's, so it stays an additive mask.
+// CHECK-LABEL: func.func @additive_trilu_other_extent
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} {scale = 1.000000e+00 : f64}
+// CHECK-NOT: causal
+func.func @additive_trilu_other_extent(%q: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %k: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %v: tensor<1x2x?x8xf32>, %x: tensor<?xf32> {attn.dims = ["t"]}) -> tensor<1x2x?x8xf32> {
+  %n = attn.shape %x {end = 1 : i64, start = 0 : i64} : tensor<?xf32> -> tensor<1xi64>
+  %shape = attn.concat %n, %n axis 0 : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %fill = attn.constant_of_shape %shape, dense<0xFF800000> : tensor<f32> : tensor<2xi64> -> tensor<?x?xf32>
+  %one = attn.constant dense<1> : tensor<i64>
+  %m = attn.trilu %fill k %one : tensor<i64> {upper = true} : tensor<?x?xf32> -> tensor<?x?xf32>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %a = attn.add %s, %m : (tensor<1x2x?x?xf32>, tensor<?x?xf32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %a, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// torch.triu(torch.full((8, 8), -inf), 1)[:n, :n]: a constant triangle
+// sliced one axis at a time (the dynamo exporter's two Slices).
+// CHECK-LABEL: func.func @additive_buffer_two_slices
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (causal)
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 1.000000e+00 : f64}
+// CHECK-NOT: attn.slice
+func.func @additive_buffer_two_slices(%q: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %k: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %buf = attn.constant dense<[[0.0, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32>
+  %zero = attn.constant dense<0> : tensor<1xi64>
+  %n = attn.shape %q {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %rows = attn.slice %buf[%zero : %n] {axes = array<i64: 0>, steps = array<i64: 1>} : (tensor<4x4xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x4xf32>
+  %m = attn.slice %rows[%zero : %n] {axes = array<i64: 1>, steps = array<i64: 1>} : (tensor<?x4xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x?xf32>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %a = attn.add %s, %m : (tensor<1x2x?x?xf32>, tensor<?x?xf32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %a, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// Early GPT-2: w · b − 10000 · (1 − b), b a 0/1 lower triangle sliced to the
+// lengths. A 0/1 mask applied this way is a keep mask, and this one is causal.
+// CHECK-LABEL: func.func @multiplicative_buffer
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa (causal)
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 1.000000e+00 : f64}
+func.func @multiplicative_buffer(%q: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %k: tensor<1x2x?x8xf32> {attn.dims = ["", "", "s", ""]}, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %buf = attn.constant dense<[[[[1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]]]]> : tensor<1x1x4x4xf32>
+  %zero = attn.constant dense<0> : tensor<1xi64>
+  %n = attn.shape %q {end = 3 : i64, start = 2 : i64} : tensor<1x2x?x8xf32> -> tensor<1xi64>
+  %rows = attn.slice %buf[%zero : %n] {axes = array<i64: 2>, steps = array<i64: 1>} : (tensor<1x1x4x4xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<1x1x?x4xf32>
+  %b = attn.slice %rows[%zero : %n] {axes = array<i64: 3>, steps = array<i64: 1>} : (tensor<1x1x?x4xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<1x1x?x?xf32>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x?x8xf32> -> tensor<1x2x8x?xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %kept = attn.mul %s, %b : (tensor<1x2x?x?xf32>, tensor<1x1x?x?xf32>) -> tensor<1x2x?x?xf32>
+  %one = attn.constant dense<1.0> : tensor<f32>
+  %inv = attn.sub %one, %b : (tensor<f32>, tensor<1x1x?x?xf32>) -> tensor<1x1x?x?xf32>
+  %c = attn.constant dense<10000.0> : tensor<f32>
+  %pen = attn.mul %c, %inv : (tensor<f32>, tensor<1x1x?x?xf32>) -> tensor<1x1x?x?xf32>
+  %w = attn.sub %kept, %pen : (tensor<1x2x?x?xf32>, tensor<1x1x?x?xf32>) -> tensor<1x2x?x?xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x?x?xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// The same product with a mask that is not 0s and 1s is no mask: it scales
+// the scores, and the report says so.
+// CHECK-LABEL: func.func @multiplicative_not_binary
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: a subtraction on the scores that is not s · m − c · (1 − m) with m of 0s and 1s and c at least 10000
+// CHECK-NOT: attn.sdpa
+func.func @multiplicative_not_binary(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %b = attn.constant dense<[[1.0, 0.5, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]]> : tensor<4x4xf32>
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x4x8xf32> -> tensor<1x2x8x4xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %kept = attn.mul %s, %b : (tensor<1x2x4x4xf32>, tensor<4x4xf32>) -> tensor<1x2x4x4xf32>
+  %one = attn.constant dense<1.0> : tensor<f32>
+  %inv = attn.sub %one, %b : (tensor<f32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %c = attn.constant dense<10000.0> : tensor<f32>
+  %pen = attn.mul %inv, %c : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+  %w = attn.sub %kept, %pen : (tensor<1x2x4x4xf32>, tensor<4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x4x4xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

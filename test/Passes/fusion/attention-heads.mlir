@@ -96,3 +96,35 @@ func.func @rank3(%q: tensor<6x5x8xf32>, %k: tensor<6x7x8xf32>, %v: tensor<6x7x8x
   %o = attn.matmul %p, %v : (tensor<6x5x7xf32>, tensor<6x7x8xf32>) -> tensor<6x5x8xf32>
   return %o : tensor<6x5x8xf32>
 }
+
+// -----
+
+// Query heads only the run knows (a reshape to [B, S, -1, 8], as Whisper's
+// encoder and GPT-2 with past key/values export it) against 4 key/value
+// heads: not shown different, so fused; the generated code checks at run
+// time that the counts agree.
+// CHECK-LABEL: func.func @heads_known_at_run_time
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.sdpa
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f64} : (tensor<1x?x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) -> tensor<1x?x6x8xf32>
+func.func @heads_known_at_run_time(%q: tensor<1x?x6x8xf32>, %k: tensor<1x4x6x8xf32>, %v: tensor<1x4x6x8xf32>) -> tensor<1x?x6x8xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x4x6x8xf32> -> tensor<1x4x8x6xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x?x6x8xf32>, tensor<1x4x8x6xf32>) -> tensor<1x?x6x6xf32>
+  %p = attn.softmax %s, -1 : tensor<1x?x6x6xf32>
+  %o = attn.matmul %p, %v : (tensor<1x?x6x6xf32>, tensor<1x4x6x8xf32>) -> tensor<1x?x6x8xf32>
+  return %o : tensor<1x?x6x8xf32>
+}
+
+// -----
+
+// Keys of one head but values of four: no multi-query attention (that
+// needs both of one head), and the reason says so with the counts.
+// CHECK-LABEL: func.func @heads_differ
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: query heads and key/value heads differ (queries 4, keys 1, values 4) and are no repeat of each other
+// CHECK-NOT: attn.sdpa
+func.func @heads_differ(%q: tensor<1x4x6x8xf32>, %k: tensor<1x1x6x8xf32>, %v: tensor<1x4x6x8xf32>) -> tensor<1x4x6x8xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x1x6x8xf32> -> tensor<1x1x8x6xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x4x6x8xf32>, tensor<1x1x8x6xf32>) -> tensor<1x4x6x6xf32>
+  %p = attn.softmax %s, -1 : tensor<1x4x6x6xf32>
+  %o = attn.matmul %p, %v : (tensor<1x4x6x6xf32>, tensor<1x4x6x8xf32>) -> tensor<1x4x6x8xf32>
+  return %o : tensor<1x4x6x8xf32>
+}

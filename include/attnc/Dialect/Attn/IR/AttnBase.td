@@ -24,6 +24,9 @@ def Attn_Dialect : Dialect {
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
+  // Result types refined from the operands, known shape arithmetic folded
+  // (ShapeRefinement.cpp).
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -32,16 +32,40 @@ std::string describeNode(Operation *op);
 /// a tensor of one element); nullopt for anything else.
 std::optional<double> getScalarConstant(Value value);
 
+/// The elements of a constant (dense or a resource blob, as the importer
+/// stores large weights) of a float, integer or boolean type as doubles, in
+/// row-major order; nullopt for anything else or more than `maxElements`.
+std::optional<SmallVector<double>> getConstantValues(Value value,
+                                                     int64_t maxElements);
+
 /// Erases the attn ops under `root` whose results are unused and that have
 /// no side effects, users before producers (the chains a fusion replaced).
 void eraseDeadAttnOps(Operation *root);
 
 /// The elements of a 1-D integer tensor (of static length) that are known
 /// before the run, element by element: constants, static extents read by
-/// attn.shape, and concat, gather, select, equal, add, sub, mul, cast and
-/// reshape over them. Unknown elements are std::nullopt; the result is empty
-/// when `value` is not such a tensor.
+/// attn.shape, and concat, gather, slice, select, equal, add, sub, mul, cast
+/// and reshape over them. Unknown elements are std::nullopt; the result is
+/// empty when `value` is not such a tensor.
 SmallVector<std::optional<int64_t>> getKnownElements(Value value);
+
+/// The extent of an axis of extent `dim` sliced from `start` to `end` by
+/// `step` (ONNX Slice: negative bounds count from the end, bounds are
+/// clamped to the axis, `step` is non-zero).
+int64_t sliceExtent(int64_t dim, int64_t start, int64_t end, int64_t step);
+
+/// The result shape of attn.slice over `input` as far as it is known before
+/// the run: axes that are not sliced keep the input's extent; sliced axes of
+/// a static extent with starts and ends known (getKnownElements) get theirs;
+/// the rest are dynamic.
+SmallVector<int64_t> inferSliceShape(Value input, Value starts, Value ends,
+                                     ArrayRef<int64_t> axes,
+                                     ArrayRef<int64_t> steps);
+
+/// The result shape of `op` as far as its operands' types and the integers
+/// known before the run determine it (`?` where they do not); nullopt for
+/// ops it does not describe (ShapeRefinement.cpp).
+std::optional<SmallVector<int64_t>> inferResultShape(Operation *op);
 
 /// 0, 1, ..., n - 1 for the extent n of `x` on `axis` as an i64 tensor of
 /// `rank` axes, all of extent 1 but axis `at`. A static extent gives a

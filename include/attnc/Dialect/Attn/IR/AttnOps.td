@@ -87,7 +87,7 @@ def Attn_CastOp : Attn_Op<"cast", [Pure, SameOperandsAndResultShape]> {
   let hasFolder = 1;
 }
 
-def Attn_PowOp : Attn_BinaryOp<"pow"> {
+def Attn_PowOp : Attn_BinaryOp<"pow", [], 1> {
   let description = [{
     ONNX `Pow`: the exponent may have another element type than the base;
     the result has the base's.
