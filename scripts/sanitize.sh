@@ -20,8 +20,15 @@ bash scripts/setup.sh
 cmake -G Ninja -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DATTNC_BUILD_TESTS=ON -DATTNC_SANITIZE="address;undefined" .
 cmake --build "$BUILD_DIR" -j "$(nproc)"
-ASAN_RUNTIME="$(g++ -print-file-name=libasan.so)"
-export LD_PRELOAD="$ASAN_RUNTIME"
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:detect_odr_violation=0"
+# libstdc++ with it: Python is no C++ program, and ASan's __cxa_throw
+# interceptor needs the real one loaded when it starts.
+export LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so)"
+# allow_user_poisoning=0: LLVM's BumpPtrAllocator, a header template,
+# poisons the unused part of its slabs where attnc's instrumented code
+# instantiates it, while the uninstrumented libMLIR.so allocates from the
+# same slabs without unpoisoning them (false use-after-poison reports).
+# detect_odr_violation=0: the static attnc libraries are linked into the
+# tools and the Python extension alike.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:detect_odr_violation=0:allow_user_poisoning=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -E '^(wheel|clang)$' "$@"
