@@ -10,6 +10,9 @@ Cases:
                                        causal mask is built from positions
                                        (Range, Greater, Where), as exporters
                                        do, not stored as an N×N constant
+  sdpa_N{1024,2048}_triu               the same with the mask PyTorch writes
+                                       as triu(full((n, n), -inf), 1):
+                                       ConstantOfShape then Trilu
   bert_S{128,384}                      one BERT-base encoder layer (hidden 768,
                                        12 heads, FFN 3072, post-norm, GELU)
                                        with a padding mask
@@ -129,6 +132,17 @@ class Graph:
         return self.op("Where", [future, self.const(np.float32(-1e30)),
                                  self.const(np.float32(0))])
 
+    def triu_bias(self, q):
+        """Additive [N, N] causal mask as torch.triu(torch.full((n, n),
+        -inf), 1) exports: ConstantOfShape of -inf, then Trilu(k=1)."""
+        shape = self.op("Shape", [q])
+        n = self.op("Gather", [shape, self.const(np.array([2]))], axis=0)
+        nn = self.op("Concat", [n, n], axis=0)
+        full = self.op("ConstantOfShape", [nn],
+                       value=numpy_helper.from_array(
+                           np.array([-np.inf], dtype=np.float32)))
+        return self.op("Trilu", [full, self.const(np.array(1))], upper=1)
+
     def attention(self, q, k, v, d, bias=None):
         kt = self.op("Transpose", [k], perm=[0, 1, 3, 2])
         s = self.op("Div", [self.op("MatMul", [q, kt]),
@@ -143,10 +157,12 @@ def tensor(name, shape, dtype=TensorProto.FLOAT):
     return helper.make_tensor_value_info(name, dtype, shape)
 
 
-def sdpa(n, causal, h=8, d=64):
+def sdpa(n, causal, h=8, d=64, triu=False):
     g = Graph()
     q, k, v = "q", "k", "v"
-    bias = g.causal_bias(q) if causal else None
+    bias = None
+    if causal:
+        bias = g.triu_bias(q) if triu else g.causal_bias(q)
     out = g.attention(q, k, v, d, bias)
     g.nodes.append(helper.make_node("Identity", [out], ["out"]))
     shape = [1, h, n, d]
@@ -271,6 +287,9 @@ def all_cases():
             cases.append((f"sdpa_N{n}" + ("_causal" if causal else ""),
                           "causal core" if causal else "core",
                           lambda n=n, c=causal: sdpa(n, c)))
+    for n in (1024, 2048):
+        cases.append((f"sdpa_N{n}_triu", "causal core",
+                      lambda n=n: sdpa(n, True, triu=True)))
     cases.append(("bert_S128", "layer", lambda: bert_layer(128)))
     cases.append(("bert_S384", "layer", lambda: bert_layer(384)))
     cases.append(("gpt2_S512", "layer", lambda: gpt2_block(512)))

@@ -4,6 +4,10 @@
 attnc's compile time and peak compile memory on a real-sized model.
 
   make_bert_base.py OUT_DIR [--external-data] [--opset N]
+                    [--layers L] [--hidden H] [--heads N] [--ffn F]
+
+(--layers 6 --hidden 384 --heads 12 --ffn 1536 is the size of
+all-MiniLM-L6-v2, the 6-layer encoder of docs/performance.md.)
 
 Needs torch, transformers, onnx and onnxruntime (the packages of
 test/models/generate_models.py; not part of the test setup). The model has
@@ -31,12 +35,17 @@ def main():
     parser.add_argument("out_dir")
     parser.add_argument("--external-data", action="store_true")
     parser.add_argument("--opset", type=int, default=17)
+    parser.add_argument("--layers", type=int, default=12)
+    parser.add_argument("--hidden", type=int, default=768)
+    parser.add_argument("--heads", type=int, default=12)
+    parser.add_argument("--ffn", type=int, default=3072)
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     torch.manual_seed(0)
     cfg = transformers.BertConfig(
-        vocab_size=30522, hidden_size=768, num_hidden_layers=12,
-        num_attention_heads=12, intermediate_size=3072,
+        vocab_size=30522, hidden_size=args.hidden,
+        num_hidden_layers=args.layers, num_attention_heads=args.heads,
+        intermediate_size=args.ffn,
         max_position_embeddings=512, attn_implementation="eager")
     model = BertWrapper(
         transformers.BertModel(cfg, add_pooling_layer=False)).eval()

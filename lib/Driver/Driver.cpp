@@ -409,6 +409,8 @@ ModelInterface describeModule(ModuleOp module,
   ModelInterface interface;
   interface.functionName = functionName;
   module.walk([&](func::FuncOp func) {
+    if (func->hasAttr("attn.kernel"))
+      return WalkResult::advance();
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
       interface.inputs.push_back(describeTensor(func.getArgumentTypes()[i],
                                                 func.getArgAttrDict(i),
@@ -612,6 +614,22 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
     });
     if (failed(pm.run(*module)))
       return failure();
+    // A program of kernels for one CPU target, compiled ahead of time; the
+    // autoscheduler, GPU targets and several targets take the model as one
+    // pipeline.
+    bool asKernels = options.kernels && targets.size() == 1 &&
+                     options.autoscheduler.empty() &&
+                     !StringRef(target).contains("cuda") &&
+                     options.emit != EmitKind::Dot &&
+                     options.emit != EmitKind::Ptx && !options.reportOnly;
+    if (asKernels) {
+      PassManager outlinePm(&context);
+      if (configure && failed(configure(outlinePm)))
+        return failure();
+      outlinePm.addPass(createAttnOutlineKernels());
+      if (failed(outlinePm.run(*module)))
+        return failure();
+    }
     if (options.fusionReport)
       printFusionReport(llvm::outs(), options.inputPath, options.fuse,
                         fusionRemarks);
@@ -675,6 +693,24 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   emitOptions.stage = [&](const std::string &what) { progress.stage(what); };
   emitOptions.weightsAsParams = options.weightsAsParams;
   emitOptions.autoscheduler = options.autoscheduler;
+  emitOptions.jobs = options.jobs;
+  emitOptions.programPlanned = [&](const ProgramSummary &summary) {
+    progress.stage(std::to_string(summary.calls) + " kernel calls, " +
+                   std::to_string(summary.kernels.size()) +
+                   " distinct kernels");
+    if (!options.kernelReport)
+      return;
+    llvm::raw_ostream &os = llvm::outs();
+    os << "kernel report for " << options.inputPath << "\n"
+       << "  kernel calls: " << summary.calls
+       << ", distinct kernels: " << summary.kernels.size() << "\n"
+       << "  intermediate memory per call: " << summary.arenaBytes
+       << " bytes\n";
+    for (const auto &[symbol, calls] : summary.kernels)
+      os << "    " << symbol << ": " << calls
+         << (calls == 1 ? " call" : " calls") << "\n";
+    os.flush();
+  };
   emitOptions.headerPreamble = headerDocumentation(
       described, llvm::sys::path::filename(options.inputPath).str(), target);
   if (options.weightsAsParams && output != "-") {

@@ -173,8 +173,11 @@ def run_case(args, name, o):
                            "--emit=stmt", "-o", "-",
                            f"--precision={precision}"],
                           check=True, capture_output=True, text=True).stdout
-    if re.search(r"allocate out_acc\[float32 \* \d+\] in Stack", stmt):
-        form = "panels" if "out_panels[" in stmt else "tiles"
+    # The product's Funcs are named after the op in its kernel.
+    if re.search(r"allocate (linear|matmul)_acc\[float32 \* \d+\] in Stack",
+                 stmt):
+        form = ("panels" if re.search(r"(linear|matmul)_panels\[", stmt)
+                else "tiles")
     else:
         form = "generic"
 

@@ -66,7 +66,9 @@ static cl::opt<std::string> report(
     "report",
     cl::desc("fusion: print what fused into attn.sdpa and, for every "
              "softmax that did not, why and at which node (standard output); "
-             "without -o or --emit nothing else is written"),
+             "without -o or --emit nothing else is written. kernels: print "
+             "the kernels of the program (calls, distinct kernels, "
+             "intermediate memory) as it compiles"),
     cl::init(""), cl::cat(attncCategory));
 
 static cl::opt<std::string> weights(
@@ -102,6 +104,19 @@ static cl::list<std::string> inputShapes(
     cl::desc("Pin a graph input's shape, NAME=DIMS (e.g. input_ids=1x128); "
              "repeatable"),
     cl::cat(attncCategory));
+
+static cl::opt<bool> oneKernel(
+    "one-pipeline",
+    cl::desc("Compile the whole model as one Halide pipeline instead of a "
+             "program of deduplicated kernels compiled in parallel"),
+    cl::init(false), cl::cat(attncCategory));
+
+static cl::opt<int>
+    jobs("jobs",
+         cl::desc("Kernels compiled at once, each in a worker process "
+                  "(default: one per core); the output does not depend on "
+                  "it"),
+         cl::init(0), cl::cat(attncCategory));
 
 static cl::opt<bool>
     quiet("quiet",
@@ -155,18 +170,26 @@ int main(int argc, char **argv) {
   }
   options.weightsAsParams = weights == "param";
   options.autoscheduler = autoschedule;
+  options.kernels = !oneKernel;
+  if (jobs < 0) {
+    llvm::errs() << "attnc: error: --jobs=" << jobs
+                 << " is not a number of workers (0: one per core)\n";
+    return 1;
+  }
+  options.jobs = jobs;
   if (precision != "fp32" && precision != "bf16") {
     llvm::errs() << "attnc: error: --precision='" << precision
                  << "' is not supported (supported: fp32, bf16)\n";
     return 1;
   }
   options.bf16 = precision == "bf16";
-  if (!report.empty() && report != "fusion") {
+  if (!report.empty() && report != "fusion" && report != "kernels") {
     llvm::errs() << "attnc: error: --report='" << report
-                 << "' is not supported (supported: fusion)\n";
+                 << "' is not supported (supported: fusion, kernels)\n";
     return 1;
   }
   options.fusionReport = report == "fusion";
+  options.kernelReport = report == "kernels";
   options.reportOnly = options.fusionReport &&
                        !outputFile.getNumOccurrences() &&
                        !emit.getNumOccurrences();

@@ -75,6 +75,15 @@ struct CompileOptions {
   std::vector<std::string> inputShapes;
   /// Report the stages of compiles that take more than a moment on stderr.
   bool progress = true;
+  /// Compile the model as a program of deduplicated kernels
+  /// (attn-outline-kernels), each kernel a Halide pipeline of its own, for
+  /// a single CPU target; false: one Halide pipeline for the whole model.
+  bool kernels = true;
+  /// Kernels compiled at once (worker processes); 0: one per core.
+  int jobs = 0;
+  /// Print the program's kernels (calls, distinct kernels, intermediate
+  /// memory) to standard output once it is planned.
+  bool kernelReport = false;
 };
 
 /// One input or output of a compiled entry point, in the call order.

@@ -111,4 +111,27 @@ def AttnTile : Pass<"attn-tile", "func::FuncOp"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnOutlineKernels : Pass<"attn-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Partitions each function into kernels, outlined and "
+                "deduplicated";
+  let description = [{
+    The unit of code generation. Every op that computes into a buffer of its
+    own (its schedule does not say `inlined`; not a constant; not shape
+    arithmetic, that is a static integer tensor of at most 64 elements)
+    roots a kernel: the op itself with the inlined ops, shape arithmetic,
+    splats, integer constants of at most 64 elements and scalars that it
+    reads, cloned in the post-order of a walk from the root, as a private
+    `func.func` with the `attn.kernel` attribute. The function calls the
+    kernels in order (`func.call`, at the root's location); other constants
+    stay in the function and are passed to the kernels as arguments. Kernels identical up to those arguments (every layer of a
+    Transformer) are one function called several times; the function gets
+    `attn.kernels`, its number of calls. An op whose
+    result is returned roots a kernel even when inlined; an op with several
+    used results roots one kernel per result. A function that returns an
+    input, a constant or one value twice is left whole.
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // ATTNC_PASSES_PASSES_TD

@@ -20,6 +20,10 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -33,7 +37,7 @@ namespace {
 FailureOr<func::FuncOp> soleFunction(ModuleOp module) {
   func::FuncOp found;
   for (auto fn : module.getOps<func::FuncOp>()) {
-    if (fn.isExternal())
+    if (fn.isExternal() || fn->hasAttr("attn.kernel"))
       continue;
     if (found) {
       module.emitError("expects one function to compile, found '")
@@ -145,12 +149,12 @@ FailureOr<Lowered> buildPipelines(ModuleOp module,
   lowered.builder->progress = options.progress;
   lowered.builder->weightsAsParams = options.weightsAsParams;
   lowered.builder->applySchedules = !autoschedule;
+  lowered.builder->kernelPrefix = lowered.name;
   if (failed(lowered.builder->build(lowered.target)))
     return failure();
-  if (autoschedule &&
-      failed(runAutoscheduler(*fn, *lowered.builder, lowered.target,
-                              options.autoscheduler)))
-    return failure();
+  if (!lowered.builder->kernels.empty() && autoschedule)
+    return fn->emitError("the autoscheduler schedules one pipeline: compile "
+                         "the model without attn-outline-kernels");
   if (options.stage)
     options.stage("lowering the Halide pipeline and generating code");
   return lowered;
@@ -434,6 +438,283 @@ FailureOr<std::string> mlir::attn::resolveHalideTarget(llvm::StringRef target) {
   }
 }
 
+namespace {
+
+/// Runs each of `jobs` in a worker process of its own, at most `workers` at
+/// a time, and returns the first failure's message (empty: all succeeded).
+/// Every worker starts from this process's state as it is now, so what a
+/// job produces does not depend on the number of workers or on the order
+/// in which they finish (Halide names what it generates from process-wide
+/// counters); Halide's state in this process is left untouched.
+std::string runInWorkers(
+    const std::vector<std::pair<std::string, std::function<std::string()>>>
+        &jobs,
+    int workers, const ScratchDir &scratch) {
+  if (workers <= 0)
+    workers =
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  llvm::outs().flush();
+  llvm::errs().flush();
+  std::fflush(nullptr);
+  std::map<pid_t, size_t> running;
+  std::vector<std::string> failures(jobs.size());
+  size_t next = 0;
+  auto errorFile = [&](size_t i) {
+    return scratch.file("job" + std::to_string(i) + ".err");
+  };
+  // Waits for one of this call's workers (never for other children of
+  // the process: a Python host may have its own).
+  auto reap = [&]() {
+    int status = 0;
+    std::map<pid_t, size_t>::iterator it;
+    for (;;) {
+      for (it = running.begin(); it != running.end(); ++it) {
+        pid_t pid = ::waitpid(it->first, &status, WNOHANG);
+        if (pid == it->first)
+          break;
+        if (pid < 0) {
+          // Reaped elsewhere (SIGCHLD ignored): its error file, or the
+          // files it should have written, tell.
+          status = 0;
+          break;
+        }
+      }
+      if (it != running.end())
+        break;
+      ::usleep(2000);
+    }
+    size_t i = it->second;
+    running.erase(it);
+    auto log = llvm::MemoryBuffer::getFile(errorFile(i));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+        !(log && !(*log)->getBuffer().empty()))
+      return true;
+    if (log && !(*log)->getBuffer().empty())
+      failures[i] =
+          "compiling " + jobs[i].first + ": " + (*log)->getBuffer().str();
+    else if (WIFSIGNALED(status))
+      failures[i] = "compiling " + jobs[i].first + " was killed by signal " +
+                    std::to_string(WTERMSIG(status));
+    else
+      failures[i] = "compiling " + jobs[i].first + " failed";
+    return true;
+  };
+  while (next < jobs.size() || !running.empty()) {
+    if (next < jobs.size() && static_cast<int>(running.size()) < workers) {
+      size_t i = next++;
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        std::string error;
+        auto t0 = std::chrono::steady_clock::now();
+        try {
+          error = jobs[i].second();
+          if (getenv("ATTNC_TIME_JOBS"))
+            fprintf(stderr, "job %s: %.2f s\n", jobs[i].first.c_str(),
+                    std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count());
+        } catch (const Halide::Error &e) {
+          error = std::string("Halide: ") + e.what();
+        } catch (const std::exception &e) {
+          error = std::string("code generation failed: ") + e.what();
+        }
+        if (!error.empty()) {
+          if (FILE *f = std::fopen(errorFile(i).c_str(), "w")) {
+            std::fputs(error.c_str(), f);
+            std::fclose(f);
+          }
+        }
+        std::fflush(nullptr);
+        ::_exit(error.empty() ? 0 : 1);
+      }
+      if (pid < 0) {
+        failures[i] = "cannot start a worker process for " + jobs[i].first;
+        break;
+      }
+      running[pid] = i;
+      continue;
+    }
+    if (!reap())
+      break;
+  }
+  while (!running.empty() && reap()) {
+  }
+  for (const std::string &f : failures)
+    if (!f.empty())
+      return f;
+  return "";
+}
+
+/// The Halide outputs each compiled module of a program writes for
+/// `kinds`: objects for libraries and objects, text for the text kinds.
+std::map<Halide::OutputFileType, std::string>
+programOutputs(llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files,
+               const std::string &base, bool isHost) {
+  using Halide::OutputFileType;
+  std::map<OutputFileType, std::string> out;
+  for (const auto &[kind, path] : files) {
+    switch (kind) {
+    case ArtifactKind::Object:
+    case ArtifactKind::StaticLibrary:
+    case ArtifactKind::SharedLibrary:
+    case ArtifactKind::Ptx:
+      out[OutputFileType::object] = base + ".o";
+      break;
+    case ArtifactKind::Header:
+      if (isHost)
+        out[OutputFileType::c_header] = base + ".h";
+      break;
+    case ArtifactKind::Assembly:
+      out[OutputFileType::assembly] = base + ".s";
+      break;
+    case ArtifactKind::Stmt:
+      out[OutputFileType::stmt] = base + ".stmt";
+      break;
+    case ArtifactKind::StmtHtml:
+      out[OutputFileType::stmt_html] = base + ".html";
+      break;
+    }
+  }
+  return out;
+}
+
+/// Concatenates `parts` into `path`.
+LogicalResult concatenate(Location loc, llvm::ArrayRef<std::string> parts,
+                          const std::string &path) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return emitError(loc) << "cannot write '" << path << "': " << ec.message();
+  for (const std::string &part : parts) {
+    auto buffer = llvm::MemoryBuffer::getFile(part);
+    if (!buffer)
+      return emitError(loc) << "cannot read back '" << part << "'";
+    os << (*buffer)->getBuffer();
+  }
+  return success();
+}
+
+/// Links `objects` into one relocatable object `path`.
+LogicalResult linkObject(Location loc, const Halide::Target &target,
+                         llvm::ArrayRef<std::string> objects,
+                         const std::string &path, const ScratchDir &scratch) {
+  std::string linker = linkerFor(target);
+  if (linker.empty())
+    return emitError(loc) << "no C++ compiler found to combine the kernels "
+                             "into one object for "
+                          << target.to_string();
+  std::string errorLog = scratch.file("link-r.log");
+  llvm::SmallVector<llvm::StringRef> argv = {linker, "-r", "-nostdlib", "-o",
+                                             path};
+  argv.append(objects.begin(), objects.end());
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, errorLog,
+                                                errorLog};
+  std::string message;
+  if (llvm::sys::ExecuteAndWait(linker, argv, std::nullopt, redirects, 0, 0,
+                                &message) != 0) {
+    auto log = llvm::MemoryBuffer::getFile(errorLog);
+    return emitError(loc) << "combining the kernels with " << linker
+                          << " failed"
+                          << (message.empty() ? "" : ": " + message)
+                          << (log ? ("\n" + (*log)->getBuffer()).str() : "");
+  }
+  return success();
+}
+
+/// Compiles a program (the model's entry point, its `_output_shapes` and
+/// every distinct kernel, each in a worker) and writes `kind` into `path`.
+LogicalResult
+writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
+             llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files,
+             llvm::ArrayRef<std::string> paths, const ScratchDir &scratch) {
+  PipelineBuilder &pb = *lowered.builder;
+  using Job = std::pair<std::string, std::function<std::string()>>;
+  std::vector<Job> jobs;
+  std::vector<std::string> bases;
+  // The entry point carries the Halide runtime; the kernels share it.
+  std::string hostBase = scratch.file(lowered.name);
+  bases.push_back(hostBase);
+  ProgramSummary summary;
+  Halide::Module entry =
+      pb.programModule(lowered.name, lowered.target, summary.arenaBytes);
+  for (const auto &k : pb.kernels) {
+    summary.calls += k->calls;
+    summary.kernels.emplace_back(k->symbol, k->calls);
+  }
+  if (options.programPlanned)
+    options.programPlanned(summary);
+  jobs.emplace_back("the entry point", [&]() -> std::string {
+    entry.compile(programOutputs(files, hostBase, /*isHost=*/true));
+    return "";
+  });
+  Halide::Target kernelTarget =
+      lowered.target.with_feature(Halide::Target::NoRuntime);
+  for (const auto &kernel : pb.kernels) {
+    std::string base = scratch.file(kernel->symbol);
+    bases.push_back(base);
+    KernelBuild *k = kernel.get();
+    jobs.emplace_back(
+        "kernel " + k->symbol,
+        [k, base, kernelTarget, &files]() -> std::string {
+          Halide::Module m = k->builder->pipeline().compile_to_module(
+              k->builder->kernelArguments(), k->symbol, kernelTarget);
+          m.compile(programOutputs(files, base, /*isHost=*/false));
+          return "";
+        });
+  }
+  if (options.stage)
+    options.stage("compiling " + std::to_string(pb.kernels.size()) +
+                  " kernels and the entry point");
+  std::string error = runInWorkers(jobs, options.jobs, scratch);
+  if (!error.empty())
+    return emitError(loc) << error;
+
+  auto each = [&](llvm::StringRef ext) {
+    std::vector<std::string> out;
+    for (const std::string &b : bases)
+      out.push_back(b + ext.str());
+    return out;
+  };
+  for (auto [file, path] : llvm::zip(files, paths)) {
+    switch (file.first) {
+    case ArtifactKind::Object:
+      if (failed(linkObject(loc, lowered.target, each(".o"), path, scratch)))
+        return failure();
+      break;
+    case ArtifactKind::StaticLibrary:
+      Halide::create_static_library(each(".o"), lowered.target, path);
+      break;
+    case ArtifactKind::SharedLibrary:
+      if (failed(linkSharedLibrary(loc, lowered.target, each(".o"), path,
+                                   scratch)))
+        return failure();
+      break;
+    case ArtifactKind::Header:
+      if (failed(concatenate(loc, {hostBase + ".h"}, path)))
+        return failure();
+      break;
+    case ArtifactKind::Assembly:
+      if (failed(concatenate(loc, each(".s"), path)))
+        return failure();
+      break;
+    case ArtifactKind::Stmt:
+      if (failed(concatenate(loc, each(".stmt"), path)))
+        return failure();
+      break;
+    case ArtifactKind::StmtHtml:
+      if (failed(concatenate(loc, each(".html"), path)))
+        return failure();
+      break;
+    case ArtifactKind::Ptx:
+      return emitError(loc) << "--emit=ptx needs a CUDA target, whose "
+                               "models compile as one pipeline";
+    }
+  }
+  return success();
+}
+
+} // namespace
+
 LogicalResult mlir::attn::emitHalideArtifacts(
     ModuleOp module, const HalideEmitOptions &options,
     llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files) {
@@ -450,19 +731,34 @@ LogicalResult mlir::attn::emitHalideArtifacts(
     FailureOr<Lowered> lowered = buildPipelines(module, options);
     if (failed(lowered))
       return failure();
-    Halide::Module halideModule = toModule(*lowered);
     ScratchDir scratch;
     if (scratch.path.empty())
       return emitError(loc) << "cannot create a temporary directory";
-    for (const auto &[kind, path] : files) {
-      std::string tmp = temporaryPath(path);
-      renames.push_back({tmp, path});
-      if (failed(
-              writeArtifact(loc, *lowered, halideModule, kind, tmp, scratch)))
+    if (!lowered->builder->kernels.empty()) {
+      std::vector<std::string> paths;
+      for (const auto &[kind, path] : files) {
+        paths.push_back(temporaryPath(path));
+        renames.push_back({paths.back(), path});
+      }
+      if (failed(writeProgram(loc, *lowered, options, files, paths, scratch)))
         return failure();
-      if (kind == ArtifactKind::Header &&
-          failed(finishHeader(loc, tmp, path, options.headerPreamble)))
-        return failure();
+      for (const auto &[kind, path] : files)
+        if (kind == ArtifactKind::Header &&
+            failed(finishHeader(loc, temporaryPath(path), path,
+                                options.headerPreamble)))
+          return failure();
+    } else {
+      Halide::Module halideModule = toModule(*lowered);
+      for (const auto &[kind, path] : files) {
+        std::string tmp = temporaryPath(path);
+        renames.push_back({tmp, path});
+        if (failed(
+                writeArtifact(loc, *lowered, halideModule, kind, tmp, scratch)))
+          return failure();
+        if (kind == ArtifactKind::Header &&
+            failed(finishHeader(loc, tmp, path, options.headerPreamble)))
+          return failure();
+      }
     }
     if (options.weightsAsParams && !options.weightsDir.empty()) {
       weightsTmp = temporaryPath(options.weightsDir);

@@ -35,7 +35,7 @@ using Halide::Var;
 // Helpers
 //===----------------------------------------------------------------------===//
 
-int mlir::attn::halide::funcReadCount = 0;
+thread_local int mlir::attn::halide::funcReadCount = 0;
 
 Expr Tensor::call(const std::vector<Expr> &onnxIndex) const {
   if (values) {
@@ -499,6 +499,15 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
   }
 
   // Inputs.
+  this->target = &target;
+  if (isKernel) {
+    // Every extent parameter is an extent of the program's inputs, which
+    // the program checks to be at least 1.
+    for (const Halide::Param<int32_t> &p : extentParams)
+      extentBounds.push(
+          p.name(),
+          Halide::Internal::Interval(1, Halide::Internal::Interval::pos_inf()));
+  }
   for (BlockArgument arg : body.getArguments()) {
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!type)
@@ -509,6 +518,35 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
       return func.emitError("argument ")
              << arg.getArgNumber() << " has unsupported element type "
              << type.getElementType();
+    if (isKernel) {
+      // A kernel's argument: a dense buffer of exactly the extents its
+      // call passes, so that the bounds the program queries are those.
+      const KernelArgSpec &spec = kernelArgs[arg.getArgNumber()];
+      std::string name = "arg" + std::to_string(arg.getArgNumber());
+      int rank = type.getRank();
+      Halide::ImageParam param(*ht, rank, name);
+      Expr stride = 1;
+      for (int k = 0; k < rank; ++k) {
+        auto dim = param.dim(k);
+        dim.set_bounds(0, spec.shape[rank - 1 - k]).set_stride(stride);
+        stride =
+            simplifyKnown(stride * Halide::max(spec.shape[rank - 1 - k], 1));
+      }
+      Tensor t;
+      t.type = *ht;
+      t.shape = spec.shape;
+      t.nonFinite = spec.nonFinite;
+      t.weightArg = spec.weight && type.hasStaticShape()
+                        ? static_cast<int>(arg.getArgNumber())
+                        : -1;
+      t.param = param;
+      t.func = Func(name + "_in");
+      std::vector<Var> vars = makeVars(rank, name);
+      t.func(vars) = param(vars);
+      params.push_back(param);
+      tensors[arg] = t;
+      continue;
+    }
     auto nameAttr =
         func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "attn.name");
     std::string name = uniqueName(cIdentifier(
@@ -574,6 +612,7 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     t.func = Func(name + "_in");
     std::vector<Var> vars = makeVars(rank, name);
     t.func(vars) = param(vars);
+    t.param = param;
     params.push_back(param);
     tensors[arg] = t;
   }
@@ -586,8 +625,9 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     if (progress)
       progress(++opsDone, numOps);
     bool multiResult = isa<AdditiveAttentionOp, HardAttentionOp>(op);
-    if ((op.getNumResults() != 1 && !multiResult) || !op.getDialect() ||
-        !isa<AttnDialect>(op.getDialect()))
+    bool isCall = isa<func::CallOp>(op) && op.getNumResults() == 1;
+    if (!isCall && ((op.getNumResults() != 1 && !multiResult) ||
+                    !op.getDialect() || !isa<AttnDialect>(op.getDialect())))
       return op.emitError("cannot be emitted to Halide: expects an attn op "
                           "with one result");
     Value result = op.getResult(0);
@@ -612,8 +652,11 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
     Tensor &t = get(result);
     // Shape arithmetic whose elements are known needs no schedule: its
     // readers use the elements, and a Func call, if any, is inlined.
-    if (applySchedules && !isa<ConstantOp>(op) &&
-        !(t.values && !directOutputs.count(result))) {
+    if (isCall) {
+      // Kernels are computed whole, into buffers of their own.
+      t.func.compute_root();
+    } else if (applySchedules && !isa<ConstantOp>(op) &&
+               !(t.values && !directOutputs.count(result))) {
       auto schedule = dyn_cast_or_null<ScheduleAttr>(op.getAttr("schedule"));
       if (!schedule)
         schedule = ScheduleAttr::get(op.getContext(), 1, {}, false,
@@ -678,6 +721,8 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
   for (Value operand : op->getOperands())
     if (!tensors.count(operand))
       return op->emitOpError("has an operand that is not an attn tensor");
+  if (auto call = dyn_cast<func::CallOp>(op))
+    return defineCall(call, name, funcs);
   if (auto c = dyn_cast<ConstantOp>(op))
     return defineConstant(c, name, funcs);
   if (isa<MatMulOp, LinearOp>(op))
@@ -770,6 +815,7 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
       param.dim(rank - 1 - k)
           .set_bounds(0, static_cast<int>(type.getDimSize(k)));
     t.func(vars) = param(std::vector<Expr>(vars.begin(), vars.end()));
+    t.param = param;
     weights.push_back(
         {param,
          std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
@@ -794,6 +840,7 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
     t.embeddedData = raw;
   }
   t.func(vars) = buffer(std::vector<Expr>(vars.begin(), vars.end()));
+  t.buffer = buffer;
   if (type.getNumElements() <= kMaxKnownElements) {
     auto dense = dyn_cast<DenseElementsAttr>(value);
     std::vector<Expr> known;
@@ -815,6 +862,45 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
   }
   tensors[op.getResult()] = t;
   return success();
+}
+
+Halide::Buffer<> mlir::attn::halide::packPanels(llvm::ArrayRef<char> data,
+                                                Halide::Type type,
+                                                int64_t kSize, int64_t n,
+                                                int width, bool bf16,
+                                                const std::string &name) {
+  int64_t panels = llvm::divideCeil(n, width);
+  if (!bf16) {
+    Halide::Buffer<> packed(
+        type, {width, static_cast<int>(kSize), static_cast<int>(panels)}, name);
+    size_t bytes = type.bytes();
+    char *dst = static_cast<char *>(packed.data());
+    const char *src = data.data();
+    std::memset(dst, 0, packed.size_in_bytes());
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t k = 0; k < kSize; ++k) {
+        int64_t first = p * width, count = std::min<int64_t>(width, n - first);
+        std::memcpy(dst + ((p * kSize + k) * width) * bytes,
+                    src + (k * n + first) * bytes, count * bytes);
+      }
+    return packed;
+  }
+  int64_t kPairs = llvm::divideCeil(kSize, 2);
+  Halide::Buffer<> packed(
+      Halide::BFloat(16),
+      {2, width, static_cast<int>(kPairs), static_cast<int>(panels)}, name);
+  auto *dst = static_cast<uint16_t *>(packed.data());
+  const char *src = data.data();
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t q = 0; q < kPairs; ++q)
+      for (int64_t col = 0; col < width; ++col)
+        for (int64_t h = 0; h < 2; ++h) {
+          int64_t k = 2 * q + h, column = p * width + col;
+          *dst++ = k < kSize && column < n
+                       ? toBFloat16Bits(floatAt(src, type, k * n + column))
+                       : 0;
+        }
+  return packed;
 }
 
 LogicalResult PipelineBuilder::defineMatMul(Operation *op,
@@ -890,7 +976,7 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
   // The product at the result's index, in the accumulator type.
   Expr x;
   int64_t n = bType.getRank() == 2 ? bType.getDimSize(1) : 0;
-  bool packable = !b.embeddedData.empty();
+  bool packable = !b.embeddedData.empty() || b.weightArg >= 0;
   if (schedule && schedule.getGpuThreads() == 0 &&
       schedule.getTiles().size() == 3 && acc == Halide::Float(32) &&
       rank >= 2 && bType.getRank() == 2 && bType.hasStaticShape() &&
@@ -908,25 +994,44 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     int width = f.panelColumns;
     int64_t kSize = bType.getDimSize(0);
     std::function<Expr(Expr, Expr, Expr)> panelRead;
+    // In a kernel, a constant of the program arrives already packed.
+    auto packedParam = [&](bool bf16) {
+      PackedWeight w;
+      w.arg = b.weightArg;
+      w.bf16 = bf16;
+      w.width = width;
+      w.kSize = kSize;
+      w.n = n;
+      int panels = static_cast<int>(llvm::divideCeil(n, width));
+      std::vector<int> sizes =
+          bf16 ? std::vector<int>{2, width,
+                                  static_cast<int>(llvm::divideCeil(kSize, 2)),
+                                  panels}
+               : std::vector<int>{width, static_cast<int>(kSize), panels};
+      w.param = Halide::ImageParam(bf16 ? Halide::BFloat(16) : b.type,
+                                   static_cast<int>(sizes.size()),
+                                   uniqueName(name + "_panels"));
+      int stride = 1;
+      for (auto [d, size] : llvm::enumerate(sizes)) {
+        w.param.dim(d).set_bounds(0, size).set_stride(stride);
+        stride *= size;
+      }
+      packedWeights.push_back(w);
+      return w.param;
+    };
     if (packable && !schedule.getBf16()) {
-      int64_t panels = llvm::divideCeil(n, width);
-      Halide::Buffer<> packed(
-          b.type, {width, static_cast<int>(kSize), static_cast<int>(panels)},
-          name + "_panels");
-      size_t bytes = b.type.bytes();
-      char *dst = static_cast<char *>(packed.data());
-      const char *src = b.embeddedData.data();
-      std::memset(dst, 0, packed.size_in_bytes());
-      for (int64_t p = 0; p < panels; ++p)
-        for (int64_t k = 0; k < kSize; ++k) {
-          int64_t first = p * width,
-                  count = std::min<int64_t>(width, n - first);
-          std::memcpy(dst + ((p * kSize + k) * width) * bytes,
-                      src + (k * n + first) * bytes, count * bytes);
-        }
-      panelRead = [packed](Expr column, Expr k, Expr panel) {
-        return packed(column, k, panel);
-      };
+      if (b.weightArg >= 0) {
+        Halide::ImageParam packed = packedParam(false);
+        panelRead = [packed](Expr column, Expr k, Expr panel) {
+          return packed(column, k, panel);
+        };
+      } else {
+        Halide::Buffer<> packed = packPanels(b.embeddedData, b.type, kSize, n,
+                                             width, false, name + "_panels");
+        panelRead = [packed](Expr column, Expr k, Expr panel) {
+          return packed(column, k, panel);
+        };
+      }
     } else {
       // Columns past the end (the last panel's, computed whole) read the
       // last column.
@@ -957,23 +1062,12 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
       Var e(name + "_pe"), c(name + "_pc"), kp(name + "_kp"),
           panel(name + "_pp");
       Func bPairs(name + "_bpairs");
-      if (packable) {
-        Halide::Buffer<> packed(
-            Halide::BFloat(16),
-            {2, width, static_cast<int>(kPairs), static_cast<int>(panels)},
-            name + "_panels");
-        auto *dst = static_cast<uint16_t *>(packed.data());
-        const char *src = b.embeddedData.data();
-        for (int64_t p = 0; p < panels; ++p)
-          for (int64_t q = 0; q < kPairs; ++q)
-            for (int64_t col = 0; col < width; ++col)
-              for (int64_t h = 0; h < 2; ++h) {
-                int64_t k = 2 * q + h, column = p * width + col;
-                *dst++ =
-                    k < kSize && column < n
-                        ? toBFloat16Bits(floatAt(src, b.type, k * n + column))
-                        : 0;
-              }
+      if (packable && b.weightArg >= 0) {
+        Halide::ImageParam packed = packedParam(true);
+        bPairs(e, c, kp, panel) = packed(e, c, kp, panel);
+      } else if (packable) {
+        Halide::Buffer<> packed = packPanels(b.embeddedData, b.type, kSize, n,
+                                             width, true, name + "_panels");
         bPairs(e, c, kp, panel) = packed(e, c, kp, panel);
       } else {
         Expr k = 2 * kp + e, column = panel * width + c;

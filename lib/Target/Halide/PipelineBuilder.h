@@ -21,6 +21,7 @@
 #include "Halide.h"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,14 @@ struct Tensor {
   /// (LLVM's ninf and nnan), so arithmetic that sees such a constant is
   /// emitted strict (Halide::strict_float) lest it be folded away.
   bool nonFinite = false;
+  /// What the Func reads, where it only wraps one: the constant's buffer, the
+  /// input's (or weight's) parameter. Kernels are passed these directly.
+  Halide::Buffer<> buffer;
+  Halide::ImageParam param;
+  /// In a kernel: the argument index of a constant of the program (its
+  /// bytes known at compile time, so products may read it re-laid out in
+  /// panels that the program passes); -1 otherwise.
+  int weightArg = -1;
 
   int rank() const { return static_cast<int>(shape.size()); }
   /// Reads the element at `onnxIndex` (ONNX order): from `values` where
@@ -57,7 +66,7 @@ struct Tensor {
 
 /// Counts reads that had to call a Func; elements computed without any are
 /// known before the pipeline runs.
-extern int funcReadCount;
+extern thread_local int funcReadCount;
 
 /// Tensors with at most this many elements get `values` when known.
 constexpr int64_t kMaxKnownElements = 64;
@@ -188,6 +197,44 @@ struct OpFuncs {
   bool isOutput = false;
 };
 
+/// How the program sees one argument of a kernel at its call: its extents
+/// in the kernel's extent parameters (ONNX order).
+struct KernelArgSpec {
+  std::vector<Halide::Expr> shape;
+  bool nonFinite = false;
+  /// A constant whose bytes the program holds.
+  bool weight = false;
+};
+
+/// A constant argument that a kernel's register-tiled product reads re-laid
+/// out panel by panel: the program packs each call's constant and passes it
+/// as `param`.
+struct PackedWeight {
+  int arg = 0;
+  bool bf16 = false;
+  int width = 0;
+  int64_t kSize = 0, n = 0;
+  Halide::ImageParam param;
+};
+
+/// `data`, a [kSize, n] matrix of `type`, re-laid out for register tiles of
+/// `width` columns: [panel][k][column] (float32), or in bfloat16 pairs of k
+/// as [panel][k / 2][column][2]; zero past the ends.
+Halide::Buffer<> packPanels(llvm::ArrayRef<char> data, Halide::Type type,
+                            int64_t kSize, int64_t n, int width, bool bf16,
+                            const std::string &name);
+
+class PipelineBuilder;
+
+/// One distinct kernel of a program: its pipeline and the Halide symbol.
+struct KernelBuild {
+  func::FuncOp callee;
+  std::string symbol;
+  std::unique_ptr<PipelineBuilder> builder;
+  /// Calls of it in the program.
+  int calls = 0;
+};
+
 class PipelineBuilder {
 public:
   explicit PipelineBuilder(func::FuncOp func) : func(func) {}
@@ -226,14 +273,55 @@ public:
   };
   std::vector<Weight> weights;
 
+  /// Kernel mode: the function is a kernel (`attn.kernel`) and these are
+  /// its arguments as its call sites see them; empty for a whole model.
+  std::vector<KernelArgSpec> kernelArgs;
+  bool isKernel = false;
+  /// The kernel's extent parameters, named `extent_<i>`.
+  std::vector<Halide::Param<int32_t>> extentParams;
+  std::vector<PackedWeight> packedWeights;
+  /// The kernel's Halide arguments: the arguments it reads, its packed
+  /// weights, its extents; `usedArgs` are the indices of the first.
+  std::vector<Halide::Argument> kernelArguments() const;
+  std::vector<int> usedArgs;
+  /// A program (calls of attn.kernel functions): its distinct kernels, in
+  /// the order of their first call; symbols are `kernelPrefix` + callee.
+  std::vector<std::unique_ptr<KernelBuild>> kernels;
+  std::string kernelPrefix;
+  /// The calls of a program, in order: the kernel, its packed weights and
+  /// the program's extents its extent parameters take.
+  struct ProgramCall {
+    size_t kernel = 0;
+    func::CallOp call;
+    std::vector<Halide::Buffer<>> packed;
+    std::vector<Halide::Expr> extents;
+  };
+  std::vector<ProgramCall> programCalls;
+  /// The entry point of a program: a Halide module holding the function
+  /// that calls the kernels in order over buffers planned here, its input
+  /// checks (`<name>_check`) and `<name>_output_shapes`. `arena` receives
+  /// the bytes of intermediate memory it allocates, as an expression of
+  /// the input extents.
+  Halide::Module programModule(const std::string &name,
+                               const Halide::Target &target,
+                               std::string &arena);
+
   std::vector<Halide::ImageParam> params;
   std::vector<Halide::Func> outputs;
   std::vector<std::vector<Halide::Expr>> outputShapes;
   std::vector<Halide::Type> outputTypes;
   Halide::Func shapes;
 
+  /// Tensors by value (a kernel's result, for the program).
+  const Tensor &tensorOf(Value value) const {
+    return tensors.find(value)->second;
+  }
+
 private:
   LogicalResult define(Operation *op, const std::string &name, OpFuncs &funcs);
+  /// A call of a kernel: an extern stage of the program.
+  LogicalResult defineCall(func::CallOp call, const std::string &name,
+                           OpFuncs &funcs);
   Tensor &get(Value value) { return tensors[value]; }
   std::string uniqueName(const std::string &base);
 
@@ -319,6 +407,9 @@ private:
   /// dim_param name → (extent, input that set it).
   llvm::StringMap<std::pair<Halide::Expr, std::string>> symbolicDims;
   llvm::StringMap<int> usedNames;
+  /// Kernel variant key (callee and argument specs) → index in `kernels`.
+  llvm::StringMap<size_t> kernelIndex;
+  const Halide::Target *target = nullptr;
 };
 
 /// Halide type of an MLIR element type; fails on types attnc does not map.

@@ -13,11 +13,11 @@
 // RUN: not attnc %s --precision=fp8 -o %t/out.o 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not ls %t/out.o
 
-// CHECK: for out_qk.s1.out_rd$y
+// CHECK: for sdpa_qk.s1.sdpa_rd$y
 // CHECK-COUNT-24: vdpbf16ps
-// CHECK: for out_pvacc.s1.out_rj$y
+// CHECK: for sdpa_pvacc.s1.sdpa_rj$y
 // CHECK-COUNT-24: vdpbf16ps
-// CHECK: for proj_acc.s1.proj_kpair$y
+// CHECK: for linear_acc.s1.linear_kpair$y
 // CHECK: vbroadcastss
 // CHECK-COUNT-4: vdpbf16ps
 // FP32-NOT: vdpbf16ps

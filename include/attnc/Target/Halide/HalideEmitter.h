@@ -59,6 +59,23 @@ struct HalideEmitOptions {
   /// Inserted into generated headers right after the include guard (the
   /// documentation of the entry point).
   std::string headerPreamble;
+  /// A program of kernels (attn-outline-kernels): how many kernels are
+  /// compiled at once, each in a worker process of its own; 0: one per
+  /// core. The output does not depend on it.
+  int jobs = 0;
+  /// Called once a program of kernels is planned.
+  std::function<void(const struct ProgramSummary &)> programPlanned;
+};
+
+/// What a program of kernels (attn-outline-kernels) consists of.
+struct ProgramSummary {
+  /// Kernel calls of the entry point.
+  int64_t calls = 0;
+  /// Each distinct kernel (one Halide pipeline): its symbol, its calls.
+  std::vector<std::pair<std::string, int64_t>> kernels;
+  /// Bytes of intermediate memory the entry point allocates per call, as
+  /// an expression of the input extents (a number for static shapes).
+  std::string arenaBytes;
 };
 
 /// Returns the concrete Halide target string for `target` (resolving
