@@ -155,7 +155,11 @@ FailureOr<Lowered> buildPipelines(ModuleOp module,
   if (!lowered.builder->kernels.empty() && autoschedule)
     return fn->emitError("the autoscheduler schedules one pipeline: compile "
                          "the model without attn-outline-kernels");
-  if (options.stage)
+  if (autoschedule &&
+      failed(runAutoscheduler(*fn, *lowered.builder, lowered.target,
+                              options.autoscheduler)))
+    return failure();
+  if (options.stage && lowered.builder->kernels.empty())
     options.stage("lowering the Halide pipeline and generating code");
   return lowered;
 }
@@ -594,18 +598,35 @@ LogicalResult concatenate(Location loc, llvm::ArrayRef<std::string> parts,
   return success();
 }
 
+/// The linker that combines objects for `target` into one (`ld -r`):
+/// binutils' own, else the C++ compiler's driver.
+std::string relocatableLinkerFor(const Halide::Target &target, bool &driver) {
+  bool hostIsArm = Halide::get_host_target().arch == Halide::Target::ARM;
+  const char *ld = target.arch == Halide::Target::ARM && !hostIsArm
+                       ? "aarch64-linux-gnu-ld"
+                       : "ld";
+  driver = false;
+  if (auto p = llvm::sys::findProgramByName(ld))
+    return *p;
+  driver = true;
+  return linkerFor(target);
+}
+
 /// Links `objects` into one relocatable object `path`.
 LogicalResult linkObject(Location loc, const Halide::Target &target,
                          llvm::ArrayRef<std::string> objects,
                          const std::string &path, const ScratchDir &scratch) {
-  std::string linker = linkerFor(target);
+  bool driver = false;
+  std::string linker = relocatableLinkerFor(target, driver);
   if (linker.empty())
-    return emitError(loc) << "no C++ compiler found to combine the kernels "
+    return emitError(loc) << "no linker (ld) found to combine the kernels "
                              "into one object for "
                           << target.to_string();
   std::string errorLog = scratch.file("link-r.log");
-  llvm::SmallVector<llvm::StringRef> argv = {linker, "-r", "-nostdlib", "-o",
-                                             path};
+  llvm::SmallVector<llvm::StringRef> argv = {linker, "-r"};
+  if (driver)
+    argv.push_back("-nostdlib");
+  argv.append({"-o", path});
   argv.append(objects.begin(), objects.end());
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, errorLog,
                                                 errorLog};
