@@ -655,9 +655,37 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
   // The entry point carries the Halide runtime; the kernels share it.
   std::string hostBase = scratch.file(lowered.name);
   bases.push_back(hostBase);
+  // Where objects are linked, the Halide runtime is compiled on its own,
+  // beside the rest.
+  bool linksObjects = llvm::any_of(files, [](const auto &f) {
+    return f.first == ArtifactKind::Object ||
+           f.first == ArtifactKind::StaticLibrary ||
+           f.first == ArtifactKind::SharedLibrary;
+  });
+  bool separateRuntime =
+      linksObjects && !lowered.target.has_feature(Halide::Target::NoRuntime);
+  std::string runtimeObject = scratch.file(lowered.name + "_runtime.o");
   ProgramSummary summary;
-  Halide::Module entry =
-      pb.programModule(lowered.name, lowered.target, summary.arenaBytes);
+  // Where objects are linked, the constants are an object of their own,
+  // written by LLVM directly (Linux targets).
+  std::vector<DataBlob> blobs;
+  std::string dataObject = scratch.file(lowered.name + "_data.o");
+  std::string triple;
+  if (lowered.target.os == Halide::Target::Linux && lowered.target.bits == 64 &&
+      (lowered.target.arch == Halide::Target::X86 ||
+       lowered.target.arch == Halide::Target::ARM))
+    triple = lowered.target.arch == Halide::Target::X86
+                 ? "x86_64-unknown-linux-gnu"
+                 : "aarch64-unknown-linux-gnu";
+  Halide::Module entry = pb.programModule(
+      lowered.name,
+      separateRuntime ? lowered.target.with_feature(Halide::Target::NoRuntime)
+                      : lowered.target,
+      summary.arenaBytes, linksObjects && !triple.empty() ? &blobs : nullptr);
+  if (!blobs.empty())
+    jobs.emplace_back("the constants", [&]() -> std::string {
+      return writeDataObject(triple, blobs, dataObject);
+    });
   for (const auto &k : pb.kernels) {
     summary.calls += k->calls;
     summary.kernels.emplace_back(k->symbol, k->calls);
@@ -668,6 +696,11 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
     entry.compile(programOutputs(files, hostBase, /*isHost=*/true));
     return "";
   });
+  if (separateRuntime)
+    jobs.emplace_back("the Halide runtime", [&]() -> std::string {
+      Halide::compile_standalone_runtime(runtimeObject, lowered.target);
+      return "";
+    });
   Halide::Target kernelTarget =
       lowered.target.with_feature(Halide::Target::NoRuntime);
   for (const auto &kernel : pb.kernels) {
@@ -694,6 +727,10 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
     std::vector<std::string> out;
     for (const std::string &b : bases)
       out.push_back(b + ext.str());
+    if (ext == ".o" && separateRuntime)
+      out.push_back(runtimeObject);
+    if (ext == ".o" && !blobs.empty())
+      out.push_back(dataObject);
     return out;
   };
   for (auto [file, path] : llvm::zip(files, paths)) {

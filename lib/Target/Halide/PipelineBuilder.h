@@ -13,6 +13,7 @@
 
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Target/DataObject.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -302,9 +303,11 @@ public:
   /// checks (`<name>_check`) and `<name>_output_shapes`. `arena` receives
   /// the bytes of intermediate memory it allocates, as an expression of
   /// the input extents.
+  /// With `data`, the constants are not embedded by Halide: each becomes a
+  /// blob of `data` (an object of its own), read through its accessor.
   Halide::Module programModule(const std::string &name,
-                               const Halide::Target &target,
-                               std::string &arena);
+                               const Halide::Target &target, std::string &arena,
+                               std::vector<DataBlob> *data = nullptr);
 
   std::vector<Halide::ImageParam> params;
   std::vector<Halide::Func> outputs;

@@ -197,7 +197,8 @@ LogicalResult PipelineBuilder::defineCall(func::CallOp call,
 
 Halide::Module PipelineBuilder::programModule(const std::string &name,
                                               const Halide::Target &target,
-                                              std::string &arena) {
+                                              std::string &arena,
+                                              std::vector<DataBlob> *data) {
   using namespace Halide::Internal;
   using Halide::Int;
   Halide::Type bufferPtr = Halide::type_of<struct halide_buffer_t *>();
@@ -231,10 +232,32 @@ Halide::Module PipelineBuilder::programModule(const std::string &name,
   auto returnOp = cast<func::ReturnOp>(body.getTerminator());
   llvm::DenseMap<Value, Expr> buffers;
   llvm::StringSet<> embedded;
-  auto embed = [&](const Halide::Buffer<> &b) {
-    if (embedded.insert(b.name()).second)
-      module.append(b);
-    return Variable::make(bufferPtr, b.name() + ".buffer", b);
+  llvm::StringMap<std::string> blobSymbols;
+  auto embed = [&](const Halide::Buffer<> &b) -> Expr {
+    if (!data) {
+      if (embedded.insert(b.name()).second)
+        module.append(b);
+      return Variable::make(bufferPtr, b.name() + ".buffer", b);
+    }
+    // A blob of the data object, described by a buffer on the stack.
+    auto [it, inserted] = blobSymbols.try_emplace(
+        b.name(), name + "_data" + std::to_string(data->size()));
+    if (inserted)
+      data->push_back(
+          {it->second, llvm::ArrayRef<char>(static_cast<const char *>(b.data()),
+                                            b.size_in_bytes())});
+    BufferBuilder d;
+    d.type = b.type();
+    d.dimensions = b.dimensions();
+    d.host = Call::make(Halide::Handle(), it->second, {}, Call::Extern);
+    d.device = Halide::Internal::make_zero(Halide::UInt(64));
+    d.device_interface = Halide::Internal::make_zero(Halide::Handle());
+    for (int k = 0; k < b.dimensions(); ++k) {
+      d.mins.push_back(b.dim(k).min());
+      d.extents.push_back(b.dim(k).extent());
+      d.strides.push_back(b.dim(k).stride());
+    }
+    return d.build();
   };
   for (auto [k, arg] : llvm::enumerate(body.getArguments()))
     buffers[arg] = Variable::make(bufferPtr, params[k].name() + ".buffer");
