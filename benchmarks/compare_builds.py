@@ -61,7 +61,8 @@ def main():
             subprocess.run([os.path.join(tools, "attnc"), path,
                             "--emit=shared-lib", "-o", lib, "--quiet",
                             f"--function-name={name}"], check=True)
-            cmds[b] = [os.path.join(tools, "attnc-run"), lib] + [
+            cmds[b] = [os.path.join(tools, "attnc-run"), lib,
+                       f"--function={name}"] + [
                 f"--input={k}=@{os.path.join(work, k)}.npy" for k in inputs
             ] + [f"--output=@{os.path.join(work, b + '.npy')}",
                  f"--benchmark={args.runs}", f"--threads={args.threads}"]

@@ -334,15 +334,20 @@ Halide::Module PipelineBuilder::programModule(const std::string &name,
     lets.emplace_back(var + ".buffer", b.build());
     buffers[v] = Variable::make(bufferPtr, var + ".buffer");
   }
-  for (Operation &op : body.without_terminator())
-    if (auto c = dyn_cast<ConstantOp>(op)) {
-      Tensor &t = get(c.getResult());
-      if (t.buffer.defined())
-        buffers[c.getResult()] = embed(t.buffer);
-      else if (t.param.defined())
-        buffers[c.getResult()] =
-            Variable::make(bufferPtr, t.param.name() + ".buffer");
-    }
+  // Constants, as the calls read them: a weight that the kernels read only
+  // re-laid out in panels is not stored as it is as well.
+  auto bufferOf = [&](Value v) -> Expr {
+    if (Expr e = buffers.lookup(v); e.defined())
+      return e;
+    Tensor &t = get(v);
+    Expr e;
+    if (t.buffer.defined())
+      e = embed(t.buffer);
+    else if (t.param.defined())
+      e = Variable::make(bufferPtr, t.param.name() + ".buffer");
+    buffers[v] = e;
+    return e;
+  };
 
   // The calls, in order; an error code stops the program and is returned.
   std::vector<Stmt> steps;
@@ -350,12 +355,12 @@ Halide::Module PipelineBuilder::programModule(const std::string &name,
     KernelBuild &kernel = *kernels[pc.kernel];
     std::vector<Expr> args;
     for (int a : kernel.builder->usedArgs)
-      args.push_back(buffers.lookup(pc.call.getOperand(a)));
+      args.push_back(bufferOf(pc.call.getOperand(a)));
     for (const Halide::Buffer<> &b : pc.packed)
       args.push_back(embed(b));
     for (const Expr &e : pc.extents)
       args.push_back(Halide::cast<int32_t>(e));
-    args.push_back(buffers.lookup(pc.call.getResult(0)));
+    args.push_back(bufferOf(pc.call.getResult(0)));
     std::string rc = "rc" + std::to_string(c);
     Expr rcVar = Variable::make(Int(32), rc);
     steps.push_back(LetStmt::make(
