@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ConstantData.h"
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Passes/Passes.h"
@@ -37,68 +38,6 @@ using namespace mlir::attn;
 namespace {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-/// The data of a constant tensor of static shape, row-major: every
-/// element, or one for a splat. Points into the constant's attribute.
-struct ConstantBytes {
-  ArrayRef<char> raw;
-  bool splat = false;
-  int64_t elementBytes = 0;
-
-  /// Appends elements [begin, begin + count) to `out`.
-  void append(std::vector<char> &out, int64_t begin, int64_t count) const {
-    if (!splat) {
-      out.insert(out.end(), raw.begin() + begin * elementBytes,
-                 raw.begin() + (begin + count) * elementBytes);
-      return;
-    }
-    for (int64_t i = 0; i < count; ++i)
-      out.insert(out.end(), raw.begin(), raw.begin() + elementBytes);
-  }
-};
-
-std::optional<ConstantBytes> constantBytes(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  auto type = typeOf(v);
-  if (!c || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
-      type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
-    return std::nullopt;
-  ConstantBytes bytes;
-  bytes.elementBytes = type.getElementType().getIntOrFloatBitWidth() / 8;
-  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
-    bytes.raw = dense.getRawData();
-    bytes.splat = dense.isSplat();
-  } else if (auto resource =
-                 dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    bytes.raw = blob->getData();
-  } else {
-    return std::nullopt;
-  }
-  int64_t expected =
-      (bytes.splat ? 1 : type.getNumElements()) * bytes.elementBytes;
-  if (static_cast<int64_t>(bytes.raw.size()) != expected)
-    return std::nullopt;
-  return bytes;
-}
-
-/// A constant of `type` holding `bytes`: a resource blob when large, as the
-/// importer stores weights.
-Value makeConstant(OpBuilder &b, Location loc, RankedTensorType type,
-                   ArrayRef<char> bytes) {
-  ElementsAttr attr;
-  if (bytes.size() > 4096) {
-    AsmResourceBlob blob =
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(double));
-    attr = DenseResourceElementsAttr::get(type, "attn_weight_merged",
-                                          std::move(blob));
-  } else {
-    attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
-  }
-  return b.create<ConstantOp>(loc, attr);
-}
 
 Value i64Vector(OpBuilder &b, Location loc, int64_t v) {
   auto type = RankedTensorType::get({1}, b.getI64Type());
@@ -169,8 +108,8 @@ void mergeProjections(MutableArrayRef<Projection> group) {
   OpBuilder b(first);
   Location loc = b.getFusedLoc(llvm::to_vector(
       llvm::map_range(group, [](Projection &p) { return p.matmul.getLoc(); })));
-  Value w =
-      makeConstant(b, loc, RankedTensorType::get({k, total}, element), weights);
+  Value w = makeConstant(b, loc, RankedTensorType::get({k, total}, element),
+                         weights, "attn_weight_merged");
   auto outType = first.getType();
   SmallVector<int64_t> shape(outType.getShape());
   shape.back() = total;
@@ -178,8 +117,8 @@ void mergeProjections(MutableArrayRef<Projection> group) {
   Value merged = b.create<MatMulOp>(loc, mergedType, first.getLhs(), w,
                                     /*schedule=*/nullptr);
   if (withBias) {
-    Value bias =
-        makeConstant(b, loc, RankedTensorType::get({total}, element), biases);
+    Value bias = makeConstant(b, loc, RankedTensorType::get({total}, element),
+                              biases, "attn_weight_merged");
     merged = b.create<AddOp>(loc, mergedType, merged, bias, nullptr);
   }
   // Each projection reads its columns back through a slice that its

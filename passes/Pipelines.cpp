@@ -42,7 +42,11 @@ void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
   AttnTileOptions tileOptions;
   tileOptions.target = options.target;
   tileOptions.bf16 = options.bf16;
+  tileOptions.weightsParam = options.weightsParam;
   tailPm.addPass(createAttnTile(tileOptions));
+  AttnPackWeightsOptions packOptions;
+  packOptions.weightsParam = options.weightsParam;
+  tailPm.addPass(createAttnPackWeights(packOptions));
 }
 
 void mlir::attn::registerAttncPasses() {

@@ -69,7 +69,8 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
     // One query row per GPU thread; small KV blocks keep the per-thread
     // score tile in registers.
     int64_t threads = std::min<int64_t>(roundUpOr(nq, 32, 64), 64);
-    return ScheduleAttr::get(ctx, /*vectorWidth=*/1, {threads, 32},
+    return ScheduleAttr::get(ctx, KernelForm::flash, /*vectorWidth=*/1,
+                             {threads, 32},
                              /*parallel=*/false, /*inlined=*/false, threads);
   }
   int64_t lanes = target.lanes(computeBytes(q));
@@ -91,6 +92,17 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
   if (op.getCausal())
     kvBlock = std::min<int64_t>(kvBlock, 2 * qBlock);
   kvBlock = std::min<int64_t>(kvBlock, roundUpOr(nk, lanes, kvBlock));
+  // The register-blocked form unrolls its tiles over the head dimensions:
+  // static head sizes, computed in float32. Otherwise the online softmax in
+  // generic code, over the same blocks.
+  bool blocked =
+      isa<Float32Type, Float16Type, BFloat16Type>(q.getElementType()) &&
+      !ShapedType::isDynamic(q.getDimSize(3)) &&
+      !ShapedType::isDynamic(v.getDimSize(3));
+  if (!blocked)
+    return ScheduleAttr::get(ctx, KernelForm::flash, lanes, {qBlock, kvBlock},
+                             /*parallel=*/true, /*inlined=*/false,
+                             /*gpuThreads=*/0);
   // Register tiles. QK: `rowVectors` vectors of query rows × `keys` keys of
   // accumulators; PV: `dimVectors` vectors of head dimensions × `rows`
   // rows. Each uses at most all registers but one vector per operand row
@@ -111,7 +123,7 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
                !ShapedType::isDynamic(q.getDimSize(3)) &&
                !ShapedType::isDynamic(v.getDimSize(3)) && d % 2 == 0 &&
                dv % 2 == 0 && kvBlock % 2 == 0;
-  return ScheduleAttr::get(ctx, lanes,
+  return ScheduleAttr::get(ctx, KernelForm::blocked, lanes,
                            {qBlock, kvBlock, rowVectors * lanes, keys,
                             std::min<int64_t>(dimVectors * lanes, dv), rows},
                            /*parallel=*/true,
@@ -125,8 +137,8 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
 /// left operand take at most half of L2 while one panel of the right
 /// operand is swept over them, and there are enough tasks (panels × row
 /// blocks × batch) to keep 16 threads busy where the shape allows.
-ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target,
-                            bool bf16) {
+ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target, bool bf16,
+                            bool weightsArePlaceholders) {
   MLIRContext *ctx = op->getContext();
   auto a = cast<RankedTensorType>(op->getOperand(0).getType());
   auto out = cast<RankedTensorType>(op->getResult(0).getType());
@@ -156,15 +168,23 @@ ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target,
   while (panels * batch * llvm::divideCeil(mRounded, taskRows) < 16 &&
          taskRows > rows)
     taskRows = std::max(rows, (taskRows / 2) / rows * rows);
-  // bfloat16 products where the register tiles apply to a matrix right
-  // operand: a constant (re-laid out at compile time) or one whose columns
-  // fill whole panels (rounded once per task); float32 results only.
+  // Register tiles apply where the right operand is one static matrix
+  // shared by every batch entry, computed in float32: a constant known at
+  // compile time (re-laid out in panels by attn-pack-weights) or one whose
+  // columns fill whole panels (read in place). Otherwise one sum per element.
   auto rhs = cast<RankedTensorType>(op->getOperand(1).getType());
-  bool pairs =
-      bf16 && rhs.getRank() == 2 && rhs.hasStaticShape() &&
-      isa<Float32Type>(out.getElementType()) &&
-      (op->getOperand(1).getDefiningOp<ConstantOp>() || n % width == 0);
-  return ScheduleAttr::get(ctx, lanes, {taskRows, width, rows},
+  bool constant = isCompiledInWeight(op->getOperand(1), weightsArePlaceholders);
+  bool usePanels =
+      rank >= 2 && rhs.getRank() == 2 && rhs.hasStaticShape() &&
+      isa<Float32Type, Float16Type, BFloat16Type>(out.getElementType()) &&
+      (constant || rhs.getDimSize(1) % width == 0);
+  if (!usePanels)
+    return ScheduleAttr::get(ctx, lanes, {}, /*parallel=*/true,
+                             /*inlined=*/false, /*gpuThreads=*/0);
+  // bfloat16 products in the panels: float32 results only.
+  bool pairs = bf16 && isa<Float32Type>(out.getElementType());
+  return ScheduleAttr::get(ctx, KernelForm::panels, lanes,
+                           {taskRows, width, rows},
                            /*parallel=*/true, /*inlined=*/false,
                            /*gpuThreads=*/0, pairs);
 }
@@ -307,8 +327,9 @@ struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
               .Case(
                   [&](SdpaOp sdpa) { return scheduleSdpa(sdpa, *info, bf16); })
               .Case<MatMulOp, LinearOp>([&](Operation *mm) {
-                return info->isGpu ? scheduleGeneric(mm, *info)
-                                   : scheduleMatMul(mm, *info, bf16);
+                return info->isGpu
+                           ? scheduleGeneric(mm, *info)
+                           : scheduleMatMul(mm, *info, bf16, weightsParam);
               })
               .Default([&](Operation *other) {
                 return scheduleGeneric(other, *info, mayInline);

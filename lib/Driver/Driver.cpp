@@ -584,6 +584,7 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   PipelineOptions pipelineOptions;
   pipelineOptions.fuse = options.fuse;
   pipelineOptions.bf16 = options.bf16;
+  pipelineOptions.weightsParam = options.weightsAsParams;
   pipelineOptions.attentionProbs = options.attentionProbs;
   for (size_t i = 1; i < targets.size(); ++i) {
     PassManager variantPm(&context);

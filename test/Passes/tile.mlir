@@ -4,15 +4,16 @@
 // RUN: attnc-opt %s -attn-tile=target=x86-64-linux-cuda-cuda_capability_80 | FileCheck %s --check-prefix=CUDA
 // RUN: not attnc-opt %s -attn-tile=target=riscv-64-linux 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: attnc-opt %s -attn-tile="target=x86-64-linux-avx512 bf16=true" | FileCheck %s --check-prefix=BF16
+// RUN: attnc-opt %s -attn-tile="target=x86-64-linux-avx512 weights-param=true" | FileCheck %s --check-prefix=PARAM
 
 // AVX512-LABEL: func.func @sdpa
 // tiles = [query block, KV block, QK tile rows, QK tile keys, PV tile head
 // dims, PV tile rows]: 24 accumulators with 32 vector registers (AVX-512,
 // AArch64), 12 with 16 (AVX2).
-// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 512, 64, 6, 64, 6], parallel = true>
-// AVX2: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [64, 512, 16, 6, 16, 6], parallel = true>
-// ARM: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 4, tiles = [64, 512, 16, 6, 16, 6], parallel = true>
-// CUDA: attn.sdpa {{.*}}schedule = #attn.schedule<tiles = [64, 32], gpu_threads = 64>
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<kind = blocked, vector_width = 16, tiles = [64, 512, 64, 6, 64, 6], parallel = true>
+// AVX2: attn.sdpa {{.*}}schedule = #attn.schedule<kind = blocked, vector_width = 8, tiles = [64, 512, 16, 6, 16, 6], parallel = true>
+// ARM: attn.sdpa {{.*}}schedule = #attn.schedule<kind = blocked, vector_width = 4, tiles = [64, 512, 16, 6, 16, 6], parallel = true>
+// CUDA: attn.sdpa {{.*}}schedule = #attn.schedule<kind = flash, tiles = [64, 32], gpu_threads = 64>
 // BAD: error: attn-tile: unknown target 'riscv-64-linux'
 func.func @sdpa(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32> {
   %0 = attn.sdpa %q, %k, %v : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
@@ -22,7 +23,7 @@ func.func @sdpa(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: te
 // Short sequences get blocks no larger than the sequence (rounded to the
 // vector width), so N = 77 is one 80-key block.
 // AVX512-LABEL: func.func @sdpa_short
-// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 80, 64, 6, 64, 6], parallel = true>
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<kind = blocked, vector_width = 16, tiles = [64, 80, 64, 6, 64, 6], parallel = true>
 func.func @sdpa_short(%q: tensor<2x4x77x64xf32>, %k: tensor<2x4x77x64xf32>, %v: tensor<2x4x77x64xf32>) -> tensor<2x4x77x64xf32> {
   %0 = attn.sdpa %q, %k, %v : (tensor<2x4x77x64xf32>, tensor<2x4x77x64xf32>, tensor<2x4x77x64xf32>) -> tensor<2x4x77x64xf32>
   return %0 : tensor<2x4x77x64xf32>
@@ -30,7 +31,7 @@ func.func @sdpa_short(%q: tensor<2x4x77x64xf32>, %k: tensor<2x4x77x64xf32>, %v: 
 
 // AVX512-LABEL: func.func @graph_ops
 // AVX512: attn.transpose {{.*}}schedule = #attn.schedule<inlined = true>
-// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [30, 64, 6], parallel = true>
+// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // AVX512: attn.softmax {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // A 4-wide innermost axis is not padded to a 16-wide vector.
 // AVX512: attn.add {{.*}}schedule = #attn.schedule<vector_width = 4, parallel = true>
@@ -50,13 +51,13 @@ func.func @graph_ops(%a: tensor<8x64x64xf32>, %b: tensor<8x64x64xf32>, %c: tenso
 // rows of 768 floats), capped at the rows there are (128, rounded up to the
 // tile).
 // AVX512-LABEL: func.func @linear
-// AVX512: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [132, 64, 6], parallel = true>
-// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [8, 16, 8], parallel = true>
-// AVX512: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [1, 64, 1], parallel = true>
+// AVX512: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [132, 64, 6], parallel = true>
+// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [1, 64, 1], parallel = true>
 // AVX2-LABEL: func.func @linear
-// AVX2: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [132, 16, 6], parallel = true>
+// AVX2: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 8, tiles = [132, 16, 6], parallel = true>
 // ARM-LABEL: func.func @linear
-// ARM: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 4, tiles = [132, 16, 6], parallel = true>
+// ARM: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [132, 16, 6], parallel = true>
 // CUDA-LABEL: func.func @linear
 // CUDA: attn.linear {{.*}}schedule = #attn.schedule<gpu_threads = 256>
 func.func @linear(%x: tensor<1x128x768xf32>, %w: tensor<768x3072xf32>, %b: tensor<3072xf32>, %w8: tensor<768x8xf32>, %x1: tensor<1x768xf32>) -> (tensor<1x128x3072xf32>, tensor<1x128x8xf32>, tensor<1x3072xf32>) {
@@ -101,11 +102,12 @@ func.func @fusion(%x: tensor<4x64xf32>, %w: tensor<64x64xf32>, %c: tensor<4x64xi
   return %l, %r, %m, %sq : tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>
 }
 
-// A schedule written by hand is kept.
+// A schedule written by hand is kept (a flash form where attn-tile would
+// choose the blocked one).
 // AVX512-LABEL: func.func @hand_written
-// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 8, tiles = [32, 64]>
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<kind = flash, vector_width = 8, tiles = [32, 64]>
 func.func @hand_written(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>, %v: tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32> {
-  %0 = attn.sdpa %q, %k, %v {schedule = #attn.schedule<vector_width = 8, tiles = [32, 64]>} : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
+  %0 = attn.sdpa %q, %k, %v {schedule = #attn.schedule<kind = flash, vector_width = 8, tiles = [32, 64]>} : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
   return %0 : tensor<1x8x1024x64xf32>
 }
 
@@ -113,11 +115,11 @@ func.func @hand_written(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>
 // constant (or panel-aligned) right operand get bfloat16 products; an odd
 // head size, a batched right operand and float16 results keep float32.
 // BF16-LABEL: func.func @bf16_products
-// BF16: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 512, 64, 6, 64, 6], parallel = true, bf16 = true>
-// BF16: attn.sdpa {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [64, 112, 64, 6, 33, 6], parallel = true>
-// BF16: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [6, 64, 6], parallel = true, bf16 = true>
-// BF16: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [30, 64, 6], parallel = true>
-// BF16: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, tiles = [4, 64, 4], parallel = true>
+// BF16: attn.sdpa {{.*}}schedule = #attn.schedule<kind = blocked, vector_width = 16, tiles = [64, 512, 64, 6, 64, 6], parallel = true, bf16 = true>
+// BF16: attn.sdpa {{.*}}schedule = #attn.schedule<kind = blocked, vector_width = 16, tiles = [64, 112, 64, 6, 33, 6], parallel = true>
+// BF16: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [6, 64, 6], parallel = true, bf16 = true>
+// BF16: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// BF16: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [4, 64, 4], parallel = true>
 func.func @bf16_products(%q: tensor<1x8x1024x64xf32>, %q33: tensor<1x2x100x33xf32>, %x: tensor<1x128x768xf32>, %a: tensor<8x64x64xf32>, %h: tensor<4x64xf16>) -> (tensor<1x8x1024x64xf32>, tensor<1x2x100x33xf32>, tensor<1x128x64xf32>, tensor<8x64x64xf32>, tensor<4x64xf16>) {
   %0 = attn.sdpa %q, %q, %q : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
   %1 = attn.sdpa %q33, %q33, %q33 : (tensor<1x2x100x33xf32>, tensor<1x2x100x33xf32>, tensor<1x2x100x33xf32>) -> tensor<1x2x100x33xf32>
@@ -127,4 +129,31 @@ func.func @bf16_products(%q: tensor<1x8x1024x64xf32>, %q33: tensor<1x2x100x33xf3
   %wh = attn.constant dense<0.5> : tensor<64x64xf16>
   %4 = attn.linear %h, %wh : (tensor<4x64xf16>, tensor<64x64xf16>) -> tensor<4x64xf16>
   return %0, %1, %2, %3, %4 : tensor<1x8x1024x64xf32>, tensor<1x2x100x33xf32>, tensor<1x128x64xf32>, tensor<8x64x64xf32>, tensor<4x64xf16>
+}
+
+// A dynamic head size: the online softmax in generic code (kind flash),
+// over blocks sized as if the head size were 128.
+// AVX512-LABEL: func.func @sdpa_dynamic_head
+// AVX512: attn.sdpa {{.*}}schedule = #attn.schedule<kind = flash, vector_width = 16, tiles = [64, 256], parallel = true>
+func.func @sdpa_dynamic_head(%q: tensor<1x8x1024x?xf32>) -> tensor<1x8x1024x?xf32> {
+  %0 = attn.sdpa %q, %q, %q {scale = 0.125 : f64} : (tensor<1x8x1024x?xf32>, tensor<1x8x1024x?xf32>, tensor<1x8x1024x?xf32>) -> tensor<1x8x1024x?xf32>
+  return %0 : tensor<1x8x1024x?xf32>
+}
+
+// A constant right operand is re-laid out into panels at compile time,
+// whatever its columns (40 here, panels of 48); one filled in at run time
+// (weights-param) cannot be, and 40 columns do not fill a panel: generic.
+// A small constant stays compiled in.
+// AVX512-LABEL: func.func @constant_weights
+// AVX512: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [{{.*}}], parallel = true>
+// AVX512: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [{{.*}}], parallel = true>
+// PARAM-LABEL: func.func @constant_weights
+// PARAM: attn.linear {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// PARAM: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [{{.*}}], parallel = true>
+func.func @constant_weights(%x: tensor<32x64xf32>, %y: tensor<32x8xf32>) -> (tensor<32x40xf32>, tensor<32x5xf32>) {
+  %w = attn.constant dense<0.5> : tensor<64x40xf32>
+  %0 = attn.linear %x, %w : (tensor<32x64xf32>, tensor<64x40xf32>) -> tensor<32x40xf32>
+  %s = attn.constant dense<0.25> : tensor<8x5xf32>
+  %1 = attn.linear %y, %s : (tensor<32x8xf32>, tensor<8x5xf32>) -> tensor<32x5xf32>
+  return %0, %1 : tensor<32x40xf32>, tensor<32x5xf32>
 }

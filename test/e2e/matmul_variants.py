@@ -154,8 +154,9 @@ def run_case(args, name, o):
     if activation != "none":
         attrs.append(f'activation = "{activation}"')
     if o.get("tiles"):
-        attrs.append("schedule = #attn.schedule<vector_width = 16, tiles = "
-                     f"{o['tiles']}, parallel = true>")
+        attrs.append("schedule = #attn.schedule<kind = panels, "
+                     f"vector_width = 16, tiles = {o['tiles']}, "
+                     "parallel = true>")
     attr_text = f" {{{', '.join(attrs)}}}" if attrs else ""
     body.append(f"  %0 = attn.{op} {operands}{attr_text} : "
                 f"({', '.join(types)}) -> {t_out}")
@@ -173,11 +174,15 @@ def run_case(args, name, o):
                            "--emit=stmt", "-o", "-",
                            f"--precision={precision}"],
                           check=True, capture_output=True, text=True).stdout
-    # The product's Funcs are named after the op in its kernel.
+    # The product's Funcs are named after the op in its kernel; a right
+    # operand re-laid out in panels is read through attn.from_panels.
+    mlir = subprocess.run([os.path.join(args.tools, "attnc"), path,
+                           "--emit=mlir", "-o", "-",
+                           f"--precision={precision}"],
+                          check=True, capture_output=True, text=True).stdout
     if re.search(r"allocate (linear|matmul)_acc\[float32 \* \d+\] in Stack",
                  stmt):
-        form = ("panels" if re.search(r"(linear|matmul)_panels\[", stmt)
-                else "tiles")
+        form = "panels" if "attn.from_panels" in mlir else "tiles"
     else:
         form = "generic"
 

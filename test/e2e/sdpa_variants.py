@@ -146,8 +146,9 @@ def run_case(args, name, o):
         attrs.append("zero_masked_rows")
     products = o.get("precision") == "bf16"
     if o.get("tiles"):
-        attrs.append("schedule = #attn.schedule<vector_width = 16, tiles = "
-                     f"{o['tiles']}, parallel = true"
+        attrs.append("schedule = #attn.schedule<kind = blocked, "
+                     f"vector_width = 16, tiles = {o['tiles']}, "
+                     "parallel = true"
                      f"{', bf16 = true' if products else ''}>")
     types = [mlir_type(x.shape, element) for x in (q, k, v)]
     out_type = mlir_type((b, h, nq, dv), element)

@@ -1067,7 +1067,7 @@ TEST_F(JitNumericsTest, MatMul2DScheduled) {
 func.func @f(%a: tensor<19x33xf32>, %b: tensor<33x21xf32>)
     -> tensor<19x21xf32> {
   %m = attn.matmul %a, %b {schedule = #attn.schedule<vector_width = 8,
-      tiles = [8], parallel = true>} : (tensor<19x33xf32>, tensor<33x21xf32>)
+      parallel = true>} : (tensor<19x33xf32>, tensor<33x21xf32>)
       -> tensor<19x21xf32>
   return %m : tensor<19x21xf32>
 }
@@ -1185,7 +1185,8 @@ TEST_F(JitNumericsTest, SdpaF64) {
   const char *source = R"mlir(
 func.func @f(%q: tensor<1x2x16x8xf64>, %k: tensor<1x2x16x8xf64>,
     %v: tensor<1x2x16x8xf64>) -> tensor<1x2x16x8xf64> {
-  %o = attn.sdpa %q, %k, %v {schedule = #attn.schedule<vector_width = 1>}
+  %o = attn.sdpa %q, %k, %v {schedule = #attn.schedule<kind = flash,
+      vector_width = 1, tiles = [64, 64]>}
       : (tensor<1x2x16x8xf64>, tensor<1x2x16x8xf64>, tensor<1x2x16x8xf64>)
       -> tensor<1x2x16x8xf64>
   return %o : tensor<1x2x16x8xf64>
@@ -1370,7 +1371,8 @@ TEST_F(JitNumericsTest, SdpaOddLengthScheduled) {
   c.nq = c.nk = 77;
   c.headDim = c.valueDim = 24;
   c.schedule =
-      "#attn.schedule<vector_width = 4, tiles = [16, 32], parallel = true>";
+      "#attn.schedule<kind = flash, vector_width = 4, tiles = [16, 32], "
+      "parallel = true>";
   c.seed = 112;
   checkSdpa(c);
 }
@@ -1384,8 +1386,8 @@ TEST_F(JitNumericsTest, SdpaVectorWidth8) {
   c.headDim = 32;
   c.valueDim = 20;
   c.causal = true;
-  c.schedule =
-      "#attn.schedule<vector_width = 8, tiles = [32, 64], parallel = true>";
+  c.schedule = "#attn.schedule<kind = blocked, vector_width = 8, "
+               "tiles = [32, 64, 32, 6, 20, 6], parallel = true>";
   c.seed = 113;
   checkSdpa(c);
 }
@@ -1413,8 +1415,8 @@ TEST_F(JitNumericsTest, SdpaCausalBoolMaskGroupedScheduled) {
   c.headDim = 32;
   c.valueDim = 16;
   c.causal = true;
-  c.schedule =
-      "#attn.schedule<vector_width = 16, tiles = [64, 48], parallel = true>";
+  c.schedule = "#attn.schedule<kind = blocked, vector_width = 16, "
+               "tiles = [64, 48, 64, 6, 16, 6], parallel = true>";
   c.seed = 115;
   std::mt19937 rng(1115);
   std::bernoulli_distribution keep(0.7);
@@ -1432,8 +1434,8 @@ TEST_F(JitNumericsTest, SdpaDynamicSequenceLengths) {
 func.func @f(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>,
     %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
   %o = attn.sdpa %q, %k, %v {scale = 0.3 : f64, causal,
-      schedule = #attn.schedule<vector_width = 8, tiles = [16, 32],
-      parallel = true>} : (tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>,
+      schedule = #attn.schedule<kind = blocked, vector_width = 8,
+      tiles = [16, 32, 16, 6, 8, 6], parallel = true>} : (tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>,
       tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
   return %o : tensor<1x2x?x8xf32>
 }

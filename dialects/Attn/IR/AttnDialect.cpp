@@ -8,12 +8,15 @@
 #include "attnc/Dialect/Attn/IR/AttnDialect.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::attn;
 
 #include "attnc/Dialect/Attn/IR/AttnDialect.cpp.inc"
+
+#include "attnc/Dialect/Attn/IR/AttnEnums.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "attnc/Dialect/Attn/IR/AttnAttrs.cpp.inc"
@@ -68,9 +71,10 @@ void printTileList(AsmPrinter &printer, ArrayRef<int64_t> tiles) {
 }
 
 LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                   int64_t vectorWidth, ArrayRef<int64_t> tiles,
-                                   bool parallel, bool inlined,
-                                   int64_t gpuThreads, bool bf16) {
+                                   KernelForm kind, int64_t vectorWidth,
+                                   ArrayRef<int64_t> tiles, bool parallel,
+                                   bool inlined, int64_t gpuThreads,
+                                   bool bf16) {
   // Bounds that keep the tiling arithmetic and Halide's 32-bit loop extents
   // far from overflow: wider than any vector unit, larger than any cache
   // block, more threads than a GPU block holds.
@@ -94,6 +98,92 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (bf16 && (inlined || gpuThreads))
     return emitError() << "expects bf16 products only in CPU schedules of "
                           "ops that are not inlined";
+  // Each kind has its tiles, all of them: the emitter fills in nothing.
+  size_t expected = 0;
+  switch (kind) {
+  case KernelForm::generic:
+    expected = 0;
+    break;
+  case KernelForm::flash:
+    expected = 2;
+    break;
+  case KernelForm::blocked:
+    expected = 6;
+    break;
+  case KernelForm::panels:
+    expected = 3;
+    break;
+  }
+  if (tiles.size() != expected)
+    return emitError() << "expects " << expected << " tile sizes with kind "
+                       << stringifyKernelForm(kind) << ", got " << tiles.size();
+  // Register tiles lie within their blocks: QK rows and PV rows within
+  // the query block, QK keys within the KV block.
+  if (kind == KernelForm::blocked &&
+      (tiles[2] > tiles[0] || tiles[3] > tiles[1] || tiles[5] > tiles[0]))
+    return emitError() << "expects the register tiles of kind blocked "
+                          "within their blocks (QK rows and PV rows at most "
+                          "the query block, QK keys at most the KV block)";
+  if ((kind == KernelForm::blocked || kind == KernelForm::panels) &&
+      (gpuThreads || inlined))
+    return emitError() << "expects kind " << stringifyKernelForm(kind)
+                       << " only in CPU schedules of ops that are not "
+                          "inlined";
+  return success();
+}
+
+bool isCompiledInWeight(Value v, bool weightsParam) {
+  auto type = cast<RankedTensorType>(v.getType());
+  return v.getDefiningOp<ConstantOp>() && type.hasStaticShape() &&
+         isa<Float32Type, Float16Type, BFloat16Type>(type.getElementType()) &&
+         !(weightsParam &&
+           type.getNumElements() > kMaxCompiledInWeightElements);
+}
+
+LogicalResult verifyScheduleOf(Operation *op) {
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+  if (!schedule)
+    return success();
+  KernelForm kind = schedule.getKind();
+  auto floating = [](Type type) {
+    return isa<Float32Type, Float16Type, BFloat16Type>(
+        getElementTypeOrSelf(type));
+  };
+  if (auto sdpa = dyn_cast<SdpaOp>(op)) {
+    if (kind != KernelForm::flash && kind != KernelForm::blocked)
+      return op->emitOpError("expects its schedule to name its kind: flash "
+                             "or blocked");
+    if (kind == KernelForm::blocked &&
+        (ShapedType::isDynamic(sdpa.getQ().getType().getDimSize(3)) ||
+         ShapedType::isDynamic(sdpa.getV().getType().getDimSize(3)) ||
+         !floating(sdpa.getType())))
+      return op->emitOpError("expects static head sizes and float32, "
+                             "float16 or bfloat16 elements for kind blocked");
+    if (kind == KernelForm::blocked &&
+        schedule.getTiles()[4] > sdpa.getV().getType().getDimSize(3))
+      return op->emitOpError("expects PV tiles of at most the value head "
+                             "size, ")
+             << sdpa.getV().getType().getDimSize(3) << ", got "
+             << schedule.getTiles()[4];
+    return success();
+  }
+  if (isa<MatMulOp, LinearOp>(op)) {
+    if (kind != KernelForm::generic && kind != KernelForm::panels)
+      return op->emitOpError("expects kind generic or panels, got ")
+             << stringifyKernelForm(kind);
+    auto rhs = cast<RankedTensorType>(op->getOperand(1).getType());
+    auto result = cast<RankedTensorType>(op->getResult(0).getType());
+    if (kind == KernelForm::panels &&
+        (result.getRank() < 2 || rhs.getRank() != 2 || !rhs.hasStaticShape() ||
+         !floating(result)))
+      return op->emitOpError("expects a static matrix as its right operand "
+                             "and float32, float16 or bfloat16 results for "
+                             "kind panels");
+    return success();
+  }
+  if (kind != KernelForm::generic)
+    return op->emitOpError("has only the generic kind, got ")
+           << stringifyKernelForm(kind);
   return success();
 }
 

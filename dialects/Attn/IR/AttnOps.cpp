@@ -372,6 +372,36 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
 // TransposeOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult FromPanelsOp::verify() {
+  auto in = getPanels().getType();
+  auto out = getOutput().getType();
+  if (out.getRank() != 2 || !out.hasStaticShape() || !in.hasStaticShape())
+    return emitOpError("expects static panels and a static [K, N] result, "
+                       "got ")
+           << in << " and " << out;
+  int64_t k = out.getDimSize(0), n = out.getDimSize(1);
+  if (in.getRank() == 3) {
+    int64_t width = in.getDimSize(2);
+    if (width < 1 || in.getDimSize(0) != llvm::divideCeil(n, width) ||
+        in.getDimSize(1) != k || in.getElementType() != out.getElementType())
+      return emitOpError("expects panels [ceil(N / W), K, W] of the result's "
+                         "element type for a [")
+             << k << ", " << n << "] result, got " << in;
+    return success();
+  }
+  if (in.getRank() == 4) {
+    int64_t width = in.getDimSize(2);
+    if (width < 1 || in.getDimSize(0) != llvm::divideCeil(n, width) ||
+        in.getDimSize(1) != llvm::divideCeil(k, 2) || in.getDimSize(3) != 2 ||
+        !in.getElementType().isBF16() || !isa<FloatType>(out.getElementType()))
+      return emitOpError("expects bfloat16 panels [ceil(N / W), ceil(K / 2), "
+                         "W, 2] for a floating-point [")
+             << k << ", " << n << "] result, got " << in;
+    return success();
+  }
+  return emitOpError("expects panels of rank 3 or 4, got ") << in;
+}
+
 LogicalResult TransposeOp::verify() {
   auto input = getInput().getType();
   auto output = getType();

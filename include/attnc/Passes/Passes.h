@@ -40,6 +40,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Products of attention and of matmuls with constant "
                      "weights in bfloat16 with float32 accumulation"),
       llvm::cl::init(false)};
+  Option<bool> weightsParam{
+      *this, "weights-param",
+      llvm::cl::desc("Constants are filled in at run time (attnc "
+                     "--weights=param)"),
+      llvm::cl::init(false)};
   ListOption<std::string> attentionProbs{
       *this, "attention-probs",
       llvm::cl::desc("Also return the probabilities of these attention ops "

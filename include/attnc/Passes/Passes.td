@@ -106,7 +106,28 @@ def AttnTile : Pass<"attn-tile", "func::FuncOp"> {
     Option<"bf16", "bf16", "bool", /*default=*/"false",
            "Products of attn.sdpa and of attn.matmul / attn.linear with "
            "constant weights in bfloat16 with float32 accumulation (CPU "
-           "targets)">
+           "targets)">,
+    Option<"weightsParam", "weights-param", "bool", /*default=*/"false",
+           "Constants are filled in at run time (attnc --weights=param): "
+           "none can be re-laid out at compile time">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
+def AttnPackWeights : Pass<"attn-pack-weights", "func::FuncOp"> {
+  let summary = "Re-lays out the constant right operands of products "
+                "scheduled in panels";
+  let description = [{
+    A product (attn.matmul, attn.linear) whose schedule has kind `panels`
+    and whose right operand is a constant compiled into the code reads it
+    through `attn.from_panels` of a new constant: its columns in panels of
+    the schedule's width (tiles[1]), in bfloat16 pairs of k when the
+    schedule says `bf16`. Runs after attn-tile.
+  }];
+  let options = [
+    Option<"weightsParam", "weights-param", "bool", /*default=*/"false",
+           "Constants are filled in at run time (attnc --weights=param): "
+           "only those compiled in are packed">
   ];
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }

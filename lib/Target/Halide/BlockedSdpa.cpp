@@ -155,18 +155,17 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   auto schedule = cast<ScheduleAttr>(op->getAttr("schedule"));
   ArrayRef<int64_t> tiles = schedule.getTiles();
   BlockedSdpaFuncs &f = funcs.blocked;
-  auto tileOr = [&](size_t index, int fallback) {
-    return tiles.size() > index ? static_cast<int>(tiles[index]) : fallback;
-  };
+  // All six tiles are given, within their blocks (the verifier's).
+  auto tile = [&](size_t index) { return static_cast<int>(tiles[index]); };
   int headDim = static_cast<int>(op.getQ().getType().getDimSize(3));
   int valueDim = static_cast<int>(op.getV().getType().getDimSize(3));
-  f.lanes = static_cast<int>(std::max<int64_t>(1, schedule.getVectorWidth()));
-  f.qBlock = tileOr(0, 64);
-  f.kvBlock = tileOr(1, 256);
-  f.qkRows = std::min(tileOr(2, 4 * f.lanes), f.qBlock);
-  f.qkKeys = std::min(tileOr(3, 6), f.kvBlock);
-  f.pvDims = std::min(tileOr(4, 4 * f.lanes), valueDim);
-  f.pvRows = std::min(tileOr(5, 6), f.qBlock);
+  f.lanes = static_cast<int>(schedule.getVectorWidth());
+  f.qBlock = tile(0);
+  f.kvBlock = tile(1);
+  f.qkRows = tile(2);
+  f.qkKeys = tile(3);
+  f.pvDims = tile(4);
+  f.pvRows = tile(5);
 
   Halide::Type ht = *toHalideType(op.getType().getElementType());
   Halide::Type acc = Halide::Float(32);

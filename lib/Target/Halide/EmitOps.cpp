@@ -374,6 +374,24 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
                           });
         return success();
       })
+      .Case([&](FromPanelsOp f) {
+        // The matrix read back out of its panels (a product scheduled in
+        // panels reads the panels themselves).
+        Tensor &in = get(f.getPanels());
+        auto out = f.getOutput().getType();
+        int width = static_cast<int>(f.getPanels().getType().getDimSize(2));
+        bool pairs = in.rank() == 4;
+        std::vector<Expr> shape = {static_cast<int>(out.getDimSize(0)),
+                                   static_cast<int>(out.getDimSize(1))};
+        defineElementwise(
+            op, name, funcs, shape, [&](const std::vector<Expr> &i) {
+              Expr k = i[0], n = i[1];
+              Expr x = pairs ? in.call({n / width, k / 2, n % width, k % 2})
+                             : in.call({n / width, k, n % width});
+              return narrow(widen(x), ht);
+            });
+        return success();
+      })
       .Case([&](ReshapeOp r) {
         std::vector<Expr> spec;
         for (int64_t d : r.getShape())

@@ -205,37 +205,6 @@ Expr mlir::attn::halide::applyActivation(llvm::StringRef activation, Expr x) {
   return x;
 }
 
-uint16_t mlir::attn::halide::toBFloat16Bits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof(bits));
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    return 0x7fc0; // a quiet NaN
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-namespace {
-/// Element `index` of raw constant data of Halide type `type` (float32,
-/// float16 or bfloat16), as a float.
-float floatAt(const char *data, Halide::Type type, int64_t index) {
-  if (type.bits() == 32) {
-    float v;
-    std::memcpy(&v, data + index * 4, 4);
-    return v;
-  }
-  uint16_t half;
-  std::memcpy(&half, data + index * 2, 2);
-  if (type.is_bfloat()) {
-    uint32_t bits = static_cast<uint32_t>(half) << 16;
-    float v;
-    std::memcpy(&v, &bits, 4);
-    return v;
-  }
-  return llvm::APFloat(llvm::APFloat::IEEEhalf(), llvm::APInt(16, half))
-      .convertToFloat();
-}
-} // namespace
-
 Expr mlir::attn::halide::widen(Expr e) {
   return Halide::cast(computeType(e.type()), e);
 }
@@ -536,9 +505,6 @@ LogicalResult PipelineBuilder::build(const Halide::Target &target) {
       t.type = *ht;
       t.shape = spec.shape;
       t.nonFinite = spec.nonFinite;
-      t.weightArg = spec.weight && type.hasStaticShape()
-                        ? static_cast<int>(arg.getArgNumber())
-                        : -1;
       t.param = param;
       t.func = Func(name + "_in");
       std::vector<Var> vars = makeVars(rank, name);
@@ -730,15 +696,10 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
   if (auto s = dyn_cast<SoftmaxOp>(op))
     return defineSoftmax(s, name, funcs);
   if (auto s = dyn_cast<SdpaOp>(op)) {
-    // The register-blocked form needs a CPU schedule, static head
-    // dimensions (its tiles are unrolled over them) and float32 arithmetic
-    // (float32, float16 or bfloat16 elements).
+    // The form is the schedule's (the verifier checked that the op admits
+    // it); without a schedule, the online softmax.
     auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
-    Type element = s.getType().getElementType();
-    if (schedule && schedule.getGpuThreads() == 0 &&
-        isa<Float32Type, Float16Type, BFloat16Type>(element) &&
-        !ShapedType::isDynamic(s.getQ().getType().getDimSize(3)) &&
-        !ShapedType::isDynamic(s.getV().getType().getDimSize(3)))
+    if (schedule && schedule.getKind() == KernelForm::blocked)
       return defineBlockedSdpa(s, name, funcs);
     return defineSdpa(s, name, funcs);
   }
@@ -806,7 +767,8 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
   }
 
   // A weight passed at run time: an input buffer of fixed shape.
-  if (weightsAsParams && !isBool && type.getNumElements() > kMaxKnownElements) {
+  if (weightsAsParams && !isBool &&
+      type.getNumElements() > kMaxCompiledInWeightElements) {
     std::string base = name;
     if (auto nameLoc = dyn_cast<NameLoc>(op.getLoc()))
       base = cIdentifier(nameLoc.getName().getValue());
@@ -837,7 +799,6 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
     // instead of copying them (Halide only reads a constant buffer).
     buffer = Halide::Buffer<>(ht, const_cast<char *>(raw.data()), sizes,
                               name + "_data");
-    t.embeddedData = raw;
   }
   t.func(vars) = buffer(std::vector<Expr>(vars.begin(), vars.end()));
   t.buffer = buffer;
@@ -862,45 +823,6 @@ LogicalResult PipelineBuilder::defineConstant(ConstantOp op,
   }
   tensors[op.getResult()] = t;
   return success();
-}
-
-Halide::Buffer<> mlir::attn::halide::packPanels(llvm::ArrayRef<char> data,
-                                                Halide::Type type,
-                                                int64_t kSize, int64_t n,
-                                                int width, bool bf16,
-                                                const std::string &name) {
-  int64_t panels = llvm::divideCeil(n, width);
-  if (!bf16) {
-    Halide::Buffer<> packed(
-        type, {width, static_cast<int>(kSize), static_cast<int>(panels)}, name);
-    size_t bytes = type.bytes();
-    char *dst = static_cast<char *>(packed.data());
-    const char *src = data.data();
-    std::memset(dst, 0, packed.size_in_bytes());
-    for (int64_t p = 0; p < panels; ++p)
-      for (int64_t k = 0; k < kSize; ++k) {
-        int64_t first = p * width, count = std::min<int64_t>(width, n - first);
-        std::memcpy(dst + ((p * kSize + k) * width) * bytes,
-                    src + (k * n + first) * bytes, count * bytes);
-      }
-    return packed;
-  }
-  int64_t kPairs = llvm::divideCeil(kSize, 2);
-  Halide::Buffer<> packed(
-      Halide::BFloat(16),
-      {2, width, static_cast<int>(kPairs), static_cast<int>(panels)}, name);
-  auto *dst = static_cast<uint16_t *>(packed.data());
-  const char *src = data.data();
-  for (int64_t p = 0; p < panels; ++p)
-    for (int64_t q = 0; q < kPairs; ++q)
-      for (int64_t col = 0; col < width; ++col)
-        for (int64_t h = 0; h < 2; ++h) {
-          int64_t k = 2 * q + h, column = p * width + col;
-          *dst++ = k < kSize && column < n
-                       ? toBFloat16Bits(floatAt(src, type, k * n + column))
-                       : 0;
-        }
-  return packed;
 }
 
 LogicalResult PipelineBuilder::defineMatMul(Operation *op,
@@ -976,15 +898,18 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
   // The product at the result's index, in the accumulator type.
   Expr x;
   int64_t n = bType.getRank() == 2 ? bType.getDimSize(1) : 0;
-  bool packable = !b.embeddedData.empty() || b.weightArg >= 0;
-  if (schedule && schedule.getGpuThreads() == 0 &&
-      schedule.getTiles().size() == 3 && acc == Halide::Float(32) &&
-      rank >= 2 && bType.getRank() == 2 && bType.hasStaticShape() &&
-      (packable || n % schedule.getTiles()[1] == 0)) {
-    // Register tiles over panels of `width` columns. A constant right-hand
-    // side is re-laid out here, once, panel by panel ([panel][k][column],
-    // the last panel padded with zeros), so that the tiles read it
-    // sequentially; the object holds it in that order.
+  // A constant right operand arrives re-laid out in panels
+  // (attn-pack-weights), read in place; any other is read as it is.
+  auto fromPanels = rhs.getDefiningOp<FromPanelsOp>();
+  if (schedule && schedule.getKind() == KernelForm::panels && !fromPanels &&
+      n % schedule.getTiles()[1] != 0)
+    return op->emitOpError("has a schedule of kind panels, but its right "
+                           "operand is not known at compile time and its ")
+           << n << " columns do not fill panels of " << schedule.getTiles()[1];
+  if (schedule && schedule.getKind() == KernelForm::panels) {
+    // Register tiles over panels of `width` columns: tasks of rows × one
+    // panel, the panel's weights read sequentially where they were laid out
+    // panel by panel.
     BlockedMatMulFuncs &f = funcs.matmul;
     f.taskRows = static_cast<int>(schedule.getTiles()[0]);
     f.panelColumns = static_cast<int>(schedule.getTiles()[1]);
@@ -994,44 +919,21 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     int width = f.panelColumns;
     int64_t kSize = bType.getDimSize(0);
     std::function<Expr(Expr, Expr, Expr)> panelRead;
-    // In a kernel, a constant of the program arrives already packed.
-    auto packedParam = [&](bool bf16) {
-      PackedWeight w;
-      w.arg = b.weightArg;
-      w.bf16 = bf16;
-      w.width = width;
-      w.kSize = kSize;
-      w.n = n;
-      int panels = static_cast<int>(llvm::divideCeil(n, width));
-      std::vector<int> sizes =
-          bf16 ? std::vector<int>{2, width,
-                                  static_cast<int>(llvm::divideCeil(kSize, 2)),
-                                  panels}
-               : std::vector<int>{width, static_cast<int>(kSize), panels};
-      w.param = Halide::ImageParam(bf16 ? Halide::BFloat(16) : b.type,
-                                   static_cast<int>(sizes.size()),
-                                   uniqueName(name + "_panels"));
-      int stride = 1;
-      for (auto [d, size] : llvm::enumerate(sizes)) {
-        w.param.dim(d).set_bounds(0, size).set_stride(stride);
-        stride *= size;
-      }
-      packedWeights.push_back(w);
-      return w.param;
-    };
-    if (packable && !schedule.getBf16()) {
-      if (b.weightArg >= 0) {
-        Halide::ImageParam packed = packedParam(false);
-        panelRead = [packed](Expr column, Expr k, Expr panel) {
-          return packed(column, k, panel);
-        };
-      } else {
-        Halide::Buffer<> packed = packPanels(b.embeddedData, b.type, kSize, n,
-                                             width, false, name + "_panels");
-        panelRead = [packed](Expr column, Expr k, Expr panel) {
-          return packed(column, k, panel);
-        };
-      }
+    Tensor packed;
+    if (fromPanels) {
+      auto packedType = fromPanels.getPanels().getType();
+      if ((packedType.getRank() == 4) != schedule.getBf16() ||
+          packedType.getDimSize(2) != width)
+        return op->emitOpError("reads panels ")
+               << packedType << " that its schedule (panels of " << width
+               << " columns" << (schedule.getBf16() ? ", bf16" : "")
+               << ") does not describe";
+      packed = get(fromPanels.getPanels());
+    }
+    if (fromPanels && !schedule.getBf16()) {
+      panelRead = [packed](Expr column, Expr k, Expr panel) {
+        return packed.call({panel, k, column});
+      };
     } else {
       // Columns past the end (the last panel's, computed whole) read the
       // last column.
@@ -1062,13 +964,8 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
       Var e(name + "_pe"), c(name + "_pc"), kp(name + "_kp"),
           panel(name + "_pp");
       Func bPairs(name + "_bpairs");
-      if (packable && b.weightArg >= 0) {
-        Halide::ImageParam packed = packedParam(true);
-        bPairs(e, c, kp, panel) = packed(e, c, kp, panel);
-      } else if (packable) {
-        Halide::Buffer<> packed = packPanels(b.embeddedData, b.type, kSize, n,
-                                             width, true, name + "_panels");
-        bPairs(e, c, kp, panel) = packed(e, c, kp, panel);
+      if (fromPanels) {
+        bPairs(e, c, kp, panel) = packed.call({panel, kp, c, e});
       } else {
         Expr k = 2 * kp + e, column = panel * width + c;
         bPairs(e, c, kp, panel) = Halide::select(

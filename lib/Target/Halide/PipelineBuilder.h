@@ -41,10 +41,6 @@ struct Tensor {
   /// Shape operands (Reshape, Expand, Slice, Range...) are read from here.
   std::optional<std::vector<Halide::Expr>> values;
   std::vector<int64_t> valueShape;
-  /// For constants embedded in the generated code: their bytes, row-major
-  /// (empty otherwise). attn.matmul and attn.linear re-lay out constant
-  /// right-hand sides from here.
-  llvm::ArrayRef<char> embeddedData;
   /// Whether the elements may be infinite or NaN through a constant (a mask
   /// of -inf): Halide compiles floating-point arithmetic assuming neither
   /// (LLVM's ninf and nnan), so arithmetic that sees such a constant is
@@ -54,10 +50,6 @@ struct Tensor {
   /// input's (or weight's) parameter. Kernels are passed these directly.
   Halide::Buffer<> buffer;
   Halide::ImageParam param;
-  /// In a kernel: the argument index of a constant of the program (its
-  /// bytes known at compile time, so products may read it re-laid out in
-  /// panels that the program passes); -1 otherwise.
-  int weightArg = -1;
 
   int rank() const { return static_cast<int>(shape.size()); }
   /// Reads the element at `onnxIndex` (ONNX order): from `values` where
@@ -158,14 +150,11 @@ struct BlockedMatMulFuncs {
   /// bfloat16 products (`bf16` schedules): `k` is (pair element, pair);
   /// `aPairs` is the left operand rounded to bfloat16, aPairs(k, row,
   /// batch...); `bPairs` the weights as bPairs(pair element, column, pair,
-  /// panel), rounded once per task where they are not constants re-laid
-  /// out at compile time (then undefined).
+  /// panel), rounded once per task where they are not read from panels
+  /// laid out before the run (then undefined).
   bool bf16 = false;
   Halide::Func aPairs, bPairs;
 };
-
-/// `value` rounded to bfloat16 (to nearest, ties to even), as its bits.
-uint16_t toBFloat16Bits(float value);
 
 /// Funcs of a softmax, kept for its schedule.
 struct SoftmaxFuncs {
@@ -203,27 +192,7 @@ struct OpFuncs {
 struct KernelArgSpec {
   std::vector<Halide::Expr> shape;
   bool nonFinite = false;
-  /// A constant whose bytes the program holds.
-  bool weight = false;
 };
-
-/// A constant argument that a kernel's register-tiled product reads re-laid
-/// out panel by panel: the program packs each call's constant and passes it
-/// as `param`.
-struct PackedWeight {
-  int arg = 0;
-  bool bf16 = false;
-  int width = 0;
-  int64_t kSize = 0, n = 0;
-  Halide::ImageParam param;
-};
-
-/// `data`, a [kSize, n] matrix of `type`, re-laid out for register tiles of
-/// `width` columns: [panel][k][column] (float32), or in bfloat16 pairs of k
-/// as [panel][k / 2][column][2]; zero past the ends.
-Halide::Buffer<> packPanels(llvm::ArrayRef<char> data, Halide::Type type,
-                            int64_t kSize, int64_t n, int width, bool bf16,
-                            const std::string &name);
 
 class PipelineBuilder;
 
@@ -280,21 +249,19 @@ public:
   bool isKernel = false;
   /// The kernel's extent parameters, named `extent_<i>`.
   std::vector<Halide::Param<int32_t>> extentParams;
-  std::vector<PackedWeight> packedWeights;
-  /// The kernel's Halide arguments: the arguments it reads, its packed
-  /// weights, its extents; `usedArgs` are the indices of the first.
+  /// The kernel's Halide arguments: the arguments it reads, then its
+  /// extents; `usedArgs` are the indices of the first.
   std::vector<Halide::Argument> kernelArguments() const;
   std::vector<int> usedArgs;
   /// A program (calls of attn.kernel functions): its distinct kernels, in
   /// the order of their first call; symbols are `kernelPrefix` + callee.
   std::vector<std::unique_ptr<KernelBuild>> kernels;
   std::string kernelPrefix;
-  /// The calls of a program, in order: the kernel, its packed weights and
-  /// the program's extents its extent parameters take.
+  /// The calls of a program, in order: the kernel and the program's
+  /// extents its extent parameters take.
   struct ProgramCall {
     size_t kernel = 0;
     func::CallOp call;
-    std::vector<Halide::Buffer<>> packed;
     std::vector<Halide::Expr> extents;
   };
   std::vector<ProgramCall> programCalls;

@@ -56,8 +56,6 @@ std::vector<Halide::Argument> PipelineBuilder::kernelArguments() const {
   std::vector<Halide::Argument> args;
   for (int i : usedArgs)
     args.push_back(params[i]);
-  for (const PackedWeight &w : packedWeights)
-    args.push_back(w.param);
   for (const Halide::Param<int32_t> &p : extentParams)
     args.push_back(p);
   return args;
@@ -92,12 +90,10 @@ LogicalResult PipelineBuilder::defineCall(func::CallOp call,
     for (const Expr &e : t.shape)
       spec.shape.push_back(Halide::Internal::substitute(toKernel, e));
     spec.nonFinite = t.nonFinite;
-    spec.weight = !t.embeddedData.empty();
     key += "|";
     for (const Expr &e : spec.shape)
       key += printed(e) + ",";
     key += spec.nonFinite ? "i" : "";
-    key += spec.weight ? "w" : "";
     specs.push_back(std::move(spec));
   }
 
@@ -163,13 +159,6 @@ LogicalResult PipelineBuilder::defineCall(func::CallOp call,
   ProgramCall record;
   record.kernel = it->second;
   record.call = call;
-  for (const PackedWeight &w : kb.packedWeights) {
-    const Tensor &t = get(call.getOperand(w.arg));
-    record.packed.push_back(packPanels(t.embeddedData, t.type, w.kSize, w.n,
-                                       w.width, w.bf16,
-                                       uniqueName(name + "_panels")));
-    args.emplace_back(record.packed.back());
-  }
   std::map<std::string, Expr> toProgram;
   for (auto [i, entry] : llvm::enumerate(vars.found)) {
     args.emplace_back(entry.second);
@@ -356,8 +345,6 @@ Halide::Module PipelineBuilder::programModule(const std::string &name,
     std::vector<Expr> args;
     for (int a : kernel.builder->usedArgs)
       args.push_back(bufferOf(pc.call.getOperand(a)));
-    for (const Halide::Buffer<> &b : pc.packed)
-      args.push_back(embed(b));
     for (const Expr &e : pc.extents)
       args.push_back(Halide::cast<int32_t>(e));
     args.push_back(bufferOf(pc.call.getResult(0)));

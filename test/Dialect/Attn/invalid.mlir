@@ -288,3 +288,118 @@ func.func @schedule_tile_huge(%a: tensor<4xf32>) -> tensor<4xf32> {
   %0 = attn.sqrt %a {schedule = #attn.schedule<tiles = [64, 4294967296]>} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// The schedule is the whole contract: attn.sdpa's names its form, and each
+// form has all of its tiles.
+func.func @schedule_sdpa_no_kind(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects its schedule to name its kind: flash or blocked}}
+  %0 = attn.sdpa %q, %q, %q {schedule = #attn.schedule<vector_width = 8>} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return %0 : tensor<1x2x16x8xf32>
+}
+
+// -----
+
+func.func @schedule_blocked_missing_tiles(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{expects 6 tile sizes with kind blocked, got 2}}
+  %0 = attn.sdpa %q, %q, %q {schedule = #attn.schedule<kind = blocked, vector_width = 8, tiles = [16, 32]>} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return %0 : tensor<1x2x16x8xf32>
+}
+
+// -----
+
+func.func @schedule_blocked_tile_outside_block(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{expects the register tiles of kind blocked within their blocks}}
+  %0 = attn.sdpa %q, %q, %q {schedule = #attn.schedule<kind = blocked, vector_width = 8, tiles = [16, 32, 32, 6, 8, 6]>} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return %0 : tensor<1x2x16x8xf32>
+}
+
+// -----
+
+func.func @schedule_blocked_pv_tile(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects PV tiles of at most the value head size, 8, got 16}}
+  %0 = attn.sdpa %q, %q, %q {schedule = #attn.schedule<kind = blocked, vector_width = 8, tiles = [16, 32, 16, 6, 16, 6]>} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return %0 : tensor<1x2x16x8xf32>
+}
+
+// -----
+
+func.func @schedule_blocked_dynamic_head(%q: tensor<1x2x16x?xf32>) -> tensor<1x2x16x?xf32> {
+  // expected-error @+1 {{'attn.sdpa' op expects static head sizes and float32, float16 or bfloat16 elements for kind blocked}}
+  %0 = attn.sdpa %q, %q, %q {schedule = #attn.schedule<kind = blocked, vector_width = 8, tiles = [16, 32, 16, 6, 8, 6]>} : (tensor<1x2x16x?xf32>, tensor<1x2x16x?xf32>, tensor<1x2x16x?xf32>) -> tensor<1x2x16x?xf32>
+  return %0 : tensor<1x2x16x?xf32>
+}
+
+// -----
+
+func.func @schedule_blocked_gpu(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{expects kind blocked only in CPU schedules of ops that are not inlined}}
+  %0 = attn.sdpa %q, %q, %q {schedule = #attn.schedule<kind = blocked, tiles = [16, 32, 16, 6, 8, 6], gpu_threads = 64>} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return %0 : tensor<1x2x16x8xf32>
+}
+
+// -----
+
+func.func @schedule_matmul_flash(%a: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{'attn.matmul' op expects kind generic or panels, got flash}}
+  %0 = attn.matmul %a, %a {schedule = #attn.schedule<kind = flash, tiles = [4, 4]>} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @schedule_panels_batched(%a: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
+  // expected-error @+1 {{'attn.matmul' op expects a static matrix as its right operand and float32, float16 or bfloat16 results for kind panels}}
+  %0 = attn.matmul %a, %a {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 4, 4]>} : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  return %0 : tensor<2x4x4xf32>
+}
+
+// -----
+
+func.func @schedule_generic_tiles(%a: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{expects 0 tile sizes with kind generic, got 1}}
+  %0 = attn.matmul %a, %a {schedule = #attn.schedule<vector_width = 4, tiles = [8]>} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @schedule_kind_of_elementwise(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'attn.sqrt' op has only the generic kind, got panels}}
+  %0 = attn.sqrt %a {schedule = #attn.schedule<kind = panels, tiles = [1, 1, 1]>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @schedule_kind_unknown(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+2 {{expected ::mlir::attn::KernelForm to be one of: generic, flash, blocked, panels}}
+  // expected-error @+1 {{failed to parse Attn_ScheduleAttr parameter 'kind'}}
+  %0 = attn.sqrt %a {schedule = #attn.schedule<kind = tiled>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @from_panels_shape(%p: tensor<2x3x4xf32>) -> tensor<3x9xf32> {
+  // expected-error @+1 {{'attn.from_panels' op expects panels [ceil(N / W), K, W] of the result's element type for a [3, 9] result, got 'tensor<2x3x4xf32>'}}
+  %0 = attn.from_panels %p : tensor<2x3x4xf32> -> tensor<3x9xf32>
+  return %0 : tensor<3x9xf32>
+}
+
+// -----
+
+func.func @from_panels_pairs(%p: tensor<1x2x2x2xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{'attn.from_panels' op expects bfloat16 panels [ceil(N / W), ceil(K / 2), W, 2] for a floating-point [3, 2] result, got 'tensor<1x2x2x2xf32>'}}
+  %0 = attn.from_panels %p : tensor<1x2x2x2xf32> -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @from_panels_dynamic(%p: tensor<2x3x4xf32>) -> tensor<3x?xf32> {
+  // expected-error @+1 {{'attn.from_panels' op expects static panels and a static [K, N] result}}
+  %0 = attn.from_panels %p : tensor<2x3x4xf32> -> tensor<3x?xf32>
+  return %0 : tensor<3x?xf32>
+}

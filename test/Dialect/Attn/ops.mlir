@@ -45,8 +45,8 @@ func.func @attention_primitives(%q: tensor<1x8x?x64xf32>, %kt: tensor<1x8x64x?xf
 func.func @sdpa(%q: tensor<2x8x?x64xf32>, %k: tensor<2x2x?x64xf32>, %v: tensor<2x2x?x64xf32>, %m: tensor<2x1x1x?xi1>) -> (tensor<2x8x?x64xf32>, tensor<2x8x?x64xf32>) {
   // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} {kv_group = 4 : i64, scale = 1.250000e-01 : f64}
   %0 = attn.sdpa %q, %k, %v mask %m {scale = 0.125 : f64, kv_group = 4 : i64} : (tensor<2x8x?x64xf32>, tensor<2x2x?x64xf32>, tensor<2x2x?x64xf32>, tensor<2x1x1x?xi1>) -> tensor<2x8x?x64xf32>
-  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, kv_group = 4 : i64, schedule = #attn.schedule<vector_width = 16, tiles = [64, 256], parallel = true>}
-  %1 = attn.sdpa %q, %k, %v {causal, kv_group = 4 : i64, schedule = #attn.schedule<vector_width = 16, tiles = [64, 256], parallel = true>} : (tensor<2x8x?x64xf32>, tensor<2x2x?x64xf32>, tensor<2x2x?x64xf32>) -> tensor<2x8x?x64xf32>
+  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, kv_group = 4 : i64, schedule = #attn.schedule<kind = flash, vector_width = 16, tiles = [64, 256], parallel = true>}
+  %1 = attn.sdpa %q, %k, %v {causal, kv_group = 4 : i64, schedule = #attn.schedule<kind = flash, vector_width = 16, tiles = [64, 256], parallel = true>} : (tensor<2x8x?x64xf32>, tensor<2x2x?x64xf32>, tensor<2x2x?x64xf32>) -> tensor<2x8x?x64xf32>
   return %0, %1 : tensor<2x8x?x64xf32>, tensor<2x8x?x64xf32>
 }
 
@@ -56,8 +56,8 @@ func.func @schedules(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
   %0 = attn.transpose %a, [1, 0] {schedule = #attn.schedule<inlined = true>} : tensor<64x64xf32> -> tensor<64x64xf32>
   // CHECK: schedule = #attn.schedule<gpu_threads = 128>
   %1 = attn.add %0, %a {schedule = #attn.schedule<gpu_threads = 128>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
-  // CHECK: schedule = #attn.schedule<vector_width = 16, tiles = [30, 64, 6], parallel = true, bf16 = true>
-  %2 = attn.matmul %1, %a {schedule = #attn.schedule<vector_width = 16, tiles = [30, 64, 6], parallel = true, bf16 = true>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  // CHECK: schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [30, 64, 6], parallel = true, bf16 = true>
+  %2 = attn.matmul %1, %a {schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [30, 64, 6], parallel = true, bf16 = true>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
   return %2 : tensor<64x64xf32>
 }
 

@@ -11,6 +11,6 @@
 // NOGPU: error: 'attn.sdpa' op has a GPU schedule (gpu_threads = 64) but target x86-64-linux-avx2 has no GPU
 
 func.func @attention(%q: tensor<1x4x128x64xf32>, %k: tensor<1x4x128x64xf32>, %v: tensor<1x4x128x64xf32>) -> tensor<1x4x128x64xf32> {
-  %0 = attn.sdpa %q, %k, %v {schedule = #attn.schedule<tiles = [64, 32], gpu_threads = 64>} : (tensor<1x4x128x64xf32>, tensor<1x4x128x64xf32>, tensor<1x4x128x64xf32>) -> tensor<1x4x128x64xf32>
+  %0 = attn.sdpa %q, %k, %v {schedule = #attn.schedule<kind = flash, tiles = [64, 32], gpu_threads = 64>} : (tensor<1x4x128x64xf32>, tensor<1x4x128x64xf32>, tensor<1x4x128x64xf32>) -> tensor<1x4x128x64xf32>
   return %0 : tensor<1x4x128x64xf32>
 }

@@ -31,7 +31,7 @@
 // A hand-written schedule overrides every tile: query block 32, KV block
 // 128, QK tiles 32 × 4, PV tiles 32 × 2, and without the causal mask every
 // task visits all 1024 / 128 = 8 KV blocks.
-// RUN: sed -e 's/causal, //' -e 's/tiles = \[64, 256\]/tiles = [32, 128, 32, 4, 32, 2]/' %s | attnc-translate --emit-halide-stmt --target=x86-64-linux-avx512 | FileCheck %s --check-prefix=HAND
+// RUN: sed -e 's/causal, //' -e 's/tiles = \[64, 256, 64, 6, 64, 6\]/tiles = [32, 128, 32, 4, 32, 2]/' %s | attnc-translate --emit-halide-stmt --target=x86-64-linux-avx512 | FileCheck %s --check-prefix=HAND
 // HAND: allocate out_qT[float32 * 2048] in Stack
 // HAND: for (out_state.s1.out_kvb$x, 0, 8)
 // HAND: allocate out_s[float32 * 4096] in Stack
@@ -44,6 +44,6 @@ func.func @attention(%q: tensor<1x8x1024x64xf32> {attn.name = "q"},
                      %k: tensor<1x8x1024x64xf32> {attn.name = "k"},
                      %v: tensor<1x8x1024x64xf32> {attn.name = "v"})
     -> (tensor<1x8x1024x64xf32> {attn.name = "out"}) {
-  %0 = attn.sdpa %q, %k, %v {causal, schedule = #attn.schedule<vector_width = 16, tiles = [64, 256], parallel = true>} : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
+  %0 = attn.sdpa %q, %k, %v {causal, schedule = #attn.schedule<kind = blocked, vector_width = 16, tiles = [64, 256, 64, 6, 64, 6], parallel = true>} : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>
   return %0 : tensor<1x8x1024x64xf32>
 }

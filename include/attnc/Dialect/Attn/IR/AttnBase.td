@@ -12,6 +12,7 @@
 
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
 
 def Attn_Dialect : Dialect {
   let name = "attn";
@@ -38,23 +39,48 @@ def Attn_TileListParameter : OptionalArrayRefParameter<"int64_t", "tile sizes"> 
   let printer = [{ ::mlir::attn::printTileList($_printer, $_self) }];
 }
 
+def Attn_KernelForm : I32EnumAttr<"KernelForm",
+    "the algorithm the emitter uses for an op", [
+      I32EnumAttrCase<"generic", 0>,
+      I32EnumAttrCase<"flash", 1>,
+      I32EnumAttrCase<"blocked", 2>,
+      I32EnumAttrCase<"panels", 3>
+    ]> {
+  let cppNamespace = "::mlir::attn";
+  let genSpecializedAttr = 0;
+}
+
+def Attn_KernelFormParameter : EnumParameter<Attn_KernelForm> {
+  let defaultValue = "::mlir::attn::KernelForm::generic";
+}
+
 def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
   let mnemonic = "schedule";
   let summary = "How the Halide emitter computes one op";
   let description = [{
     The tiling decisions for one op, chosen by `attn-tile` or written by
-    hand; the emitter maps each field one to one onto Halide scheduling calls.
+    hand; the emitter maps each field one to one onto Halide scheduling calls
+    and takes no decision of its own: a schedule that leaves a choice open is
+    rejected by the verifier (an op without a schedule is computed in its
+    reference form: the generic algorithm, one buffer, no tiling).
 
+    - `kind`: the algorithm. `attn.sdpa`: `flash` (the online softmax over
+      KV blocks, generic code; CPUs and GPUs) or `blocked` (the same
+      recurrence in register tiles; CPUs, static head sizes, floating-point
+      elements). `attn.matmul` and `attn.linear`: `generic` (one sum per
+      element) or `panels` (register tiles over panels of columns; CPUs, a
+      right operand that is one static matrix, floating-point elements;
+      its columns fill whole panels unless it is a constant, which is
+      stored re-laid out panel by panel). Every other op: `generic`, the
+      default, which is not printed.
     - `vector_width`: lanes of the innermost vectorized loop (1: scalar).
-    - `tiles`: op-specific block sizes. `attn.sdpa` on CPUs: `[query block,
-      KV block, QK tile rows, QK tile keys, PV tile head dims, PV tile
-      rows]` (the last four are register tiles; missing entries take the
-      defaults 4 vectors × 6); on GPUs `[query block, KV block]`.
-      `attn.matmul` and `attn.linear` on CPUs: `[task rows, panel columns,
-      tile rows]`: where the right operand is a matrix shared by every
-      batch entry, tasks of `task rows` rows × one panel of columns, summed
-      in register tiles of `tile rows` × `panel columns` (a constant right
-      operand is stored re-laid out panel by panel).
+    - `tiles`: op-specific block sizes, all given. `attn.sdpa`, `blocked`:
+      `[query block, KV block, QK tile rows, QK tile keys, PV tile head
+      dims, PV tile rows]` (the last four are register tiles); `flash`:
+      `[query block, KV block]`. `attn.matmul` and `attn.linear`, `panels`:
+      `[task rows, panel columns, tile rows]`: tasks of `task rows` rows ×
+      one panel of columns, summed in register tiles of `tile rows` ×
+      `panel columns`. No other op has tiles.
     - `parallel`: run the outer (batch × heads × blocks) loops on Halide's
       thread pool.
     - `inlined`: compute the op inside its consumers instead of into a
@@ -67,9 +93,10 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
       summed in pairs (AVX512-BF16 `vdpbf16ps` on targets that have it;
       the same arithmetic in generic code elsewhere). CPU schedules only.
 
-    Example: `#attn.schedule<vector_width = 16, tiles = [64, 256], parallel = true>`
+    Example: `#attn.schedule<kind = flash, vector_width = 16, tiles = [64, 256], parallel = true>`
   }];
   let parameters = (ins
+    Attn_KernelFormParameter:$kind,
     DefaultValuedParameter<"int64_t", "1">:$vector_width,
     Attn_TileListParameter:$tiles,
     DefaultValuedParameter<"bool", "false">:$parallel,
@@ -80,10 +107,16 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
   let skipDefaultBuilders = 1;
   let builders = [
     AttrBuilder<(ins "int64_t":$vector_width, "::llvm::ArrayRef<int64_t>":$tiles,
+                     "bool":$parallel, "bool":$inlined, "int64_t":$gpu_threads), [{
+      return $_get($_ctxt, ::mlir::attn::KernelForm::generic, vector_width,
+                   tiles, parallel, inlined, gpu_threads, false);
+    }]>,
+    AttrBuilder<(ins "::mlir::attn::KernelForm":$kind,
+                     "int64_t":$vector_width, "::llvm::ArrayRef<int64_t>":$tiles,
                      "bool":$parallel, "bool":$inlined, "int64_t":$gpu_threads,
                      CArg<"bool", "false">:$bf16), [{
-      return $_get($_ctxt, vector_width, tiles, parallel, inlined, gpu_threads,
-                   bf16);
+      return $_get($_ctxt, kind, vector_width, tiles, parallel, inlined,
+                   gpu_threads, bf16);
     }]>
   ];
   let assemblyFormat = "`<` struct(params) `>`";
@@ -94,8 +127,13 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
 // Base op class
 //===----------------------------------------------------------------------===//
 
+// The op's schedule agrees with the op (verifyScheduleOf).
+def Attn_ScheduledOp : NativeOpTrait<"ScheduledOp"> {
+  let cppNamespace = "::mlir::OpTrait::attn";
+}
+
 class Attn_Op<string mnemonic, list<Trait> traits = []>
-    : Op<Attn_Dialect, mnemonic, traits> {
+    : Op<Attn_Dialect, mnemonic, !listconcat(traits, [Attn_ScheduledOp])> {
   // Every op can carry its schedule.
   dag scheduleArg = (ins OptionalAttr<Attn_ScheduleAttr>:$schedule);
 }

@@ -17,7 +17,24 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "attnc/Dialect/Attn/IR/AttnEnums.h.inc"
+
 namespace mlir::attn {
+
+/// Under `attnc --weights=param`, constants of more elements than this are
+/// inputs of the generated code, filled in at run time; smaller ones, and
+/// boolean ones, are compiled in.
+constexpr int64_t kMaxCompiledInWeightElements = 64;
+
+/// True when `v` is a floating-point attn.constant of static shape whose
+/// data the compiler may re-lay out: compiled in, not filled in at run time
+/// (see kMaxCompiledInWeightElements).
+bool isCompiledInWeight(Value v, bool weightsParam);
+
+/// Checks an op's #attn.schedule against the op: the kind is one the op
+/// has, and its tiles and the op's types are what that kind needs. Run by
+/// every attn op's verifier (the ScheduledOp trait).
+LogicalResult verifyScheduleOf(Operation *op);
 
 /// Parses `[a, b, ...]` for the `tiles` field of #attn.schedule.
 FailureOr<SmallVector<int64_t>> parseTileList(AsmParser &parser);
@@ -38,6 +55,17 @@ FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
 std::string toCIdentifier(llvm::StringRef name);
 
 } // namespace mlir::attn
+
+namespace mlir::OpTrait::attn {
+/// Verifies the op's schedule (mlir::attn::verifyScheduleOf).
+template <typename ConcreteType>
+class ScheduledOp : public TraitBase<ConcreteType, ScheduledOp> {
+public:
+  static LogicalResult verifyTrait(Operation *op) {
+    return ::mlir::attn::verifyScheduleOf(op);
+  }
+};
+} // namespace mlir::OpTrait::attn
 
 #define GET_ATTRDEF_CLASSES
 #include "attnc/Dialect/Attn/IR/AttnAttrs.h.inc"

@@ -502,6 +502,25 @@ def Attn_TransposeOp : Attn_Op<"transpose", [Pure]> {
   let hasCanonicalizer = 1;
 }
 
+def Attn_FromPanelsOp : Attn_Op<"from_panels", [Pure]> {
+  let summary = "A matrix stored panel by panel";
+  let description = [{
+    The `[K, N]` matrix whose columns are stored in panels of `W` columns,
+    the last one padded with zeros: `panels` is `[P, K, W]` with
+    `P = ceil(N / W)` and element `(k, n)` at `[n / W, k, n % W]`; or, for
+    products in bfloat16 summed in pairs of `k`, `[P, ceil(K / 2), W, 2]`
+    bfloat16 with element `(k, n)` at `[n / W, k / 2, n % W, k % 2]`,
+    widened to the result's element type. `attn-pack-weights` re-lays out
+    the constant right operand of a product scheduled with kind `panels`
+    this way; the emitter's register tiles read the panels in place.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$panels), scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$panels attr-dict `:` type($panels) `->` type($output)";
+  let hasVerifier = 1;
+}
+
 def Attn_ReshapeOp : Attn_Op<"reshape", [Pure]> {
   let summary = "Gives a tensor a new shape with the same elements";
   let description = [{

@@ -1,0 +1,62 @@
+//===- ConstantData.cpp - Reading and writing constant tensors --*- C++ -*-===//
+
+#include "ConstantData.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+void ConstantBytes::append(std::vector<char> &out, int64_t begin,
+                           int64_t count) const {
+  if (!splat) {
+    out.insert(out.end(), raw.begin() + begin * elementBytes,
+               raw.begin() + (begin + count) * elementBytes);
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i)
+    out.insert(out.end(), raw.begin(), raw.begin() + elementBytes);
+}
+
+std::optional<ConstantBytes> mlir::attn::constantBytes(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto type = cast<RankedTensorType>(v.getType());
+  if (!c || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
+      type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  ConstantBytes bytes;
+  bytes.elementBytes = type.getElementType().getIntOrFloatBitWidth() / 8;
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    bytes.raw = dense.getRawData();
+    bytes.splat = dense.isSplat();
+  } else if (auto resource =
+                 dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    bytes.raw = blob->getData();
+  } else {
+    return std::nullopt;
+  }
+  int64_t expected =
+      (bytes.splat ? 1 : type.getNumElements()) * bytes.elementBytes;
+  if (static_cast<int64_t>(bytes.raw.size()) != expected)
+    return std::nullopt;
+  return bytes;
+}
+
+Value mlir::attn::makeConstant(OpBuilder &b, Location loc,
+                               RankedTensorType type, ArrayRef<char> bytes,
+                               StringRef blobName) {
+  ElementsAttr attr;
+  if (bytes.size() > 4096) {
+    AsmResourceBlob blob =
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(double));
+    attr = DenseResourceElementsAttr::get(type, blobName, std::move(blob));
+  } else {
+    attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
+  }
+  return b.create<ConstantOp>(loc, attr);
+}

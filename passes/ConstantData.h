@@ -1,0 +1,48 @@
+//===- ConstantData.h - Reading and writing constant tensors ----*- C++ -*-===//
+//
+// The passes that rewrite weights (attn-fuse-epilogues merges projections,
+// attn-pack-weights re-lays them out in panels) read a constant's bytes in
+// place and write new constants the way the importer stores weights.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_PASSES_CONSTANTDATA_H
+#define ATTNC_PASSES_CONSTANTDATA_H
+
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+#include <vector>
+
+namespace mlir::attn {
+
+/// The data of a constant tensor of static shape, row-major: every
+/// element, or one for a splat. Points into the constant's attribute.
+struct ConstantBytes {
+  ArrayRef<char> raw;
+  bool splat = false;
+  int64_t elementBytes = 0;
+
+  /// The bytes of element `i`.
+  const char *at(int64_t i) const {
+    return raw.data() + (splat ? 0 : i) * elementBytes;
+  }
+
+  /// Appends elements [begin, begin + count) to `out`.
+  void append(std::vector<char> &out, int64_t begin, int64_t count) const;
+};
+
+/// The bytes of `v` when it is an attn.constant of static shape whose
+/// elements are whole bytes (not booleans), read in place; none otherwise.
+std::optional<ConstantBytes> constantBytes(Value v);
+
+/// A constant of `type` holding `bytes`: a resource blob named after
+/// `blobName` when large, as the importer stores weights.
+Value makeConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                   ArrayRef<char> bytes, StringRef blobName);
+
+} // namespace mlir::attn
+
+#endif // ATTNC_PASSES_CONSTANTDATA_H

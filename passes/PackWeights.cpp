@@ -1,0 +1,152 @@
+//===- PackWeights.cpp - Re-lay out constant weights in panels -*- C++ -*-===//
+//
+// attn-pack-weights: the register tiles of a product scheduled with kind
+// `panels` sweep its right operand one panel of columns at a time. A
+// constant right operand compiled into the code is stored that way: its
+// columns in panels of the schedule's width, [panel][k][column] (the last
+// panel padded with zeros), or for bfloat16 products [panel][k / 2]
+// [column][k % 2] rounded to bfloat16 (each pair of k is one vdpbf16ps
+// step). The product then reads `attn.from_panels` of the new constant,
+// which the emitter reads in place. A constant shared by several products
+// of the same panels is packed once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ConstantData.h"
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cstring>
+#include <map>
+#include <tuple>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNPACKWEIGHTS
+#include "attnc/Passes/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+/// Element `p` of float32, float16 or bfloat16 data, as a float.
+float floatAt(const char *p, Type element) {
+  if (element.isF32()) {
+    float v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  uint16_t half;
+  std::memcpy(&half, p, 2);
+  if (element.isBF16()) {
+    uint32_t bits = static_cast<uint32_t>(half) << 16;
+    float v;
+    std::memcpy(&v, &bits, 4);
+    return v;
+  }
+  return llvm::APFloat(llvm::APFloat::IEEEhalf(), llvm::APInt(16, half))
+      .convertToFloat();
+}
+
+/// `value` rounded to the nearest bfloat16, ties to even; NaN stays NaN.
+uint16_t toBFloat16Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return 0x7fc0;
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+/// The panels of the [k, n] matrix `data`, `width` columns each.
+std::vector<char> packPanels(const ConstantBytes &data, Type element, int64_t k,
+                             int64_t n, int64_t width, bool bf16) {
+  int64_t panels = llvm::divideCeil(n, width);
+  if (!bf16) {
+    int64_t bytes = data.elementBytes;
+    std::vector<char> out(panels * k * width * bytes, 0);
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t r = 0; r < k; ++r)
+        for (int64_t c = 0, first = p * width; c < std::min(width, n - first);
+             ++c)
+          std::memcpy(&out[((p * k + r) * width + c) * bytes],
+                      data.at(r * n + first + c), bytes);
+    return out;
+  }
+  int64_t pairs = llvm::divideCeil(k, 2);
+  std::vector<char> out(panels * pairs * width * 2 * sizeof(uint16_t));
+  auto *dst = reinterpret_cast<uint16_t *>(out.data());
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t q = 0; q < pairs; ++q)
+      for (int64_t c = 0; c < width; ++c)
+        for (int64_t h = 0; h < 2; ++h) {
+          int64_t r = 2 * q + h, column = p * width + c;
+          *dst++ =
+              r < k && column < n
+                  ? toBFloat16Bits(floatAt(data.at(r * n + column), element))
+                  : 0;
+        }
+  return out;
+}
+
+struct AttnPackWeightsPass
+    : public mlir::attn::impl::AttnPackWeightsBase<AttnPackWeightsPass> {
+  using AttnPackWeightsBase::AttnPackWeightsBase;
+
+  void runOnOperation() override {
+    // (constant, width, bf16) → its panels, packed once.
+    std::map<std::tuple<Operation *, int64_t, bool>, Value> packed;
+    SmallVector<Operation *> products;
+    getOperation().walk([&](Operation *op) {
+      if (isa<MatMulOp, LinearOp>(op))
+        products.push_back(op);
+    });
+    for (Operation *op : products) {
+      auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+      Value rhs = op->getOperand(1);
+      if (!schedule || schedule.getKind() != KernelForm::panels ||
+          !isCompiledInWeight(rhs, weightsParam))
+        continue;
+      std::optional<ConstantBytes> data = constantBytes(rhs);
+      if (!data)
+        continue;
+      auto type = cast<RankedTensorType>(rhs.getType());
+      int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+      int64_t width = schedule.getTiles()[1];
+      bool bf16 = schedule.getBf16();
+      Operation *constant = rhs.getDefiningOp();
+      Value &panels = packed[{constant, width, bf16}];
+      if (!panels) {
+        OpBuilder b(constant);
+        b.setInsertionPointAfter(constant);
+        int64_t count = llvm::divideCeil(n, width);
+        auto packedType =
+            bf16 ? RankedTensorType::get({count, (k + 1) / 2, width, 2},
+                                         b.getBF16Type())
+                 : RankedTensorType::get({count, k, width},
+                                         type.getElementType());
+        Value bytes = makeConstant(
+            b, constant->getLoc(), packedType,
+            packPanels(*data, type.getElementType(), k, n, width, bf16),
+            "attn_weight_panels");
+        auto from = b.create<FromPanelsOp>(constant->getLoc(), type, bytes);
+        // Read in place by the product: never a buffer of its own.
+        from->setAttr("schedule",
+                      ScheduleAttr::get(b.getContext(), 1, {}, false,
+                                        /*inlined=*/true, 0));
+        panels = from.getResult();
+      }
+      op->setOperand(1, panels);
+      if (constant->use_empty())
+        constant->erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,51 @@
+// RUN: attnc-opt %s -attn-pack-weights | FileCheck %s
+// RUN: attnc-opt %s -attn-pack-weights=weights-param=true | FileCheck %s --check-prefix=PARAM
+
+// A constant right operand of a product scheduled in panels is re-laid out
+// panel by panel ([panel][k][column], zeros past the last column) and read
+// through attn.from_panels, computed inside the product.
+// CHECK-LABEL: func.func @panels
+// CHECK: %[[P:.*]] = attn.constant dense<{{\[}}{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00], [6.000000e+00, 7.000000e+00, 8.000000e+00, 9.000000e+00], [1.100000e+01, 1.200000e+01, 1.300000e+01, 1.400000e+01]], {{\[}}[5.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00], [1.000000e+01, 0.000000e+00, 0.000000e+00, 0.000000e+00], [1.500000e+01, 0.000000e+00, 0.000000e+00, 0.000000e+00]]]> : tensor<2x3x4xf32>
+// CHECK: %[[W:.*]] = attn.from_panels %[[P]] {schedule = #attn.schedule<inlined = true>} : tensor<2x3x4xf32> -> tensor<3x5xf32>
+// CHECK: attn.linear %{{.*}}, %[[W]] {schedule = #attn.schedule<kind = panels
+// A second product of the same panels reads the same ones.
+// CHECK: attn.linear %{{.*}}, %[[W]] {schedule = #attn.schedule<kind = panels
+// CHECK-NOT: attn.constant
+// CHECK: return
+func.func @panels(%x: tensor<4x3xf32>) -> (tensor<4x5xf32>, tensor<4x5xf32>) {
+  %w = attn.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0], [6.0, 7.0, 8.0, 9.0, 10.0], [11.0, 12.0, 13.0, 14.0, 15.0]]> : tensor<3x5xf32>
+  %0 = attn.linear %x, %w {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 4, 4], parallel = true>} : (tensor<4x3xf32>, tensor<3x5xf32>) -> tensor<4x5xf32>
+  %1 = attn.linear %x, %w {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 4, 2], parallel = true>} : (tensor<4x3xf32>, tensor<3x5xf32>) -> tensor<4x5xf32>
+  return %0, %1 : tensor<4x5xf32>, tensor<4x5xf32>
+}
+
+// bfloat16 products: [panel][k / 2][column][k % 2], rounded to bfloat16
+// (1.00390625 is a tie and rounds to even, 1.0), zeros past the last k.
+// CHECK-LABEL: func.func @pairs
+// CHECK: %[[P:.*]] = attn.constant dense<{{\[}}{{\[}}{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]], {{\[}}[5.000000e+00, 0.000000e+00], [1.000000e+00, 0.000000e+00]]]]> : tensor<1x2x2x2xbf16>
+// CHECK: attn.from_panels %[[P]] {{.*}} : tensor<1x2x2x2xbf16> -> tensor<3x2xf32>
+func.func @pairs(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
+  %w = attn.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 1.00390625]]> : tensor<3x2xf32>
+  %0 = attn.linear %x, %w {schedule = #attn.schedule<kind = panels, vector_width = 2, tiles = [4, 2, 4], parallel = true, bf16 = true>} : (tensor<4x3xf32>, tensor<3x2xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// Not packed: a generic product, and an operand that is no constant. With
+// weights-param, a constant of more than 64 elements is an input filled in
+// at run time in its own layout: not packed either.
+// CHECK-LABEL: func.func @unpacked
+// CHECK: %[[W:.*]] = attn.constant dense<5.000000e-01> : tensor<16x8xf32>
+// CHECK: %[[F:.*]] = attn.from_panels {{.*}} : tensor<1x16x8xf32> -> tensor<16x8xf32>
+// CHECK: attn.matmul %{{.*}}, %[[W]] {schedule = #attn.schedule<vector_width = 4, parallel = true>}
+// CHECK: attn.matmul %arg0, %arg1 {schedule = #attn.schedule<kind = panels
+// CHECK: attn.matmul %arg0, %[[F]] {schedule = #attn.schedule<kind = panels
+// PARAM-LABEL: func.func @unpacked
+// PARAM-NOT: attn.from_panels
+// PARAM: return
+func.func @unpacked(%x: tensor<4x16xf32>, %y: tensor<16x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %w = attn.constant dense<0.5> : tensor<16x8xf32>
+  %0 = attn.matmul %x, %w {schedule = #attn.schedule<vector_width = 4, parallel = true>} : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+  %1 = attn.matmul %x, %y {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 8, 4], parallel = true>} : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+  %2 = attn.matmul %x, %w {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 8, 4], parallel = true>} : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+  return %0, %1, %2 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
