@@ -22,6 +22,7 @@
 #include "Halide.h"
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,23 @@ Halide::Expr toExtent(const Halide::Expr &e);
 Halide::Expr divideExact(const Halide::Expr &num, const Halide::Expr &den);
 /// The lowest finite float32, which stands for a masked score.
 Halide::Expr lowest();
+
+/// One element of an op's result from its index (ONNX order).
+using ElementFn =
+    std::function<Halide::Expr(const std::vector<Halide::Expr> &)>;
+inline Halide::Expr asInt(Halide::Expr e) { return Halide::cast<int>(e); }
+/// An int64 shape value as an Int(32) extent or index (see toExtent).
+inline Halide::Expr clampToInt(Halide::Expr e) { return toExtent(e); }
+inline Halide::Expr typedZero(Halide::Type t) { return Halide::cast(t, 0); }
+/// Smallest and largest finite values of an accumulation type.
+inline Halide::Expr typeLowest(Halide::Type t) {
+  return t.is_float() ? Halide::cast(t, lowest()) : t.min();
+}
+inline Halide::Expr typeHighest(Halide::Type t) {
+  return t.is_float()
+             ? Halide::cast(t, Halide::Expr(std::numeric_limits<float>::max()))
+             : t.max();
+}
 /// Reads `t` (of type `tType`) at the numpy broadcast of `index`, an index
 /// into a result of type `outType` whose extents are `outShape`.
 Halide::Expr broadcastRead(const Tensor &t, RankedTensorType tType,
@@ -316,9 +334,17 @@ private:
   void applySdpaMask(SdpaOp op, Halide::Expr bIdx, Halide::Expr hIdx,
                      Halide::Expr row, Halide::Expr key, float unit,
                      Halide::Expr &score, Halide::Expr &valid);
-  /// The ops of EmitOps.cpp; fails with "no Halide lowering" on others.
+  /// Every op not defined above, by family (EmitElementwise.cpp,
+  /// EmitShapes.cpp, EmitReductions.cpp, EmitAttention.cpp,
+  /// EmitContractions.cpp); fails with "no Halide lowering" on others.
   LogicalResult defineOther(Operation *op, const std::string &name,
                             OpFuncs &funcs);
+  /// The elementwise family, and the layout and indexing family: none when
+  /// `op` is not of it.
+  std::optional<LogicalResult>
+  defineElementwiseOp(Operation *op, const std::string &name, OpFuncs &funcs);
+  std::optional<LogicalResult>
+  defineShapeOp(Operation *op, const std::string &name, OpFuncs &funcs);
   LogicalResult defineReshape(Operation *op, const std::string &name,
                               OpFuncs &funcs,
                               const std::vector<Halide::Expr> &spec);

@@ -199,7 +199,7 @@ void scheduleSdpa(const SdpaFuncs &f, ScheduleAttr schedule) {
   tile(f.pv, &f.kvInBlock);
 }
 
-/// The register-blocked attn.sdpa (BlockedSdpa.cpp): tasks are batch ×
+/// The register-blocked attn.sdpa (EmitSdpa.cpp): tasks are batch ×
 /// heads × query blocks; each task's state, transposed queries and every
 /// per-KV-block buffer live on the task's stack at fixed sizes (no heap
 /// traffic inside the parallel loop); the QK and PV tiles accumulate in

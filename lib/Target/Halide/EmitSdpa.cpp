@@ -1,9 +1,19 @@
-//===- BlockedSdpa.cpp - attn.sdpa as register-blocked flash attention ---===//
+//===- EmitSdpa.cpp - The two forms of attn.sdpa ---------------*- C++ -*-===//
 //
-// The CPU form of attn.sdpa. One task is a block of query rows of one head
-// of one batch entry; it walks the keys in KV blocks, keeping for every row
-// a running maximum, a running sum and a running P·V (the online softmax).
-// Per KV block:
+// Both forms are the online softmax over KV blocks (FlashAttention's
+// recurrence): for every query row a running maximum, a running sum and an
+// accumulator are updated once per KV block from that block's scores, so
+// only one query-block × KV-block tile of scores ever exists. The schedule's
+// kind chooses the form.
+//
+// kind = flash (defineSdpa, the end of this file): generic Halide code,
+// vectorized and parallel as the schedule says; CPUs and GPUs, any head
+// size.
+//
+// kind = blocked (defineBlockedSdpa): register tiles. One task is a block of
+// query rows of one head of one batch entry; it walks the keys in KV blocks,
+// keeping for every row a running maximum, a running sum and a running P·V (the
+// online softmax). Per KV block:
 //
 //   kPack, vPack   the block's keys and values: float32 rows that lie
 //                  contiguous in memory are read in place; others (other
@@ -334,6 +344,142 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   f.out.bound(d, 0, valueDim);
   funcs.main = f.out;
   funcs.isBlockedSdpa = true;
+
+  recordSdpaResult(op, f.out, ht, q, v);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The online softmax in generic code (kind = flash)
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
+                                          OpFuncs &funcs) {
+  requireSdpaExtents(op);
+  Tensor &q = get(op.getQ());
+  Tensor &k = get(op.getK());
+  Tensor &v = get(op.getV());
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+  ArrayRef<int64_t> tiles =
+      schedule ? schedule.getTiles() : ArrayRef<int64_t>();
+  int64_t kvBlock = tiles.size() >= 2 ? tiles[1] : 64;
+  int64_t lanes = schedule ? schedule.getVectorWidth() : 1;
+  if (schedule && schedule.getGpuThreads())
+    lanes = 1;
+  if (kvBlock % lanes != 0)
+    lanes = 1;
+  Halide::Type ht = *toHalideType(op.getType().getElementType());
+  Halide::Type acc = computeType(ht);
+  Expr zero = Halide::cast(acc, 0);
+  Expr low = Halide::cast(acc, lowest());
+  int64_t group = op.getKvGroupAttr().getInt();
+  float scale = static_cast<float>(op.getEffectiveScale());
+  bool causal = op.getCausal();
+
+  Expr nq = q.shape[2], nk = k.shape[2], headDim = q.shape[3];
+  Expr bk = static_cast<int>(kvBlock);
+  Expr numBlocks = (nk + bk - 1) / bk;
+
+  Var d("d"), j("j"), i("i"), h("h"), b("b"), kb("kb"), l("l");
+  SdpaFuncs &f = funcs.sdpa;
+  f.lanesCount = lanes;
+  f.kvBlocks = RDom(0, numBlocks, name + "_kvb");
+  f.headDim = RDom(0, headDim, name + "_rd");
+  f.kvInBlock = RDom(0, static_cast<int>(kvBlock), name + "_rj");
+  f.partRows = RDom(0, static_cast<int>(kvBlock / lanes), name + "_rp");
+  f.lanes = RDom(0, static_cast<int>(lanes), name + "_rl");
+
+  Expr hk = group == 1 ? Expr(h) : h / static_cast<int>(group);
+  Expr iC = Halide::min(i, nq - 1);
+  auto keyAt = [&](Expr jj, Expr block) {
+    return Halide::min(block * bk + jj, nk - 1);
+  };
+
+  // K block transposed so that the score loop reads it contiguously.
+  f.hasKT = !(schedule && schedule.getGpuThreads());
+  f.kT = Func(name + "_kT");
+  f.kT(j, d, kb, h, b) = widen(k.func(d, keyAt(j, kb), h, b));
+  auto kRead = [&](Expr jj, Expr dd, Expr block) {
+    return f.hasKT ? f.kT(jj, dd, block, hk, b)
+                   : widen(k.func(dd, keyAt(jj, block), hk, b));
+  };
+
+  // Raw scores of one tile: Σ_d q · k.
+  f.scores = Func(name + "_scores");
+  f.scores(j, kb, i, h, b) = zero;
+  f.scores(j, kb, i, h, b) +=
+      widen(q.func(f.headDim.x, iC, h, b)) * kRead(j, f.headDim.x, kb);
+
+  // Scaled, masked scores at key offset `jj` of block `kb`; masked
+  // positions hold the lowest float, so a fully masked row never produces
+  // infinities or NaNs.
+  auto maskedAt = [&](Expr jj) -> Expr {
+    Expr key = kb * bk + jj;
+    Expr s = f.scores(jj, kb, i, h, b) * Halide::cast(acc, scale);
+    if (auto cap = op.getSoftcap()) {
+      Expr c = Halide::cast(acc, static_cast<float>(cap->convertToDouble()));
+      s = c * vectorTanh(s / c);
+    }
+    Expr valid = key < nk;
+    if (causal)
+      valid = valid && key <= i + static_cast<int>(op.getCausalOffset());
+    applySdpaMask(op, b, h, iC, keyAt(jj, kb), 1.0f, s, valid);
+    return Halide::select(valid, Halide::max(s, low), low);
+  };
+
+  // Block maximum in two steps so that the first is vectorizable.
+  const RDom &rp = f.partRows;
+  Expr jPart = rp.x * static_cast<int>(lanes) + l;
+  f.blockMaxPart = Func(name + "_bmax_part");
+  f.blockMaxPart(l, kb, i, h, b) = low;
+  f.blockMaxPart(l, kb, i, h, b) =
+      Halide::max(f.blockMaxPart(l, kb, i, h, b), maskedAt(jPart));
+  f.blockMax = Func(name + "_bmax");
+  f.blockMax(kb, i, h, b) =
+      Halide::maximum(f.blockMaxPart(f.lanes.x, kb, i, h, b));
+
+  // Probabilities relative to the block maximum.
+  f.probs = Func(name + "_p");
+  // Keys past the end of the last, partial block weigh nothing, even in a
+  // row whose real keys are all masked (those weigh one each, so that such
+  // a row averages V over its keys).
+  f.probs(j, kb, i, h, b) =
+      Halide::select(kb * bk + j < nk,
+                     Halide::exp(maskedAt(j) - f.blockMax(kb, i, h, b)), zero);
+
+  f.blockSumPart = Func(name + "_bsum_part");
+  f.blockSumPart(l, kb, i, h, b) = zero;
+  f.blockSumPart(l, kb, i, h, b) += f.probs(jPart, kb, i, h, b);
+  f.blockSum = Func(name + "_bsum");
+  f.blockSum(kb, i, h, b) = Halide::sum(f.blockSumPart(f.lanes.x, kb, i, h, b));
+
+  // P · V of the block.
+  f.pv = Func(name + "_pv");
+  f.pv(d, kb, i, h, b) = zero;
+  f.pv(d, kb, i, h, b) += f.probs(f.kvInBlock.x, kb, i, h, b) *
+                          widen(v.func(d, keyAt(f.kvInBlock.x, kb), hk, b));
+
+  // The online-softmax recurrence over KV blocks: (acc, running max, sum).
+  f.state = Func(name + "_state");
+  f.state(d, i, h, b) = {zero, low, zero};
+  const RDom &rkb = f.kvBlocks;
+  Expr mOld = f.state(d, i, h, b)[1];
+  Expr bmax = f.blockMax(rkb.x, i, h, b);
+  Expr mNew = Halide::max(mOld, bmax);
+  Expr alpha = Halide::exp(mOld - mNew);
+  Expr beta = Halide::exp(bmax - mNew);
+  f.state(d, i, h, b) = {
+      f.state(d, i, h, b)[0] * alpha + f.pv(d, rkb.x, i, h, b) * beta, mNew,
+      f.state(d, i, h, b)[2] * alpha + f.blockSum(rkb.x, i, h, b) * beta};
+
+  f.out = Func(name);
+  Expr average = f.state(d, i, h, b)[0] / f.state(d, i, h, b)[2];
+  // Every key masked: the running maximum never rose above `low`.
+  if (op.getZeroMaskedRows())
+    average = Halide::select(f.state(d, i, h, b)[1] == low, zero, average);
+  f.out(d, i, h, b) = narrow(average, ht);
+  funcs.main = f.out;
+  funcs.isSdpa = true;
 
   recordSdpaResult(op, f.out, ht, q, v);
   return success();

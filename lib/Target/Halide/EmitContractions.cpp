@@ -1,0 +1,394 @@
+//===- EmitContractions.cpp - Products, convolutions, einsum ----*- C++ -*-===//
+//
+// attn.matmul and attn.linear (with its epilogue) in the schedule's form:
+// one sum per element (kind = generic) or register tiles over panels of
+// columns (kind = panels), the panels read in place where attn-pack-weights
+// laid a constant out in them; Conv (2-D) and Einsum as Halide reductions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PipelineBuilder.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::halide;
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::Var;
+
+//===----------------------------------------------------------------------===//
+// Convolution and einsum
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineConv2d(Conv2dOp op,
+                                            const std::string &name,
+                                            OpFuncs &funcs) {
+  Tensor &in = get(op.getInput());
+  Tensor &w = get(op.getWeight());
+  auto wType = op.getWeight().getType();
+  if (op.getInput().getType().getRank() != 4 || wType.getRank() != 4)
+    return op.emitOpError("expects 4-D input and weight (2-D convolution)");
+  if (!wType.hasStaticShape())
+    return op.emitOpError("expects a weight of static shape");
+  Halide::Type ht = *toHalideType(op.getType().getElementType());
+  ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
+                    dil = op.getDilations();
+  int group = static_cast<int>(op.getGroup());
+  int m = static_cast<int>(wType.getDimSize(0));
+  int cPerGroup = static_cast<int>(wType.getDimSize(1));
+  int kh = static_cast<int>(wType.getDimSize(2));
+  int kw = static_cast<int>(wType.getDimSize(3));
+  int sh = static_cast<int>(strides[0]), sw = static_cast<int>(strides[1]);
+  int dh = static_cast<int>(dil[0]), dw = static_cast<int>(dil[1]);
+  int pt = static_cast<int>(pads[0]), pl = static_cast<int>(pads[1]);
+  int pb = static_cast<int>(pads[2]), pr = static_cast<int>(pads[3]);
+  Expr oh = (in.shape[2] + pt + pb - dh * (kh - 1) - 1) / sh + 1;
+  Expr ow = (in.shape[3] + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+
+  Var x(name + "_x"), y(name + "_y"), c(name + "_c"), n(name + "_n");
+  RDom r(0, cPerGroup, 0, kh, 0, kw, name + "_r");
+  Expr iy = y * sh + r.y * dh - pt, ix = x * sw + r.z * dw - pl;
+  Expr inside = iy >= 0 && iy < in.shape[2] && ix >= 0 && ix < in.shape[3];
+  Expr channel = (c / (m / group)) * cPerGroup + r.x;
+  Expr pixel = widen(in.call({n, channel, Halide::clamp(iy, 0, in.shape[2] - 1),
+                              Halide::clamp(ix, 0, in.shape[3] - 1)}));
+  Halide::Type acc = computeType(ht);
+  Func conv(name + "_acc");
+  Expr init = typedZero(acc);
+  if (Value bias = op.getBias())
+    init = widen(get(bias).call({c}));
+  conv(x, y, c, n) = init;
+  conv(x, y, c, n) += Halide::select(inside, pixel, typedZero(acc)) *
+                      widen(w.call({c, r.x, r.y, r.z}));
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(x, y, c, n) = narrow(conv(x, y, c, n), ht);
+  t.shape = {in.shape[0], Expr(m), oh, ow};
+  funcs.main = t.func;
+  funcs.helpers = {conv};
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineEinsum(EinsumOp op,
+                                            const std::string &name,
+                                            OpFuncs &funcs) {
+  StringRef equation = op.getEquation();
+  auto [lhs, out] = equation.split("->");
+  SmallVector<StringRef> terms;
+  lhs.split(terms, ',');
+  if (terms.size() != op.getInputs().size())
+    return op.emitOpError("has ") << terms.size() << " operand terms for "
+                                  << op.getInputs().size() << " inputs";
+  std::map<char, Expr> extent;
+  for (auto [term, input] : llvm::zip(terms, op.getInputs())) {
+    Tensor &t = get(input);
+    if (static_cast<int>(term.size()) != t.rank())
+      return op.emitOpError("term '")
+             << term << "' does not match an operand of rank " << t.rank();
+    for (auto [k, letter] : llvm::enumerate(term))
+      if (!extent.count(letter))
+        extent[letter] = t.shape[k];
+  }
+  std::string summed;
+  for (auto &[letter, e] : extent)
+    if (!out.contains(letter))
+      summed.push_back(letter);
+  Halide::Type ht = *toHalideType(op.getType().getElementType());
+  int rank = static_cast<int>(out.size());
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  std::map<char, Expr> index;
+  for (int k = 0; k < rank; ++k)
+    index[out[k]] = idx[k];
+  Halide::Region region;
+  for (char letter : summed)
+    region.push_back(Halide::Range(0, extent[letter]));
+  RDom r;
+  if (!region.empty()) {
+    r = RDom(region, name + "_r");
+    for (auto [k, letter] : llvm::enumerate(summed))
+      index[letter] = r[k];
+  }
+  Expr product;
+  for (auto [term, input] : llvm::zip(terms, op.getInputs())) {
+    std::vector<Expr> ix;
+    for (char letter : term)
+      ix.push_back(index[letter]);
+    Expr v = widen(get(input).call(ix));
+    product = product.defined() ? product * v : v;
+  }
+  std::vector<Expr> shape;
+  for (char letter : out)
+    shape.push_back(extent[letter]);
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(vars) = narrow(region.empty() ? product : Halide::sum(product), ht);
+  t.shape = shape;
+  funcs.main = t.func;
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix products
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineMatMul(Operation *op,
+                                            const std::string &name,
+                                            OpFuncs &funcs) {
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  auto aType = cast<RankedTensorType>(lhs.getType());
+  auto bType = cast<RankedTensorType>(rhs.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  Tensor &a = get(lhs);
+  Tensor &b = get(rhs);
+  Halide::Type ht = *toHalideType(outType.getElementType());
+  int rank = outType.getRank();
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  Expr kExtent = a.shape[a.rank() - 1];
+  // Where only the run knows the two contraction extents, the product runs
+  // over the shorter, so that no read strays past either operand before
+  // the requirement below reports that they differ.
+  if (b.rank() >= 2 && (aType.isDynamicDim(aType.getRank() - 1) ||
+                        bType.isDynamicDim(bType.getRank() - 2)))
+    kExtent = Halide::min(kExtent, b.shape[b.rank() - 2]);
+  RDom rk(0, kExtent, name + "_k");
+  // Extents the graph needs equal but only the run knows: the contraction,
+  // and batch axes that must agree or broadcast from 1.
+  std::string where = describeNode(op);
+  if (bType.getRank() >= 2 && (aType.isDynamicDim(aType.getRank() - 1) ||
+                               bType.isDynamicDim(bType.getRank() - 2)))
+    require(a.shape[a.rank() - 1] == b.shape[b.rank() - 2],
+            op->getName().getStringRef().str() + " at " + where +
+                ": the left operand's last extent and the right operand's "
+                "second to last differ");
+  for (int k = 0; k < rank - 2; ++k) {
+    int ka = k - (rank - aType.getRank()), kb = k - (rank - bType.getRank());
+    if (ka < 0 || kb < 0 ||
+        (!aType.isDynamicDim(ka) && !bType.isDynamicDim(kb)))
+      continue;
+    Expr ea = a.shape[ka], eb = b.shape[kb];
+    require(ea == eb || ea == 1 || eb == 1,
+            op->getName().getStringRef().str() + " at " + where +
+                ": the operands' batch extents on axis " + std::to_string(k) +
+                " do not broadcast");
+  }
+
+  // Batch axes broadcast like an elementwise op; then [m, k] and [k, n].
+  // `at` is an index of the result (ONNX order).
+  auto operandIndex = [&](RankedTensorType t, bool isLhs,
+                          const std::vector<Expr> &at, Expr k = Expr()) {
+    if (!k.defined())
+      k = rk.x;
+    std::vector<Expr> ix;
+    int batch = t.getRank() - 2, outBatch = rank - 2;
+    for (int k = 0; k < batch; ++k) {
+      int o = outBatch - batch + k;
+      bool stretched = t.getDimSize(k) == 1 && outType.getDimSize(o) != 1;
+      ix.push_back(stretched ? Expr(0) : at[o]);
+    }
+    if (isLhs) {
+      ix.push_back(at[rank - 2]);
+      ix.push_back(k);
+    } else {
+      ix.push_back(k);
+      ix.push_back(at[rank - 1]);
+    }
+    return ix;
+  };
+
+  Halide::Type acc = computeType(ht);
+  auto linear = dyn_cast<LinearOp>(op);
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+  Tensor t;
+  t.type = ht;
+  // The product at the result's index, in the accumulator type.
+  Expr x;
+  int64_t n = bType.getRank() == 2 ? bType.getDimSize(1) : 0;
+  // A constant right operand arrives re-laid out in panels
+  // (attn-pack-weights), read in place; any other is read as it is.
+  auto fromPanels = rhs.getDefiningOp<FromPanelsOp>();
+  if (schedule && schedule.getKind() == KernelForm::panels && !fromPanels &&
+      n % schedule.getTiles()[1] != 0)
+    return op->emitOpError("has a schedule of kind panels, but its right "
+                           "operand is not known at compile time and its ")
+           << n << " columns do not fill panels of " << schedule.getTiles()[1];
+  if (schedule && schedule.getKind() == KernelForm::panels) {
+    // Register tiles over panels of `width` columns: tasks of rows × one
+    // panel, the panel's weights read sequentially where they were laid out
+    // panel by panel.
+    BlockedMatMulFuncs &f = funcs.matmul;
+    f.taskRows = static_cast<int>(schedule.getTiles()[0]);
+    f.panelColumns = static_cast<int>(schedule.getTiles()[1]);
+    f.tileRows = static_cast<int>(schedule.getTiles()[2]);
+    f.lanes = static_cast<int>(schedule.getVectorWidth());
+    f.k = rk;
+    int width = f.panelColumns;
+    int64_t kSize = bType.getDimSize(0);
+    std::function<Expr(Expr, Expr, Expr)> panelRead;
+    Tensor packed;
+    if (fromPanels) {
+      auto packedType = fromPanels.getPanels().getType();
+      if ((packedType.getRank() == 4) != schedule.getBf16() ||
+          packedType.getDimSize(2) != width)
+        return op->emitOpError("reads panels ")
+               << packedType << " that its schedule (panels of " << width
+               << " columns" << (schedule.getBf16() ? ", bf16" : "")
+               << ") does not describe";
+      packed = get(fromPanels.getPanels());
+    }
+    if (fromPanels && !schedule.getBf16()) {
+      panelRead = [packed](Expr column, Expr k, Expr panel) {
+        return packed.call({panel, k, column});
+      };
+    } else {
+      // Columns past the end (the last panel's, computed whole) read the
+      // last column.
+      panelRead = [&b, width, n](Expr column, Expr k, Expr panel) {
+        return b.call(
+            {k, Halide::min(panel * width + column, static_cast<int>(n) - 1)});
+      };
+    }
+    // acc(column, row, panel, batch...): rows past the end read the last
+    // row, so that every tile has the same extents.
+    std::vector<Var> pv = {Var(name + "_c"), Var(name + "_r"),
+                           Var(name + "_panel")};
+    for (int k = 2; k < rank; ++k)
+      pv.push_back(vars[k]);
+    std::vector<Expr> at(rank);
+    for (int o = 0; o < rank - 2; ++o)
+      at[o] = pv[rank - 1 - o + 1];
+    at[rank - 2] = Halide::clamp(pv[1], 0, a.shape[a.rank() - 2] - 1);
+    f.acc = Func(name + "_acc");
+    f.acc(pv) = Halide::cast(acc, 0);
+    if (schedule.getBf16()) {
+      // bfloat16 products summed in pairs of k (vdpbf16ps): the weights as
+      // [panel][k / 2][column][2] (zero past the ends), the rows of the
+      // left operand rounded to bfloat16 once per register tile.
+      f.bf16 = true;
+      int64_t kPairs = llvm::divideCeil(kSize, 2);
+      int64_t panels = llvm::divideCeil(n, width);
+      Var e(name + "_pe"), c(name + "_pc"), kp(name + "_kp"),
+          panel(name + "_pp");
+      Func bPairs(name + "_bpairs");
+      if (fromPanels) {
+        bPairs(e, c, kp, panel) = packed.call({panel, kp, c, e});
+      } else {
+        Expr k = 2 * kp + e, column = panel * width + c;
+        bPairs(e, c, kp, panel) = Halide::select(
+            k < static_cast<int>(kSize) && column < static_cast<int>(n),
+            Halide::cast(
+                Halide::BFloat(16),
+                widen(b.call({Halide::min(k, static_cast<int>(kSize) - 1),
+                              Halide::min(column, static_cast<int>(n) - 1)}))),
+            Halide::cast(Halide::BFloat(16), 0.0f));
+        f.bPairs = bPairs;
+      }
+      std::vector<Var> av = {Var(name + "_ak"), pv[1]};
+      for (int k = 3; k < static_cast<int>(pv.size()); ++k)
+        av.push_back(pv[k]);
+      f.aPairs = Func(name + "_apairs");
+      f.aPairs(av) =
+          Halide::cast(Halide::BFloat(16),
+                       widen(a.call(operandIndex(
+                           aType, true, at,
+                           Halide::min(av[0], static_cast<int>(kSize) - 1)))));
+      RDom rp(0, 2, 0, static_cast<int>(kPairs), name + "_kpair");
+      std::vector<Expr> aAt = {2 * rp.y + rp.x, pv[1]};
+      for (int k = 3; k < static_cast<int>(pv.size()); ++k)
+        aAt.push_back(pv[k]);
+      f.acc(pv) += Halide::cast<float>(bPairs(rp.x, pv[0], rp.y, pv[2])) *
+                   Halide::cast<float>(f.aPairs(aAt));
+      f.k = rp;
+    } else {
+      f.acc(pv) += widen(a.call(operandIndex(aType, true, at))) *
+                   widen(panelRead(pv[0], rk.x, pv[2]));
+    }
+    std::vector<Expr> read = {vars[0] % width, vars[1], vars[0] / width};
+    for (int k = 2; k < rank; ++k)
+      read.push_back(vars[k]);
+    x = f.acc(read);
+    funcs.isBlockedMatMul = true;
+  } else {
+    bool direct = ht == acc && !linear;
+    Func product = direct ? Func(name) : Func(name + "_acc");
+    product(vars) = Halide::cast(acc, 0);
+    product(vars) += widen(a.call(operandIndex(aType, true, idx))) *
+                     widen(b.call(operandIndex(bType, false, idx)));
+    if (direct) {
+      t.func = product;
+      funcs.main = product;
+      funcs.hasUpdate = true;
+    } else if (linear) {
+      // The product is computed row by row inside the epilogue's loops.
+      funcs.product = product;
+      funcs.isLinear = true;
+    } else {
+      funcs.main = product;
+      funcs.hasUpdate = true;
+    }
+    x = product(vars);
+  }
+  if (!t.func.defined()) {
+    // The epilogue of attn.linear, in the accumulator type. Register tiles
+    // compute whole panels: columns past the end read the last column's
+    // bias and residual.
+    if (linear) {
+      std::vector<Expr> at = idx;
+      if (funcs.isBlockedMatMul)
+        at[rank - 1] = Halide::min(at[rank - 1], static_cast<int>(n) - 1);
+      bool nonFinite = false;
+      if (Value bias = linear.getBias()) {
+        x = x + widen(broadcastRead(get(bias),
+                                    cast<RankedTensorType>(bias.getType()),
+                                    outType, at));
+        nonFinite |= get(bias).nonFinite;
+      }
+      x = applyActivation(linear.getActivation(), x);
+      if (Value residual = linear.getResidual()) {
+        x = x + widen(broadcastRead(get(residual),
+                                    cast<RankedTensorType>(residual.getType()),
+                                    outType, at));
+        nonFinite |= get(residual).nonFinite;
+      }
+      // A residual of -inf (an attention mask) must survive the sum.
+      if (nonFinite)
+        x = Halide::strict_float(x);
+      t.nonFinite = nonFinite;
+    }
+    t.func = Func(name);
+    t.func(vars) = narrow(x, ht);
+    if (funcs.isLinear || funcs.isBlockedMatMul)
+      funcs.main = t.func;
+    funcs.matmul.out = t.func;
+  }
+
+  // Output extents: broadcast batch, then M and N.
+  std::vector<Expr> shape(rank);
+  for (int k = 0; k < rank - 2; ++k) {
+    if (!ShapedType::isDynamic(outType.getDimSize(k))) {
+      shape[k] = static_cast<int>(outType.getDimSize(k));
+      continue;
+    }
+    int ka = k - (rank - aType.getRank());
+    bool aHas = ka >= 0 && aType.getDimSize(ka) != 1;
+    shape[k] = aHas ? a.shape[ka] : b.shape[k - (rank - bType.getRank())];
+  }
+  shape[rank - 2] = a.shape[a.rank() - 2];
+  shape[rank - 1] = b.shape[b.rank() - 1];
+  t.shape = shape;
+  tensors[op->getResult(0)] = t;
+  return success();
+}

@@ -1,0 +1,299 @@
+//===- EmitReductions.cpp - Reductions, softmax and norms -------*- C++ -*-===//
+//
+// ReduceSum/Mean/Max/Min/Prod, ArgMax, Softmax, LogSoftmax and LayerNorm
+// (also RMS, with a residual): Halide reductions in the compute type.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PipelineBuilder.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::halide;
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::Var;
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalizations
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
+                                            const std::string &name,
+                                            OpFuncs &funcs) {
+  Tensor &in = get(op.getInput());
+  auto outType = op.getType();
+  Halide::Type ht = *toHalideType(outType.getElementType());
+  ArrayRef<int64_t> axes = op.getAxes();
+  bool keep = op.getKeepdims();
+  int inRank = in.rank();
+  Halide::Region region;
+  for (int64_t a : axes)
+    region.push_back(Halide::Range(0, in.shape[a]));
+  std::vector<Expr> shape;
+  for (int k = 0; k < inRank; ++k) {
+    bool reduced = llvm::is_contained(axes, k);
+    if (!reduced)
+      shape.push_back(in.shape[k]);
+    else if (keep)
+      shape.push_back(1);
+  }
+  if (region.empty()) {
+    defineElementwise(op, name, funcs, shape,
+                      [&](const std::vector<Expr> &i) { return in.call(i); });
+    return success();
+  }
+  RDom r(region, name + "_r");
+  StringRef kind = op.getKind();
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.shape = shape;
+  std::vector<Var> vars = makeVars(static_cast<int>(shape.size()), name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  std::vector<Expr> inIdx;
+  int o = 0, j = 0;
+  for (int k = 0; k < inRank; ++k) {
+    if (llvm::is_contained(axes, k)) {
+      inIdx.push_back(r[j++]);
+      if (keep)
+        ++o;
+    } else {
+      inIdx.push_back(idx[o++]);
+    }
+  }
+  Expr x = widen(in.call(inIdx));
+  Halide::Type acc = x.type();
+  if (acc.is_int() && acc.bits() < 64 && (kind == "sum" || kind == "prod"))
+    acc = acc.with_bits(64);
+  x = Halide::cast(acc, x);
+  Expr value;
+  if (kind == "sum" || kind == "mean") {
+    value = Halide::sum(x);
+    if (kind == "mean") {
+      Expr count = 1;
+      for (const auto &range : region)
+        count = count * range.extent;
+      value = value / Halide::cast(acc, count);
+    }
+  } else if (kind == "max") {
+    value = Halide::maximum(x);
+  } else if (kind == "min") {
+    value = Halide::minimum(x);
+  } else {
+    value = Halide::product(x);
+  }
+  t.func(vars) = narrow(value, ht);
+  funcs.main = t.func;
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineArgMax(ArgMaxOp op,
+                                            const std::string &name,
+                                            OpFuncs &funcs) {
+  Tensor &in = get(op.getInput());
+  int inRank = in.rank();
+  int64_t axis = op.getAxis();
+  bool keep = op.getKeepdims();
+  std::vector<Expr> shape;
+  for (int k = 0; k < inRank; ++k) {
+    if (k != axis)
+      shape.push_back(in.shape[k]);
+    else if (keep)
+      shape.push_back(1);
+  }
+  int rank = static_cast<int>(shape.size());
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  auto inIndex = [&](Expr at) {
+    std::vector<Expr> ix;
+    int o = 0;
+    for (int k = 0; k < inRank; ++k) {
+      if (k == axis) {
+        ix.push_back(at);
+        if (keep)
+          ++o;
+      } else {
+        ix.push_back(idx[o++]);
+      }
+    }
+    return ix;
+  };
+  RDom r(1, Halide::max(in.shape[axis] - 1, 0), name + "_r");
+  Func state(name + "_state");
+  state(vars) = {Expr(int64_t(0)), widen(in.call(inIndex(0)))};
+  Expr v = widen(in.call(inIndex(r.x)));
+  Expr best = state(vars)[1];
+  Expr better = op.getSelectLastIndex() ? v >= best : v > best;
+  state(vars) = {
+      Halide::select(better, Halide::cast<int64_t>(r.x), state(vars)[0]),
+      Halide::select(better, v, best)};
+  Tensor t;
+  t.type = Halide::Int(64);
+  t.func = Func(name);
+  t.func(vars) = state(vars)[0];
+  t.shape = shape;
+  funcs.main = t.func;
+  funcs.helpers.push_back(state);
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineLogSoftmax(LogSoftmaxOp op,
+                                                const std::string &name,
+                                                OpFuncs &funcs) {
+  Tensor &in = get(op.getInput());
+  Halide::Type ht = *toHalideType(op.getType().getElementType());
+  int rank = in.rank();
+  int64_t axis = op.getAxisAttr().getInt();
+  if (axis < 0)
+    axis += rank;
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  std::vector<Var> rowVars;
+  for (int k = 0; k < rank; ++k)
+    if (k != rank - 1 - axis)
+      rowVars.push_back(vars[k]);
+  RDom r(0, in.shape[axis], name + "_r");
+  std::vector<Expr> rIdx = idx;
+  rIdx[axis] = r.x;
+  Func max(name + "_max"), sum(name + "_sum");
+  max(rowVars) = Halide::maximum(widen(in.call(rIdx)));
+  sum(rowVars) = Halide::sum(Halide::exp(widen(in.call(rIdx)) - max(rowVars)));
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(vars) = narrow(
+      widen(in.call(idx)) - max(rowVars) - Halide::log(sum(rowVars)), ht);
+  t.shape = in.shape;
+  funcs.main = t.func;
+  funcs.helpers = {max, sum};
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+LogicalResult PipelineBuilder::defineLayerNorm(LayerNormOp op,
+                                               const std::string &name,
+                                               OpFuncs &funcs) {
+  Tensor &in = get(op.getInput());
+  auto outType = op.getType();
+  Halide::Type ht = *toHalideType(outType.getElementType());
+  int rank = in.rank();
+  int64_t axis = op.getAxisAttr().getInt();
+  if (axis < 0)
+    axis += rank;
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  // Halide vars of the leading (row) axes: the last `axis` of `vars`.
+  std::vector<Var> rowVars(vars.end() - axis, vars.end());
+  Halide::Region region;
+  Expr count = 1;
+  for (int k = axis; k < rank; ++k) {
+    region.push_back(Halide::Range(0, in.shape[k]));
+    count = count * in.shape[k];
+  }
+  RDom r(region, name + "_r");
+  std::vector<Expr> rIdx(idx.begin(), idx.begin() + axis);
+  for (int k = 0; k < rank - axis; ++k)
+    rIdx.push_back(r[k]);
+  // The normalized rows: the input, plus the residual where there is one.
+  auto row = [&](const std::vector<Expr> &at) {
+    Expr v = Halide::cast<float>(widen(in.call(at)));
+    if (Value residual = op.getResidual())
+      v = v + Halide::cast<float>(widen(broadcastRead(
+                  get(residual), cast<RankedTensorType>(residual.getType()),
+                  outType, at)));
+    return v;
+  };
+  Expr x = row(rIdx);
+  Expr n = Halide::cast<float>(count);
+  float eps = static_cast<float>(op.getEpsilon().convertToDouble());
+  Expr normalized;
+  Expr xv = row(idx);
+  if (op.getRms()) {
+    Func meanSquare(name + "_ms");
+    meanSquare(rowVars) = Halide::sum(x * x) / n;
+    normalized = xv / Halide::sqrt(meanSquare(rowVars) + eps);
+    funcs.helpers = {meanSquare};
+  } else {
+    Func mean(name + "_mean"), var(name + "_var");
+    mean(rowVars) = Halide::sum(x) / n;
+    Expr centered = x - mean(rowVars);
+    var(rowVars) = Halide::sum(centered * centered) / n;
+    normalized = (xv - mean(rowVars)) / Halide::sqrt(var(rowVars) + eps);
+    funcs.helpers = {mean, var};
+  }
+  if (Value scale = op.getScale())
+    normalized =
+        normalized * Halide::cast<float>(widen(broadcastRead(
+                         get(scale), cast<RankedTensorType>(scale.getType()),
+                         outType, idx)));
+  if (Value bias = op.getBias())
+    normalized =
+        normalized +
+        Halide::cast<float>(widen(broadcastRead(
+            get(bias), cast<RankedTensorType>(bias.getType()), outType, idx)));
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(vars) = narrow(normalized, ht);
+  t.shape = in.shape;
+  funcs.main = t.func;
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineSoftmax(SoftmaxOp op,
+                                             const std::string &name,
+                                             OpFuncs &funcs) {
+  Tensor &in = get(op.getInput());
+  auto type = op.getType();
+  Halide::Type ht = *toHalideType(type.getElementType());
+  int rank = type.getRank();
+  int axis = static_cast<int>(op.getNormalizedAxis());
+  int hAxis = rank - 1 - axis;
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> idx = onnxIndex(vars);
+  std::vector<Var> rowVars;
+  for (int k = 0; k < rank; ++k)
+    if (k != hAxis)
+      rowVars.push_back(vars[k]);
+
+  RDom r(0, in.shape[axis], name + "_r");
+  std::vector<Expr> rIdx = idx;
+  rIdx[axis] = r.x;
+
+  SoftmaxFuncs &s = funcs.softmax;
+  s.max = Func(name + "_max");
+  s.exp = Func(name + "_exp");
+  s.sum = Func(name + "_sum");
+  s.out = Func(name);
+  s.max(rowVars) = Halide::maximum(widen(in.call(rIdx)));
+  s.exp(vars) = Halide::exp(widen(in.func(vars)) - s.max(rowVars));
+  std::vector<Expr> expIdx(rIdx.rbegin(), rIdx.rend());
+  s.sum(rowVars) = Halide::sum(s.exp(expIdx));
+  s.out(vars) = narrow(s.exp(vars) / s.sum(rowVars), ht);
+  s.innermost = axis == rank - 1;
+  funcs.main = s.out;
+  funcs.isSoftmax = true;
+
+  Tensor t;
+  t.func = s.out;
+  t.type = ht;
+  t.shape = in.shape;
+  tensors[op.getResult()] = t;
+  return success();
+}
