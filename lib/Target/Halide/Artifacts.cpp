@@ -1,15 +1,17 @@
-//===- Artifacts.cpp - Compile Halide pipelines to files or run them ---*- C++
-//-*-===//
+//===- Artifacts.cpp - Writing what attnc emits -----------------*- C++ -*-===//
 //
-// Lowers the PipelineBuilder's pipelines to a Halide Module (the model plus
-// its `_output_shapes` companion) and writes the requested artifacts. Every
-// file is written under a temporary name beside its destination and renamed
-// into place only when all artifacts succeeded, so a failed compile never
-// leaves a half-written file behind. Halide's exceptions stop here and become
-// MLIR diagnostics.
+// Writes the requested artifacts of a model: as one pipeline (the model
+// plus its `_output_shapes` companion, Lowering.cpp) or as a program of
+// kernels compiled in worker processes. Every file is written under a
+// temporary name beside its destination and renamed into place only when
+// all artifacts succeeded, so a failed compile never leaves a half-written
+// file behind. Halide's exceptions stop here and become MLIR diagnostics.
+// Linking is in Linking.cpp, libraries for several targets in
+// MultiTarget.cpp, the JIT in Jit.cpp.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Artifacts.h"
 #include "PipelineBuilder.h"
 #include "attnc/Target/Halide/HalideEmitter.h"
 
@@ -33,179 +35,6 @@ using namespace mlir::attn::halide;
 
 namespace {
 
-/// The function to compile: the module's only func.func.
-FailureOr<func::FuncOp> soleFunction(ModuleOp module) {
-  func::FuncOp found;
-  for (auto fn : module.getOps<func::FuncOp>()) {
-    if (fn.isExternal() || fn->hasAttr("attn.kernel"))
-      continue;
-    if (found) {
-      module.emitError("expects one function to compile, found '")
-          << found.getSymName() << "' and '" << fn.getSymName() << "'";
-      return failure();
-    }
-    found = fn;
-  }
-  if (!found) {
-    module.emitError("expects a function to compile, found none");
-    return failure();
-  }
-  return found;
-}
-
-/// Loads the plugin of Halide autoscheduler `name`, sets estimates on every
-/// input and output from their static shapes, and schedules the pipeline.
-LogicalResult runAutoscheduler(func::FuncOp fn, PipelineBuilder &pb,
-                               const Halide::Target &target,
-                               const std::string &name) {
-  static const llvm::StringMap<const char *> plugins = {
-      {"Adams2019", "libautoschedule_adams2019.so"},
-      {"Li2018", "libautoschedule_li2018.so"},
-      {"Mullapudi2016", "libautoschedule_mullapudi2016.so"}};
-  auto plugin = plugins.find(name);
-  if (plugin == plugins.end())
-    return fn.emitError("unknown autoscheduler '")
-           << name << "' (supported: Adams2019, Li2018, Mullapudi2016)";
-  llvm::SmallString<256> path(ATTNC_HALIDE_PLUGIN_DIR);
-  llvm::sys::path::append(path, plugin->second);
-  if (!llvm::sys::fs::exists(path))
-    return fn.emitError("the Halide autoscheduler plugin for '")
-           << name << "' is not installed (looked for " << path << ")";
-  // Adams2019's default beam search (32 states) exhausts memory on
-  // attention pipelines; attnc runs it greedily unless told otherwise.
-  if (name == "Adams2019")
-    setenv("HL_BEAM_SIZE", "1", /*overwrite=*/0);
-  static llvm::StringSet<> loaded;
-  if (!loaded.contains(path)) {
-    Halide::load_plugin(path.str().str());
-    loaded.insert(path);
-  }
-  auto region = [](llvm::ArrayRef<int64_t> shape) {
-    Halide::Region r;
-    for (int64_t extent : llvm::reverse(shape))
-      r.emplace_back(0, static_cast<int>(extent));
-    return r;
-  };
-  for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
-    auto ranked = cast<RankedTensorType>(type);
-    if (!ranked.hasStaticShape())
-      return fn.emitError("the autoscheduler needs static input shapes: "
-                          "input ")
-             << i << " ('" << pb.params[i].name() << "') has type " << ranked
-             << "; pin it with --input-shape";
-    pb.params[i].set_estimates(region(ranked.getShape()));
-  }
-  for (PipelineBuilder::Weight &w : pb.weights)
-    w.param.set_estimates(region(w.shape));
-  for (auto [out, shape] : llvm::zip(pb.outputs, pb.outputShapes)) {
-    std::vector<int64_t> extents;
-    for (const Halide::Expr &e : shape) {
-      Halide::Expr simplified =
-          Halide::Internal::simplify(Halide::cast<int64_t>(e));
-      const int64_t *c = Halide::Internal::as_const_int(simplified);
-      if (!c)
-        return fn.emitError("the autoscheduler needs static output shapes: "
-                            "output '")
-               << out.name() << "' has an extent known only at run time";
-      extents.push_back(*c);
-    }
-    out.set_estimates(region(extents));
-  }
-  Halide::MachineParams machine(
-      static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
-      32 * 1024 * 1024, 40);
-  pb.pipeline().auto_schedule(name, target, machine);
-  return success();
-}
-
-/// A lowered model: the Halide module and what the JIT needs.
-struct Lowered {
-  std::unique_ptr<PipelineBuilder> builder;
-  Halide::Target target;
-  std::string name;
-};
-
-FailureOr<Lowered> buildPipelines(ModuleOp module,
-                                  const HalideEmitOptions &options) {
-  FailureOr<func::FuncOp> fn = soleFunction(module);
-  if (failed(fn))
-    return failure();
-  FailureOr<std::string> targetString = resolveHalideTarget(options.target);
-  if (failed(targetString)) {
-    module.emitError("unknown Halide target '") << options.target << "'";
-    return failure();
-  }
-  Lowered lowered;
-  lowered.target = Halide::Target(*targetString);
-  lowered.name = options.functionName.empty() ? fn->getSymName().str()
-                                              : options.functionName;
-  lowered.name = cIdentifier(lowered.name);
-  bool autoschedule = !options.autoscheduler.empty();
-  if (autoschedule)
-    // The autoscheduler sees the plain algorithm: no op is register-blocked
-    // or tiled by attnc.
-    fn->walk([](Operation *op) { op->removeAttr("schedule"); });
-  lowered.builder = std::make_unique<PipelineBuilder>(*fn);
-  lowered.builder->progress = options.progress;
-  lowered.builder->weightsAsParams = options.weightsAsParams;
-  lowered.builder->applySchedules = !autoschedule;
-  lowered.builder->kernelPrefix = lowered.name;
-  if (failed(lowered.builder->build(lowered.target)))
-    return failure();
-  if (!lowered.builder->kernels.empty() && autoschedule)
-    return fn->emitError("the autoscheduler schedules one pipeline: compile "
-                         "the model without attn-outline-kernels");
-  if (autoschedule &&
-      failed(runAutoscheduler(*fn, *lowered.builder, lowered.target,
-                              options.autoscheduler)))
-    return failure();
-  if (options.stage && lowered.builder->kernels.empty())
-    options.stage("lowering the Halide pipeline and generating code");
-  return lowered;
-}
-
-Halide::Module toModule(Lowered &lowered) {
-  PipelineBuilder &pb = *lowered.builder;
-  Halide::Module module = pb.pipeline().compile_to_module(
-      pb.arguments(), lowered.name, lowered.target);
-  Halide::Module shapes = pb.shapesPipeline().compile_to_module(
-      pb.arguments(), lowered.name + "_output_shapes", lowered.target);
-  for (const auto &f : shapes.functions())
-    module.append(f);
-  return module;
-}
-
-/// Runs `body`, turning Halide's and the standard library's exceptions into
-/// an error at `loc`.
-template <typename Fn> LogicalResult guarded(Location loc, Fn body) {
-  try {
-    return body();
-  } catch (const Halide::Error &e) {
-    emitError(loc) << "Halide: " << e.what();
-  } catch (const std::exception &e) {
-    emitError(loc) << "code generation failed: " << e.what();
-  }
-  return failure();
-}
-
-/// A scratch directory removed on destruction.
-struct ScratchDir {
-  llvm::SmallString<128> path;
-  ScratchDir() {
-    if (llvm::sys::fs::createUniqueDirectory("attnc", path))
-      path.clear();
-  }
-  ~ScratchDir() {
-    if (!path.empty())
-      llvm::sys::fs::remove_directories(path);
-  }
-  std::string file(llvm::StringRef name) const {
-    llvm::SmallString<128> p(path);
-    llvm::sys::path::append(p, name);
-    return std::string(p);
-  }
-};
-
 /// Extracts the PTX text Halide embeds in a CUDA object.
 FailureOr<std::string> extractPtx(llvm::StringRef objectBytes) {
   size_t start = objectBytes.find("// Generated by LLVM NVPTX Back-End");
@@ -215,51 +44,9 @@ FailureOr<std::string> extractPtx(llvm::StringRef objectBytes) {
   return objectBytes.slice(start, end).str();
 }
 
-/// Finds the C++ compiler that links shared libraries for `target`.
-std::string linkerFor(const Halide::Target &target) {
-  bool hostIsArm = Halide::get_host_target().arch == Halide::Target::ARM;
-  if (target.arch == Halide::Target::ARM && !hostIsArm) {
-    if (auto p = llvm::sys::findProgramByName("aarch64-linux-gnu-g++"))
-      return *p;
-    return "";
-  }
-  for (const char *name : {"c++", "g++", "clang++"})
-    if (auto p = llvm::sys::findProgramByName(name))
-      return *p;
-  return "";
-}
+} // namespace
 
-/// Links `objects` into the shared library `path` with the C++ compiler.
-LogicalResult linkSharedLibrary(Location loc, const Halide::Target &target,
-                                llvm::ArrayRef<std::string> objects,
-                                const std::string &path,
-                                const ScratchDir &scratch) {
-  std::string linker = linkerFor(target);
-  if (linker.empty())
-    return emitError(loc) << "no C++ compiler found to link a shared "
-                             "library for "
-                          << target.to_string()
-                          << (target.arch == Halide::Target::ARM
-                                  ? " (install g++-aarch64-linux-gnu)"
-                                  : "");
-  std::string errorLog = scratch.file("link.log");
-  llvm::SmallVector<llvm::StringRef> argv = {linker, "-shared", "-o", path};
-  argv.append(objects.begin(), objects.end());
-  argv.append({"-lpthread", "-ldl", "-lm"});
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, errorLog,
-                                                errorLog};
-  std::string message;
-  int rc = llvm::sys::ExecuteAndWait(linker, argv, std::nullopt, redirects, 0,
-                                     0, &message);
-  if (rc != 0) {
-    auto log = llvm::MemoryBuffer::getFile(errorLog);
-    return emitError(loc) << "linking the shared library with " << linker
-                          << " failed"
-                          << (message.empty() ? "" : ": " + message)
-                          << (log ? ("\n" + (*log)->getBuffer()).str() : "");
-  }
-  return success();
-}
+namespace mlir::attn::halide {
 
 /// Writes one artifact into `path` (a temporary name) from the module.
 LogicalResult writeArtifact(Location loc, Lowered &lowered,
@@ -417,7 +204,7 @@ commitFiles(Location loc,
   return success();
 }
 
-} // namespace
+} // namespace mlir::attn::halide
 
 FailureOr<std::string> mlir::attn::resolveHalideTarget(llvm::StringRef target) {
   try {
@@ -582,6 +369,10 @@ programOutputs(llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files,
   return out;
 }
 
+} // namespace
+
+namespace mlir::attn::halide {
+
 /// Concatenates `parts` into `path`.
 LogicalResult concatenate(Location loc, llvm::ArrayRef<std::string> parts,
                           const std::string &path) {
@@ -598,49 +389,9 @@ LogicalResult concatenate(Location loc, llvm::ArrayRef<std::string> parts,
   return success();
 }
 
-/// The linker that combines objects for `target` into one (`ld -r`):
-/// binutils' own, else the C++ compiler's driver.
-std::string relocatableLinkerFor(const Halide::Target &target, bool &driver) {
-  bool hostIsArm = Halide::get_host_target().arch == Halide::Target::ARM;
-  const char *ld = target.arch == Halide::Target::ARM && !hostIsArm
-                       ? "aarch64-linux-gnu-ld"
-                       : "ld";
-  driver = false;
-  if (auto p = llvm::sys::findProgramByName(ld))
-    return *p;
-  driver = true;
-  return linkerFor(target);
-}
+} // namespace mlir::attn::halide
 
-/// Links `objects` into one relocatable object `path`.
-LogicalResult linkObject(Location loc, const Halide::Target &target,
-                         llvm::ArrayRef<std::string> objects,
-                         const std::string &path, const ScratchDir &scratch) {
-  bool driver = false;
-  std::string linker = relocatableLinkerFor(target, driver);
-  if (linker.empty())
-    return emitError(loc) << "no linker (ld) found to combine the kernels "
-                             "into one object for "
-                          << target.to_string();
-  std::string errorLog = scratch.file("link-r.log");
-  llvm::SmallVector<llvm::StringRef> argv = {linker, "-r"};
-  if (driver)
-    argv.push_back("-nostdlib");
-  argv.append({"-o", path});
-  argv.append(objects.begin(), objects.end());
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, errorLog,
-                                                errorLog};
-  std::string message;
-  if (llvm::sys::ExecuteAndWait(linker, argv, std::nullopt, redirects, 0, 0,
-                                &message) != 0) {
-    auto log = llvm::MemoryBuffer::getFile(errorLog);
-    return emitError(loc) << "combining the kernels with " << linker
-                          << " failed"
-                          << (message.empty() ? "" : ": " + message)
-                          << (log ? ("\n" + (*log)->getBuffer()).str() : "");
-  }
-  return success();
-}
+namespace {
 
 /// Compiles a program (the model's entry point, its `_output_shapes` and
 /// every distinct kernel, each in a worker) and writes `kind` into `path`.
@@ -849,179 +600,6 @@ LogicalResult mlir::attn::emitHalideArtifacts(
   return commitFiles(loc, renames);
 }
 
-namespace {
-
-/// The name of the variant of `function` for `target`: its features past
-/// arch-bits-os (`model_avx512_avx2...`), or `baseline`.
-std::string variantName(const std::string &function,
-                        const Halide::Target &target) {
-  Halide::Target bare(target.os, target.arch, target.bits);
-  std::string full =
-                  target.without_feature(Halide::Target::NoRuntime).to_string(),
-              prefix = bare.to_string();
-  std::string features = full.size() > prefix.size()
-                             ? full.substr(prefix.size() + 1)
-                             : std::string("baseline");
-  return cIdentifier(function + "_" + features);
-}
-
-/// The features of `target` as the bit words halide_can_use_target_features
-/// takes.
-std::vector<uint64_t> featureWords(const Halide::Target &target) {
-  std::vector<uint64_t> words((Halide::Target::FeatureEnd + 63) / 64, 0);
-  for (int f = 0; f < Halide::Target::FeatureEnd; ++f)
-    if (target.has_feature(static_cast<Halide::Target::Feature>(f)))
-      words[f / 64] |= uint64_t(1) << (f % 64);
-  return words;
-}
-
-/// The dispatching entry point: on its first call it asks the runtime,
-/// target by target, whether the CPU has the target's features, and calls
-/// (and remembers) the first variant that can run; its result is the
-/// variant's.
-Halide::Module dispatchModule(
-    const std::string &function, const Halide::Target &base,
-    const std::vector<Halide::Internal::LoweredArgument> &args,
-    const std::vector<std::pair<Halide::Target, std::string>> &variants) {
-  using namespace Halide::Internal;
-  std::vector<Halide::Expr> choices;
-  for (size_t i = 0; i < variants.size(); ++i) {
-    Halide::Expr usable = Halide::Expr(1);
-    if (i + 1 < variants.size()) {
-      std::vector<Halide::Expr> words;
-      for (uint64_t w : featureWords(variants[i].first))
-        words.push_back(UIntImm::make(Halide::UInt(64), w));
-      usable =
-          Call::make(Halide::Int(32), "halide_can_use_target_features",
-                     {static_cast<int>(words.size()),
-                      Call::make(Halide::type_of<uint64_t *>(),
-                                 Call::make_struct, words, Call::Intrinsic)},
-                     Call::Extern);
-    }
-    choices.push_back(usable != 0);
-    choices.push_back(StringImm::make(variants[i].second));
-  }
-  Halide::Expr result =
-      Call::make(Halide::Int(32), Call::call_cached_indirect_function, choices,
-                 Call::Intrinsic);
-  std::string resultName = function + "_variant_result";
-  Halide::Expr resultVar = Variable::make(Halide::Int(32), resultName);
-  Stmt body = AssertStmt::make(resultVar == 0, resultVar);
-  body = LetStmt::make(resultName, result, body);
-  // Asserts on: they carry the variant's error code back.
-  Halide::Target target = base.with_feature(Halide::Target::NoRuntime)
-                              .with_feature(Halide::Target::NoBoundsQuery)
-                              .without_feature(Halide::Target::NoAsserts);
-  Halide::Module module(function, target);
-  module.append(LoweredFunc(function, args, body,
-                            Halide::LinkageType::ExternalPlusMetadata));
-  return module;
-}
-
-} // namespace
-
-LogicalResult mlir::attn::emitHalideMultiTarget(
-    llvm::ArrayRef<ModuleOp> modules, llvm::ArrayRef<std::string> targets,
-    const HalideEmitOptions &options,
-    llvm::ArrayRef<std::pair<ArtifactKind, std::string>> files) {
-  using Halide::OutputFileType;
-  Location loc = ModuleOp(modules.front()).getLoc();
-  for (const auto &[kind, path] : files)
-    if (kind != ArtifactKind::StaticLibrary &&
-        kind != ArtifactKind::SharedLibrary && kind != ArtifactKind::Header)
-      return emitError(loc) << "several targets make one library: use "
-                               "--emit=static-lib or --emit=shared-lib";
-  std::vector<std::pair<std::string, std::string>> renames;
-  LogicalResult status = guarded(loc, [&]() -> LogicalResult {
-    ScratchDir scratch;
-    if (scratch.path.empty())
-      return emitError(loc) << "cannot create a temporary directory";
-    std::vector<Lowered> lowered;
-    for (size_t i = 0; i < modules.size(); ++i) {
-      HalideEmitOptions variantOptions = options;
-      variantOptions.target = targets[i];
-      FailureOr<Lowered> l =
-          buildPipelines(ModuleOp(modules[i]), variantOptions);
-      if (failed(l))
-        return failure();
-      lowered.push_back(std::move(*l));
-    }
-    const Halide::Target base = lowered.back().target;
-    const std::string function = lowered.back().name;
-    for (const Lowered &l : lowered)
-      if (l.target.os != base.os || l.target.arch != base.arch ||
-          l.target.bits != base.bits)
-        return emitError(loc)
-               << "the targets of one library must share architecture and "
-                  "operating system: "
-               << l.target.to_string() << " and " << base.to_string();
-
-    // Each variant without a runtime; one runtime with the features every
-    // target has; the shapes pipeline once; the dispatcher.
-    std::vector<std::string> objects;
-    std::vector<std::pair<Halide::Target, std::string>> variants;
-    std::vector<Halide::Internal::LoweredArgument> args;
-    std::vector<uint64_t> common(featureWords(base).size(), ~uint64_t(0));
-    for (Lowered &l : lowered) {
-      std::string name = variantName(function, l.target);
-      Halide::Target t = l.target.with_feature(Halide::Target::NoRuntime);
-      Halide::Module m = l.builder->pipeline().compile_to_module(
-          l.builder->arguments(), name, t);
-      args = m.get_function_by_name(name).args;
-      objects.push_back(scratch.file(name + ".o"));
-      m.compile({{OutputFileType::object, objects.back()}});
-      variants.push_back({l.target, name});
-      std::vector<uint64_t> words = featureWords(l.target);
-      for (size_t w = 0; w < words.size(); ++w)
-        common[w] &= words[w];
-    }
-    PipelineBuilder &pb = *lowered.back().builder;
-    Halide::Module shapes = pb.shapesPipeline().compile_to_module(
-        pb.arguments(), function + "_output_shapes",
-        base.with_feature(Halide::Target::NoRuntime));
-    objects.push_back(scratch.file("shapes.o"));
-    shapes.compile({{OutputFileType::object, objects.back()}});
-    Halide::Target runtimeTarget(base.os, base.arch, base.bits);
-    for (int f = 0; f < Halide::Target::FeatureEnd; ++f)
-      if (f != Halide::Target::NoRuntime && (common[f / 64] >> (f % 64)) & 1)
-        runtimeTarget.set_feature(static_cast<Halide::Target::Feature>(f));
-    objects.push_back(scratch.file("runtime.o"));
-    Halide::compile_standalone_runtime(objects.back(), runtimeTarget);
-    objects.push_back(scratch.file("dispatch.o"));
-    dispatchModule(function, base, args, variants)
-        .compile({{OutputFileType::object, objects.back()}});
-
-    for (const auto &[kind, path] : files) {
-      std::string tmp = temporaryPath(path);
-      renames.push_back({tmp, path});
-      if (kind == ArtifactKind::StaticLibrary) {
-        Halide::create_static_library(objects, base, tmp);
-      } else if (kind == ArtifactKind::SharedLibrary) {
-        if (failed(linkSharedLibrary(loc, base, objects, tmp, scratch)))
-          return failure();
-      } else {
-        // Declarations only: the entry point as the variants take it, and
-        // the shapes pipeline.
-        Halide::Module header(function, base);
-        header.append(Halide::Internal::LoweredFunc(
-            function, args, {}, Halide::LinkageType::ExternalPlusMetadata));
-        for (const auto &f : shapes.functions())
-          header.append(f);
-        header.compile({{OutputFileType::c_header, tmp}});
-        if (failed(finishHeader(loc, tmp, path, options.headerPreamble)))
-          return failure();
-      }
-    }
-    return success();
-  });
-  if (failed(status)) {
-    for (auto &[tmp, dst] : renames)
-      llvm::sys::fs::remove(tmp);
-    return failure();
-  }
-  return commitFiles(loc, renames);
-}
-
 LogicalResult mlir::attn::emitHalideText(ModuleOp module,
                                          const HalideEmitOptions &options,
                                          ArtifactKind kind,
@@ -1037,150 +615,4 @@ LogicalResult mlir::attn::emitHalideText(ModuleOp module,
     return module.emitError("cannot read back '") << path << "'";
   os << (*buffer)->getBuffer();
   return success();
-}
-
-//===----------------------------------------------------------------------===//
-// JIT
-//===----------------------------------------------------------------------===//
-
-size_t HostTensor::elementBytes(DType dtype) {
-  switch (dtype) {
-  case DType::F64:
-  case DType::I64:
-  case DType::U64:
-    return 8;
-  case DType::F32:
-  case DType::I32:
-  case DType::U32:
-    return 4;
-  case DType::F16:
-  case DType::BF16:
-  case DType::I16:
-  case DType::U16:
-    return 2;
-  case DType::I8:
-  case DType::U8:
-  case DType::Bool:
-    return 1;
-  }
-  return 1;
-}
-
-int64_t HostTensor::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-namespace {
-
-Halide::Type halideTypeOf(DType dtype) {
-  switch (dtype) {
-  case DType::F32:
-    return Halide::Float(32);
-  case DType::F64:
-    return Halide::Float(64);
-  case DType::F16:
-    return Halide::Float(16);
-  case DType::BF16:
-    return Halide::BFloat(16);
-  case DType::I64:
-    return Halide::Int(64);
-  case DType::I32:
-    return Halide::Int(32);
-  case DType::I16:
-    return Halide::Int(16);
-  case DType::I8:
-    return Halide::Int(8);
-  case DType::U64:
-    return Halide::UInt(64);
-  case DType::U32:
-    return Halide::UInt(32);
-  case DType::U16:
-    return Halide::UInt(16);
-  case DType::U8:
-    return Halide::UInt(8);
-  case DType::Bool:
-    return Halide::Bool();
-  }
-  return Halide::Float(32);
-}
-
-FailureOr<DType> dtypeOf(Halide::Type type) {
-  for (DType d : {DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64,
-                  DType::I32, DType::I16, DType::I8, DType::U64, DType::U32,
-                  DType::U16, DType::U8, DType::Bool})
-    if (halideTypeOf(d) == type)
-      return d;
-  return failure();
-}
-
-std::vector<int> reversedSizes(const std::vector<int64_t> &shape) {
-  return std::vector<int>(shape.rbegin(), shape.rend());
-}
-
-} // namespace
-
-LogicalResult mlir::attn::runWithJit(ModuleOp module,
-                                     llvm::ArrayRef<HostTensor> inputs,
-                                     std::vector<HostTensor> &outputs) {
-  Location loc = module.getLoc();
-  return guarded(loc, [&]() -> LogicalResult {
-    HalideEmitOptions options;
-    options.target = "host";
-    FailureOr<Lowered> lowered = buildPipelines(module, options);
-    if (failed(lowered))
-      return failure();
-    PipelineBuilder &pb = *lowered->builder;
-    Halide::Target jitTarget = Halide::get_jit_target_from_environment();
-    if (inputs.size() != pb.params.size())
-      return emitError(loc) << "expects " << pb.params.size() << " inputs, got "
-                            << inputs.size();
-    std::vector<HostTensor> inputCopies(inputs.begin(), inputs.end());
-    for (size_t k = 0; k < inputs.size(); ++k) {
-      HostTensor &in = inputCopies[k];
-      if (halideTypeOf(in.dtype) != pb.params[k].type())
-        return emitError(loc) << "input " << k << " ('" << pb.params[k].name()
-                              << "') has the wrong element type";
-      if (static_cast<int>(in.shape.size()) != pb.params[k].dimensions())
-        return emitError(loc)
-               << "input " << k << " ('" << pb.params[k].name()
-               << "') expects rank " << pb.params[k].dimensions();
-      Halide::Buffer<> buffer(halideTypeOf(in.dtype), in.data.data(),
-                              reversedSizes(in.shape));
-      pb.params[k].set(buffer);
-    }
-    // Scalar outputs only: there is no extent to compute.
-    int64_t count = pb.numOutputExtents();
-    Halide::Buffer<int64_t> extents;
-    if (count > 0)
-      extents =
-          pb.shapesPipeline().realize({static_cast<int>(count)}, jitTarget);
-    std::vector<Halide::Buffer<>> buffers;
-    outputs.clear();
-    int64_t pos = 0;
-    for (size_t o = 0; o < pb.outputs.size(); ++o) {
-      HostTensor out;
-      FailureOr<DType> dtype = dtypeOf(pb.outputTypes[o]);
-      if (failed(dtype))
-        return emitError(loc) << "output " << o << " has no host type";
-      out.dtype = *dtype;
-      for (size_t d = 0; d < pb.outputShapes[o].size(); ++d)
-        out.shape.push_back(extents(static_cast<int>(pos++)));
-      out.data.resize(out.numElements() * HostTensor::elementBytes(out.dtype));
-      outputs.push_back(std::move(out));
-    }
-    // An empty output still needs a host pointer: a null one would make the
-    // realization a bounds query that computes nothing.
-    alignas(8) static char emptyStorage[8];
-    for (HostTensor &out : outputs)
-      buffers.push_back(Halide::Buffer<>(
-          halideTypeOf(out.dtype),
-          out.data.empty() ? static_cast<void *>(emptyStorage)
-                           : static_cast<void *>(out.data.data()),
-          reversedSizes(out.shape)));
-    pb.pipeline().realize(Halide::Realization(buffers), jitTarget);
-    return success();
-  });
 }

@@ -229,7 +229,7 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     // Register tiles over panels of `width` columns: tasks of rows × one
     // panel, the panel's weights read sequentially where they were laid out
     // panel by panel.
-    BlockedMatMulFuncs &f = funcs.matmul;
+    BlockedMatMulFuncs &f = funcs.form.emplace<BlockedMatMulFuncs>();
     f.taskRows = static_cast<int>(schedule.getTiles()[0]);
     f.panelColumns = static_cast<int>(schedule.getTiles()[1]);
     f.tileRows = static_cast<int>(schedule.getTiles()[2]);
@@ -320,7 +320,6 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     for (int k = 2; k < rank; ++k)
       read.push_back(vars[k]);
     x = f.acc(read);
-    funcs.isBlockedMatMul = true;
   } else {
     bool direct = ht == acc && !linear;
     Func product = direct ? Func(name) : Func(name + "_acc");
@@ -333,8 +332,7 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
       funcs.hasUpdate = true;
     } else if (linear) {
       // The product is computed row by row inside the epilogue's loops.
-      funcs.product = product;
-      funcs.isLinear = true;
+      funcs.form = LinearFuncs{product};
     } else {
       funcs.main = product;
       funcs.hasUpdate = true;
@@ -347,7 +345,7 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     // bias and residual.
     if (linear) {
       std::vector<Expr> at = idx;
-      if (funcs.isBlockedMatMul)
+      if (std::holds_alternative<BlockedMatMulFuncs>(funcs.form))
         at[rank - 1] = Halide::min(at[rank - 1], static_cast<int>(n) - 1);
       bool nonFinite = false;
       if (Value bias = linear.getBias()) {
@@ -370,9 +368,10 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     }
     t.func = Func(name);
     t.func(vars) = narrow(x, ht);
-    if (funcs.isLinear || funcs.isBlockedMatMul)
+    if (!std::holds_alternative<std::monostate>(funcs.form))
       funcs.main = t.func;
-    funcs.matmul.out = t.func;
+    if (auto *blocked = std::get_if<BlockedMatMulFuncs>(&funcs.form))
+      blocked->out = t.func;
   }
 
   // Output extents: broadcast batch, then M and N.

@@ -276,7 +276,7 @@ LogicalResult PipelineBuilder::defineSoftmax(SoftmaxOp op,
   std::vector<Expr> rIdx = idx;
   rIdx[axis] = r.x;
 
-  SoftmaxFuncs &s = funcs.softmax;
+  SoftmaxFuncs &s = funcs.form.emplace<SoftmaxFuncs>();
   s.max = Func(name + "_max");
   s.exp = Func(name + "_exp");
   s.sum = Func(name + "_sum");
@@ -288,7 +288,6 @@ LogicalResult PipelineBuilder::defineSoftmax(SoftmaxOp op,
   s.out(vars) = narrow(s.exp(vars) / s.sum(rowVars), ht);
   s.innermost = axis == rank - 1;
   funcs.main = s.out;
-  funcs.isSoftmax = true;
 
   Tensor t;
   t.func = s.out;

@@ -164,7 +164,7 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   Tensor &v = get(op.getV());
   auto schedule = cast<ScheduleAttr>(op->getAttr("schedule"));
   ArrayRef<int64_t> tiles = schedule.getTiles();
-  BlockedSdpaFuncs &f = funcs.blocked;
+  BlockedSdpaFuncs &f = funcs.form.emplace<BlockedSdpaFuncs>();
   // All six tiles are given, within their blocks (the verifier's).
   auto tile = [&](size_t index) { return static_cast<int>(tiles[index]); };
   int headDim = static_cast<int>(op.getQ().getType().getDimSize(3));
@@ -343,7 +343,6 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   f.out(d, i, h, b) = narrow(average, ht);
   f.out.bound(d, 0, valueDim);
   funcs.main = f.out;
-  funcs.isBlockedSdpa = true;
 
   recordSdpaResult(op, f.out, ht, q, v);
   return success();
@@ -381,7 +380,7 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
   Expr numBlocks = (nk + bk - 1) / bk;
 
   Var d("d"), j("j"), i("i"), h("h"), b("b"), kb("kb"), l("l");
-  SdpaFuncs &f = funcs.sdpa;
+  SdpaFuncs &f = funcs.form.emplace<SdpaFuncs>();
   f.lanesCount = lanes;
   f.kvBlocks = RDom(0, numBlocks, name + "_kvb");
   f.headDim = RDom(0, headDim, name + "_rd");
@@ -479,7 +478,6 @@ LogicalResult PipelineBuilder::defineSdpa(SdpaOp op, const std::string &name,
     average = Halide::select(f.state(d, i, h, b)[1] == low, zero, average);
   f.out(d, i, h, b) = narrow(average, ht);
   funcs.main = f.out;
-  funcs.isSdpa = true;
 
   recordSdpaResult(op, f.out, ht, q, v);
   return success();

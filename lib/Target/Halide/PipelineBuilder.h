@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace mlir::attn::halide {
@@ -174,6 +175,12 @@ struct BlockedMatMulFuncs {
   Halide::Func aPairs, bPairs;
 };
 
+/// attn.linear in generic code: `main` is the epilogue, `product` the
+/// matrix product it reads, computed per row of `main`.
+struct LinearFuncs {
+  Halide::Func product;
+};
+
 /// Funcs of a softmax, kept for its schedule.
 struct SoftmaxFuncs {
   Halide::Func out, max, exp, sum;
@@ -186,17 +193,11 @@ struct OpFuncs {
   Halide::Func main;
   /// True when `main` has an update stage (reductions).
   bool hasUpdate = false;
-  SdpaFuncs sdpa;
-  BlockedSdpaFuncs blocked;
-  SoftmaxFuncs softmax;
-  bool isSdpa = false, isBlockedSdpa = false, isSoftmax = false;
-  /// attn.linear: `main` is the epilogue, `product` the matrix product it
-  /// reads, computed per row of `main`.
-  bool isLinear = false;
-  Halide::Func product;
-  /// attn.matmul / attn.linear in register tiles.
-  bool isBlockedMatMul = false;
-  BlockedMatMulFuncs matmul;
+  /// The op's form where its schedule needs more than `main`: one record
+  /// per form (none for ops that are one Func).
+  std::variant<std::monostate, SdpaFuncs, BlockedSdpaFuncs, SoftmaxFuncs,
+               LinearFuncs, BlockedMatMulFuncs>
+      form;
   /// Funcs computed into buffers of their own before `main` (statistics of
   /// a normalization, the state of an argmax), scheduled like it.
   std::vector<Halide::Func> helpers;

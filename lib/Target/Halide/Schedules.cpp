@@ -359,8 +359,9 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
 /// attn.linear: the epilogue scheduled like any op, the product computed
 /// for one row (or the rows of one parallel task) at a time inside it, so
 /// the epilogue reads it from cache.
-void scheduleLinear(const OpFuncs &funcs, ScheduleAttr schedule) {
-  Func out = funcs.main, product = funcs.product;
+void scheduleLinear(const OpFuncs &funcs, const LinearFuncs &linear,
+                    ScheduleAttr schedule) {
+  Func out = funcs.main, product = linear.product;
   scheduleFunc(out, schedule);
   std::vector<Var> vars = out.args();
   int rank = static_cast<int>(vars.size());
@@ -488,32 +489,22 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
   for (const Func &helper : funcs.helpers)
     scheduleFunc(helper, schedule);
   if (schedule.getInlined()) {
-    if (funcs.hasUpdate || funcs.isSdpa || funcs.isBlockedSdpa ||
-        funcs.isSoftmax || funcs.isLinear || funcs.isBlockedMatMul)
+    if (funcs.hasUpdate || !std::holds_alternative<std::monostate>(funcs.form))
       return op->emitOpError("cannot be inlined: it has reductions of its "
                              "own");
     return success();
   }
-  if (funcs.isSdpa) {
-    scheduleSdpa(funcs.sdpa, schedule);
-    return success();
-  }
-  if (funcs.isBlockedSdpa) {
-    scheduleBlockedSdpa(funcs.blocked, schedule);
-    return success();
-  }
-  if (funcs.isSoftmax) {
-    scheduleSoftmax(funcs.softmax, schedule);
-    return success();
-  }
-  if (funcs.isBlockedMatMul) {
-    scheduleBlockedMatMul(funcs.matmul, schedule, funcs.isOutput);
-    return success();
-  }
-  if (funcs.isLinear) {
-    scheduleLinear(funcs, schedule);
-    return success();
-  }
-  scheduleFunc(funcs.main, schedule);
+  if (auto *f = std::get_if<SdpaFuncs>(&funcs.form))
+    scheduleSdpa(*f, schedule);
+  else if (auto *f = std::get_if<BlockedSdpaFuncs>(&funcs.form))
+    scheduleBlockedSdpa(*f, schedule);
+  else if (auto *f = std::get_if<SoftmaxFuncs>(&funcs.form))
+    scheduleSoftmax(*f, schedule);
+  else if (auto *f = std::get_if<BlockedMatMulFuncs>(&funcs.form))
+    scheduleBlockedMatMul(*f, schedule, funcs.isOutput);
+  else if (auto *f = std::get_if<LinearFuncs>(&funcs.form))
+    scheduleLinear(funcs, *f, schedule);
+  else
+    scheduleFunc(funcs.main, schedule);
   return success();
 }
