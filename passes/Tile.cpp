@@ -118,10 +118,8 @@ ScheduleAttr scheduleSdpa(SdpaOp op, const TargetInfo &target, bool bf16) {
   int64_t rows = std::min<int64_t>(6, (regs - dimVectors - 2) / dimVectors);
   rows = std::min<int64_t>(rows, qBlock);
   // bfloat16 products sum pairs of head dimensions (Q·Kᵀ) and of keys
-  // (P·V): both head sizes even and static, float32 elements.
-  bool pairs = bf16 && isa<Float32Type>(q.getElementType()) &&
-               !ShapedType::isDynamic(q.getDimSize(3)) &&
-               !ShapedType::isDynamic(v.getDimSize(3)) && d % 2 == 0 &&
+  // (P·V): both head sizes even (static here), float32 elements.
+  bool pairs = bf16 && isa<Float32Type>(q.getElementType()) && d % 2 == 0 &&
                dv % 2 == 0 && kvBlock % 2 == 0;
   return ScheduleAttr::get(ctx, KernelForm::blocked, lanes,
                            {qBlock, kvBlock, rowVectors * lanes, keys,

@@ -323,8 +323,9 @@ Halide::Module PipelineBuilder::programModule(const std::string &name,
     lets.emplace_back(var + ".buffer", b.build());
     buffers[v] = Variable::make(bufferPtr, var + ".buffer");
   }
-  // Constants, as the calls read them: a weight that the kernels read only
-  // re-laid out in panels is not stored as it is as well.
+  // Constants, embedded where a call first reads them: one that no kernel
+  // reads (folded into the IR, or read only inside the program) is not
+  // stored.
   auto bufferOf = [&](Value v) -> Expr {
     if (Expr e = buffers.lookup(v); e.defined())
       return e;
