@@ -48,12 +48,16 @@ std::optional<ConstantBytes> mlir::attn::constantBytes(Value v) {
 }
 
 Value mlir::attn::makeConstant(OpBuilder &b, Location loc,
-                               RankedTensorType type, ArrayRef<char> bytes,
-                               StringRef blobName) {
+                               RankedTensorType type,
+                               std::vector<char> bytes, StringRef blobName) {
   ElementsAttr attr;
-  if (bytes.size() > 4096) {
-    AsmResourceBlob blob =
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(double));
+  if (bytes.size() > 4096 &&
+      reinterpret_cast<uintptr_t>(bytes.data()) % alignof(double) == 0) {
+    auto *owned = new std::vector<char>(std::move(bytes));
+    AsmResourceBlob blob(
+        ArrayRef<char>(*owned), alignof(double),
+        [owned](void *, size_t, size_t) { delete owned; },
+        /*dataIsMutable=*/true);
     attr = DenseResourceElementsAttr::get(type, blobName, std::move(blob));
   } else {
     attr = DenseElementsAttr::getFromRawBuffer(type, bytes);

@@ -39,9 +39,10 @@ struct ConstantBytes {
 std::optional<ConstantBytes> constantBytes(Value v);
 
 /// A constant of `type` holding `bytes`: a resource blob named after
-/// `blobName` when large, as the importer stores weights.
+/// `blobName` that takes `bytes` without a copy when large, as the importer
+/// stores weights.
 Value makeConstant(OpBuilder &b, Location loc, RankedTensorType type,
-                   ArrayRef<char> bytes, StringRef blobName);
+                   std::vector<char> bytes, StringRef blobName);
 
 } // namespace mlir::attn
 

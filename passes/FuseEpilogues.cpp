@@ -109,7 +109,7 @@ void mergeProjections(MutableArrayRef<Projection> group) {
   Location loc = b.getFusedLoc(llvm::to_vector(
       llvm::map_range(group, [](Projection &p) { return p.matmul.getLoc(); })));
   Value w = makeConstant(b, loc, RankedTensorType::get({k, total}, element),
-                         weights, "attn_weight_merged");
+                         std::move(weights), "attn_weight_merged");
   auto outType = first.getType();
   SmallVector<int64_t> shape(outType.getShape());
   shape.back() = total;
@@ -118,7 +118,7 @@ void mergeProjections(MutableArrayRef<Projection> group) {
                                     /*schedule=*/nullptr);
   if (withBias) {
     Value bias = makeConstant(b, loc, RankedTensorType::get({total}, element),
-                              biases, "attn_weight_merged");
+                              std::move(biases), "attn_weight_merged");
     merged = b.create<AddOp>(loc, mergedType, merged, bias, nullptr);
   }
   // Each projection reads its columns back through a slice that its

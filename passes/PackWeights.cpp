@@ -72,11 +72,17 @@ std::vector<char> packPanels(const ConstantBytes &data, Type element, int64_t k,
     int64_t bytes = data.elementBytes;
     std::vector<char> out(panels * k * width * bytes, 0);
     for (int64_t p = 0; p < panels; ++p)
-      for (int64_t r = 0; r < k; ++r)
-        for (int64_t c = 0, first = p * width; c < std::min(width, n - first);
-             ++c)
-          std::memcpy(&out[((p * k + r) * width + c) * bytes],
-                      data.at(r * n + first + c), bytes);
+      for (int64_t r = 0; r < k; ++r) {
+        int64_t first = p * width, columns = std::min(width, n - first);
+        char *row = &out[(p * k + r) * width * bytes];
+        if (!data.splat) {
+          // A panel's row is a contiguous run of the matrix's row.
+          std::memcpy(row, data.at(r * n + first), columns * bytes);
+          continue;
+        }
+        for (int64_t c = 0; c < columns; ++c)
+          std::memcpy(row + c * bytes, data.at(0), bytes);
+      }
     return out;
   }
   int64_t pairs = llvm::divideCeil(k, 2);

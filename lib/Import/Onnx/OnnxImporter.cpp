@@ -25,6 +25,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SwapByteOrder.h"
 
 #include "onnx/checker.h"
 #include "onnx/defs/parser.h"
@@ -252,9 +253,12 @@ public:
   /// Converts an ONNX element type; null when attnc does not support it.
   Type elementType(int32_t onnxType);
 
-  /// Builds a constant from a TensorProto.
+  /// Builds a constant from a TensorProto. A large constant takes the bytes
+  /// of `takeRaw` (the tensor's own raw_data, which it leaves empty) instead
+  /// of copying them when they are already in the constant's layout.
   FailureOr<ElementsAttr> elementsFromTensor(const onnx::TensorProto &tensor,
-                                             const std::string &what);
+                                             const std::string &what,
+                                             std::string *takeRaw = nullptr);
 
   MLIRContext *ctx;
   OpBuilder builder;
@@ -490,7 +494,7 @@ Importer::typeFromValueInfo(const onnx::ValueInfoProto &vi,
 
 FailureOr<ElementsAttr>
 Importer::elementsFromTensor(const onnx::TensorProto &tensor,
-                             const std::string &what) {
+                             const std::string &what, std::string *takeRaw) {
   Type element = elementType(tensor.data_type());
   if (!element) {
     emitError(fileLoc) << what << " has unsupported element type "
@@ -557,6 +561,24 @@ Importer::elementsFromTensor(const onnx::TensorProto &tensor,
                        << typedField << ", expected " << count << " for shape "
                        << formatDims(shape);
     return failure();
+  }
+
+  // Raw little-endian data of whole-byte elements is the layout MLIR
+  // stores: a weight takes it as it is, one copy of the model's bytes
+  // fewer.
+  unsigned bits = element.getIntOrFloatBitWidth();
+  if (takeRaw && tensor.has_raw_data() && llvm::sys::IsLittleEndianHost &&
+      bits >= 8 && bits % 8 == 0 &&
+      static_cast<int64_t>(takeRaw->size()) > options.resourceThresholdBytes &&
+      reinterpret_cast<uintptr_t>(takeRaw->data()) % alignof(double) == 0) {
+    auto *owned = new std::string(std::move(*takeRaw));
+    AsmResourceBlob blob(
+        ArrayRef<char>(owned->data(), owned->size()), alignof(double),
+        [owned](void *, size_t, size_t) { delete owned; },
+        /*dataIsMutable=*/true);
+    std::string blobName = "attn_weight_" + std::to_string(resourceCounter++);
+    return cast<ElementsAttr>(
+        DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
   }
 
   // Collect the raw little-endian bytes in the layout MLIR uses.
@@ -884,11 +906,14 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   for (auto [i, vi] : llvm::enumerate(args))
     values[vi->name()] = body->getArgument(i);
 
-  for (const auto &init : graph.initializer()) {
+  // The constants take the initializers' bytes: nothing reads them after.
+  for (onnx::TensorProto &init :
+       *model.mutable_graph()->mutable_initializer()) {
     if (values.count(init.name()))
       continue;
-    FailureOr<ElementsAttr> attr =
-        elementsFromTensor(init, "initializer '" + init.name() + "'");
+    FailureOr<ElementsAttr> attr = elementsFromTensor(
+        init, "initializer '" + init.name() + "'",
+        init.has_raw_data() ? init.mutable_raw_data() : nullptr);
     if (failed(attr)) {
       module.erase();
       return nullptr;
