@@ -48,8 +48,8 @@ std::optional<ConstantBytes> mlir::attn::constantBytes(Value v) {
 }
 
 Value mlir::attn::makeConstant(OpBuilder &b, Location loc,
-                               RankedTensorType type,
-                               std::vector<char> bytes, StringRef blobName) {
+                               RankedTensorType type, std::vector<char> bytes,
+                               StringRef blobName) {
   ElementsAttr attr;
   if (bytes.size() > 4096 &&
       reinterpret_cast<uintptr_t>(bytes.data()) % alignof(double) == 0) {
