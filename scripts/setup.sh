@@ -11,6 +11,8 @@ set -euo pipefail
 PACKAGES=(
   # Build tools (clang: the sources are checked to compile with it too).
   cmake ninja-build ccache g++ clang pkg-config
+  # LLVM's linker: attnc links shared libraries with it where installed.
+  lld
   # MLIR/LLVM 19: libMLIR.so, mlir-tblgen, lit and FileCheck.
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
   # Halide 14 (code generation) with its own LLVM 14.

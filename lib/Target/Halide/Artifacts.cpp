@@ -13,6 +13,7 @@
 
 #include "Artifacts.h"
 #include "PipelineBuilder.h"
+#include "PrebuiltRuntime.h"
 #include "attnc/Target/Halide/HalideEmitter.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -393,6 +394,26 @@ LogicalResult concatenate(Location loc, llvm::ArrayRef<std::string> parts,
 
 namespace {
 
+/// Halide's runtime for `target` as attnc's build compiled it, where the
+/// target has one of those runtimes' architecture, system and features
+/// apart from instruction sets; none otherwise.
+std::optional<llvm::StringRef> prebuiltRuntime(const Halide::Target &target) {
+  using F = Halide::Target::Feature;
+  Halide::Target base = target;
+  for (F isa : {F::SSE41, F::AVX, F::AVX2, F::FMA, F::FMA4, F::F16C, F::AVX512,
+                F::AVX512_KNL, F::AVX512_Skylake, F::AVX512_Cannonlake,
+                F::AVX512_SapphireRapids, F::ARMv7s, F::ARMDotProd, F::ARMFp16,
+                F::ARMv81a, F::SVE, F::SVE2})
+    base = base.without_feature(isa);
+  std::string name = base.to_string();
+  for (size_t i = 0; i < kNumPrebuiltRuntimes; ++i)
+    if (name == kPrebuiltRuntimes[i].target)
+      return llvm::StringRef(kPrebuiltRuntimes[i].begin,
+                             kPrebuiltRuntimes[i].end -
+                                 kPrebuiltRuntimes[i].begin);
+  return std::nullopt;
+}
+
 /// Compiles a program (the model's entry point, its `_output_shapes` and
 /// every distinct kernel, each in a worker) and writes `kind` into `path`.
 LogicalResult
@@ -447,11 +468,21 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
     entry.compile(programOutputs(files, hostBase, /*isHost=*/true));
     return "";
   });
-  if (separateRuntime)
+  std::optional<llvm::StringRef> prebuilt =
+      separateRuntime ? prebuiltRuntime(lowered.target) : std::nullopt;
+  if (prebuilt) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(runtimeObject, ec);
+    if (!ec)
+      os << *prebuilt;
+    if (ec || (os.close(), os.has_error()))
+      return emitError(loc) << "cannot write '" << runtimeObject << "'";
+  } else if (separateRuntime) {
     jobs.emplace_back("the Halide runtime", [&]() -> std::string {
       Halide::compile_standalone_runtime(runtimeObject, lowered.target);
       return "";
     });
+  }
   Halide::Target kernelTarget =
       lowered.target.with_feature(Halide::Target::NoRuntime);
   for (const auto &kernel : pb.kernels) {
