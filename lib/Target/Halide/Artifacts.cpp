@@ -414,6 +414,23 @@ std::optional<llvm::StringRef> prebuiltRuntime(const Halide::Target &target) {
   return std::nullopt;
 }
 
+/// Kernels of at most this many stages are small.
+constexpr size_t kSmallKernelStages = 6;
+/// At most this many small kernels are compiled as one module.
+constexpr size_t kKernelsPerModule = 8;
+
+/// The stages (definitions and updates) of every Func of a kernel: how
+/// long it takes to compile, roughly.
+size_t stageCount(const PipelineBuilder &builder) {
+  std::vector<Halide::Internal::Function> outputs;
+  for (const Halide::Func &f : builder.pipeline().outputs())
+    outputs.push_back(f.function());
+  size_t stages = 0;
+  for (const auto &[name, f] : Halide::Internal::build_environment(outputs))
+    stages += 1 + f.updates().size();
+  return stages;
+}
+
 /// Compiles a program (the model's entry point, its `_output_shapes` and
 /// every distinct kernel, each in a worker) and writes `kind` into `path`.
 LogicalResult
@@ -485,19 +502,68 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
   }
   Halide::Target kernelTarget =
       lowered.target.with_feature(Halide::Target::NoRuntime);
+  // Kernels of few stages cost mostly what every compiled module costs
+  // (Halide's lowering passes, LLVM's set-up and object writing): they are
+  // compiled several to a module. The grouping depends on the kernels
+  // only, never on the number of workers, so the objects do not either.
+  std::vector<std::vector<KernelBuild *>> groups;
+  std::optional<size_t> openGroup;
   for (const auto &kernel : pb.kernels) {
-    std::string base = scratch.file(kernel->symbol);
+    bool small = stageCount(*kernel->builder) <= kSmallKernelStages;
+    if (small && openGroup && groups[*openGroup].size() < kKernelsPerModule) {
+      groups[*openGroup].push_back(kernel.get());
+      continue;
+    }
+    if (small)
+      openGroup = groups.size();
+    groups.push_back({kernel.get()});
+  }
+  std::vector<Job> kernelJobs;
+  std::vector<size_t> jobStages;
+  for (auto [g, group] : llvm::enumerate(groups)) {
+    std::string base = scratch.file(group.front()->symbol +
+                                    (group.size() > 1 ? "_group" : ""));
     bases.push_back(base);
-    KernelBuild *k = kernel.get();
-    jobs.emplace_back(
-        "kernel " + k->symbol,
-        [k, base, kernelTarget, &files]() -> std::string {
-          Halide::Module m = k->builder->pipeline().compile_to_module(
-              k->builder->kernelArguments(), k->symbol, kernelTarget);
+    std::string what = "kernel " + group.front()->symbol;
+    for (size_t i = 1; i < group.size(); ++i)
+      what += ", " + group[i]->symbol;
+    size_t largest = 0;
+    for (KernelBuild *k : group)
+      largest = std::max(largest, stageCount(*k->builder));
+    jobStages.push_back(largest);
+    kernelJobs.emplace_back(
+        what, [group = group, base, kernelTarget, &files]() -> std::string {
+          std::vector<Halide::Module> modules;
+          for (KernelBuild *k : group)
+            modules.push_back(k->builder->pipeline().compile_to_module(
+                k->builder->kernelArguments(), k->symbol, kernelTarget));
+          Halide::Module m =
+              modules.size() == 1
+                  ? modules.front()
+                  : Halide::link_modules(group.front()->symbol, modules);
           m.compile(programOutputs(files, base, /*isHost=*/false));
           return "";
         });
   }
+  // Largest kernel first (by stage count, the estimate), so that no large
+  // kernel starts last, then the constants and the entry point; groups of
+  // small kernels fill the end.
+  std::vector<size_t> order(kernelJobs.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return jobStages[a] > jobStages[b];
+  });
+  std::vector<Job> scheduled;
+  for (auto [i, j] : llvm::enumerate(order)) {
+    scheduled.push_back(std::move(kernelJobs[j]));
+    if (i == 0)
+      for (Job &job : jobs)
+        scheduled.push_back(std::move(job));
+  }
+  if (order.empty())
+    scheduled = std::move(jobs);
+  jobs = std::move(scheduled);
   if (options.stage)
     options.stage("compiling " + std::to_string(pb.kernels.size()) +
                   " kernels and the entry point");
