@@ -17,6 +17,8 @@
 #include "attnc/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/MathExtras.h"
@@ -113,6 +115,19 @@ struct AttnPackWeightsPass
       if (isa<MatMulOp, LinearOp>(op))
         products.push_back(op);
     });
+    // How many constants hold each resource blob: one whose every holder
+    // is replaced can be freed.
+    llvm::DenseMap<void *, int> holders;
+    auto blobEntry = [](Operation *constant) -> void * {
+      auto resource = dyn_cast<DenseResourceElementsAttr>(
+          cast<ConstantOp>(constant).getValue());
+      return resource ? resource.getRawHandle().getResource() : nullptr;
+    };
+    if (releaseSources)
+      getOperation().walk([&](ConstantOp c) {
+        if (void *entry = blobEntry(c))
+          ++holders[entry];
+      });
     for (Operation *op : products) {
       auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
       Value rhs = op->getOperand(1);
@@ -149,8 +164,13 @@ struct AttnPackWeightsPass
         panels = from.getResult();
       }
       op->setOperand(1, panels);
-      if (constant->use_empty())
-        constant->erase();
+      if (!constant->use_empty())
+        continue;
+      void *entry = releaseSources ? blobEntry(constant) : nullptr;
+      constant->erase();
+      if (entry && --holders[entry] == 0)
+        static_cast<DialectResourceBlobManager::BlobEntry *>(entry)->setBlob(
+            AsmResourceBlob());
     }
   }
 };

@@ -46,7 +46,8 @@ void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
   tailPm.addPass(createAttnTile(tileOptions));
   AttnPackWeightsOptions packOptions;
   packOptions.weightsParam = options.weightsParam;
-  tailPm.addPass(createAttnPackWeights(packOptions));
+  packOptions.releaseSources = options.releasePackedSources;
+  pm.addPass(createAttnPackWeights(packOptions));
 }
 
 void mlir::attn::registerAttncPasses() {

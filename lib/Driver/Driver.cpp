@@ -600,6 +600,10 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
     return failure();
   pipelineOptions.target = target;
   pipelineOptions.fusionReport = options.fusionReport;
+  // With one target the module's weights are its own (no variant cloned
+  // from it holds them): the packing frees those it re-lays out, a model's
+  // size less at the peak.
+  pipelineOptions.releasePackedSources = targets.size() == 1;
   buildDefaultPipeline(pm, pipelineOptions);
   {
     // The fusion pass reports each candidate as a remark "fusion: ...".

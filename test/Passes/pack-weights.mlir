@@ -1,5 +1,6 @@
 // RUN: attnc-opt %s -attn-pack-weights | FileCheck %s
 // RUN: attnc-opt %s -attn-pack-weights=weights-param=true | FileCheck %s --check-prefix=PARAM
+// RUN: attnc-opt %s -attn-pack-weights=release-sources=true | FileCheck %s --check-prefix=RELEASE
 
 // A constant right operand of a product scheduled in panels is re-laid out
 // panel by panel ([panel][k][column], zeros past the last column) and read
@@ -49,3 +50,28 @@ func.func @unpacked(%x: tensor<4x16xf32>, %y: tensor<16x8xf32>) -> (tensor<4x8xf
   %2 = attn.matmul %x, %w {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 8, 4], parallel = true>} : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
   return %0, %1, %2 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// release-sources frees a replaced weight only when no other constant of
+// the module holds its data: @shared_b still returns shared_w, whose bytes
+// are printed intact; the panels of @shared_a are made from them.
+// RELEASE-LABEL: func.func @shared_a
+// RELEASE: attn.constant dense<{{\[}}{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00], [6.000000e+00, 7.000000e+00, 8.000000e+00, 9.000000e+00], [1.100000e+01, 1.200000e+01, 1.300000e+01, 1.400000e+01]], {{\[}}[5.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00], [1.000000e+01, 0.000000e+00, 0.000000e+00, 0.000000e+00], [1.500000e+01, 0.000000e+00, 0.000000e+00, 0.000000e+00]]]> : tensor<2x3x4xf32>
+// RELEASE-LABEL: func.func @shared_b
+// RELEASE: attn.constant dense_resource<shared_w> : tensor<3x5xf32>
+// RELEASE: shared_w: "0x040000000000803F0000004000004040000080400000A0400000C0400000E0400000004100001041000020410000304100004041000050410000604100007041"
+func.func @shared_a(%x: tensor<4x3xf32>) -> tensor<4x5xf32> {
+  %w = attn.constant dense_resource<shared_w> : tensor<3x5xf32>
+  %0 = attn.linear %x, %w {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 4, 4], parallel = true>} : (tensor<4x3xf32>, tensor<3x5xf32>) -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}
+func.func @shared_b() -> tensor<3x5xf32> {
+  %w = attn.constant dense_resource<shared_w> : tensor<3x5xf32>
+  return %w : tensor<3x5xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      shared_w: "0x040000000000803F0000004000004040000080400000A0400000C0400000E0400000004100001041000020410000304100004041000050410000604100007041"
+    }
+  }
+#-}

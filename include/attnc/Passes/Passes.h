@@ -45,6 +45,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Constants are filled in at run time (attnc "
                      "--weights=param)"),
       llvm::cl::init(false)};
+  Option<bool> releasePackedSources{
+      *this, "release-packed-sources",
+      llvm::cl::desc("attn-pack-weights frees the weights it re-lays out "
+                     "(the module shares its constants with no clone)"),
+      llvm::cl::init(false)};
   ListOption<std::string> attentionProbs{
       *this, "attention-probs",
       llvm::cl::desc("Also return the probabilities of these attention ops "

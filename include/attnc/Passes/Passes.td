@@ -114,7 +114,7 @@ def AttnTile : Pass<"attn-tile", "func::FuncOp"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
-def AttnPackWeights : Pass<"attn-pack-weights", "func::FuncOp"> {
+def AttnPackWeights : Pass<"attn-pack-weights", "::mlir::ModuleOp"> {
   let summary = "Re-lays out the constant right operands of products "
                 "scheduled in panels";
   let description = [{
@@ -127,7 +127,11 @@ def AttnPackWeights : Pass<"attn-pack-weights", "func::FuncOp"> {
   let options = [
     Option<"weightsParam", "weights-param", "bool", /*default=*/"false",
            "Constants are filled in at run time (attnc --weights=param): "
-           "only those compiled in are packed">
+           "only those compiled in are packed">,
+    Option<"releaseSources", "release-sources", "bool", /*default=*/"false",
+           "Free the data of each constant the panels replace when no "
+           "other constant of the module holds it; only for a module whose "
+           "constants no other module shares (no clone of it)">
   ];
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
