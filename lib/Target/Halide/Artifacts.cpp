@@ -16,6 +16,7 @@
 #include "PrebuiltRuntime.h"
 #include "attnc/Target/Halide/HalideEmitter.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -508,8 +509,11 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
   // only, never on the number of workers, so the objects do not either.
   std::vector<std::vector<KernelBuild *>> groups;
   std::optional<size_t> openGroup;
+  llvm::DenseMap<KernelBuild *, size_t> stagesOf;
   for (const auto &kernel : pb.kernels) {
-    bool small = stageCount(*kernel->builder) <= kSmallKernelStages;
+    size_t stages = stageCount(*kernel->builder);
+    stagesOf[kernel.get()] = stages;
+    bool small = stages <= kSmallKernelStages;
     if (small && openGroup && groups[*openGroup].size() < kKernelsPerModule) {
       groups[*openGroup].push_back(kernel.get());
       continue;
@@ -529,7 +533,7 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
       what += ", " + group[i]->symbol;
     size_t largest = 0;
     for (KernelBuild *k : group)
-      largest = std::max(largest, stageCount(*k->builder));
+      largest = std::max(largest, stagesOf[k]);
     jobStages.push_back(largest);
     kernelJobs.emplace_back(
         what, [group = group, base, kernelTarget, &files]() -> std::string {
