@@ -26,6 +26,18 @@ Cases:
                                        LlamaModel, hidden 64, 8 query heads
                                        over 2 key/value heads) at batch 1,
                                        sequence 128
+
+Exported models (written by benchmarks/export_models.py into a models
+directory; the cases exist only when their file does). Each is the
+exporter's dynamic-axis file itself, compiled once and called at every
+shape below; the `_B{b}_S{s}` in a name is the shape of that call:
+  minilm_B{1,4,16}_S...    all-MiniLM-L6-v2, real pretrained weights
+  bert_base_B..._S...      BERT-base, 12 layers
+  gpt2_B..._S...           GPT-2 small, 12 layers, causal
+  vit_B{1,4}               ViT-base/16, 224 × 224 (197 tokens)
+Token inputs are random ids with right padding (row i of a batch keeps
+S − i·S/(2B) tokens); the padded positions are computed, and counted, like
+the others.
 """
 
 import os
@@ -279,8 +291,11 @@ def llama_block(s, hidden=1024, h=16, kv=4, ffn=2816):
     return model, inputs, flops
 
 
-def all_cases():
-    """(name, kind, builder) for every case; kind is 'core' or 'layer'."""
+def all_cases(models_dir=None):
+    """(name, kind, builder) for every case; kind is 'core', 'causal core',
+    'layer', 'model' or 'dynamic model' (an exported dynamic-axis file;
+    its builder returns the file's path instead of a ModelProto). The
+    exported models are those found in `models_dir`."""
     cases = []
     for n in (512, 1024, 2048, 8192):
         for causal in (False, True):
@@ -295,7 +310,55 @@ def all_cases():
     cases.append(("gpt2_S512", "layer", lambda: gpt2_block(512)))
     cases.append(("llama_S512", "layer", lambda: llama_block(512)))
     cases.append(("bundled_llama_S128", "model", lambda: bundled_llama(128)))
+    if models_dir:
+        cases += exported_cases(models_dir)
     return cases
+
+
+# name: (layers, hidden, heads, ffn, causal, shapes of the calls)
+EXPORTED = {
+    "minilm": (6, 384, 12, 1536, False,
+               [(1, 16), (1, 128), (4, 64), (16, 128), (1, 512)]),
+    "bert_base": (12, 768, 12, 3072, False, [(1, 128), (4, 128), (1, 384)]),
+    "gpt2": (12, 768, 12, 3072, True, [(1, 128), (4, 256)]),
+    "vit": (12, 768, 12, 3072, False, [(1, 197), (4, 197)]),
+}
+
+
+def exported_cases(models_dir):
+    cases = []
+    for model, (layers, hidden, heads, ffn, causal, shapes) in \
+            EXPORTED.items():
+        path = os.path.join(models_dir, model, "model.onnx")
+        if not os.path.exists(path):
+            continue
+        for b, s in shapes:
+            name = f"{model}_B{b}" + ("" if model == "vit" else f"_S{s}")
+            cases.append((name, "dynamic model",
+                          lambda p=path, m=model, b=b, s=s: exported(
+                              p, m, b, s)))
+    return cases
+
+
+def exported(path, model, b, s):
+    layers, hidden, heads, ffn, causal, _ = EXPORTED[model]
+    rng = np.random.default_rng(5)
+    if model == "vit":
+        inputs = {"pixel_values": rng.standard_normal(
+            (b, 3, 224, 224)).astype(np.float32)}
+        patches = 2.0 * b * (s - 1) * (3 * 16 * 16) * hidden
+    else:
+        mask = np.ones((b, s), np.int64)
+        for i in range(1, b):
+            mask[i, s - i * s // (2 * b):] = 0
+        inputs = {"input_ids": rng.integers(1000, 30000, (b, s)),
+                  "attention_mask": mask}
+        if model != "gpt2":
+            inputs["token_type_ids"] = np.zeros((b, s), np.int64)
+        patches = 0.0
+    per_layer = 2.0 * b * s * (4 * hidden * hidden + 2 * hidden * ffn) + \
+        b * attention_flops(s, heads, hidden // heads, causal)
+    return path, inputs, layers * per_layer + patches
 
 
 def bundled_llama(s):

@@ -1,4 +1,4 @@
-//===- peak.cpp - Measure this machine's fp32 FMA peak --------------------===//
+//===- peak.cpp - Measure this machine's fp32 FMA and bf16 dot peaks ------===//
 //
 // Runs independent chains of fused multiply-adds on 64-byte float vectors
 // (one AVX-512 register; two AVX2 registers elsewhere) on N threads and
@@ -6,11 +6,16 @@
 // keep both FMA pipes busy (the latency × throughput product is 8 on
 // current x86 cores). Built with -O2 -march=native by benchmarks/run.py.
 //
-//   peak THREADS [SECONDS]
+// With `bf16` it runs chains of AVX512-BF16 dot products (vdpbf16ps: 16
+// float lanes, each adding two bf16 products) instead, counting 4 flops per
+// lane, and prints 0 where the compiler or the CPU lacks them.
+//
+//   peak THREADS [SECONDS] [fp32|bf16]
 //
 //===----------------------------------------------------------------------===//
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -49,11 +54,46 @@ float fmaChains(long iterations) {
   return sum;
 }
 
+#ifdef __AVX512BF16__
+#include <immintrin.h>
+
+/// The bf16 counterpart of fmaChains: kChains vdpbf16ps chains.
+float dotChains(long iterations) {
+  __m512 acc[kChains];
+  for (int c = 0; c < kChains; ++c)
+    acc[c] = _mm512_set1_ps(1.0f + 1e-3f * c);
+  __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80); // 1.0
+  __m512bh b = (__m512bh)_mm512_set1_epi16(0x3380); // about 6e-8
+  for (long it = 0; it < iterations; ++it) {
+    asm volatile("" : "+v"(a), "+v"(b));
+#pragma GCC unroll 24
+    for (int c = 0; c < kChains; ++c)
+      acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
+  }
+  float sum = 0;
+  for (int c = 0; c < kChains; ++c)
+    sum += _mm512_reduce_add_ps(acc[c]);
+  return sum;
+}
+constexpr bool kHasBf16 = true;
+#else
+float dotChains(long) { return 0; }
+constexpr bool kHasBf16 = false;
+#endif
+
 } // namespace
 
 int main(int argc, char **argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   double seconds = argc > 2 ? std::atof(argv[2]) : 0.5;
+  bool bf16 = argc > 3 && std::strcmp(argv[3], "bf16") == 0;
+  if (bf16 && !kHasBf16) {
+    std::printf("0\n");
+    return 0;
+  }
+  float (*chains)(long) = bf16 ? dotChains : fmaChains;
+  // Flops of one chain step per lane: a fused multiply-add, or two.
+  double flopsPerLane = bf16 ? 4.0 : 2.0;
   if (threads < 1) {
     std::fprintf(stderr, "peak: expected a positive number of threads\n");
     return 1;
@@ -62,7 +102,7 @@ int main(int argc, char **argv) {
   long iterations = 1 << 20;
   for (;;) {
     auto start = std::chrono::steady_clock::now();
-    volatile float sink = fmaChains(iterations);
+    volatile float sink = chains(iterations);
     (void)sink;
     double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -77,13 +117,14 @@ int main(int argc, char **argv) {
     std::vector<float> sinks(threads);
     auto start = std::chrono::steady_clock::now();
     for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] { sinks[t] = fmaChains(iterations); });
+      pool.emplace_back([&, t] { sinks[t] = chains(iterations); });
     for (auto &t : pool)
       t.join();
     double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
-    double flops = 2.0 * kChains * kLanes * double(iterations) * threads;
+    double flops =
+        flopsPerLane * kChains * kLanes * double(iterations) * threads;
     if (flops / s / 1e9 > best)
       best = flops / s / 1e9;
   }
