@@ -17,11 +17,15 @@ using namespace mlir::attn;
 void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
                                       const PipelineOptions &options) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createAttnResolveReshapes());
   funcPm.addPass(createCanonicalizerPass());
   if (options.fuse) {
     AttnFuseAttentionOptions fuseOptions;
     fuseOptions.report = options.fusionReport;
     funcPm.addPass(createAttnFuseAttention(fuseOptions));
+    // Head merges read their extents off attention's output, which
+    // extentOf follows through attn.sdpa.
+    funcPm.addPass(createAttnResolveReshapes());
     AttnFuseNormActOptions normActOptions;
     normActOptions.report = options.fusionReport;
     funcPm.addPass(createAttnFuseNormAct(normActOptions));

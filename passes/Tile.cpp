@@ -187,17 +187,27 @@ ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target, bool bf16,
                            /*gpuThreads=*/0, pairs);
 }
 
-/// True when `to` is `from` with some axes split into several (static
-/// shapes): every axis of `from` is the product of consecutive axes of
-/// `to`.
-bool splitsAxesOnly(RankedTensorType from, RankedTensorType to) {
-  if (!from.hasStaticShape() || !to.hasStaticShape())
-    return false;
+/// True when `to` is `from` with some axes split into several: every axis
+/// of `from` is the product of consecutive static axes of `to`, or, for a
+/// run-time extent, the same axis of `to` copied by a 0 entry of the
+/// reshape's `spec` ([?, ?, 384] → [0, 0, 12, 32]).
+bool splitsAxesOnly(RankedTensorType from, RankedTensorType to,
+                    ArrayRef<int64_t> spec) {
   int64_t j = 0, rank = to.getRank();
-  for (int64_t extent : from.getShape()) {
+  for (auto [i, extent] : llvm::enumerate(from.getShape())) {
+    if (ShapedType::isDynamic(extent)) {
+      if (static_cast<int64_t>(i) != j ||
+          j >= static_cast<int64_t>(spec.size()) || spec[j] != 0)
+        return false;
+      ++j;
+      continue;
+    }
     int64_t product = 1;
-    while (j < rank && product < extent)
+    while (j < rank && product < extent) {
+      if (to.isDynamicDim(j))
+        return false;
       product *= to.getDimSize(j++);
+    }
     // Axes of extent 1 on the result's side go with the next group.
     if (product != extent)
       return false;
@@ -264,7 +274,7 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
   if (auto reshape = dyn_cast<ReshapeOp>(op))
     if (mayInline &&
         splitsAxesOnly(cast<RankedTensorType>(reshape->getOperand(0).getType()),
-                       type))
+                       type, reshape.getShape()))
       return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
   if (mayInline && fusesIntoUser(op))
     return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);

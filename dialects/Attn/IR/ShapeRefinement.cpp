@@ -73,19 +73,29 @@ reshaped(ArrayRef<int64_t> in, ArrayRef<int64_t> spec, bool allowZero) {
       out.push_back(e);
     }
   }
-  if (inferred >= 0 && !llvm::is_contained(in, kDynamic)) {
-    int64_t total = 1, rest = 1;
-    for (int64_t d : in)
-      total *= d;
-    bool known = true;
-    for (auto [k, d] : llvm::enumerate(out))
-      if (static_cast<int64_t>(k) != inferred) {
-        known &= !ShapedType::isDynamic(d);
-        rest *= ShapedType::isDynamic(d) ? 1 : d;
-      }
-    if (known && rest > 0 && total % rest == 0)
-      out[inferred] = total / rest;
+  if (inferred < 0)
+    return out;
+  // The -1 is the element count over the other entries'. An input extent
+  // that a 0 entry copies to the same axis is a factor of both and cancels,
+  // even when it is only known at run time.
+  auto copied = [&](size_t k) {
+    return k < spec.size() && spec[k] == 0 && !allowZero;
+  };
+  int64_t total = 1, rest = 1;
+  bool known = true;
+  for (auto [k, d] : llvm::enumerate(in)) {
+    if (copied(k))
+      continue;
+    known &= !ShapedType::isDynamic(d);
+    total *= ShapedType::isDynamic(d) ? 1 : d;
   }
+  for (auto [k, d] : llvm::enumerate(out))
+    if (static_cast<int64_t>(k) != inferred && !copied(k)) {
+      known &= !ShapedType::isDynamic(d);
+      rest *= ShapedType::isDynamic(d) ? 1 : d;
+    }
+  if (known && rest > 0 && total % rest == 0)
+    out[inferred] = total / rest;
   return out;
 }
 

@@ -10,6 +10,20 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AttnResolveReshapes : Pass<"attn-resolve-reshapes", "func::FuncOp"> {
+  let summary = "Turns reshapes to shapes read off the input's own extents "
+                "into static reshapes";
+  let description = [{
+    An `attn.reshape_dynamic` whose every target entry is a constant or an
+    extent the graph proves equal to the input's extent on the same axis
+    (a head split `Concat(Shape(x)[0], Shape(x)[1], -1, 64)`, a head merge)
+    becomes `attn.reshape` with 0 ("copy this axis") for those entries, so
+    that the canonicalizer can give the result the static extents that
+    follow, the -1 included. Other reshapes are left as they are.
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
 def AttnFuseAttention : Pass<"attn-fuse-attention", "func::FuncOp"> {
   let summary = "Fuses attention cores, however exported, into attn.sdpa";
   let description = [{

@@ -188,7 +188,19 @@ LogicalResult PipelineBuilder::defineBlockedSdpa(SdpaOp op,
   int causalOffset = static_cast<int>(op.getCausalOffset());
 
   Expr nq = q.shape[2], nk = k.shape[2];
-  int qB = f.qBlock, kvB = f.kvBlock;
+  int qB = f.qBlock;
+  // The KV block in use: the schedule's, or at a run-time sequence shorter
+  // than that the keys rounded up to whole vectors, so that a short call
+  // of a dynamic-length model computes no block of keys that do not exist.
+  // Buffers keep the schedule's size (bound_storage); with a static
+  // sequence this folds to the schedule's block.
+  // Whole QK tiles of keys (the tile's loop shifts inwards), even for the
+  // key pairs of bfloat16 products.
+  int granule = std::max(f.lanes, f.qkKeys);
+  granule += granule % 2;
+  Expr kvB = Halide::min(
+      f.kvBlock, Halide::max(granule, (nk + granule - 1) / granule * granule));
+  f.kvExtent = kvB;
   Expr numBlocks = (nk + kvB - 1) / kvB;
 
   Var d("d"), i("i"), ii("ii"), io("io"), j("j"), h("h"), b("b"), kb("kb");

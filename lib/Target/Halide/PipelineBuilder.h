@@ -146,6 +146,9 @@ struct BlockedSdpaFuncs {
   /// Query block, KV block, QK tile (rows × keys), PV tile (dims × rows).
   int qBlock = 64, kvBlock = 256, qkRows = 64, qkKeys = 6, pvDims = 64,
       pvRows = 6, lanes = 16;
+  /// The KV block computed at run time: `kvBlock`, or fewer keys (whole
+  /// vectors) when the sequence is shorter; buffers are `kvBlock` long.
+  Halide::Expr kvExtent;
   /// bfloat16 products (`bf16` schedules): `qT` is qT(pair element, row,
   /// pair, ...), `kPack` the block's keys and `vPack` its values as
   /// vPack(pair element, dim, key pair, ...), `probPairs` the probabilities

@@ -276,13 +276,15 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
     std::vector<Var> ka = kPack.args(), va = vPack.args();
     kPack.compute_at(state, rkb)
         .store_in(MemoryType::Stack)
-        .bound_extent(ka[1], f.kvBlock)
+        .bound(ka[1], 0, f.kvExtent)
+        .bound_storage(ka[1], f.kvBlock)
         .bound_extent(ka[2], 1);
     if (lanes > 1)
       kPack.vectorize(ka[0], 2 * lanes, TailStrategy::GuardWithIf);
     vPack.compute_at(state, rkb)
         .store_in(MemoryType::Stack)
-        .bound_extent(va[2], f.kvBlock / 2)
+        .bound(va[2], 0, f.kvExtent / 2)
+        .bound_storage(va[2], f.kvBlock / 2)
         .bound_extent(va[3], 1);
     vectorizePairs(vPack, va[1]);
   } else {
@@ -293,7 +295,8 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
       std::vector<Var> pa = pack.args();
       pack.compute_at(state, rkb)
           .store_in(MemoryType::Stack)
-          .bound_extent(pa[1], f.kvBlock)
+          .bound(pa[1], 0, f.kvExtent)
+          .bound_storage(pa[1], f.kvBlock)
           .bound_extent(pa[2], 1);
       vectorizeFirst(pack, pa[0]);
     }
@@ -305,12 +308,14 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
   Func scores = f.scores, scoresAcc = f.scoresAcc;
   Var key = scores.args()[1];
   Var ro(n + "_qk_ro"), ko(n + "_qk_ko"), ri(n + "_qk_ri"), ki(n + "_qk_ki");
-  // Whole blocks always: bounds inference would otherwise shrink the last,
-  // partial block (the probabilities of keys past the end are selected
-  // away) and the register tiles would lose their constant extents.
+  // Whole blocks always (of the block in use, f.kvExtent): bounds
+  // inference would otherwise shrink the last, partial block (the
+  // probabilities of keys past the end are selected away) and the register
+  // tiles would lose their constant extents.
   scores.compute_at(state, rkb)
       .store_in(MemoryType::Stack)
-      .bound(key, 0, f.kvBlock)
+      .bound(key, 0, f.kvExtent)
+      .bound_storage(key, f.kvBlock)
       .tile(row, key, ro, ko, ri, ki, f.qkRows, f.qkKeys,
             TailStrategy::ShiftInwards)
       .reorder(ri, ki, ro, ko);
@@ -332,14 +337,16 @@ void scheduleBlockedSdpa(const BlockedSdpaFuncs &f, ScheduleAttr schedule) {
     Func pairs = f.probPairs;
     pairs.compute_at(state, rkb)
         .store_in(MemoryType::Stack)
-        .bound(pairs.args()[2], 0, f.kvBlock / 2);
+        .bound(pairs.args()[2], 0, f.kvExtent / 2)
+        .bound_storage(pairs.args()[2], f.kvBlock / 2);
     vectorizePairs(pairs, row);
   } else {
     blockSum.update().reorder(row, f.kvInBlock.x);
     Func probs = f.probs;
     probs.compute_at(state, rkb)
         .store_in(MemoryType::Stack)
-        .bound(probs.args()[1], 0, f.kvBlock);
+        .bound(probs.args()[1], 0, f.kvExtent)
+        .bound_storage(probs.args()[1], f.kvBlock);
     vectorizeFirst(probs, row);
   }
 
