@@ -546,6 +546,8 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
                 "x86-64-linux-avx512, x86-64-linux-avx2, arm-64-linux, "
                 "x86-64-linux-cuda-cuda_capability_80; several, comma "
                 "separated, make one library for all of them)";
+    if (options.profile && !StringRef(*resolved).contains("-profile"))
+      *resolved += "-profile";
     targets.push_back(*resolved);
   }
   const std::string &target = targets.front();

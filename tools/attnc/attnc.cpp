@@ -42,6 +42,14 @@ static cl::opt<std::string> target(
              "x86-64-linux-cuda-cuda_capability_80"),
     cl::init("host"), cl::cat(attncCategory));
 
+static cl::opt<bool> profile(
+    "profile",
+    cl::desc("Build the library with Halide's profiler: the process that "
+             "runs it prints, at exit, every kernel's time per call, the "
+             "threads it kept busy and its allocations (attnc-run prints it "
+             "after its runs; docs/performance.md)"),
+    cl::cat(attncCategory));
+
 static cl::opt<std::string> emit(
     "emit",
     cl::desc("What to write: mlir (attn dialect after the pipeline), dot "
@@ -160,6 +168,7 @@ int main(int argc, char **argv) {
   options.inputPath = inputFile;
   options.outputPath = outputFile;
   options.target = target;
+  options.profile = profile;
   options.emit = *kind;
   options.functionName = functionName;
   options.fuse = !noFuse;

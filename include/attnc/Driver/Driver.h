@@ -47,6 +47,9 @@ struct CompileOptions {
   std::string outputPath;
   /// A Halide target string or `host`.
   std::string target = "host";
+  /// Build with Halide's profiler (the `profile` feature on every target):
+  /// the process that runs the library prints each kernel's time at exit.
+  bool profile = false;
   EmitKind emit = EmitKind::Obj;
   /// Entry point name; empty: the input's stem as a C identifier.
   std::string functionName;
