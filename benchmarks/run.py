@@ -214,7 +214,10 @@ def main():
         case_peak = measure_peak(peak_exe, args.threads)
         case_bf16_peak = measure_peak(peak_exe, args.threads, "bf16") \
             if has_bf16 else 0.0
-        fn = re.sub(r"\W", "_", name)
+        # A dynamic model's library serves all its shapes: one entry point
+        # named after the model.
+        fn = re.sub(r"\W", "_", os.path.basename(os.path.dirname(model))
+                    if dynamic else name)
 
         def attnc_lib(tag, extra):
             lib = os.path.join(work, f"lib{fn}{tag}.so")
