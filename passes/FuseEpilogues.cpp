@@ -8,6 +8,10 @@
 //   act(x·W + b) + r                  →  attn.linear x, W bias b residual r
 //   layer_norm(a + r)                 →  attn.layer_norm a residual r
 //
+// and, first, a patch embedding (conv2d with stride = kernel) becomes a
+// product of the patches with the weights, which the second rewrite then
+// fuses with its bias.
+//
 // Every intermediate must have no other user. With `report`, each rewrite
 // gets a remark (attnc --report=fusion counts them).
 //
@@ -26,6 +30,8 @@
 
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringExtras.h"
+
+#include <cstring>
 
 namespace mlir::attn {
 #define GEN_PASS_DEF_ATTNFUSEEPILOGUES
@@ -136,6 +142,73 @@ void mergeProjections(MutableArrayRef<Projection> group) {
     replaced.replaceAllUsesWith(slice.getResult());
     offset += p.n;
   }
+}
+
+/// A patch embedding (ViT's first op): a conv2d whose stride equals its
+/// kernel, without padding, dilation or groups, over whole patches, with
+/// constant weights, is the product of the patches with the weights:
+///
+///   x [B, C, H, W] → [B, C, H/P, P, W/Q, Q] → [B, H/P, W/Q, C, P, Q]
+///     → patches [B, L, C·P·Q] · W [C·P·Q, O] (+ bias) → [B, L, O]
+///     → [B, O, L] → [B, O, H/P, W/Q]
+///
+/// so that it runs as a register-tiled product (attn.linear once its bias
+/// is fused, weights packed into panels) instead of a direct convolution.
+/// The batch may be a run-time extent; everything else must be static.
+bool lowerPatchEmbedding(Conv2dOp conv) {
+  auto in = cast<RankedTensorType>(conv.getInput().getType());
+  auto wType = cast<RankedTensorType>(conv.getWeight().getType());
+  auto outType = conv.getType();
+  if (conv.getGroup() != 1 || in.getRank() != 4 || !wType.hasStaticShape() ||
+      wType.getRank() != 4 || outType.getRank() != 4)
+    return false;
+  int64_t c = wType.getDimSize(1), p = wType.getDimSize(2),
+          q = wType.getDimSize(3), o = wType.getDimSize(0);
+  if (in.isDynamicDim(1) || in.isDynamicDim(2) || in.isDynamicDim(3) ||
+      in.getDimSize(1) != c)
+    return false;
+  int64_t h = in.getDimSize(2), w = in.getDimSize(3);
+  if (conv.getStrides() != ArrayRef<int64_t>{p, q} || h % p != 0 ||
+      w % q != 0 || llvm::any_of(conv.getPads(), [](int64_t x) { return x; }) ||
+      llvm::any_of(conv.getDilations(), [](int64_t x) { return x != 1; }))
+    return false;
+  std::optional<ConstantBytes> weights = constantBytes(conv.getWeight());
+  if (!weights || weights->splat)
+    return false;
+  int64_t hp = h / p, wq = w / q, l = hp * wq, k = c * p * q;
+  int64_t batch = in.getDimSize(0);
+  Type element = in.getElementType();
+  // [O, C·P·Q] row-major to [C·P·Q, O].
+  int64_t bytes = weights->elementBytes;
+  std::vector<char> wt(static_cast<size_t>(k * o * bytes));
+  for (int64_t j = 0; j < o; ++j)
+    for (int64_t i = 0; i < k; ++i)
+      std::memcpy(wt.data() + (i * o + j) * bytes, weights->at(j * k + i),
+                  bytes);
+  OpBuilder b(conv);
+  Location loc = conv.getLoc();
+  auto typed = [&](ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, element);
+  };
+  Value x = b.create<ReshapeOp>(
+      loc, typed({batch, c, hp, p, wq, q}), conv.getInput(),
+      b.getDenseI64ArrayAttr({0, c, hp, p, wq, q}), nullptr);
+  x = b.create<TransposeOp>(loc, typed({batch, hp, wq, c, p, q}), x,
+                            ArrayRef<int64_t>{0, 2, 4, 1, 3, 5}, nullptr);
+  x = b.create<ReshapeOp>(loc, typed({batch, l, k}), x,
+                          b.getDenseI64ArrayAttr({0, l, k}), nullptr);
+  Value wm =
+      makeConstant(b, loc, typed({k, o}), std::move(wt), "attn_weight_patches");
+  Value y = b.create<MatMulOp>(loc, typed({batch, l, o}), x, wm, nullptr);
+  if (Value bias = conv.getBias())
+    y = b.create<AddOp>(loc, typed({batch, l, o}), y, bias, nullptr);
+  y = b.create<TransposeOp>(loc, typed({batch, o, l}), y,
+                            ArrayRef<int64_t>{0, 2, 1}, nullptr);
+  y = b.create<ReshapeOp>(loc, outType, y,
+                          b.getDenseI64ArrayAttr({0, o, hp, wq}), nullptr);
+  conv.getResult().replaceAllUsesWith(y);
+  conv.erase();
+  return true;
 }
 
 void mergeSharedInputProjections(func::FuncOp func, bool report) {
@@ -312,6 +385,14 @@ struct AttnFuseEpiloguesPass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    SmallVector<Conv2dOp> convs;
+    func.walk([&](Conv2dOp c) { convs.push_back(c); });
+    for (Conv2dOp c : convs) {
+      std::string name = describeNode(c);
+      if (lowerPatchEmbedding(c) && report)
+        func.emitRemark("fusion: patch embedding ")
+            << name << " computed as a product of patches with its weights";
+    }
     mergeSharedInputProjections(func, report);
     // The projections the merged ones replaced.
     eraseDeadAttnOps(func);

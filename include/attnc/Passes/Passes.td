@@ -69,7 +69,10 @@ def AttnFuseNormAct : Pass<"attn-fuse-norm-act", "func::FuncOp"> {
 def AttnFuseEpilogues : Pass<"attn-fuse-epilogues", "func::FuncOp"> {
   let summary = "Fuses the ops around matrix products and norms";
   let description = [{
-    Three rewrites, in order:
+    First, a patch embedding (attn.conv2d with stride = kernel, no
+    padding, dilation or groups, constant weights) becomes a matmul of the
+    patches with the weights between layout ops. Then three rewrites, in
+    order:
     - projections: matmuls of one input by constant [K, N] weights (Q, K
       and V; gate and up) become one matmul over the weights concatenated
       along N (their constant biases too), read back through slices;

@@ -132,3 +132,33 @@ func.func @residual_needed_elsewhere(%x: tensor<2x8xf32>, %r: tensor<2x8xf32>, %
   %y = attn.layer_norm %a scale %s : tensor<8xf32> {axis = 1 : i64, epsilon = 1.0e-5 : f64} : tensor<2x8xf32> -> tensor<2x8xf32>
   return %y, %a : tensor<2x8xf32>, tensor<2x8xf32>
 }
+
+// -----
+
+// A patch embedding (stride = kernel, no padding): the product of the
+// patches with the weights, its bias fused, then back to NCHW.
+// CHECK-LABEL: func.func @patch_embedding
+// CHECK-NOT: attn.conv2d
+// CHECK: attn.reshape %arg0, [0, 3, 2, 4, 2, 4] : tensor<?x3x8x8xf32> -> tensor<?x3x2x4x2x4xf32>
+// CHECK: attn.transpose {{.*}}, [0, 2, 4, 1, 3, 5]
+// CHECK: attn.reshape {{.*}}, [0, 4, 48] : tensor<?x2x2x3x4x4xf32> -> tensor<?x4x48xf32>
+// CHECK: attn.linear {{.*}} : (tensor<?x4x48xf32>, tensor<48x5xf32>, tensor<5xf32>) -> tensor<?x4x5xf32>
+// CHECK: attn.transpose {{.*}}, [0, 2, 1] : tensor<?x4x5xf32> -> tensor<?x5x4xf32>
+// CHECK: attn.reshape {{.*}}, [0, 5, 2, 2] : tensor<?x5x4xf32> -> tensor<?x5x2x2xf32>
+// REASON: remark: fusion: patch embedding
+func.func @patch_embedding(%x: tensor<?x3x8x8xf32>) -> tensor<?x5x2x2xf32> {
+  %w = attn.constant dense<[[[[-3.0, -2.0, -1.0, 0.0], [1.0, 2.0, 3.0, -3.0], [-2.0, -1.0, 0.0, 1.0], [2.0, 3.0, -3.0, -2.0]], [[-1.0, 0.0, 1.0, 2.0], [3.0, -3.0, -2.0, -1.0], [0.0, 1.0, 2.0, 3.0], [-3.0, -2.0, -1.0, 0.0]], [[1.0, 2.0, 3.0, -3.0], [-2.0, -1.0, 0.0, 1.0], [2.0, 3.0, -3.0, -2.0], [-1.0, 0.0, 1.0, 2.0]]], [[[3.0, -3.0, -2.0, -1.0], [0.0, 1.0, 2.0, 3.0], [-3.0, -2.0, -1.0, 0.0], [1.0, 2.0, 3.0, -3.0]], [[-2.0, -1.0, 0.0, 1.0], [2.0, 3.0, -3.0, -2.0], [-1.0, 0.0, 1.0, 2.0], [3.0, -3.0, -2.0, -1.0]], [[0.0, 1.0, 2.0, 3.0], [-3.0, -2.0, -1.0, 0.0], [1.0, 2.0, 3.0, -3.0], [-2.0, -1.0, 0.0, 1.0]]], [[[2.0, 3.0, -3.0, -2.0], [-1.0, 0.0, 1.0, 2.0], [3.0, -3.0, -2.0, -1.0], [0.0, 1.0, 2.0, 3.0]], [[-3.0, -2.0, -1.0, 0.0], [1.0, 2.0, 3.0, -3.0], [-2.0, -1.0, 0.0, 1.0], [2.0, 3.0, -3.0, -2.0]], [[-1.0, 0.0, 1.0, 2.0], [3.0, -3.0, -2.0, -1.0], [0.0, 1.0, 2.0, 3.0], [-3.0, -2.0, -1.0, 0.0]]], [[[1.0, 2.0, 3.0, -3.0], [-2.0, -1.0, 0.0, 1.0], [2.0, 3.0, -3.0, -2.0], [-1.0, 0.0, 1.0, 2.0]], [[3.0, -3.0, -2.0, -1.0], [0.0, 1.0, 2.0, 3.0], [-3.0, -2.0, -1.0, 0.0], [1.0, 2.0, 3.0, -3.0]], [[-2.0, -1.0, 0.0, 1.0], [2.0, 3.0, -3.0, -2.0], [-1.0, 0.0, 1.0, 2.0], [3.0, -3.0, -2.0, -1.0]]], [[[0.0, 1.0, 2.0, 3.0], [-3.0, -2.0, -1.0, 0.0], [1.0, 2.0, 3.0, -3.0], [-2.0, -1.0, 0.0, 1.0]], [[2.0, 3.0, -3.0, -2.0], [-1.0, 0.0, 1.0, 2.0], [3.0, -3.0, -2.0, -1.0], [0.0, 1.0, 2.0, 3.0]], [[-3.0, -2.0, -1.0, 0.0], [1.0, 2.0, 3.0, -3.0], [-2.0, -1.0, 0.0, 1.0], [2.0, 3.0, -3.0, -2.0]]]]> : tensor<5x3x4x4xf32>
+  %b = attn.constant dense<[0.1, 0.2, 0.3, 0.4, 0.5]> : tensor<5xf32>
+  %y = attn.conv2d %x, %w bias %b : tensor<5xf32> {strides = array<i64: 4, 4>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : tensor<?x3x8x8xf32>, tensor<5x3x4x4xf32> -> tensor<?x5x2x2xf32>
+  return %y : tensor<?x5x2x2xf32>
+}
+
+// -----
+
+// Overlapping windows (stride below the kernel) stay a convolution.
+// CHECK-LABEL: func.func @overlapping_conv
+// CHECK: attn.conv2d
+func.func @overlapping_conv(%x: tensor<1x3x8x8xf32>, %w: tensor<5x3x4x4xf32>) -> tensor<1x5x3x3xf32> {
+  %y = attn.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : tensor<1x3x8x8xf32>, tensor<5x3x4x4xf32> -> tensor<1x5x3x3xf32>
+  return %y : tensor<1x5x3x3xf32>
+}
