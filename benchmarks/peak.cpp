@@ -15,9 +15,9 @@
 //===----------------------------------------------------------------------===//
 
 #include <chrono>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 
