@@ -31,7 +31,11 @@ bool Extent::operator==(const Extent &other) const {
 
 namespace {
 
-constexpr int kMaxDepth = 64;
+/// How far back a chain of producers is followed (a query is memoized, so
+/// the cost is linear in the ops visited): enough for the whole encoder of
+/// a 24-layer model, whose every layer adds a dozen ops between one
+/// projection's rows and the next (quantized products add more).
+constexpr int kMaxDepth = 1024;
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
@@ -130,17 +134,20 @@ std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
   int64_t rank = typeOf(x).getRank();
   if (auto t = dyn_cast<TransposeOp>(def))
     return extentAt(t.getInput(), t.getPerm()[axis], depth + 1);
-  if (auto mm = dyn_cast<MatMulOp>(def)) {
-    auto l = typeOf(mm.getLhs()), r = typeOf(mm.getRhs());
+  if (isa<MatMulOp, MatMulIntegerOp, LinearOp>(def)) {
+    Value lhs = def->getOperand(0), rhs = def->getOperand(1);
+    auto l = typeOf(lhs), r = typeOf(rhs);
     if (l.getRank() < 2 || r.getRank() < 2)
       return std::nullopt;
     if (axis == rank - 1)
-      return extentAt(mm.getRhs(), r.getRank() - 1, depth + 1);
+      return extentAt(rhs, r.getRank() - 1, depth + 1);
     if (axis == rank - 2)
-      return extentAt(mm.getLhs(), l.getRank() - 2, depth + 1);
+      return extentAt(lhs, l.getRank() - 2, depth + 1);
     // Batch axes broadcast between the two operands.
-    return broadcastExtent({mm.getLhs(), mm.getRhs()}, rank, axis, depth);
+    return broadcastExtent({lhs, rhs}, rank, axis, depth);
   }
+  if (isa<QuantizeOp, DequantizeOp>(def))
+    return extentAt(def->getOperand(0), axis, depth + 1);
   if (auto norm = dyn_cast<LayerNormOp>(def))
     return extentAt(norm.getInput(), axis, depth + 1);
   if (auto sdpa = dyn_cast<SdpaOp>(def))

@@ -253,9 +253,15 @@ void mergeSharedInputProjections(func::FuncOp func, bool report) {
 
 /// Grows the epilogue of `mm` as far as it goes and rewrites it into
 /// attn.linear; returns the parts fused (empty when none).
-SmallVector<std::string> fuseEpilogue(MatMulOp mm) {
-  auto type = mm.getType();
-  Value current = mm.getResult();
+/// `product` (attn.matmul, or the Mul of a quantized product found by
+/// matchQuantizedProduct) with `lhs`, `rhs` and, for 8-bit products, the
+/// quantization operands of attn.linear. A quantized product becomes an
+/// attn.linear even when nothing follows it.
+SmallVector<std::string> fuseEpilogue(Value product, Value lhs, Value rhs,
+                                      ValueRange quantization = {}) {
+  auto type = typeOf(product);
+  Value current = product;
+  Location loc = product.getDefiningOp()->getLoc();
   Value bias, residual;
   std::string activation = "none";
   SmallVector<std::string> parts;
@@ -312,16 +318,56 @@ SmallVector<std::string> fuseEpilogue(MatMulOp mm) {
       parts.push_back("residual");
     }
   }
-  if (parts.empty())
+  if (parts.empty() && quantization.empty())
     return parts;
 
   Operation *last = current.getDefiningOp();
   OpBuilder b(last);
   auto linear =
-      b.create<LinearOp>(mm.getLoc(), type, mm.getLhs(), mm.getRhs(), bias,
-                         residual, b.getStringAttr(activation), nullptr);
+      b.create<LinearOp>(loc, type, lhs, rhs, bias, residual, quantization,
+                         b.getStringAttr(activation), nullptr);
   current.replaceAllUsesWith(linear.getResult());
   return parts;
+}
+
+/// A dequantized 8-bit product as ONNX Runtime's dynamic quantization
+/// writes it: `cast<f32>(matmul_integer(x, W, x_zero, W_zero)) · s`, with
+/// a [K, N] right operand, a scalar left zero point and `s` a float32
+/// scalar or [N] (the product of the two scales). Returns the Mul; fills
+/// the quantized attn.linear's operands.
+MulOp matchQuantizedProduct(MatMulIntegerOp mm,
+                            SmallVectorImpl<Value> &quantization) {
+  auto rhsType = typeOf(mm.getRhs());
+  if (rhsType.getRank() != 2 ||
+      typeOf(mm.getLhsZeroPoint()).getNumElements() != 1)
+    return nullptr;
+  auto cast = dyn_cast_or_null<CastOp>(onlyUser(mm.getResult()));
+  if (!cast || !typeOf(cast.getResult()).getElementType().isF32())
+    return nullptr;
+  auto mul = dyn_cast_or_null<MulOp>(onlyUser(cast.getResult()));
+  if (!mul || mul.getType() != cast.getType())
+    return nullptr;
+  Value scale = otherOperand(mul, cast.getResult());
+  auto scaleType = typeOf(scale);
+  int64_t n = rhsType.getDimSize(1);
+  bool scalar = scaleType.getNumElements() == 1;
+  bool perColumn = scaleType.getRank() >= 1 &&
+                   scaleType.getDimSize(scaleType.getRank() - 1) == n &&
+                   scaleType.getNumElements() == n;
+  if (!scaleType.getElementType().isF32() || !(scalar || perColumn) ||
+      scale == cast.getResult())
+    return nullptr;
+  if (scaleType.getRank() > 1 || (scalar && scaleType.getRank() != 0)) {
+    // As a scalar or a vector along the columns.
+    OpBuilder b(mul);
+    auto flat = scalar ? RankedTensorType::get({}, b.getF32Type())
+                       : RankedTensorType::get({n}, b.getF32Type());
+    scale =
+        b.create<ReshapeOp>(mul.getLoc(), flat, scale,
+                            b.getDenseI64ArrayAttr(flat.getShape()), nullptr);
+  }
+  quantization.assign({scale, mm.getLhsZeroPoint(), mm.getRhsZeroPoint()});
+  return mul;
 }
 
 /// An activation applied after a reshape of a product (exporters flatten
@@ -401,10 +447,26 @@ struct AttnFuseEpiloguesPass
     SmallVector<MatMulOp> matmuls;
     func.walk([&](MatMulOp mm) { matmuls.push_back(mm); });
     for (MatMulOp mm : matmuls) {
-      SmallVector<std::string> parts = fuseEpilogue(mm);
+      SmallVector<std::string> parts =
+          fuseEpilogue(mm.getResult(), mm.getLhs(), mm.getRhs());
       if (report && !parts.empty())
         mm.emitRemark("fusion: epilogue ")
             << describeNode(mm) << " fused into attn.linear ("
+            << llvm::join(parts, ", ") << ")";
+    }
+    SmallVector<MatMulIntegerOp> integerProducts;
+    func.walk([&](MatMulIntegerOp mm) { integerProducts.push_back(mm); });
+    for (MatMulIntegerOp mm : integerProducts) {
+      SmallVector<Value> quantization;
+      MulOp mul = matchQuantizedProduct(mm, quantization);
+      if (!mul)
+        continue;
+      SmallVector<std::string> parts = {"dequantization"};
+      parts.append(fuseEpilogue(mul.getResult(), mm.getLhs(), mm.getRhs(),
+                                quantization));
+      if (report)
+        mm.emitRemark("fusion: epilogue ")
+            << describeNode(mm) << " fused into a quantized attn.linear ("
             << llvm::join(parts, ", ") << ")";
     }
 

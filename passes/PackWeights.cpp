@@ -6,9 +6,10 @@
 // columns in panels of the schedule's width, [panel][k][column] (the last
 // panel padded with zeros), or for bfloat16 products [panel][k / 2]
 // [column][k % 2] rounded to bfloat16 (each pair of k is one vdpbf16ps
-// step). The product then reads `attn.from_panels` of the new constant,
-// which the emitter reads in place. A constant shared by several products
-// of the same panels is packed once.
+// step), or for 8-bit integer products [panel][k / 4][column][k % 4] of i8
+// (each quad of k is one vpdpbusd step). The product then reads
+// `attn.from_panels` of the new constant, which the emitter reads in place. A
+// constant shared by several products of the same panels is packed once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,6 +104,29 @@ std::vector<char> packPanels(const ConstantBytes &data, Type element, int64_t k,
   return out;
 }
 
+/// The panels of the [k, n] 8-bit matrix `data` for 4-way integer dot
+/// products (vpdpbusd): [panel][k / 4][column][k % 4] of i8, zero past the
+/// ends; u8 elements are stored less 128 (the emitter adds 128 back to the
+/// zero point).
+std::vector<char> packQuadPanels(const ConstantBytes &data, bool isUnsigned,
+                                 int64_t k, int64_t n, int64_t width) {
+  int64_t panels = llvm::divideCeil(n, width);
+  int64_t quads = llvm::divideCeil(k, 4);
+  std::vector<char> out(panels * quads * width * 4, 0);
+  char *dst = out.data();
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t q = 0; q < quads; ++q)
+      for (int64_t c = 0; c < width; ++c)
+        for (int64_t h = 0; h < 4; ++h, ++dst) {
+          int64_t r = 4 * q + h, column = p * width + c;
+          if (r >= k || column >= n)
+            continue;
+          uint8_t byte = static_cast<uint8_t>(*data.at(r * n + column));
+          *dst = static_cast<char>(isUnsigned ? byte - 128 : byte);
+        }
+  return out;
+}
+
 struct AttnPackWeightsPass
     : public mlir::attn::impl::AttnPackWeightsBase<AttnPackWeightsPass> {
   using AttnPackWeightsBase::AttnPackWeightsBase;
@@ -141,6 +165,7 @@ struct AttnPackWeightsPass
       int64_t k = type.getDimSize(0), n = type.getDimSize(1);
       int64_t width = schedule.getTiles()[1];
       bool bf16 = schedule.getBf16();
+      bool quads = type.getElementType().isInteger(8);
       Operation *constant = rhs.getDefiningOp();
       Value &panels = packed[{constant, width, bf16}];
       if (!panels) {
@@ -148,13 +173,18 @@ struct AttnPackWeightsPass
         b.setInsertionPointAfter(constant);
         int64_t count = llvm::divideCeil(n, width);
         auto packedType =
-            bf16 ? RankedTensorType::get({count, (k + 1) / 2, width, 2},
-                                         b.getBF16Type())
-                 : RankedTensorType::get({count, k, width},
-                                         type.getElementType());
+            quads  ? RankedTensorType::get({count, (k + 3) / 4, width, 4},
+                                           b.getI8Type())
+            : bf16 ? RankedTensorType::get({count, (k + 1) / 2, width, 2},
+                                           b.getBF16Type())
+                   : RankedTensorType::get({count, k, width},
+                                           type.getElementType());
         Value bytes = makeConstant(
             b, constant->getLoc(), packedType,
-            packPanels(*data, type.getElementType(), k, n, width, bf16),
+            quads ? packQuadPanels(*data,
+                                   type.getElementType().isUnsignedInteger(), k,
+                                   n, width)
+                  : packPanels(*data, type.getElementType(), k, n, width, bf16),
             "attn_weight_panels");
         auto from = b.create<FromPanelsOp>(constant->getLoc(), type, bytes);
         // Read in place by the product: never a buffer of its own.

@@ -179,8 +179,11 @@ ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target, bool bf16,
   if (!usePanels)
     return ScheduleAttr::get(ctx, lanes, {}, /*parallel=*/true,
                              /*inlined=*/false, /*gpuThreads=*/0);
-  // bfloat16 products in the panels: float32 results only.
-  bool pairs = bf16 && isa<Float32Type>(out.getElementType());
+  // bfloat16 products in the panels: float32 results of float operands
+  // only (8-bit products keep their integer dot products).
+  auto linear = dyn_cast<LinearOp>(op);
+  bool pairs = bf16 && isa<Float32Type>(out.getElementType()) &&
+               !(linear && linear.isQuantized());
   return ScheduleAttr::get(ctx, KernelForm::panels, lanes,
                            {taskRows, width, rows},
                            /*parallel=*/true, /*inlined=*/false,
@@ -247,8 +250,9 @@ bool fusesIntoUser(Operation *op) {
             return false;
   OpOperand &use = *op->getResult(0).getUses().begin();
   Operation *user = use.getOwner();
-  if (isa<func::ReturnOp, MatMulOp, LinearOp, Conv2dOp, EinsumOp,
-          AdditiveAttentionOp, HardAttentionOp, GatherOp, GatherNdOp>(user))
+  if (isa<func::ReturnOp, MatMulOp, LinearOp, MatMulIntegerOp, Conv2dOp,
+          EinsumOp, AdditiveAttentionOp, HardAttentionOp, GatherOp, GatherNdOp>(
+          user))
     return false;
   if (auto sdpa = dyn_cast<SdpaOp>(user))
     return use.get() != sdpa.getMask();
@@ -278,6 +282,17 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
       return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
   if (mayInline && fusesIntoUser(op))
     return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
+  // A reduction over its input's innermost axis is vectorized along that
+  // axis (partial results in vector lanes): its result has no contiguous
+  // axis to vectorize.
+  if (auto reduce = dyn_cast<ReduceOp>(op)) {
+    auto in = reduce.getInput().getType();
+    if (!target.isGpu && in.getRank() > 0 &&
+        llvm::is_contained(reduce.getAxes(), in.getRank() - 1) &&
+        isa<FloatType>(in.getElementType()) && reduce.getKind() != "prod")
+      return ScheduleAttr::get(ctx, target.lanes(computeBytes(in)), {},
+                               /*parallel=*/true, false, 0);
+  }
   int64_t inner = type.getRank() ? type.getShape().back() : 1;
   if (target.isGpu) {
     int64_t threads = 256;
@@ -334,7 +349,7 @@ struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
           llvm::TypeSwitch<Operation *, ScheduleAttr>(op)
               .Case(
                   [&](SdpaOp sdpa) { return scheduleSdpa(sdpa, *info, bf16); })
-              .Case<MatMulOp, LinearOp>([&](Operation *mm) {
+              .Case<MatMulOp, LinearOp, MatMulIntegerOp>([&](Operation *mm) {
                 return info->isGpu
                            ? scheduleGeneric(mm, *info)
                            : scheduleMatMul(mm, *info, bf16, weightsParam);

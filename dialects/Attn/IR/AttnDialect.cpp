@@ -135,7 +135,8 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 bool isCompiledInWeight(Value v, bool weightsParam) {
   auto type = cast<RankedTensorType>(v.getType());
   return v.getDefiningOp<ConstantOp>() && type.hasStaticShape() &&
-         isa<Float32Type, Float16Type, BFloat16Type>(type.getElementType()) &&
+         (isa<Float32Type, Float16Type, BFloat16Type>(type.getElementType()) ||
+          type.getElementType().isInteger(8)) &&
          !(weightsParam &&
            type.getNumElements() > kMaxCompiledInWeightElements);
 }

@@ -389,6 +389,17 @@ LogicalResult FromPanelsOp::verify() {
              << k << ", " << n << "] result, got " << in;
     return success();
   }
+  if (in.getRank() == 4 && in.getElementType().isInteger(8)) {
+    int64_t width = in.getDimSize(2);
+    if (width < 1 || in.getDimSize(0) != llvm::divideCeil(n, width) ||
+        in.getDimSize(1) != llvm::divideCeil(k, 4) || in.getDimSize(3) != 4 ||
+        !in.getElementType().isSignlessInteger(8) ||
+        !out.getElementType().isInteger(8))
+      return emitOpError("expects i8 panels [ceil(N / W), ceil(K / 4), W, 4] "
+                         "for an 8-bit [")
+             << k << ", " << n << "] result, got " << in;
+    return success();
+  }
   if (in.getRank() == 4) {
     int64_t width = in.getDimSize(2);
     if (width < 1 || in.getDimSize(0) != llvm::divideCeil(n, width) ||
@@ -530,13 +541,16 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
 
 namespace {
 /// The shape rules of a batched matrix product `lhs · rhs` giving `out`.
+/// Shapes of a matrix product; with `oneType`, the operands and the result
+/// have one element type (else the caller checks the types).
 LogicalResult verifyProduct(Operation *op, RankedTensorType lhs,
-                            RankedTensorType rhs, RankedTensorType out) {
+                            RankedTensorType rhs, RankedTensorType out,
+                            bool oneType = true) {
   if (lhs.getRank() < 2 || rhs.getRank() < 2)
     return op->emitOpError("expects operands of rank 2 or more, got ")
            << shapeString(lhs) << " and " << shapeString(rhs);
-  if (lhs.getElementType() != rhs.getElementType() ||
-      lhs.getElementType() != out.getElementType())
+  if (oneType && (lhs.getElementType() != rhs.getElementType() ||
+                  lhs.getElementType() != out.getElementType()))
     return op->emitOpError("expects one element type, got ")
            << lhs.getElementType() << " and " << rhs.getElementType();
   int64_t k1 = lhs.getDimSize(lhs.getRank() - 1);
@@ -572,10 +586,156 @@ LogicalResult MatMulOp::verify() {
 // LinearOp
 //===----------------------------------------------------------------------===//
 
+namespace {
+/// True for i8 and u8 (signless 8-bit integers count as signed).
+bool isByte(Type t) { return t.isInteger(8); }
+
+/// A zero point or scale: a scalar (or [1]), or [n] when `perAxis` allows.
+bool scalarOrVector(RankedTensorType t, int64_t n, bool perAxis) {
+  if (t.getNumElements() == 1 && t.getRank() <= 1)
+    return true;
+  return perAxis && t.getRank() == 1 && compatible(t.getDimSize(0), n);
+}
+
+/// The 8-bit product's operands of attn.matmul_integer and a quantized
+/// attn.linear.
+LogicalResult verifyIntegerProduct(Operation *op, RankedTensorType lhs,
+                                   RankedTensorType rhs, Type lhsZero,
+                                   Type rhsZero) {
+  if (!isByte(lhs.getElementType()) || !isByte(rhs.getElementType()))
+    return op->emitOpError("expects u8 or i8 operands, got ")
+           << lhs.getElementType() << " and " << rhs.getElementType();
+  auto lz = dyn_cast<RankedTensorType>(lhsZero);
+  auto rz = dyn_cast<RankedTensorType>(rhsZero);
+  if (!lz || !rz || lz.getElementType() != lhs.getElementType() ||
+      rz.getElementType() != rhs.getElementType())
+    return op->emitOpError("expects zero points of the operands' element "
+                           "types, got ")
+           << lhsZero << " and " << rhsZero;
+  int64_t m = lhs.getDimSize(lhs.getRank() - 2);
+  int64_t n = rhs.getDimSize(rhs.getRank() - 1);
+  if (!scalarOrVector(lz, m, isa<MatMulIntegerOp>(op)) ||
+      !scalarOrVector(rz, n, true))
+    return op->emitOpError("expects a scalar or per-row left zero point and "
+                           "a scalar or per-column right zero point, got ")
+           << lz << " and " << rz;
+  return success();
+}
+} // namespace
+
+LogicalResult MatMulIntegerOp::verify() {
+  auto lhs = getLhs().getType(), rhs = getRhs().getType();
+  if (failed(verifyProduct(*this, lhs, rhs, getType(), /*oneType=*/false)))
+    return failure();
+  if (!getType().getElementType().isInteger(32))
+    return emitOpError("expects an i32 result, got ") << getType();
+  return verifyIntegerProduct(*this, lhs, rhs, getLhsZeroPoint().getType(),
+                              getRhsZeroPoint().getType());
+}
+
+namespace {
+/// One rank, and extents that agree where both are static.
+bool sameShape(RankedTensorType a, RankedTensorType b) {
+  return a.getRank() == b.getRank() &&
+         llvm::all_of(llvm::zip(a.getShape(), b.getShape()), [](auto pair) {
+           return compatible(std::get<0>(pair), std::get<1>(pair));
+         });
+}
+
+/// Scale and zero point of attn.quantize / attn.dequantize.
+LogicalResult verifyQuantizationParams(Operation *op, RankedTensorType x,
+                                       RankedTensorType scale,
+                                       RankedTensorType zero, Type integer,
+                                       int64_t axis, int64_t blockSize) {
+  int64_t rank = x.getRank();
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+    return op->emitOpError("expects axis in [")
+           << -rank << ", " << rank << "), got " << axis;
+  if (zero.getElementType() != integer)
+    return op->emitOpError("expects a zero point of ")
+           << integer << ", got " << zero.getElementType();
+  if (blockSize < 0)
+    return op->emitOpError("expects a block size of 0 (none) or more, got ")
+           << blockSize;
+  if (blockSize > 0) {
+    int64_t a = axis < 0 ? axis + rank : axis;
+    bool ok = rank > 0 && scale.getRank() == rank &&
+              zero.getShape() == scale.getShape();
+    for (int64_t k = 0; ok && k < rank; ++k) {
+      int64_t d = x.getDimSize(k);
+      int64_t want = k != a || ShapedType::isDynamic(d)
+                         ? d
+                         : llvm::divideCeil(d, blockSize);
+      ok = compatible(want, scale.getDimSize(k));
+    }
+    if (!ok)
+      return op->emitOpError("expects blocked scales and zero points of the "
+                             "input's shape with ceil(extent / ")
+             << blockSize << ") entries along axis " << axis << ", got "
+             << scale << " and " << zero;
+    return success();
+  }
+  int64_t extent = rank ? x.getDimSize(axis < 0 ? axis + rank : axis) : 1;
+  if (!scalarOrVector(scale, extent, true) ||
+      !scalarOrVector(zero, extent, true) ||
+      scale.getNumElements() != zero.getNumElements())
+    return op->emitOpError("expects a scale and a zero point that are both "
+                           "scalars or both 1-D along axis ")
+           << axis << " (extent " << extent << "), got " << scale << " and "
+           << zero;
+  return success();
+}
+} // namespace
+
+LogicalResult QuantizeOp::verify() {
+  Type t = getType().getElementType();
+  if (!t.isInteger(8) && !t.isInteger(16))
+    return emitOpError("expects an 8- or 16-bit integer result, got ") << t;
+  if (!sameShape(getType(), getInput().getType()))
+    return emitOpError("expects a result of the input's shape");
+  return verifyQuantizationParams(
+      *this, getInput().getType(), getScale().getType(),
+      getZeroPoint().getType(), t, getAxis(), getBlockSize());
+}
+
+LogicalResult DequantizeOp::verify() {
+  Type t = getInput().getType().getElementType();
+  if (!t.isInteger(8) && !t.isInteger(16) && !t.isInteger(32))
+    return emitOpError("expects an 8-, 16- or 32-bit integer input, got ") << t;
+  if (!sameShape(getType(), getInput().getType()))
+    return emitOpError("expects a result of the input's shape");
+  return verifyQuantizationParams(
+      *this, getInput().getType(), getScale().getType(),
+      getZeroPoint().getType(), t, getAxis(), getBlockSize());
+}
+
 LogicalResult LinearOp::verify() {
   auto out = getType();
-  if (failed(verifyProduct(*this, getLhs().getType(), getRhs().getType(), out)))
+  if (isQuantized()) {
+    auto lhs = getLhs().getType(), rhs = getRhs().getType();
+    if (getQuantization().size() != 3)
+      return emitOpError("expects quantized operands scale, lhs zero point "
+                         "and rhs zero point, got ")
+             << getQuantization().size();
+    if (failed(verifyProduct(*this, lhs, rhs, out, /*oneType=*/false)) ||
+        failed(verifyIntegerProduct(*this, lhs, rhs,
+                                    getLhsZeroPoint().getType(),
+                                    getRhsZeroPoint().getType())))
+      return failure();
+    if (rhs.getRank() != 2)
+      return emitOpError("expects a [K, N] right operand when quantized, got ")
+             << rhs;
+    auto scale = cast<RankedTensorType>(getProductScale().getType());
+    if (!scale.getElementType().isF32() ||
+        !scalarOrVector(scale, rhs.getDimSize(1), true) ||
+        !out.getElementType().isF32())
+      return emitOpError("expects a float32 scale (scalar or per column) and "
+                         "result when quantized, got ")
+             << scale << " and " << out;
+  } else if (failed(verifyProduct(*this, getLhs().getType(), getRhs().getType(),
+                                  out))) {
     return failure();
+  }
   if (!llvm::is_contained({"none", "relu", "gelu", "gelu_tanh", "gelu_sigmoid",
                            "silu", "sigmoid", "tanh"},
                           getActivation()))

@@ -1,6 +1,6 @@
 //===- Schemas.cpp - Operator schemas newer than the linked ONNX ----------===//
 //
-// Schemas written from the ONNX operator specifications (opsets 18-23) and
+// Schemas written from the ONNX operator specifications (opsets 18-25) and
 // the ONNX Runtime contrib operator documentation (com.microsoft). Only the
 // signatures and the type and shape inference are defined here; the
 // semantics are implemented by the importer's handlers.
@@ -318,6 +318,84 @@ void registerOpset18To24() {
           .TypeConstraint("T", withBool(numericTypes()), "")
           .TypeConstraint("Tind", {"tensor(int32)", "tensor(int64)"}, "")
           .TypeAndShapeInferenceFunction(padInference));
+}
+
+//===----------------------------------------------------------------------===//
+// Opset 19 and 21: QuantizeLinear, DequantizeLinear
+//===----------------------------------------------------------------------===//
+
+/// QuantizeLinear's result: the zero point's type, else `output_dtype`,
+/// else uint8; the input's shape.
+void quantizeInference(InferenceContext &ctx) {
+  if (ctx.getNumInputs() > 2 && ctx.getInputType(2)) {
+    onnx::propagateElemTypeFromInputToOutput(ctx, 2, 0);
+  } else {
+    const AttributeProto *dtype = ctx.getAttribute("output_dtype");
+    int64_t type = dtype && dtype->i() != 0
+                       ? dtype->i()
+                       : static_cast<int64_t>(onnx::TensorProto::UINT8);
+    ctx.getOutputType(0)->mutable_tensor_type()->set_elem_type(
+        static_cast<int32_t>(type));
+  }
+  if (onnx::hasInputShape(ctx, 0))
+    onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+}
+
+/// DequantizeLinear's result: the scale's type, the input's shape.
+void dequantizeInference(InferenceContext &ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
+  if (onnx::hasInputShape(ctx, 0))
+    onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+}
+
+/// The two operators at `version` (19: saturate; 21: 16-bit integers,
+/// blocks, output_dtype), with the element types attnc represents.
+void registerQuantization(int version) {
+  std::vector<std::string> integers = {"tensor(int8)", "tensor(uint8)"};
+  if (version >= 21) {
+    integers.push_back("tensor(int16)");
+    integers.push_back("tensor(uint16)");
+  }
+  std::vector<std::string> dequantizable = integers;
+  dequantizable.push_back("tensor(int32)");
+  std::vector<std::string> inputs = {"tensor(float)", "tensor(float16)",
+                                     "tensor(bfloat16)", "tensor(int32)"};
+  OpSchema quantize;
+  quantize.SetName("QuantizeLinear")
+      .SetDomain(onnx::ONNX_DOMAIN)
+      .SinceVersion(version)
+      .SetLocation(__FILE__, __LINE__)
+      .Input(0, "x", "", "T1")
+      .Input(1, "y_scale", "", "T1")
+      .Input(2, "y_zero_point", "", "T2", OpSchema::Optional)
+      .Output(0, "y", "", "T2")
+      .Attr("axis", "", AttributeProto::INT, static_cast<int64_t>(1))
+      .Attr("saturate", "", AttributeProto::INT, static_cast<int64_t>(1))
+      .TypeConstraint("T1", inputs, "")
+      .TypeConstraint("T2", integers, "")
+      .TypeAndShapeInferenceFunction(quantizeInference);
+  OpSchema dequantize;
+  dequantize.SetName("DequantizeLinear")
+      .SetDomain(onnx::ONNX_DOMAIN)
+      .SinceVersion(version)
+      .SetLocation(__FILE__, __LINE__)
+      .Input(0, "x", "", "T1")
+      .Input(1, "x_scale", "", "T2")
+      .Input(2, "x_zero_point", "", "T1", OpSchema::Optional)
+      .Output(0, "y", "", "T2")
+      .Attr("axis", "", AttributeProto::INT, static_cast<int64_t>(1))
+      .TypeConstraint("T1", dequantizable, "")
+      .TypeConstraint("T2", floatTypes(), "")
+      .TypeAndShapeInferenceFunction(dequantizeInference);
+  if (version >= 21) {
+    quantize
+        .Attr("block_size", "", AttributeProto::INT, static_cast<int64_t>(0))
+        .Attr("output_dtype", "", AttributeProto::INT, static_cast<int64_t>(0));
+    dequantize.Attr("block_size", "", AttributeProto::INT,
+                    static_cast<int64_t>(0));
+  }
+  registerSchema(quantize);
+  registerSchema(dequantize);
 }
 
 //===----------------------------------------------------------------------===//
@@ -678,6 +756,10 @@ void registerAll() {
       onnx::OpSchemaRegistry::Schema("Pad", 18, onnx::ONNX_DOMAIN)
               ->SinceVersion() < 18)
     registerOpset18To24();
+  if (onnx::OpSchemaRegistry::Schema("QuantizeLinear", 21, onnx::ONNX_DOMAIN)
+          ->SinceVersion() < 19)
+    for (int version : {19, 21})
+      registerQuantization(version);
   if (!onnx::OpSchemaRegistry::Schema("Attention", 23, onnx::ONNX_DOMAIN))
     registerOpset23();
   if (!onnx::OpSchemaRegistry::Schema("GroupQueryAttention", 1, kMicrosoft))

@@ -15,6 +15,7 @@
 #include "PipelineBuilder.h"
 #include "PrebuiltRuntime.h"
 #include "attnc/Target/Halide/HalideEmitter.h"
+#include "attnc/Target/MachineCode.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
@@ -208,13 +209,83 @@ commitFiles(Location loc,
 
 } // namespace mlir::attn::halide
 
+namespace {
+/// The feature attnc adds to Halide's target strings: the CPU has
+/// AVX512-VNNI (vpdpbusd), which Halide 14 names only as part of
+/// avx512_sapphirerapids.
+constexpr llvm::StringLiteral kVnniFeature = "-avx512_vnni";
+
+bool hostHasAvx512Vnni() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  return __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
+/// `target` without attnc's own features; sets `vnni` when it named one.
+std::string withoutVnni(llvm::StringRef target, bool &vnni) {
+  std::string rest = target.str();
+  vnni = false;
+  for (size_t at; (at = rest.find(kVnniFeature.str())) != std::string::npos;) {
+    size_t end = at + kVnniFeature.size();
+    if (end != rest.size() && rest[end] != '-')
+      break;
+    rest.erase(at, kVnniFeature.size());
+    vnni = true;
+  }
+  return rest;
+}
+} // namespace
+
+Halide::Target mlir::attn::halide::halideTargetOf(llvm::StringRef resolved,
+                                                  bool *vnni) {
+  bool named = false;
+  Halide::Target t(withoutVnni(resolved, named));
+  if (vnni)
+    *vnni = named || t.has_feature(Halide::Target::AVX512_SapphireRapids);
+  return t;
+}
+
+std::pair<std::string, std::string>
+mlir::attn::halide::vnniMachine(const Halide::Target &t) {
+  // The CPU and features Halide gives `t` (an AVX-512 target), and VNNI.
+  bool cannonlake = t.has_feature(Halide::Target::AVX512_Cannonlake);
+  std::string features = "+fma,+f16c,+avx512f,+avx512cd,+avx512vl,+avx512bw,"
+                         "+avx512dq";
+  if (cannonlake)
+    features += ",+avx512ifma,+avx512vbmi";
+  return {cannonlake ? "cannonlake" : "skylake-avx512",
+          features + ",+avx512vnni"};
+}
+
+Halide::Target mlir::attn::halide::withVnni(Halide::Target t) {
+  for (Halide::Target::Feature f :
+       {Halide::Target::SSE41, Halide::Target::AVX, Halide::Target::AVX2,
+        Halide::Target::FMA, Halide::Target::F16C, Halide::Target::AVX512,
+        Halide::Target::AVX512_Skylake, Halide::Target::AVX512_Cannonlake,
+        Halide::Target::AVX512_SapphireRapids})
+    t.set_feature(f);
+  return t;
+}
+
 FailureOr<std::string> mlir::attn::resolveHalideTarget(llvm::StringRef target) {
   try {
-    if (target == "host")
-      return Halide::get_host_target().to_string();
-    if (!Halide::Target::validate_target_string(target.str()))
+    if (target == "host") {
+      Halide::Target host = Halide::get_host_target();
+      bool vnni = host.arch == Halide::Target::X86 &&
+                  !host.has_feature(Halide::Target::AVX512_SapphireRapids) &&
+                  hostHasAvx512Vnni();
+      return host.to_string() + (vnni ? kVnniFeature.str() : "");
+    }
+    bool vnni = false;
+    std::string halideString = withoutVnni(target, vnni);
+    if (!Halide::Target::validate_target_string(halideString))
       return failure();
-    Halide::Target t(target.str());
+    Halide::Target t(halideString);
+    if (vnni && (t.arch != Halide::Target::X86 ||
+                 !t.has_feature(Halide::Target::AVX512_Cannonlake)))
+      return failure();
     // Halide 14 links the runtime's AVX-512 wrappers (the bfloat16
     // conversions and dot products among them) only for targets that name
     // `avx512` itself: a Sapphire Rapids target gets every feature it
@@ -225,7 +296,7 @@ FailureOr<std::string> mlir::attn::resolveHalideTarget(llvm::StringRef target) {
             Halide::Target::FMA, Halide::Target::F16C, Halide::Target::AVX512,
             Halide::Target::AVX512_Skylake, Halide::Target::AVX512_Cannonlake})
         t.set_feature(f);
-    return t.to_string();
+    return t.to_string() + (vnni ? kVnniFeature.str() : "");
   } catch (const std::exception &) {
     return failure();
   }
@@ -513,7 +584,8 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
   for (const auto &kernel : pb.kernels) {
     size_t stages = stageCount(*kernel->builder);
     stagesOf[kernel.get()] = stages;
-    bool small = stages <= kSmallKernelStages;
+    // A kernel of 8-bit dot products compiles for a target of its own.
+    bool small = stages <= kSmallKernelStages && !kernel->builder->usesInt8Dot;
     if (small && openGroup && groups[*openGroup].size() < kKernelsPerModule) {
       groups[*openGroup].push_back(kernel.get());
       continue;
@@ -536,17 +608,44 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
       largest = std::max(largest, stagesOf[k]);
     jobStages.push_back(largest);
     kernelJobs.emplace_back(
-        what, [group = group, base, kernelTarget, &files]() -> std::string {
+        what,
+        [group = group, base, kernelTarget, vnni = lowered.vnni,
+         &files]() -> std::string {
+          // A kernel of 8-bit dot products on a CPU with VNNI: Halide
+          // selects vpdpbusd for its Sapphire Rapids target only, so it
+          // writes bitcode for that target and attnc's LLVM lowers it for
+          // the kernel target's own features plus VNNI (MachineCode.h).
+          bool ownLowering = vnni && group.front()->builder->usesInt8Dot;
           std::vector<Halide::Module> modules;
           for (KernelBuild *k : group)
             modules.push_back(k->builder->pipeline().compile_to_module(
-                k->builder->kernelArguments(), k->symbol, kernelTarget));
+                k->builder->kernelArguments(), k->symbol,
+                ownLowering ? withVnni(kernelTarget) : kernelTarget));
           Halide::Module m =
               modules.size() == 1
                   ? modules.front()
                   : Halide::link_modules(group.front()->symbol, modules);
-          m.compile(programOutputs(files, base, /*isHost=*/false));
-          return "";
+          auto outputs = programOutputs(files, base, /*isHost=*/false);
+          if (!ownLowering) {
+            m.compile(outputs);
+            return "";
+          }
+          using Halide::OutputFileType;
+          auto take = [&](OutputFileType kind) {
+            auto it = outputs.find(kind);
+            if (it == outputs.end())
+              return std::string();
+            std::string path = it->second;
+            outputs.erase(it);
+            return path;
+          };
+          std::string object = take(OutputFileType::object);
+          std::string assembly = take(OutputFileType::assembly);
+          std::string bitcode = base + ".bc";
+          outputs[OutputFileType::bitcode] = bitcode;
+          m.compile(outputs);
+          auto [cpu, features] = vnniMachine(kernelTarget);
+          return compileBitcode(bitcode, cpu, features, object, assembly);
         });
   }
   // Largest kernel first (by stage count, the estimate), so that no large

@@ -24,8 +24,22 @@ namespace mlir::attn::halide {
 struct Lowered {
   std::unique_ptr<PipelineBuilder> builder;
   Halide::Target target;
+  /// The target CPU has AVX512-VNNI: kernels of 8-bit dot products are
+  /// compiled with withVnni(target).
+  bool vnni = false;
   std::string name;
 };
+
+/// The Halide target of a resolved target string (resolveHalideTarget),
+/// without attnc's own features; `vnni` tells whether it has AVX512-VNNI.
+Halide::Target halideTargetOf(llvm::StringRef resolved, bool *vnni = nullptr);
+/// `t` with the Halide feature that enables its vpdpbusd patterns
+/// (avx512_sapphirerapids): the target Halide writes the bitcode of a
+/// kernel of 8-bit dot products for.
+Halide::Target withVnni(Halide::Target t);
+/// The LLVM CPU and features that bitcode is lowered for instead: those of
+/// the AVX-512 target `t` (without Sapphire Rapids), and AVX512-VNNI.
+std::pair<std::string, std::string> vnniMachine(const Halide::Target &t);
 
 /// Builds the pipelines of the module's one function for `options`.
 FailureOr<Lowered> buildPipelines(ModuleOp module,

@@ -212,6 +212,49 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
   Halide::Type acc = computeType(ht);
   auto linear = dyn_cast<LinearOp>(op);
   auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+  // 8-bit integer products (attn.matmul_integer, quantized attn.linear):
+  // operands less their zero points, summed exactly in i32.
+  auto integer = dyn_cast<MatMulIntegerOp>(op);
+  bool quantized = linear && linear.isQuantized();
+  Value lhsZero, rhsZero, productScale;
+  if (integer) {
+    lhsZero = integer.getLhsZeroPoint();
+    rhsZero = integer.getRhsZeroPoint();
+  } else if (quantized) {
+    lhsZero = linear.getLhsZeroPoint();
+    rhsZero = linear.getRhsZeroPoint();
+    productScale = linear.getProductScale();
+  }
+  if (integer || quantized)
+    acc = Halide::Int(32);
+  // A zero point or scale: a scalar, or the entry at `at` of a vector.
+  auto perEntry = [&](Value v, Expr at) -> Expr {
+    auto t = cast<RankedTensorType>(v.getType());
+    std::vector<Expr> ix(t.getRank(), Expr(0));
+    if (t.getNumElements() != 1)
+      ix[0] = at;
+    return get(v).call(ix);
+  };
+  // An 8-bit value less its zero point, in i32. The zero point is read
+  // through a reinterpret, which Halide cannot narrow: Halide 14 rewrites
+  // i32(x) - i32(z) of 8-bit x and z into a 16-bit widening subtraction
+  // that it then computes as x + z.
+  auto lessZero = [](Expr x, Expr zero) {
+    Expr z = Halide::reinterpret(
+        Halide::Int(32),
+        Halide::reinterpret(Halide::UInt(32), Halide::cast<int32_t>(zero)));
+    return Halide::cast<int32_t>(x) - z;
+  };
+  auto lhsElement = [&](const std::vector<Expr> &ix, Expr row) -> Expr {
+    if (!lhsZero)
+      return widen(a.call(ix));
+    return lessZero(a.call(ix), perEntry(lhsZero, row));
+  };
+  auto rhsElement = [&](const std::vector<Expr> &ix, Expr column) -> Expr {
+    if (!rhsZero)
+      return widen(b.call(ix));
+    return lessZero(b.call(ix), perEntry(rhsZero, column));
+  };
   Tensor t;
   t.type = ht;
   // The product at the result's index, in the accumulator type.
@@ -241,8 +284,9 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     Tensor packed;
     if (fromPanels) {
       auto packedType = fromPanels.getPanels().getType();
-      if ((packedType.getRank() == 4) != schedule.getBf16() ||
-          packedType.getDimSize(2) != width)
+      bool quads = packedType.getElementType().isInteger(8);
+      if ((packedType.getRank() == 4) != (schedule.getBf16() || quads) ||
+          quads != quantized || packedType.getDimSize(2) != width)
         return op->emitOpError("reads panels ")
                << packedType << " that its schedule (panels of " << width
                << " columns" << (schedule.getBf16() ? ", bf16" : "")
@@ -273,7 +317,85 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     at[rank - 2] = Halide::clamp(pv[1], 0, a.shape[a.rank() - 2] - 1);
     f.acc = Func(name + "_acc");
     f.acc(pv) = Halide::cast(acc, 0);
-    if (schedule.getBf16()) {
+    if (quantized) {
+      // 8-bit products summed in quads of k (vpdpbusd: u8 × i8 → i32): the
+      // weights as [panel][k / 4][column][4] i8 (zero past the ends), the
+      // left operand as u8; i8 operands are offset by 128 and u8 weights
+      // by -128, which the zero points below take back.
+      f.int8 = true;
+      usesInt8Dot = true;
+      int64_t kQuads = llvm::divideCeil(kSize, 4);
+      bool lhsSigned = !aType.getElementType().isUnsignedInteger();
+      bool rhsUnsigned = bType.getElementType().isUnsignedInteger();
+      Var e(name + "_qe"), c(name + "_qc"), kq(name + "_kq"),
+          panel(name + "_qp");
+      Func bQuads(name + "_bquads");
+      if (fromPanels) {
+        bQuads(e, c, kq, panel) = packed.call({panel, kq, c, e});
+      } else {
+        Expr k = 4 * kq + e, column = panel * width + c;
+        Expr w = b.call({Halide::min(k, static_cast<int>(kSize) - 1),
+                         Halide::min(column, static_cast<int>(n) - 1)});
+        if (rhsUnsigned)
+          w = Halide::cast<int8_t>(Halide::cast<int16_t>(w) - 128);
+        bQuads(e, c, kq, panel) = Halide::select(
+            k < static_cast<int>(kSize) && column < static_cast<int>(n), w,
+            Halide::cast<int8_t>(0));
+        f.bQuads = bQuads;
+      }
+      std::vector<Var> av = {Var(name + "_ak"), pv[1]};
+      for (int k = 3; k < static_cast<int>(pv.size()); ++k)
+        av.push_back(pv[k]);
+      Expr lhsByte = a.call(operandIndex(
+          aType, true, at, Halide::min(av[0], static_cast<int>(kSize) - 1)));
+      if (lhsSigned)
+        lhsByte = Halide::cast<uint8_t>(Halide::cast<int16_t>(lhsByte) + 128);
+      f.aQuads = Func(name + "_aquads");
+      f.aQuads(av) = lhsByte;
+      // u8 rows whose length is a whole number of quads are read in place.
+      f.aQuadsInPlace = !lhsSigned && kSize % 4 == 0;
+      RDom rq(0, 4, 0, static_cast<int>(kQuads), name + "_kquad");
+      std::vector<Expr> aAt = {4 * rq.y + rq.x, pv[1]};
+      for (int k = 3; k < static_cast<int>(pv.size()); ++k)
+        aAt.push_back(pv[k]);
+      f.acc(pv) += Halide::cast<int32_t>(f.aQuads(aAt)) *
+                   Halide::cast<int32_t>(bQuads(rq.x, pv[0], rq.y, pv[2]));
+      f.k = rq;
+      // The zero-point terms of Σ (a − za)(w − zw) = Σ a·w − za·Σ w −
+      // zw·Σ a + K·za·zw, with the offsets above folded into za and zw.
+      // The column sums: each panel's quad rows summed as runs of 4 × width
+      // contiguous bytes (colBytes(4 · column + quad element, panel)), then
+      // each column's four.
+      Var sc(name + "_sc"), sp(name + "_sp"), sj(name + "_sj");
+      RDom rs(0, static_cast<int>(kQuads), name + "_ksum");
+      f.colBytes = Func(name + "_colbytes");
+      f.colBytes(sj, sp) = 0;
+      f.colBytes(sj, sp) +=
+          Halide::cast<int32_t>(bQuads(sj % 4, sj / 4, rs.x, sp));
+      f.colSum = Func(name + "_colsum");
+      f.colSum(sc, sp) = f.colBytes(4 * sc, sp) + f.colBytes(4 * sc + 1, sp) +
+                         f.colBytes(4 * sc + 2, sp) +
+                         f.colBytes(4 * sc + 3, sp);
+      auto rhsZeroConst = rhsZero.getDefiningOp<ConstantOp>();
+      bool rhsZeroIsZero = false;
+      if (rhsZeroConst && !rhsUnsigned)
+        if (auto dense = dyn_cast<DenseElementsAttr>(rhsZeroConst.getValue()))
+          rhsZeroIsZero =
+              llvm::all_of(dense.getValues<APInt>(),
+                           [](const APInt &v) { return v.isZero(); });
+      if (!rhsZeroIsZero) {
+        std::vector<Var> rv = {pv[1]};
+        for (int k = 3; k < static_cast<int>(pv.size()); ++k)
+          rv.push_back(pv[k]);
+        RDom rk2(0, static_cast<int>(kSize), name + "_krow");
+        std::vector<Expr> rAt = {rk2.x};
+        for (size_t k = 0; k < rv.size(); ++k)
+          rAt.push_back(rv[k]);
+        f.rowSum = Func(name + "_rowsum");
+        f.rowSum(rv) = 0;
+        f.rowSum(rv) += Halide::cast<int32_t>(f.aQuads(rAt));
+      }
+    } else if (schedule.getBf16()) {
       // bfloat16 products summed in pairs of k (vdpbf16ps): the weights as
       // [panel][k / 2][column][2] (zero past the ends), the rows of the
       // left operand rounded to bfloat16 once per register tile.
@@ -320,12 +442,30 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     for (int k = 2; k < rank; ++k)
       read.push_back(vars[k]);
     x = f.acc(read);
+    if (f.int8) {
+      Expr column = Halide::min(vars[0], static_cast<int>(n) - 1);
+      Expr za = Halide::cast<int32_t>(perEntry(lhsZero, Expr(0)));
+      if (!aType.getElementType().isUnsignedInteger())
+        za = za + 128;
+      Expr zw = Halide::cast<int32_t>(perEntry(rhsZero, column));
+      if (bType.getElementType().isUnsignedInteger())
+        zw = zw - 128;
+      x = x - za * f.colSum(vars[0] % width, vars[0] / width);
+      if (f.rowSum.defined()) {
+        std::vector<Expr> rAt = {vars[1]};
+        for (int k = 2; k < rank; ++k)
+          rAt.push_back(vars[k]);
+        x = x - zw * f.rowSum(rAt) + static_cast<int>(kSize) * za * zw;
+      }
+      x = Halide::cast<float>(x) *
+          Halide::cast<float>(perEntry(productScale, column));
+    }
   } else {
     bool direct = ht == acc && !linear;
     Func product = direct ? Func(name) : Func(name + "_acc");
     product(vars) = Halide::cast(acc, 0);
-    product(vars) += widen(a.call(operandIndex(aType, true, idx))) *
-                     widen(b.call(operandIndex(bType, false, idx)));
+    product(vars) += lhsElement(operandIndex(aType, true, idx), idx[rank - 2]) *
+                     rhsElement(operandIndex(bType, false, idx), idx[rank - 1]);
     if (direct) {
       t.func = product;
       funcs.main = product;
@@ -338,6 +478,9 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
       funcs.hasUpdate = true;
     }
     x = product(vars);
+    if (quantized)
+      x = Halide::cast<float>(x) *
+          Halide::cast<float>(perEntry(productScale, idx[rank - 1]));
   }
   if (!t.func.defined()) {
     // The epilogue of attn.linear, in the accumulator type. Register tiles

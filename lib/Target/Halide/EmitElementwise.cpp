@@ -232,6 +232,46 @@ PipelineBuilder::defineElementwiseOp(Operation *op, const std::string &name,
                           });
         return success();
       })
+      .Case<QuantizeOp, DequantizeOp>([&](Operation *) {
+        // The entry of the scale and zero point for element `i`: the one
+        // entry, the entry along the axis, or the entry of i's block.
+        auto q = dyn_cast<QuantizeOp>(op);
+        auto d = dyn_cast<DequantizeOp>(op);
+        Value inValue = q ? q.getInput() : d.getInput();
+        Tensor &in = get(inValue);
+        Tensor &scale = get(q ? q.getScale() : d.getScale());
+        Tensor &zero = get(q ? q.getZeroPoint() : d.getZeroPoint());
+        auto scaleType = q ? q.getScale().getType() : d.getScale().getType();
+        int64_t axis = q ? q.getAxis() : d.getAxis();
+        int64_t block = q ? q.getBlockSize() : d.getBlockSize();
+        int a = static_cast<int>(axis < 0 ? axis + rank : axis);
+        auto paramAt = [&, a, block](const std::vector<Expr> &i) {
+          if (block > 0) {
+            std::vector<Expr> at = i;
+            at[a] = i[a] / static_cast<int>(block);
+            return at;
+          }
+          std::vector<Expr> at(scaleType.getRank(), Expr(0));
+          if (scaleType.getNumElements() != 1)
+            at[0] = i[a];
+          return at;
+        };
+        defineElementwise(
+            op, name, funcs, in.shape, [&](const std::vector<Expr> &i) {
+              std::vector<Expr> at = paramAt(i);
+              Expr x = Halide::cast<float>(in.call(i));
+              Expr s = Halide::cast<float>(scale.call(at));
+              Expr z = Halide::cast<float>(zero.call(at));
+              if (d)
+                return (x - z) * s;
+              // Halide's round() takes halfway cases to even, as ONNX does.
+              Expr v = Halide::round(x / s) + z;
+              return Halide::cast(
+                  ht, Halide::clamp(v, Halide::cast<float>(ht.min()),
+                                    Halide::cast<float>(ht.max())));
+            });
+        return success();
+      })
       .Default([](Operation *) -> std::optional<LogicalResult> {
         return std::nullopt;
       });

@@ -75,6 +75,72 @@ LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
   if (acc.is_int() && acc.bits() < 64 && (kind == "sum" || kind == "prod"))
     acc = acc.with_bits(64);
   x = Halide::cast(acc, x);
+
+  // A schedule with vector lanes over a reduced innermost axis: `lanes`
+  // partial results along it (contiguous vector loads), then their
+  // reduction.
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+  int lanes = schedule ? static_cast<int>(schedule.getVectorWidth()) : 1;
+  auto innermost = llvm::find(axes, inRank - 1);
+  if (applySchedules && lanes > 1 && innermost != axes.end() &&
+      acc.is_float() && kind != "prod") {
+    int jInner = static_cast<int>(innermost - axes.begin());
+    Expr n = in.shape[inRank - 1];
+    Halide::Region chunks = region;
+    chunks[jInner] = Halide::Range(0, (n + lanes - 1) / lanes);
+    RDom rc(chunks, name + "_rc");
+    Var lane(name + "_lane");
+    std::vector<Expr> at;
+    int jj = 0;
+    Expr valid;
+    for (int k = 0; k < inRank; ++k) {
+      if (!llvm::is_contained(axes, k)) {
+        at.push_back(inIdx[k]);
+        continue;
+      }
+      if (jj == jInner) {
+        Expr e = rc[jj] * lanes + lane;
+        valid = e < n;
+        at.push_back(Halide::min(e, n - 1));
+      } else {
+        at.push_back(rc[jj]);
+      }
+      ++jj;
+    }
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    Expr identity = kind == "max"   ? Halide::cast(acc, Expr(-inf))
+                    : kind == "min" ? Halide::cast(acc, Expr(inf))
+                                    : Halide::cast(acc, 0);
+    Expr element =
+        Halide::select(valid, Halide::cast(acc, widen(in.call(at))), identity);
+    std::vector<Var> pv = {lane};
+    pv.insert(pv.end(), vars.begin(), vars.end());
+    std::vector<Expr> pe(pv.begin(), pv.end());
+    Func partial(name + "_partial");
+    partial(pv) = identity;
+    Expr previous = partial(pe);
+    partial(pv) = kind == "max"   ? Halide::max(previous, element)
+                  : kind == "min" ? Halide::min(previous, element)
+                                  : previous + element;
+    RDom rl(0, lanes, name + "_rl");
+    std::vector<Expr> fromLane = {rl.x};
+    fromLane.insert(fromLane.end(), vars.begin(), vars.end());
+    Expr part = partial(fromLane);
+    Expr value = kind == "max"   ? Halide::maximum(part)
+                 : kind == "min" ? Halide::minimum(part)
+                                 : Halide::sum(part);
+    if (kind == "mean") {
+      Expr count = 1;
+      for (const auto &range : region)
+        count = count * range.extent;
+      value = value / Halide::cast(acc, count);
+    }
+    t.func(vars) = narrow(value, ht);
+    funcs.main = t.func;
+    funcs.helpers.push_back(partial);
+    tensors[op.getResult()] = t;
+    return success();
+  }
   Expr value;
   if (kind == "sum" || kind == "mean") {
     value = Halide::sum(x);

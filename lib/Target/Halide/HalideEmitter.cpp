@@ -689,7 +689,7 @@ LogicalResult PipelineBuilder::define(Operation *op, const std::string &name,
     return defineCall(call, name, funcs);
   if (auto c = dyn_cast<ConstantOp>(op))
     return defineConstant(c, name, funcs);
-  if (isa<MatMulOp, LinearOp>(op))
+  if (isa<MatMulOp, LinearOp, MatMulIntegerOp>(op))
     return defineMatMul(op, name, funcs);
   if (auto s = dyn_cast<SoftmaxOp>(op))
     return defineSoftmax(s, name, funcs);

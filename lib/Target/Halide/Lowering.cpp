@@ -130,7 +130,7 @@ FailureOr<Lowered> buildPipelines(ModuleOp module,
     return failure();
   }
   Lowered lowered;
-  lowered.target = Halide::Target(*targetString);
+  lowered.target = halideTargetOf(*targetString, &lowered.vnni);
   lowered.name = options.functionName.empty() ? fn->getSymName().str()
                                               : options.functionName;
   lowered.name = cIdentifier(lowered.name);
@@ -160,6 +160,9 @@ FailureOr<Lowered> buildPipelines(ModuleOp module,
 
 Halide::Module toModule(Lowered &lowered) {
   PipelineBuilder &pb = *lowered.builder;
+  // One pipeline is lowered by Halide whole: its 8-bit dot products get
+  // the target's generic code (vpdpbusd needs the program's own lowering of
+  // their kernel, MachineCode.h).
   Halide::Module module = pb.pipeline().compile_to_module(
       pb.arguments(), lowered.name, lowered.target);
   Halide::Module shapes = pb.shapesPipeline().compile_to_module(

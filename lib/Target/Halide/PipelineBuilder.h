@@ -176,6 +176,19 @@ struct BlockedMatMulFuncs {
   /// laid out before the run (then undefined).
   bool bf16 = false;
   Halide::Func aPairs, bPairs;
+  /// 8-bit integer products (`int8`, a quantized attn.linear): `k` is
+  /// (quad element, quad); `aQuads` the left operand as u8, aQuads(k, row,
+  /// batch...); `bQuads` the weights as i8, bQuads(quad element, column,
+  /// quad, panel), laid out per task where they are not read from panels;
+  /// `colSum` their sums over k per column, colSum(column, panel), and
+  /// `rowSum` (where the weights' zero point is not 0) the left operand's
+  /// per row, rowSum(row, batch...), for the zero-point terms.
+  bool int8 = false;
+  Halide::Func aQuads, bQuads, colSum, rowSum;
+  /// The column sums' parts, colBytes(4 · column + quad element, panel).
+  Halide::Func colBytes;
+  /// `aQuads` only reads the left operand: computed inside the products.
+  bool aQuadsInPlace = false;
 };
 
 /// attn.linear in generic code: `main` is the epilogue, `product` the
@@ -253,6 +266,9 @@ public:
   /// Adds the run-time checks of input extents to `p`.
   void addRequirements(Halide::Pipeline &p) const;
 
+  /// Some product is computed in 8-bit quads (BlockedMatMulFuncs::int8):
+  /// its code needs vpdpbusd where the target has it.
+  bool usesInt8Dot = false;
   /// Large constants become input buffers (HalideEmitOptions::weightsDir).
   bool weightsAsParams = false;
   /// False: no Func is scheduled (an autoscheduler will do it).

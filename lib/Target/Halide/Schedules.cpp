@@ -476,6 +476,64 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule,
     }
     return;
   }
+  if (f.int8) {
+    // Quads of k innermost and vectorized with the columns: each step of
+    // the quad loop is one vector reduction of 4 × `lanes` byte products
+    // into `lanes` i32 sums (vpdpbusd).
+    acc.update()
+        .reorder(f.k.x, a[0], a[1], f.k.y)
+        .atomic()
+        .vectorize(f.k.x)
+        .vectorize(a[0], f.lanes)
+        .unroll(a[0])
+        .unroll(a[1]);
+    // The tile's rows as u8, once before its products.
+    Func aQuads = f.aQuads, bQuads = f.bQuads, colSum = f.colSum,
+         rowSum = f.rowSum;
+    std::vector<Var> pa = aQuads.args();
+    if (!f.aQuadsInPlace) {
+      aQuads.compute_at(out, rti).store_in(MemoryType::Stack);
+      for (size_t k = 2; k < pa.size(); ++k)
+        aQuads.bound_extent(pa[k], 1);
+      aQuads.vectorize(pa[0], 4 * f.lanes, TailStrategy::GuardWithIf);
+    }
+    if (bQuads.defined()) {
+      std::vector<Var> pb = bQuads.args();
+      bQuads.compute_at(out, task)
+          .bound_extent(pb[0], 4)
+          .bound_extent(pb[1], f.panelColumns)
+          .bound_extent(pb[3], 1)
+          .vectorize(pb[1], f.lanes)
+          .unroll(pb[0]);
+    }
+    // Column sums once per call from panels laid out before the run, else
+    // once per task (one panel); row sums once per tile.
+    Func colBytes = f.colBytes;
+    std::vector<Var> pc = colSum.args(), pj = colBytes.args();
+    if (bQuads.defined()) {
+      colSum.compute_at(out, task)
+          .bound_extent(pc[0], f.panelColumns)
+          .bound_extent(pc[1], 1);
+      colBytes.compute_at(out, task)
+          .bound_extent(pj[0], 4 * f.panelColumns)
+          .bound_extent(pj[1], 1);
+    } else {
+      colSum.compute_root();
+      colBytes.compute_root();
+      if (schedule.getParallel())
+        colBytes.update().parallel(pj[1]);
+    }
+    colSum.vectorize(pc[0], f.lanes);
+    colBytes.vectorize(pj[0], f.lanes);
+    colBytes.update().vectorize(pj[0], f.lanes);
+    if (rowSum.defined()) {
+      std::vector<Var> pr = rowSum.args();
+      rowSum.compute_at(out, rti);
+      for (size_t k = 1; k < pr.size(); ++k)
+        rowSum.bound_extent(pr[k], 1);
+    }
+    return;
+  }
   acc.update().reorder(a[0], a[1], f.k.x);
   if (f.lanes > 1)
     acc.update().vectorize(a[0], f.lanes);

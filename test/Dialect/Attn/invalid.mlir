@@ -403,3 +403,91 @@ func.func @from_panels_dynamic(%p: tensor<2x3x4xf32>) -> tensor<3x?xf32> {
   %0 = attn.from_panels %p : tensor<2x3x4xf32> -> tensor<3x?xf32>
   return %0 : tensor<3x?xf32>
 }
+
+// -----
+
+func.func @from_panels_quads(%p: tensor<1x2x4x4xi8>) -> tensor<8x4xf32> {
+  // expected-error @+1 {{'attn.from_panels' op expects i8 panels [ceil(N / W), ceil(K / 4), W, 4] for an 8-bit [8, 4] result, got 'tensor<1x2x4x4xi8>'}}
+  %0 = attn.from_panels %p : tensor<1x2x4x4xi8> -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+
+// -----
+
+func.func @quantize_float_result(%x: tensor<4xf32>, %s: tensor<f32>, %z: tensor<f32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'attn.quantize' op expects an 8- or 16-bit integer result, got 'f32'}}
+  %0 = attn.quantize %x, %s, %z {axis = 0 : i64} : (tensor<4xf32>, tensor<f32>, tensor<f32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @quantize_zero_point_type(%x: tensor<4xf32>, %s: tensor<f32>, %z: tensor<i8>) -> tensor<4xui8> {
+  // expected-error @+1 {{'attn.quantize' op expects a zero point of 'ui8', got 'i8'}}
+  %0 = attn.quantize %x, %s, %z {axis = 0 : i64} : (tensor<4xf32>, tensor<f32>, tensor<i8>) -> tensor<4xui8>
+  return %0 : tensor<4xui8>
+}
+
+// -----
+
+func.func @quantize_axis_extent(%x: tensor<4x3xf32>, %s: tensor<4xf32>, %z: tensor<4xi8>) -> tensor<4x3xi8> {
+  // expected-error @+1 {{'attn.quantize' op expects a scale and a zero point that are both scalars or both 1-D along axis 1 (extent 3)}}
+  %0 = attn.quantize %x, %s, %z {axis = 1 : i64} : (tensor<4x3xf32>, tensor<4xf32>, tensor<4xi8>) -> tensor<4x3xi8>
+  return %0 : tensor<4x3xi8>
+}
+
+// -----
+
+func.func @quantize_blocks(%x: tensor<4x8xf32>, %s: tensor<4x3xf32>, %z: tensor<4x3xi8>) -> tensor<4x8xi8> {
+  // expected-error @+1 {{'attn.quantize' op expects blocked scales and zero points of the input's shape with ceil(extent / 4) entries along axis 1}}
+  %0 = attn.quantize %x, %s, %z {axis = 1 : i64, block_size = 4 : i64} : (tensor<4x8xf32>, tensor<4x3xf32>, tensor<4x3xi8>) -> tensor<4x8xi8>
+  return %0 : tensor<4x8xi8>
+}
+
+// -----
+
+func.func @dequantize_float_input(%x: tensor<4xf32>, %s: tensor<f32>, %z: tensor<f32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'attn.dequantize' op expects an 8-, 16- or 32-bit integer input, got 'f32'}}
+  %0 = attn.dequantize %x, %s, %z {axis = 0 : i64} : (tensor<4xf32>, tensor<f32>, tensor<f32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @matmul_integer_result(%a: tensor<2x4xui8>, %b: tensor<4x3xi8>, %za: tensor<ui8>, %zb: tensor<i8>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'attn.matmul_integer' op expects an i32 result, got 'tensor<2x3xf32>'}}
+  %0 = attn.matmul_integer %a, %b, %za, %zb : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<ui8>, tensor<i8>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @matmul_integer_operands(%a: tensor<2x4xi16>, %b: tensor<4x3xi8>, %za: tensor<i16>, %zb: tensor<i8>) -> tensor<2x3xi32> {
+  // expected-error @+1 {{'attn.matmul_integer' op expects u8 or i8 operands, got 'i16' and 'i8'}}
+  %0 = attn.matmul_integer %a, %b, %za, %zb : (tensor<2x4xi16>, tensor<4x3xi8>, tensor<i16>, tensor<i8>) -> tensor<2x3xi32>
+  return %0 : tensor<2x3xi32>
+}
+
+// -----
+
+func.func @matmul_integer_zero_points(%a: tensor<2x4xui8>, %b: tensor<4x3xi8>, %za: tensor<ui8>, %zb: tensor<4xi8>) -> tensor<2x3xi32> {
+  // expected-error @+1 {{'attn.matmul_integer' op expects a scalar or per-row left zero point and a scalar or per-column right zero point}}
+  %0 = attn.matmul_integer %a, %b, %za, %zb : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<ui8>, tensor<4xi8>) -> tensor<2x3xi32>
+  return %0 : tensor<2x3xi32>
+}
+
+// -----
+
+func.func @linear_quantized_operands(%a: tensor<2x4xui8>, %b: tensor<4x3xi8>, %s: tensor<f32>, %za: tensor<ui8>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'attn.linear' op expects quantized operands scale, lhs zero point and rhs zero point, got 2}}
+  %0 = attn.linear %a, %b quantized %s, %za : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<f32>, tensor<ui8>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @linear_quantized_scale(%a: tensor<2x4xui8>, %b: tensor<4x3xi8>, %s: tensor<2xf32>, %za: tensor<ui8>, %zb: tensor<i8>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'attn.linear' op expects a float32 scale (scalar or per column) and result when quantized}}
+  %0 = attn.linear %a, %b quantized %s, %za, %zb : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<2xf32>, tensor<ui8>, tensor<i8>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}

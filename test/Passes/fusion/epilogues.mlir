@@ -162,3 +162,50 @@ func.func @overlapping_conv(%x: tensor<1x3x8x8xf32>, %w: tensor<5x3x4x4xf32>) ->
   %y = attn.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : tensor<1x3x8x8xf32>, tensor<5x3x4x4xf32> -> tensor<1x5x3x3xf32>
   return %y : tensor<1x5x3x3xf32>
 }
+
+// -----
+
+// ONNX Runtime's dynamic quantization of a Linear: the dequantized 8-bit
+// product (cast to f32 times the product of the scales), then bias and
+// GELU: one quantized attn.linear.
+// CHECK-LABEL: func.func @quantized_bias_gelu
+// REASON: remark: fusion: epilogue 'attn.matmul_integer' fused into a quantized attn.linear (dequantization, bias, gelu)
+// CHECK: %[[S:.*]] = attn.mul %arg2, %arg3
+// CHECK: %[[L:.*]] = attn.linear %arg0, %arg1 bias %arg6 quantized %[[S]], %arg4, %arg5 {activation = "gelu"} : (tensor<?x8xui8>, tensor<8x16xi8>, tensor<16xf32>, tensor<f32>, tensor<ui8>, tensor<i8>) -> tensor<?x16xf32>
+// CHECK-NOT: attn.matmul_integer
+// CHECK-NEXT: return %[[L]]
+func.func @quantized_bias_gelu(%x: tensor<?x8xui8>, %w: tensor<8x16xi8>, %xs: tensor<f32>, %ws: tensor<f32>, %xz: tensor<ui8>, %wz: tensor<i8>, %b: tensor<16xf32>) -> tensor<?x16xf32> {
+  %s = attn.mul %xs, %ws : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %m = attn.matmul_integer %x, %w, %xz, %wz : (tensor<?x8xui8>, tensor<8x16xi8>, tensor<ui8>, tensor<i8>) -> tensor<?x16xi32>
+  %c = attn.cast %m : tensor<?x16xi32> to tensor<?x16xf32>
+  %d = attn.mul %c, %s : (tensor<?x16xf32>, tensor<f32>) -> tensor<?x16xf32>
+  %a = attn.add %d, %b : (tensor<?x16xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+  %g = attn.gelu %a {approximate = "none"} : tensor<?x16xf32>
+  return %g : tensor<?x16xf32>
+}
+
+// -----
+
+// Per-column scales ([1, N]) become a vector; nothing after the product.
+// CHECK-LABEL: func.func @quantized_per_column
+// CHECK: %[[V:.*]] = attn.reshape %arg2, [16] : tensor<1x16xf32> -> tensor<16xf32>
+// CHECK: attn.linear %arg0, %arg1 quantized %[[V]], %arg3, %arg4 : (tensor<4x8xi8>, tensor<8x16xui8>, tensor<16xf32>, tensor<i8>, tensor<16xui8>) -> tensor<4x16xf32>
+func.func @quantized_per_column(%x: tensor<4x8xi8>, %w: tensor<8x16xui8>, %s: tensor<1x16xf32>, %xz: tensor<i8>, %wz: tensor<16xui8>) -> tensor<4x16xf32> {
+  %m = attn.matmul_integer %x, %w, %xz, %wz : (tensor<4x8xi8>, tensor<8x16xui8>, tensor<i8>, tensor<16xui8>) -> tensor<4x16xi32>
+  %c = attn.cast %m : tensor<4x16xi32> to tensor<4x16xf32>
+  %d = attn.mul %s, %c : (tensor<1x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %d : tensor<4x16xf32>
+}
+
+// -----
+
+// A per-row left zero point, or an i32 result used as such, stays unfused.
+// CHECK-LABEL: func.func @quantized_per_row_zero_point
+// CHECK: attn.matmul_integer
+// CHECK-NOT: attn.linear
+func.func @quantized_per_row_zero_point(%x: tensor<4x8xui8>, %w: tensor<8x16xi8>, %s: tensor<f32>, %xz: tensor<4xui8>, %wz: tensor<i8>) -> tensor<4x16xf32> {
+  %m = attn.matmul_integer %x, %w, %xz, %wz : (tensor<4x8xui8>, tensor<8x16xi8>, tensor<4xui8>, tensor<i8>) -> tensor<4x16xi32>
+  %c = attn.cast %m : tensor<4x16xi32> to tensor<4x16xf32>
+  %d = attn.mul %c, %s : (tensor<4x16xf32>, tensor<f32>) -> tensor<4x16xf32>
+  return %d : tensor<4x16xf32>
+}

@@ -69,11 +69,15 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
       recurrence in register tiles; CPUs, static head sizes, floating-point
       elements). `attn.matmul` and `attn.linear`: `generic` (one sum per
       element) or `panels` (register tiles over panels of columns; CPUs, a
-      right operand that is one static matrix, floating-point elements;
+      right operand that is one static matrix, floating-point results;
       its columns fill whole panels unless it is a constant, which is
-      stored re-laid out panel by panel). Every other op: `generic`, the
+      stored re-laid out panel by panel). A quantized `attn.linear` in
+      panels sums its 8-bit products in quads of `k` (vpdpbusd on targets
+      with AVX512-VNNI). Every other op: `generic`, the
       default, which is not printed.
-    - `vector_width`: lanes of the innermost vectorized loop (1: scalar).
+    - `vector_width`: lanes of the innermost vectorized loop (1: scalar);
+      for `attn.reduce` over its input's innermost axis, lanes of partial
+      results along that axis, reduced last.
     - `tiles`: op-specific block sizes, all given. `attn.sdpa`, `blocked`:
       `[query block, KV block, QK tile rows, QK tile keys, PV tile head
       dims, PV tile rows]` (the last four are register tiles); `flash`:

@@ -26,7 +26,8 @@ namespace mlir::attn {
 /// boolean ones, are compiled in.
 constexpr int64_t kMaxCompiledInWeightElements = 64;
 
-/// True when `v` is a floating-point attn.constant of static shape whose
+/// True when `v` is a floating-point or 8-bit integer attn.constant of
+/// static shape whose
 /// data the compiler may re-lay out: compiled in, not filled in at run time
 /// (see kMaxCompiledInWeightElements).
 bool isCompiledInWeight(Value v, bool weightsParam);

@@ -510,7 +510,10 @@ def Attn_FromPanelsOp : Attn_Op<"from_panels", [Pure]> {
     `P = ceil(N / W)` and element `(k, n)` at `[n / W, k, n % W]`; or, for
     products in bfloat16 summed in pairs of `k`, `[P, ceil(K / 2), W, 2]`
     bfloat16 with element `(k, n)` at `[n / W, k / 2, n % W, k % 2]`,
-    widened to the result's element type. `attn-pack-weights` re-lays out
+    widened to the result's element type; or, for 8-bit integer products
+    summed in quads of `k`, `[P, ceil(K / 4), W, 4]` i8 with element `(k, n)`
+    at `[n / W, k / 4, n % W, k % 4]` (u8 results stored less 128).
+    `attn-pack-weights` re-lays out
     the constant right operand of a product scheduled with kind `panels`
     this way; the emitter's register tiles read the panels in place.
   }];
@@ -556,6 +559,67 @@ def Attn_MatMulOp : Attn_Op<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Attn_QuantizeOp : Attn_Op<"quantize", [Pure]> {
+  let summary = "Float to 8-bit integer with a scale and a zero point";
+  let description = [{
+    ONNX `QuantizeLinear`: `saturate(round(x / scale) + zero_point)`,
+    rounding halfway cases to even. `scale` (float) and `zero_point` (the
+    result's element type: 8- or 16-bit, signed or not) are scalars, 1-D
+    along `axis` of `x` (per-axis quantization), or, with a `block_size`,
+    of `x`'s rank with `ceil(extent / block_size)` entries along `axis`
+    (blocked quantization: entry `i / block_size` scales element `i`).
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$input, Attn_FloatTensor:$scale,
+                            AnyRankedTensor:$zero_point, I64Attr:$axis,
+                            DefaultValuedAttr<I64Attr, "0">:$block_size),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $zero_point attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_DequantizeOp : Attn_Op<"dequantize", [Pure]> {
+  let summary = "Integer to float with a scale and a zero point";
+  let description = [{
+    ONNX `DequantizeLinear`: `(x − zero_point) · scale`, computed in float32
+    (exact for 8- and 16-bit inputs). `x` is an 8-, 16- or 32-bit integer;
+    `scale` and `zero_point` (of `x`'s type) as for attn.quantize.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, Attn_FloatTensor:$scale,
+                            AnyRankedTensor:$zero_point, I64Attr:$axis,
+                            DefaultValuedAttr<I64Attr, "0">:$block_size),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $zero_point attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_MatMulIntegerOp : Attn_Op<"matmul_integer", [Pure]> {
+  let summary = "Product of 8-bit integer matrices, summed in i32";
+  let description = [{
+    ONNX `MatMulInteger`: `Σ_k (lhs − lhs_zero_point) · (rhs −
+    rhs_zero_point)` in i32, with attn.matmul's shapes. Operands are u8 or
+    i8; `lhs_zero_point` is a scalar or one value per row of `lhs` ([M]),
+    `rhs_zero_point` a scalar or one value per column of `rhs` ([N]).
+  }];
+  let arguments = !con((ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                            AnyRankedTensor:$lhs_zero_point,
+                            AnyRankedTensor:$rhs_zero_point),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `,` $lhs_zero_point `,` $rhs_zero_point attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Attn_LinearOp : Attn_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "Matrix product with a fused bias, activation and residual";
   let description = [{
@@ -571,21 +635,39 @@ def Attn_LinearOp : Attn_Op<"linear", [Pure, AttrSizedOperandSegments]> {
 
     The epilogue is computed in float32 at least, rounded once.
 
+    With `quantized scale, lhs_zero_point, rhs_zero_point`, the product is
+    of 8-bit integers (ONNX `MatMulInteger` followed by its dequantization):
+    `lhs` is u8 or i8, `rhs` a [K, N] matrix of i8 or u8, and
+    `lhs · rhs` stands for `scale · Σ_k (lhs − lhs_zero_point) ·
+    (rhs − rhs_zero_point)`, summed exactly in i32 and scaled in float32.
+    `scale` is a float32 scalar or one value per column ([N]);
+    `lhs_zero_point` a scalar of `lhs`'s type; `rhs_zero_point` a scalar
+    or [N] of `rhs`'s type. The epilogue follows as for float operands.
+
     ```mlir
     %h = attn.linear %x, %w bias %b {activation = "gelu"}
         : (tensor<?x768xf32>, tensor<768x3072xf32>, tensor<3072xf32>)
           -> tensor<?x3072xf32>
     ```
   }];
-  let arguments = !con((ins Attn_FloatTensor:$lhs, Attn_FloatTensor:$rhs,
+  let arguments = !con((ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
                             Optional<Attn_FloatTensor>:$bias,
                             Optional<Attn_FloatTensor>:$residual,
+                            Variadic<AnyRankedTensor>:$quantization,
                             DefaultValuedStrAttr<StrAttr, "none">:$activation),
                        scheduleArg);
   let results = (outs Attn_FloatTensor:$output);
   let assemblyFormat = [{
-    $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? attr-dict `:`
+    $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)?
+    (`quantized` $quantization^)? attr-dict `:`
     functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// True for the 8-bit integer product (`quantized` operands given).
+    bool isQuantized() { return !getQuantization().empty(); }
+    ::mlir::Value getProductScale() { return getQuantization()[0]; }
+    ::mlir::Value getLhsZeroPoint() { return getQuantization()[1]; }
+    ::mlir::Value getRhsZeroPoint() { return getQuantization()[2]; }
   }];
   let hasVerifier = 1;
 }
