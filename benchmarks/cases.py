@@ -293,9 +293,10 @@ def llama_block(s, hidden=1024, h=16, kv=4, ffn=2816):
 
 def all_cases(models_dir=None):
     """(name, kind, builder) for every case; kind is 'core', 'causal core',
-    'layer', 'model' or 'dynamic model' (an exported dynamic-axis file;
-    its builder returns the file's path instead of a ModelProto). The
-    exported models are those found in `models_dir`."""
+    'layer', 'model', 'dynamic model' (an exported dynamic-axis file;
+    its builder returns the file's path instead of a ModelProto) or 'int8
+    model' (such a file quantized to 8 bits). The exported models are those
+    found in `models_dir`."""
     cases = []
     for n in (512, 1024, 2048, 8192):
         for causal in (False, True):
@@ -312,6 +313,7 @@ def all_cases(models_dir=None):
     cases.append(("bundled_llama_S128", "model", lambda: bundled_llama(128)))
     if models_dir:
         cases += exported_cases(models_dir)
+        cases += int8_cases(models_dir)
     return cases
 
 
@@ -338,6 +340,38 @@ def exported_cases(models_dir):
                           lambda p=path, m=model, b=b, s=s: exported(
                               p, m, b, s)))
     return cases
+
+
+# 8-bit models: the exported ones through ONNX Runtime's dynamic
+# quantization (int8 weights, uint8 activations quantized at run time), at
+# these call shapes.
+INT8 = {"minilm": [(1, 128), (4, 64)], "bert_base": [(1, 128), (1, 384)]}
+
+
+def int8_cases(models_dir):
+    cases = []
+    for model, shapes in INT8.items():
+        source = os.path.join(models_dir, model, "model.onnx")
+        if not os.path.exists(source):
+            continue
+        for b, s in shapes:
+            cases.append((f"{model}_int8_B{b}_S{s}", "int8 model",
+                          lambda src=source, m=model, b=b, s=s: quantized(
+                              src, m, b, s)))
+    return cases
+
+
+def quantized(source, model, b, s):
+    """The dynamic-axis export of `model`, quantized once into
+    MODELS_DIR/<model>_int8/model.onnx, with the inputs of exported()."""
+    path = os.path.join(os.path.dirname(os.path.dirname(source)),
+                        model + "_int8", "model.onnx")
+    if not os.path.exists(path):
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        quantize_dynamic(source, path, weight_type=QuantType.QInt8)
+    _, inputs, flops = exported(source, model, b, s)
+    return path, inputs, flops
 
 
 def exported(path, model, b, s):

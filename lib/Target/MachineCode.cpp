@@ -38,11 +38,14 @@ std::string emit(Module &module, TargetMachine &machine, StringRef path,
   raw_fd_ostream out(path, ec);
   if (ec)
     return "cannot write '" + path.str() + "': " + ec.message();
-  legacy::PassManager passes;
-  if (machine.addPassesToEmitFile(passes, out, nullptr, kind))
-    return "LLVM cannot emit this file type for " +
-           machine.getTargetTriple().str();
-  passes.run(module);
+  {
+    // The printer's stream flushes into `out` when the passes go.
+    legacy::PassManager passes;
+    if (machine.addPassesToEmitFile(passes, out, nullptr, kind))
+      return "LLVM cannot emit this file type for " +
+             machine.getTargetTriple().str();
+    passes.run(module);
+  }
   out.close();
   if (out.has_error())
     return "cannot write '" + path.str() + "'";

@@ -283,8 +283,11 @@ FailureOr<std::string> mlir::attn::resolveHalideTarget(llvm::StringRef target) {
     if (!Halide::Target::validate_target_string(halideString))
       return failure();
     Halide::Target t(halideString);
+    // VNNI extends the AVX-512 targets of Skylake (Cascade Lake) and
+    // Cannon Lake (Ice Lake).
     if (vnni && (t.arch != Halide::Target::X86 ||
-                 !t.has_feature(Halide::Target::AVX512_Cannonlake)))
+                 !(t.has_feature(Halide::Target::AVX512_Skylake) ||
+                   t.has_feature(Halide::Target::AVX512_Cannonlake))))
       return failure();
     // Halide 14 links the runtime's AVX-512 wrappers (the bfloat16
     // conversions and dot products among them) only for targets that name
