@@ -86,9 +86,27 @@ LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
       acc.is_float() && kind != "prod") {
     int jInner = static_cast<int>(innermost - axes.begin());
     Expr n = in.shape[inRank - 1];
+    int64_t staticInner = op.getInput().getType().getDimSize(inRank - 1);
+    // Whole vectors: no lane reads past the end.
+    bool whole = !ShapedType::isDynamic(staticInner) && staticInner % lanes == 0;
     Halide::Region chunks = region;
     chunks[jInner] = Halide::Range(0, (n + lanes - 1) / lanes);
+    // A result of few elements gets its parallel tasks from the next
+    // reduced axis out, split into kGroups ranges (partial results per
+    // group, reduced last).
+    constexpr int kGroups = 8;
+    bool grouped = jInner > 0 && outType.getNumElements() == 1;
+    Var group(name + "_group");
+    Expr groupSize;
+    if (grouped) {
+      Expr extent = region[jInner - 1].extent;
+      groupSize = (extent + kGroups - 1) / kGroups;
+      chunks[jInner - 1] = Halide::Range(0, groupSize);
+    }
     RDom rc(chunks, name + "_rc");
+    if (grouped)
+      rc.where(group * groupSize + rc[jInner - 1] <
+               region[jInner - 1].extent);
     Var lane(name + "_lane");
     std::vector<Expr> at;
     int jj = 0;
@@ -100,8 +118,16 @@ LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
       }
       if (jj == jInner) {
         Expr e = rc[jj] * lanes + lane;
-        valid = e < n;
-        at.push_back(Halide::min(e, n - 1));
+        if (!whole) {
+          valid = e < n;
+          e = Halide::min(e, n - 1);
+        }
+        at.push_back(e);
+      } else if (grouped && jj == jInner - 1) {
+        // Clamped for bounds inference; the RDom's predicate skips the
+        // clamped rows.
+        at.push_back(Halide::min(group * groupSize + rc[jj],
+                                 region[jj].extent - 1));
       } else {
         at.push_back(rc[jj]);
       }
@@ -111,9 +137,12 @@ LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
     Expr identity = kind == "max"   ? Halide::cast(acc, Expr(-inf))
                     : kind == "min" ? Halide::cast(acc, Expr(inf))
                                     : Halide::cast(acc, 0);
-    Expr element =
-        Halide::select(valid, Halide::cast(acc, widen(in.call(at))), identity);
+    Expr element = Halide::cast(acc, widen(in.call(at)));
+    if (valid.defined())
+      element = Halide::select(valid, element, identity);
     std::vector<Var> pv = {lane};
+    if (grouped)
+      pv.push_back(group);
     pv.insert(pv.end(), vars.begin(), vars.end());
     std::vector<Expr> pe(pv.begin(), pv.end());
     Func partial(name + "_partial");
@@ -122,8 +151,10 @@ LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
     partial(pv) = kind == "max"   ? Halide::max(previous, element)
                   : kind == "min" ? Halide::min(previous, element)
                                   : previous + element;
-    RDom rl(0, lanes, name + "_rl");
+    RDom rl(0, lanes, 0, grouped ? kGroups : 1, name + "_rl");
     std::vector<Expr> fromLane = {rl.x};
+    if (grouped)
+      fromLane.push_back(rl.y);
     fromLane.insert(fromLane.end(), vars.begin(), vars.end());
     Expr part = partial(fromLane);
     Expr value = kind == "max"   ? Halide::maximum(part)
