@@ -419,8 +419,10 @@ def cpu_name():
 # A result further than this from the reference (max |x − ref| / max(1,
 # max |ref|)) is marked and not counted as a peer's time. 8-bit models
 # quantize activations at run time: a last-bit difference before a
-# quantization moves a value by a whole step, so engines agree less.
-TOLERANCE = {"fp32": 1e-3, "bf16": 5e-2, "int8": 5e-2}
+# quantization moves a value by a whole step, and the steps add up over
+# the layers; ONNX Runtime, OpenVINO, IREE and attnc differ from each
+# other by 3-20 % of the largest output on the exported encoders.
+TOLERANCE = {"fp32": 1e-3, "bf16": 5e-2, "int8": 0.25}
 
 
 def tolerance(e, kind=""):

@@ -404,6 +404,156 @@ void sinkActivationsBelowReshapes(func::FuncOp func) {
 }
 
 //===----------------------------------------------------------------------===//
+// Quantized projections of one input
+//===----------------------------------------------------------------------===//
+
+/// A quantized attn.linear with a constant [K, N] right operand and
+/// zero point, optionally a constant bias, no activation or residual.
+struct QuantizedProjection {
+  LinearOp linear;
+  ConstantBytes weight, rhsZero, bias;
+  bool hasBias = false;
+  int64_t n = 0;
+};
+
+std::optional<QuantizedProjection> quantizedProjection(LinearOp l) {
+  if (!l.isQuantized() || l.getResidual() || l.getActivation() != "none")
+    return std::nullopt;
+  auto w = typeOf(l.getRhs());
+  std::optional<ConstantBytes> weight = constantBytes(l.getRhs());
+  std::optional<ConstantBytes> zero = constantBytes(l.getRhsZeroPoint());
+  if (w.getRank() != 2 || !weight || !zero)
+    return std::nullopt;
+  QuantizedProjection p;
+  p.linear = l;
+  p.weight = *weight;
+  p.rhsZero = *zero;
+  p.n = w.getDimSize(1);
+  if (Value bias = l.getBias()) {
+    std::optional<ConstantBytes> b = constantBytes(bias);
+    if (!b || typeOf(bias).getRank() != 1)
+      return std::nullopt;
+    p.bias = *b;
+    p.hasBias = true;
+  }
+  return p;
+}
+
+/// Moves the ops that compute `v` (pure ops of one block) before `point`
+/// where they come after it, operands first.
+void hoistBefore(Value v, Operation *point) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != point->getBlock() ||
+      def->isBeforeInBlock(point))
+    return;
+  for (Value operand : def->getOperands())
+    hoistBefore(operand, point);
+  def->moveBefore(point);
+}
+
+/// The quantized linears of `group` (one input and left zero point,
+/// weights of one element type) as one over the concatenated weights, with
+/// per-column scales and right zero points; each reads its columns back
+/// through a slice.
+void mergeQuantizedProjections(MutableArrayRef<QuantizedProjection> group) {
+  LinearOp first = group.front().linear;
+  auto weightType = typeOf(first.getRhs());
+  Type element = weightType.getElementType();
+  int64_t k = weightType.getDimSize(0);
+  int64_t total = 0;
+  for (QuantizedProjection &p : group)
+    total += p.n;
+  std::vector<char> weights, zeros, biases;
+  weights.reserve(k * total);
+  for (int64_t row = 0; row < k; ++row)
+    for (QuantizedProjection &p : group)
+      p.weight.append(weights, row * p.n, p.n);
+  for (QuantizedProjection &p : group) {
+    bool perColumn = typeOf(p.linear.getRhsZeroPoint()).getNumElements() != 1;
+    for (int64_t c = 0; c < p.n; ++c)
+      zeros.push_back(*p.rhsZero.at(perColumn ? c : 0));
+    if (p.hasBias)
+      p.bias.append(biases, 0, p.n);
+  }
+
+  // The merged product goes where the first one was: what the others'
+  // scales are computed from moves up before it.
+  for (QuantizedProjection &p : group)
+    hoistBefore(p.linear.getProductScale(), first);
+  OpBuilder b(first);
+  Location loc = b.getFusedLoc(llvm::to_vector(llvm::map_range(
+      group, [](QuantizedProjection &p) { return p.linear.getLoc(); })));
+  Value w = makeConstant(b, loc, RankedTensorType::get({k, total}, element),
+                         std::move(weights), "attn_weight_merged");
+  Value zero = makeConstant(b, loc, RankedTensorType::get({total}, element),
+                            std::move(zeros), "attn_weight_merged");
+  // The scales, one per column: each projection's scalar broadcast over
+  // its columns.
+  auto f32 = b.getF32Type();
+  SmallVector<Value> scales;
+  for (QuantizedProjection &p : group) {
+    Value s = p.linear.getProductScale();
+    auto vector = RankedTensorType::get({p.n}, f32);
+    if (typeOf(s).getNumElements() == 1)
+      s = b.create<ExpandOp>(loc, vector, s, i64Vector(b, loc, p.n), nullptr);
+    scales.push_back(s);
+  }
+  Value scale = b.create<ConcatOp>(loc, RankedTensorType::get({total}, f32),
+                                   scales, b.getI64IntegerAttr(0), nullptr);
+  Value bias;
+  if (group.front().hasBias)
+    bias = makeConstant(b, loc, RankedTensorType::get({total}, f32),
+                        std::move(biases), "attn_weight_merged");
+  auto outType = first.getType();
+  SmallVector<int64_t> shape(outType.getShape());
+  shape.back() = total;
+  auto mergedType = RankedTensorType::get(shape, f32);
+  Value merged =
+      b.create<LinearOp>(loc, mergedType, first.getLhs(), w, bias, Value(),
+                         ValueRange{scale, first.getLhsZeroPoint(), zero},
+                         b.getStringAttr("none"), nullptr);
+  auto inlined = ScheduleAttr::get(b.getContext(), 1, {}, false,
+                                   /*inlined=*/true, 0);
+  int64_t offset = 0;
+  int64_t axis = outType.getRank() - 1;
+  for (QuantizedProjection &p : group) {
+    auto slice = b.create<SliceOp>(
+        p.linear.getLoc(), p.linear.getType(), merged,
+        i64Vector(b, loc, offset), i64Vector(b, loc, offset + p.n),
+        b.getDenseI64ArrayAttr({axis}), b.getDenseI64ArrayAttr({1}), inlined);
+    p.linear.getResult().replaceAllUsesWith(slice.getResult());
+    offset += p.n;
+  }
+  for (QuantizedProjection &p : group)
+    p.linear.erase();
+}
+
+void mergeSharedInputQuantizedProjections(func::FuncOp func, bool report) {
+  // By input, left zero point, weight type and whether there is a bias.
+  llvm::MapVector<std::tuple<Value, Value, Type, int>,
+                  SmallVector<QuantizedProjection>>
+      groups;
+  func.walk([&](LinearOp l) {
+    if (std::optional<QuantizedProjection> p = quantizedProjection(l))
+      groups[{l.getLhs(), l.getLhsZeroPoint(),
+              typeOf(l.getRhs()).getElementType(), p->hasBias}]
+          .push_back(*p);
+  });
+  for (auto &[key, group] : groups) {
+    if (group.size() < 2)
+      continue;
+    SmallVector<std::string> names;
+    for (QuantizedProjection &p : group)
+      names.push_back(describeNode(p.linear));
+    Location loc = group.front().linear.getLoc();
+    mergeQuantizedProjections(group);
+    if (report)
+      emitRemark(loc, "fusion: projection ")
+          << llvm::join(names, " + ") << " fused into one attn.linear";
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // Residual add + norm
 //===----------------------------------------------------------------------===//
 
@@ -469,6 +619,8 @@ struct AttnFuseEpiloguesPass
             << describeNode(mm) << " fused into a quantized attn.linear ("
             << llvm::join(parts, ", ") << ")";
     }
+    eraseDeadAttnOps(func);
+    mergeSharedInputQuantizedProjections(func, report);
 
     SmallVector<LayerNormOp> norms;
     func.walk([&](LayerNormOp n) { norms.push_back(n); });

@@ -95,6 +95,38 @@ g ({inputs}) => (float[{shape},{n}] y)
     return text, feeds, np.maximum(ref, 0.0)
 
 
+def case_projections(rng):
+    """Three dynamically quantized projections of one input (Q, K and V)
+    with their own weight scales and biases, merged into one product."""
+    m, k, n = 33, 48, 40
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    ws = [rng.integers(-127, 128, (k, n)).astype(np.int8) for _ in range(3)]
+    scales = [np.float32(0.01), np.float32(0.02), np.float32(0.005)]
+    biases = [rng.standard_normal(n).astype(np.float32) * 0.1
+              for _ in range(3)]
+    inits = ", ".join(
+        f"int8[{k},{n}] w{i} = {onnx_literal(ws[i])}, float s{i} = "
+        f"{{{float(scales[i])!r}}}, float[{n}] b{i} = {onnx_literal(biases[i])}"
+        for i in range(3))
+    body = "\n".join(
+        f"  s{i}x = Mul (xs, s{i})\n  p{i} = MatMulInteger (xq, w{i}, xz, z)\n"
+        f"  f{i} = Cast <to = 1> (p{i})\n  d{i} = Mul (f{i}, s{i}x)\n"
+        f"  y{i} = Add (d{i}, b{i})" for i in range(3))
+    text = f"""<ir_version: 8, opset_import: ["" : 17]>
+g (float[{m},{k}] x) => (float[{m},{3 * n}] y)
+<{inits}, int8 z = {{0}}>
+{{
+  xq, xs, xz = DynamicQuantizeLinear (x)
+{body}
+  y = Concat <axis = 1> (y0, y1, y2)
+}}"""
+    xq, xs, xz = dynamic_quantize(x)
+    refs = [int_product(xq, ws[i], np.array(xz), np.int8(0)) *
+            np.float64(np.float32(xs * scales[i])) + biases[i]
+            for i in range(3)]
+    return text, {"x": x}, np.concatenate(refs, axis=1)
+
+
 def case_static_u8_weights(rng):
     """Activations quantized to int8 with a given scale and zero point, u8
     weights with per-column zero points and scales (the zero-point terms
@@ -208,6 +240,7 @@ CASES = [
     ("dynamic_linear_runtime_w_tail", dict(
         make=lambda rng: case_dynamic_linear(rng, (9,), 20, 30, True),
         form="quantized")),
+    ("projections", dict(make=case_projections, form="quads")),
     ("static_u8_weights", dict(make=case_static_u8_weights, form="quads")),
     ("matmul_integer", dict(make=case_matmul_integer, form="integer")),
     ("qdq", dict(make=case_qdq, form="float")),

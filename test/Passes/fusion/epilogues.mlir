@@ -209,3 +209,34 @@ func.func @quantized_per_row_zero_point(%x: tensor<4x8xui8>, %w: tensor<8x16xi8>
   %d = attn.mul %c, %s : (tensor<4x16xf32>, tensor<f32>) -> tensor<4x16xf32>
   return %d : tensor<4x16xf32>
 }
+
+// -----
+
+// Quantized Q, K and V projections of one input with constant weights and
+// biases: one quantized attn.linear over the concatenated weights, the
+// scales broadcast per column, each projection read back through a slice.
+// CHECK-LABEL: func.func @quantized_projections
+// REASON: remark: fusion: projection {{.*}} fused into one attn.linear
+// CHECK: %[[E0:.*]] = attn.expand %arg2
+// CHECK: %[[E1:.*]] = attn.expand %arg3
+// CHECK: %[[S:.*]] = attn.concat %[[E0]], %[[E1]] axis 0 : (tensor<8xf32>, tensor<8xf32>) -> tensor<16xf32>
+// CHECK: %[[L:.*]] = attn.linear %arg0, %{{.*}} bias %{{.*}} quantized %[[S]], %arg1, %{{.*}} : (tensor<?x4xui8>, tensor<4x16xi8>, tensor<16xf32>, tensor<16xf32>, tensor<ui8>, tensor<16xi8>) -> tensor<?x16xf32>
+// CHECK: attn.slice %[[L]]
+// CHECK: attn.slice %[[L]]
+// CHECK-NOT: attn.matmul_integer
+func.func @quantized_projections(%x: tensor<?x4xui8>, %xz: tensor<ui8>, %sq: tensor<f32>, %sk: tensor<f32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %wq = attn.constant dense<1> : tensor<4x8xi8>
+  %wk = attn.constant dense<2> : tensor<4x8xi8>
+  %z = attn.constant dense<0> : tensor<i8>
+  %bq = attn.constant dense<0.5> : tensor<8xf32>
+  %bk = attn.constant dense<0.25> : tensor<8xf32>
+  %mq = attn.matmul_integer %x, %wq, %xz, %z : (tensor<?x4xui8>, tensor<4x8xi8>, tensor<ui8>, tensor<i8>) -> tensor<?x8xi32>
+  %cq = attn.cast %mq : tensor<?x8xi32> to tensor<?x8xf32>
+  %dq = attn.mul %cq, %sq : (tensor<?x8xf32>, tensor<f32>) -> tensor<?x8xf32>
+  %q = attn.add %dq, %bq : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+  %mk = attn.matmul_integer %x, %wk, %xz, %z : (tensor<?x4xui8>, tensor<4x8xi8>, tensor<ui8>, tensor<i8>) -> tensor<?x8xi32>
+  %ck = attn.cast %mk : tensor<?x8xi32> to tensor<?x8xf32>
+  %dk = attn.mul %ck, %sk : (tensor<?x8xf32>, tensor<f32>) -> tensor<?x8xf32>
+  %k = attn.add %dk, %bk : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+  return %q, %k : tensor<?x8xf32>, tensor<?x8xf32>
+}
