@@ -7,9 +7,10 @@
 // panel padded with zeros), or for bfloat16 products [panel][k / 2]
 // [column][k % 2] rounded to bfloat16 (each pair of k is one vdpbf16ps
 // step), or for 8-bit integer products [panel][k / 4][column][k % 4] of i8
-// (each quad of k is one vpdpbusd step). The product then reads
-// `attn.from_panels` of the new constant, which the emitter reads in place. A
-// constant shared by several products of the same panels is packed once.
+// (each quad of k is one vpdpbusd step) and a last quad row of column sums. The
+// product then reads `attn.from_panels` of the new constant, which the emitter
+// reads in place. A constant shared by several products of the same panels is
+// packed once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -107,23 +108,30 @@ std::vector<char> packPanels(const ConstantBytes &data, Type element, int64_t k,
 /// The panels of the [k, n] 8-bit matrix `data` for 4-way integer dot
 /// products (vpdpbusd): [panel][k / 4][column][k % 4] of i8, zero past the
 /// ends; u8 elements are stored less 128 (the emitter adds 128 back to the
-/// zero point).
+/// zero point). One more quad row per panel holds each column's sum of the
+/// stored values as a little-endian i32 (the zero-point term).
 std::vector<char> packQuadPanels(const ConstantBytes &data, bool isUnsigned,
                                  int64_t k, int64_t n, int64_t width) {
   int64_t panels = llvm::divideCeil(n, width);
   int64_t quads = llvm::divideCeil(k, 4);
-  std::vector<char> out(panels * quads * width * 4, 0);
-  char *dst = out.data();
-  for (int64_t p = 0; p < panels; ++p)
-    for (int64_t q = 0; q < quads; ++q)
-      for (int64_t c = 0; c < width; ++c)
-        for (int64_t h = 0; h < 4; ++h, ++dst) {
-          int64_t r = 4 * q + h, column = p * width + c;
-          if (r >= k || column >= n)
-            continue;
-          uint8_t byte = static_cast<uint8_t>(*data.at(r * n + column));
-          *dst = static_cast<char>(isUnsigned ? byte - 128 : byte);
-        }
+  std::vector<char> out(panels * (quads + 1) * width * 4, 0);
+  for (int64_t p = 0; p < panels; ++p) {
+    char *panel = &out[p * (quads + 1) * width * 4];
+    for (int64_t c = 0; c < width; ++c) {
+      int64_t column = p * width + c;
+      int32_t sum = 0;
+      for (int64_t r = 0; r < k && column < n; ++r) {
+        uint8_t byte = static_cast<uint8_t>(*data.at(r * n + column));
+        auto value = static_cast<int8_t>(isUnsigned ? byte - 128 : byte);
+        panel[((r / 4) * width + c) * 4 + r % 4] = static_cast<char>(value);
+        sum += value;
+      }
+      auto bits = static_cast<uint32_t>(sum);
+      for (int h = 0; h < 4; ++h)
+        panel[(quads * width + c) * 4 + h] =
+            static_cast<char>((bits >> (8 * h)) & 0xff);
+    }
+  }
   return out;
 }
 
@@ -173,7 +181,7 @@ struct AttnPackWeightsPass
         b.setInsertionPointAfter(constant);
         int64_t count = llvm::divideCeil(n, width);
         auto packedType =
-            quads  ? RankedTensorType::get({count, (k + 3) / 4, width, 4},
+            quads  ? RankedTensorType::get({count, (k + 3) / 4 + 1, width, 4},
                                            b.getI8Type())
             : bf16 ? RankedTensorType::get({count, (k + 1) / 2, width, 2},
                                            b.getBF16Type())

@@ -20,6 +20,21 @@ func.func @panels(%x: tensor<4x3xf32>) -> (tensor<4x5xf32>, tensor<4x5xf32>) {
   return %0, %1 : tensor<4x5xf32>, tensor<4x5xf32>
 }
 
+// 8-bit products: [panel][k / 4][column][k % 4] (zeros past the last k and
+// column), u8 weights stored less 128, then one quad row per panel holding
+// each column's sum of the stored values as a little-endian i32: column 0
+// stores 1 - 128, 2 - 128, 3 - 128 (sum -378 = 0xFFFFFE86), column 1 stores
+// 4 - 128, 5 - 128, 6 - 128 (sum -369 = 0xFFFFFE8F).
+// CHECK-LABEL: func.func @quads
+// CHECK: %[[P:.*]] = attn.constant dense<{{\[}}{{\[}}{{\[}}[-127, -126, -125, 0], [-124, -123, -122, 0]], {{\[}}[-122, -2, -1, -1], [-113, -2, -1, -1]]]]> : tensor<1x2x2x4xi8>
+// CHECK: attn.from_panels %[[P]] {{.*}} : tensor<1x2x2x4xi8> -> tensor<3x2xui8>
+func.func @quads(%x: tensor<4x3xui8>, %s: tensor<f32>, %z: tensor<ui8>) -> tensor<4x2xf32> {
+  %w = attn.constant dense<[[1, 4], [2, 5], [3, 6]]> : tensor<3x2xui8>
+  %wz = attn.constant dense<128> : tensor<ui8>
+  %0 = attn.linear %x, %w quantized %s, %z, %wz {schedule = #attn.schedule<kind = panels, vector_width = 2, tiles = [4, 2, 4], parallel = true>} : (tensor<4x3xui8>, tensor<3x2xui8>, tensor<f32>, tensor<ui8>, tensor<ui8>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
 // bfloat16 products: [panel][k / 2][column][k % 2], rounded to bfloat16
 // (1.00390625 is a tie and rounds to even, 1.0), zeros past the last k.
 // CHECK-LABEL: func.func @pairs

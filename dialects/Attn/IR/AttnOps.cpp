@@ -392,11 +392,11 @@ LogicalResult FromPanelsOp::verify() {
   if (in.getRank() == 4 && in.getElementType().isInteger(8)) {
     int64_t width = in.getDimSize(2);
     if (width < 1 || in.getDimSize(0) != llvm::divideCeil(n, width) ||
-        in.getDimSize(1) != llvm::divideCeil(k, 4) || in.getDimSize(3) != 4 ||
-        !in.getElementType().isSignlessInteger(8) ||
+        in.getDimSize(1) != llvm::divideCeil(k, 4) + 1 ||
+        in.getDimSize(3) != 4 || !in.getElementType().isSignlessInteger(8) ||
         !out.getElementType().isInteger(8))
-      return emitOpError("expects i8 panels [ceil(N / W), ceil(K / 4), W, 4] "
-                         "for an 8-bit [")
+      return emitOpError("expects i8 panels [ceil(N / W), ceil(K / 4) + 1, W, "
+                         "4] for an 8-bit [")
              << k << ", " << n << "] result, got " << in;
     return success();
   }

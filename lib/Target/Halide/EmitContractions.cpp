@@ -363,19 +363,30 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
       f.k = rq;
       // The zero-point terms of Σ (a − za)(w − zw) = Σ a·w − za·Σ w −
       // zw·Σ a + K·za·zw, with the offsets above folded into za and zw.
-      // The column sums: each panel's quad rows summed as runs of 4 × width
-      // contiguous bytes (colBytes(4 · column + quad element, panel)), then
-      // each column's four.
+      // The column sums: in panels laid out before the run, the i32 of the
+      // quad row after the last; otherwise each panel's quad rows summed
+      // as runs of 4 × width contiguous bytes (colBytes(4 · column + quad
+      // element, panel)), then each column's four.
       Var sc(name + "_sc"), sp(name + "_sp"), sj(name + "_sj");
-      RDom rs(0, static_cast<int>(kQuads), name + "_ksum");
-      f.colBytes = Func(name + "_colbytes");
-      f.colBytes(sj, sp) = 0;
-      f.colBytes(sj, sp) +=
-          Halide::cast<int32_t>(bQuads(sj % 4, sj / 4, rs.x, sp));
       f.colSum = Func(name + "_colsum");
-      f.colSum(sc, sp) = f.colBytes(4 * sc, sp) + f.colBytes(4 * sc + 1, sp) +
-                         f.colBytes(4 * sc + 2, sp) +
-                         f.colBytes(4 * sc + 3, sp);
+      if (fromPanels) {
+        auto byteAt = [&](int h) {
+          return Halide::cast<uint32_t>(Halide::cast<uint8_t>(packed.call(
+                     {sp, Expr(static_cast<int>(kQuads)), sc, Expr(h)})))
+                 << (8 * h);
+        };
+        f.colSum(sc, sp) = Halide::reinterpret<int32_t>(byteAt(0) | byteAt(1) |
+                                                        byteAt(2) | byteAt(3));
+      } else {
+        RDom rs(0, static_cast<int>(kQuads), name + "_ksum");
+        f.colBytes = Func(name + "_colbytes");
+        f.colBytes(sj, sp) = 0;
+        f.colBytes(sj, sp) +=
+            Halide::cast<int32_t>(bQuads(sj % 4, sj / 4, rs.x, sp));
+        f.colSum(sc, sp) = f.colBytes(4 * sc, sp) + f.colBytes(4 * sc + 1, sp) +
+                           f.colBytes(4 * sc + 2, sp) +
+                           f.colBytes(4 * sc + 3, sp);
+      }
       auto rhsZeroConst = rhsZero.getDefiningOp<ConstantOp>();
       bool rhsZeroIsZero = false;
       if (rhsZeroConst && !rhsUnsigned)

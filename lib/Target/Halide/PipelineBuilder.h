@@ -185,7 +185,9 @@ struct BlockedMatMulFuncs {
   /// per row, rowSum(row, batch...), for the zero-point terms.
   bool int8 = false;
   Halide::Func aQuads, bQuads, colSum, rowSum;
-  /// The column sums' parts, colBytes(4 · column + quad element, panel).
+  /// The column sums' parts, colBytes(4 · column + quad element, panel),
+  /// where the weights are not panels laid out before the run (whose last
+  /// quad row holds the sums).
   Halide::Func colBytes;
   /// `aQuads` only reads the left operand: computed inside the products.
   bool aQuadsInPlace = false;

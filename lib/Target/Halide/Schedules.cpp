@@ -508,24 +508,22 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule,
     }
     // Column sums once per call from panels laid out before the run, else
     // once per task (one panel); row sums once per tile.
-    Func colBytes = f.colBytes;
-    std::vector<Var> pc = colSum.args(), pj = colBytes.args();
-    if (bQuads.defined()) {
-      colSum.compute_at(out, task)
-          .bound_extent(pc[0], f.panelColumns)
-          .bound_extent(pc[1], 1);
+    // Column sums read from the panels once per task, or summed once per
+    // task from the weights laid out for it.
+    std::vector<Var> pc = colSum.args();
+    colSum.compute_at(out, task)
+        .bound_extent(pc[0], f.panelColumns)
+        .bound_extent(pc[1], 1)
+        .vectorize(pc[0], f.lanes);
+    if (f.colBytes.defined()) {
+      Func colBytes = f.colBytes;
+      std::vector<Var> pj = colBytes.args();
       colBytes.compute_at(out, task)
           .bound_extent(pj[0], 4 * f.panelColumns)
-          .bound_extent(pj[1], 1);
-    } else {
-      colSum.compute_root();
-      colBytes.compute_root();
-      if (schedule.getParallel())
-        colBytes.update().parallel(pj[1]);
+          .bound_extent(pj[1], 1)
+          .vectorize(pj[0], f.lanes);
+      colBytes.update().vectorize(pj[0], f.lanes);
     }
-    colSum.vectorize(pc[0], f.lanes);
-    colBytes.vectorize(pj[0], f.lanes);
-    colBytes.update().vectorize(pj[0], f.lanes);
     if (rowSum.defined()) {
       std::vector<Var> pr = rowSum.args();
       rowSum.compute_at(out, rti);

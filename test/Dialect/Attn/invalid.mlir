@@ -407,7 +407,7 @@ func.func @from_panels_dynamic(%p: tensor<2x3x4xf32>) -> tensor<3x?xf32> {
 // -----
 
 func.func @from_panels_quads(%p: tensor<1x2x4x4xi8>) -> tensor<8x4xf32> {
-  // expected-error @+1 {{'attn.from_panels' op expects i8 panels [ceil(N / W), ceil(K / 4), W, 4] for an 8-bit [8, 4] result, got 'tensor<1x2x4x4xi8>'}}
+  // expected-error @+1 {{'attn.from_panels' op expects i8 panels [ceil(N / W), ceil(K / 4) + 1, W, 4] for an 8-bit [8, 4] result, got 'tensor<1x2x4x4xi8>'}}
   %0 = attn.from_panels %p : tensor<1x2x4x4xi8> -> tensor<8x4xf32>
   return %0 : tensor<8x4xf32>
 }

@@ -511,8 +511,10 @@ def Attn_FromPanelsOp : Attn_Op<"from_panels", [Pure]> {
     products in bfloat16 summed in pairs of `k`, `[P, ceil(K / 2), W, 2]`
     bfloat16 with element `(k, n)` at `[n / W, k / 2, n % W, k % 2]`,
     widened to the result's element type; or, for 8-bit integer products
-    summed in quads of `k`, `[P, ceil(K / 4), W, 4]` i8 with element `(k, n)`
-    at `[n / W, k / 4, n % W, k % 4]` (u8 results stored less 128).
+    summed in quads of `k`, `[P, ceil(K / 4) + 1, W, 4]` i8 with element
+    `(k, n)` at `[n / W, k / 4, n % W, k % 4]` (u8 results stored less 128)
+    and, in the last quad row, each column's sum of the stored values as a
+    little-endian i32 at `[n / W, ceil(K / 4), n % W, 0..3]`.
     `attn-pack-weights` re-lays out
     the constant right operand of a product scheduled with kind `panels`
     this way; the emitter's register tiles read the panels in place.
