@@ -439,6 +439,54 @@ std::optional<QuantizedProjection> quantizedProjection(LinearOp l) {
   return p;
 }
 
+/// A QDQ product: `matmul(dequantize(x), dequantize(W))` with x 8-bit and
+/// quantized per tensor, W a constant [K, N] 8-bit matrix quantized per
+/// tensor or per column (axis 1). Fills the quantized attn.linear's
+/// operands (the scale is the product of the two, computed before `mm`)
+/// and returns whether it matched.
+bool matchQdqProduct(MatMulOp mm, Value &lhs, Value &rhs,
+                     SmallVectorImpl<Value> &quantization) {
+  auto dx = mm.getLhs().getDefiningOp<DequantizeOp>();
+  auto dw = mm.getRhs().getDefiningOp<DequantizeOp>();
+  if (!dx || !dw || dx.getBlockSize() != 0 || dw.getBlockSize() != 0 ||
+      !mm.getType().getElementType().isF32())
+    return false;
+  auto x = typeOf(dx.getInput()), w = typeOf(dw.getInput());
+  auto sx = typeOf(dx.getScale()), sw = typeOf(dw.getScale());
+  if (!x.getElementType().isInteger(8) || !w.getElementType().isInteger(8) ||
+      x.getRank() < 2 || w.getRank() != 2 || !w.hasStaticShape() ||
+      !constantBytes(dw.getInput()) || !sx.getElementType().isF32() ||
+      !sw.getElementType().isF32() || sx.getNumElements() != 1 ||
+      sx.getRank() > 1)
+    return false;
+  int64_t n = w.getDimSize(1);
+  bool perColumn = sw.getNumElements() != 1;
+  if (perColumn &&
+      (sw.getRank() != 1 || sw.getDimSize(0) != n || dw.getAxis() != 1))
+    return false;
+  OpBuilder b(mm);
+  auto scaleType = perColumn ? RankedTensorType::get({n}, b.getF32Type())
+                             : RankedTensorType::get({}, b.getF32Type());
+  Value xs = dx.getScale(), ws = dw.getScale();
+  if (sx.getRank() != 0)
+    xs = b.create<ReshapeOp>(mm.getLoc(),
+                             RankedTensorType::get({}, b.getF32Type()), xs,
+                             b.getDenseI64ArrayAttr({}), nullptr);
+  if (!perColumn && sw.getRank() != 0)
+    ws = b.create<ReshapeOp>(mm.getLoc(), scaleType, ws,
+                             b.getDenseI64ArrayAttr({}), nullptr);
+  Value scale = b.create<MulOp>(mm.getLoc(), scaleType, xs, ws, nullptr);
+  Value xZero = dx.getZeroPoint();
+  if (typeOf(xZero).getRank() != 0)
+    xZero = b.create<ReshapeOp>(mm.getLoc(),
+                                RankedTensorType::get({}, x.getElementType()),
+                                xZero, b.getDenseI64ArrayAttr({}), nullptr);
+  lhs = dx.getInput();
+  rhs = dw.getInput();
+  quantization.assign({scale, xZero, dw.getZeroPoint()});
+  return true;
+}
+
 /// Moves the ops that compute `v` (pure ops of one block) before `point`
 /// where they come after it, operands first.
 void hoistBefore(Value v, Operation *point) {
@@ -596,6 +644,20 @@ struct AttnFuseEpiloguesPass
     sinkActivationsBelowReshapes(func);
     SmallVector<MatMulOp> matmuls;
     func.walk([&](MatMulOp mm) { matmuls.push_back(mm); });
+    // QDQ products first: their 8-bit operands multiply as integers.
+    llvm::erase_if(matmuls, [&](MatMulOp mm) {
+      Value lhs, rhs;
+      SmallVector<Value> quantization;
+      if (!matchQdqProduct(mm, lhs, rhs, quantization))
+        return false;
+      SmallVector<std::string> parts = {"dequantization"};
+      parts.append(fuseEpilogue(mm.getResult(), lhs, rhs, quantization));
+      if (report)
+        mm.emitRemark("fusion: epilogue ")
+            << describeNode(mm) << " fused into a quantized attn.linear ("
+            << llvm::join(parts, ", ") << ")";
+      return true;
+    });
     for (MatMulOp mm : matmuls) {
       SmallVector<std::string> parts =
           fuseEpilogue(mm.getResult(), mm.getLhs(), mm.getRhs());

@@ -177,7 +177,7 @@ g (int8[3,6,12] a, uint8[12,7] b) => (int32[3,6,7] y)
 def case_qdq(rng):
     """The QDQ format: activations through QuantizeLinear and
     DequantizeLinear, per-output-channel int8 weights through
-    DequantizeLinear, a float MatMul."""
+    DequantizeLinear, a float MatMul: computed as the 8-bit product."""
     m, k, n = 10, 24, 20
     x = rng.standard_normal((m, k)).astype(np.float32)
     w = rng.integers(-127, 128, (k, n)).astype(np.int8)
@@ -243,7 +243,7 @@ CASES = [
     ("projections", dict(make=case_projections, form="quads")),
     ("static_u8_weights", dict(make=case_static_u8_weights, form="quads")),
     ("matmul_integer", dict(make=case_matmul_integer, form="integer")),
-    ("qdq", dict(make=case_qdq, form="float")),
+    ("qdq", dict(make=case_qdq, form="quads")),
     ("quantize_ties", dict(make=lambda rng: case_quantize(rng, "ties"),
                            form="float")),
     ("quantize_blocked", dict(make=lambda rng: case_quantize(rng, "blocked"),

@@ -240,3 +240,43 @@ func.func @quantized_projections(%x: tensor<?x4xui8>, %xz: tensor<ui8>, %sq: ten
   %k = attn.add %dk, %bk : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xf32>
   return %q, %k : tensor<?x8xf32>, tensor<?x8xf32>
 }
+
+// -----
+
+// QDQ: a float product of a dequantized 8-bit activation (per tensor) and
+// dequantized constant 8-bit weights (per output column) is the 8-bit
+// product scaled by the product of the scales; its bias fuses after it.
+// CHECK-LABEL: func.func @qdq_per_column
+// REASON: remark: fusion: epilogue 'attn.matmul' fused into a quantized attn.linear (dequantization, bias)
+// CHECK: %[[S:.*]] = attn.mul %arg1, %{{.*}} : (tensor<f32>, tensor<16xf32>) -> tensor<16xf32>
+// CHECK: attn.linear %arg0, %{{.*}} bias %{{.*}} quantized %[[S]], %arg2, %{{.*}} : (tensor<?x8xui8>, tensor<8x16xi8>, tensor<16xf32>, tensor<16xf32>, tensor<ui8>, tensor<16xi8>) -> tensor<?x16xf32>
+// CHECK-NOT: attn.dequantize
+// CHECK-NOT: attn.matmul
+func.func @qdq_per_column(%xq: tensor<?x8xui8>, %xs: tensor<f32>, %xz: tensor<ui8>) -> tensor<?x16xf32> {
+  %w = attn.constant dense<3> : tensor<8x16xi8>
+  %ws = attn.constant dense<0.5> : tensor<16xf32>
+  %wz = attn.constant dense<0> : tensor<16xi8>
+  %b = attn.constant dense<0.25> : tensor<16xf32>
+  %x = attn.dequantize %xq, %xs, %xz {axis = 0 : i64} : (tensor<?x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<?x8xf32>
+  %wd = attn.dequantize %w, %ws, %wz {axis = 1 : i64} : (tensor<8x16xi8>, tensor<16xf32>, tensor<16xi8>) -> tensor<8x16xf32>
+  %m = attn.matmul %x, %wd : (tensor<?x8xf32>, tensor<8x16xf32>) -> tensor<?x16xf32>
+  %y = attn.add %m, %b : (tensor<?x16xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// Weights quantized per row of K (axis 0) have no per-column form: the
+// product stays in float.
+// CHECK-LABEL: func.func @qdq_per_row
+// CHECK: attn.matmul
+// CHECK-NOT: quantized
+func.func @qdq_per_row(%xq: tensor<4x8xui8>, %xs: tensor<f32>, %xz: tensor<ui8>) -> tensor<4x16xf32> {
+  %w = attn.constant dense<3> : tensor<8x16xi8>
+  %ws = attn.constant dense<0.5> : tensor<8xf32>
+  %wz = attn.constant dense<0> : tensor<8xi8>
+  %x = attn.dequantize %xq, %xs, %xz {axis = 0 : i64} : (tensor<4x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<4x8xf32>
+  %wd = attn.dequantize %w, %ws, %wz {axis = 0 : i64} : (tensor<8x16xi8>, tensor<8xf32>, tensor<8xi8>) -> tensor<8x16xf32>
+  %m = attn.matmul %x, %wd : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  return %m : tensor<4x16xf32>
+}
