@@ -40,6 +40,7 @@
 #include <limits>
 #include <map>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 using namespace mlir;
@@ -1944,44 +1945,27 @@ FailureOr<int64_t> quantizationAxis(Importer &im, const onnx::NodeProto &node,
                           "attribute 'axis'");
 }
 
-LogicalResult importQuantizeLinear(Importer &im, const onnx::NodeProto &node) {
+/// QuantizeLinear (`OpTy` = QuantizeOp: float to an 8- or 16-bit integer)
+/// and DequantizeLinear (DequantizeOp: an 8-, 16- or 32-bit integer to
+/// float): the integer side's type, the axis, the zero point (zeros of the
+/// scale's shape when absent) and the block size.
+template <typename OpTy>
+LogicalResult importQuantization(Importer &im, const onnx::NodeProto &node) {
+  constexpr bool quantize = std::is_same_v<OpTy, QuantizeOp>;
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
   Value x = im.input(node, 0), scale = im.input(node, 1);
-  Type element = type->getElementType();
-  if (!element.isInteger(8) && !element.isInteger(16)) {
-    im.nodeError() << "quantizes to " << element
-                   << "; attnc supports 8- and 16-bit integer outputs";
-    return failure();
-  }
-  FailureOr<int64_t> axis = quantizationAxis(im, node, x, scale);
-  if (failed(axis))
-    return failure();
-  Value zero = im.input(node, 2);
-  if (!zero)
-    zero = zeroLike(im, element, scale);
-  im.setOutput(
-      node, 0,
-      im.builder.create<QuantizeOp>(
-          im.currentLoc, *type, x, scale, zero,
-          im.builder.getI64IntegerAttr(*axis),
-          im.builder.getI64IntegerAttr(im.intAttribute(node, "block_size", 0)),
-          nullptr));
-  return success();
-}
-
-LogicalResult importDequantizeLinear(Importer &im,
-                                     const onnx::NodeProto &node) {
-  FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
-    return failure();
-  Value x = im.input(node, 0), scale = im.input(node, 1);
-  Type element = cast<RankedTensorType>(x.getType()).getElementType();
+  Type element = quantize
+                     ? type->getElementType()
+                     : cast<RankedTensorType>(x.getType()).getElementType();
   if (!element.isInteger(8) && !element.isInteger(16) &&
-      !element.isInteger(32)) {
-    im.nodeError() << "dequantizes " << element
-                   << "; attnc supports 8-, 16- and 32-bit integer inputs";
+      (quantize || !element.isInteger(32))) {
+    im.nodeError() << (quantize ? "quantizes to " : "dequantizes ") << element
+                   << (quantize
+                           ? "; attnc supports 8- and 16-bit integer outputs"
+                           : "; attnc supports 8-, 16- and 32-bit integer "
+                             "inputs");
     return failure();
   }
   FailureOr<int64_t> axis = quantizationAxis(im, node, x, scale);
@@ -1992,7 +1976,7 @@ LogicalResult importDequantizeLinear(Importer &im,
     zero = zeroLike(im, element, scale);
   im.setOutput(
       node, 0,
-      im.builder.create<DequantizeOp>(
+      im.builder.create<OpTy>(
           im.currentLoc, *type, x, scale, zero,
           im.builder.getI64IntegerAttr(*axis),
           im.builder.getI64IntegerAttr(im.intAttribute(node, "block_size", 0)),
@@ -3076,8 +3060,8 @@ const std::map<std::pair<std::string, std::string>, HandlerEntry> &handlers() {
           {{"", "GatherND"}, {11, importGatherNd}},
           {{"", "Cast"}, {6, importDirect<CastOp>}},
           {{"", "CastLike"}, {15, importCastLike}},
-          {{"", "QuantizeLinear"}, {10, importQuantizeLinear}},
-          {{"", "DequantizeLinear"}, {10, importDequantizeLinear}},
+          {{"", "QuantizeLinear"}, {10, importQuantization<QuantizeOp>}},
+          {{"", "DequantizeLinear"}, {10, importQuantization<DequantizeOp>}},
           {{"", "DynamicQuantizeLinear"}, {11, importDynamicQuantizeLinear}},
           {{"", "MatMulInteger"}, {10, importMatMulInteger}},
           {{"", "Mod"}, {10, importMod}},
