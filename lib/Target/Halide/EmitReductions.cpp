@@ -88,7 +88,8 @@ LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
     Expr n = in.shape[inRank - 1];
     int64_t staticInner = op.getInput().getType().getDimSize(inRank - 1);
     // Whole vectors: no lane reads past the end.
-    bool whole = !ShapedType::isDynamic(staticInner) && staticInner % lanes == 0;
+    bool whole =
+        !ShapedType::isDynamic(staticInner) && staticInner % lanes == 0;
     Halide::Region chunks = region;
     chunks[jInner] = Halide::Range(0, (n + lanes - 1) / lanes);
     // A result of few elements gets its parallel tasks from the next
@@ -105,8 +106,7 @@ LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
     }
     RDom rc(chunks, name + "_rc");
     if (grouped)
-      rc.where(group * groupSize + rc[jInner - 1] <
-               region[jInner - 1].extent);
+      rc.where(group * groupSize + rc[jInner - 1] < region[jInner - 1].extent);
     Var lane(name + "_lane");
     std::vector<Expr> at;
     int jj = 0;
@@ -126,8 +126,8 @@ LogicalResult PipelineBuilder::defineReduce(ReduceOp op,
       } else if (grouped && jj == jInner - 1) {
         // Clamped for bounds inference; the RDom's predicate skips the
         // clamped rows.
-        at.push_back(Halide::min(group * groupSize + rc[jj],
-                                 region[jj].extent - 1));
+        at.push_back(
+            Halide::min(group * groupSize + rc[jj], region[jj].extent - 1));
       } else {
         at.push_back(rc[jj]);
       }
