@@ -587,8 +587,9 @@ writeProgram(Location loc, Lowered &lowered, const HalideEmitOptions &options,
   for (const auto &kernel : pb.kernels) {
     size_t stages = stageCount(*kernel->builder);
     stagesOf[kernel.get()] = stages;
-    // A kernel of 8-bit dot products compiles for a target of its own.
-    bool small = stages <= kSmallKernelStages && !kernel->builder->usesInt8Dot;
+    // A kernel of 8-bit dot products for VNNI is lowered on its own.
+    bool small = stages <= kSmallKernelStages &&
+                 !(lowered.vnni && kernel->builder->usesInt8Dot);
     if (small && openGroup && groups[*openGroup].size() < kKernelsPerModule) {
       groups[*openGroup].push_back(kernel.get());
       continue;

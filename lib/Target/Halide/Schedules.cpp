@@ -447,10 +447,12 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule,
   if (f.lanes > 1)
     acc.vectorize(a[0], f.lanes);
   acc.unroll(a[0]).unroll(a[1]);
-  if (f.bf16) {
-    // Pairs of k innermost and vectorized with the columns: each step of
-    // the pair loop is one vector reduction of 2 × `lanes` products into
-    // `lanes` sums (vdpbf16ps).
+  if (f.bf16 || f.int8) {
+    // Groups of k innermost and vectorized with the columns: each step of
+    // the group loop is one vector reduction of `group` × `lanes` products
+    // into `lanes` sums (pairs of bfloat16: vdpbf16ps; quads of bytes:
+    // vpdpbusd).
+    int group = f.bf16 ? 2 : 4;
     acc.update()
         .reorder(f.k.x, a[0], a[1], f.k.y)
         .atomic()
@@ -458,58 +460,32 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule,
         .vectorize(a[0], f.lanes)
         .unroll(a[0])
         .unroll(a[1]);
-    // The tile's rows rounded to bfloat16 once, before its products.
-    Func aPairs = f.aPairs, bPairs = f.bPairs;
-    std::vector<Var> pa = aPairs.args();
-    aPairs.compute_at(out, rti).store_in(MemoryType::Stack);
-    for (size_t k = 2; k < pa.size(); ++k)
-      aPairs.bound_extent(pa[k], 1);
-    aPairs.vectorize(pa[0], 2 * f.lanes, TailStrategy::GuardWithIf);
-    if (bPairs.defined()) {
-      std::vector<Var> pb = bPairs.args();
-      bPairs.compute_at(out, task)
-          .bound_extent(pb[0], 2)
-          .bound_extent(pb[1], f.panelColumns)
-          .bound_extent(pb[3], 1)
-          .vectorize(pb[1], f.lanes)
-          .unroll(pb[0]);
-    }
-    return;
-  }
-  if (f.int8) {
-    // Quads of k innermost and vectorized with the columns: each step of
-    // the quad loop is one vector reduction of 4 × `lanes` byte products
-    // into `lanes` i32 sums (vpdpbusd).
-    acc.update()
-        .reorder(f.k.x, a[0], a[1], f.k.y)
-        .atomic()
-        .vectorize(f.k.x)
-        .vectorize(a[0], f.lanes)
-        .unroll(a[0])
-        .unroll(a[1]);
-    // The tile's rows as u8, once before its products.
-    Func aQuads = f.aQuads, bQuads = f.bQuads, colSum = f.colSum,
-         rowSum = f.rowSum;
-    std::vector<Var> pa = aQuads.args();
-    if (!f.aQuadsInPlace) {
-      aQuads.compute_at(out, rti).store_in(MemoryType::Stack);
+    // The tile's rows converted (rounded to bfloat16, or offset to u8) once,
+    // before its products, unless they are read in place.
+    Func aGroups = f.bf16 ? f.aPairs : f.aQuads;
+    Func bGroups = f.bf16 ? f.bPairs : f.bQuads;
+    if (!(f.int8 && f.aQuadsInPlace)) {
+      std::vector<Var> pa = aGroups.args();
+      aGroups.compute_at(out, rti).store_in(MemoryType::Stack);
       for (size_t k = 2; k < pa.size(); ++k)
-        aQuads.bound_extent(pa[k], 1);
-      aQuads.vectorize(pa[0], 4 * f.lanes, TailStrategy::GuardWithIf);
+        aGroups.bound_extent(pa[k], 1);
+      aGroups.vectorize(pa[0], group * f.lanes, TailStrategy::GuardWithIf);
     }
-    if (bQuads.defined()) {
-      std::vector<Var> pb = bQuads.args();
-      bQuads.compute_at(out, task)
-          .bound_extent(pb[0], 4)
+    // Weights not laid out before the run: once per task.
+    if (bGroups.defined()) {
+      std::vector<Var> pb = bGroups.args();
+      bGroups.compute_at(out, task)
+          .bound_extent(pb[0], group)
           .bound_extent(pb[1], f.panelColumns)
           .bound_extent(pb[3], 1)
           .vectorize(pb[1], f.lanes)
           .unroll(pb[0]);
     }
-    // Column sums once per call from panels laid out before the run, else
-    // once per task (one panel); row sums once per tile.
+    if (f.bf16)
+      return;
+    Func colSum = f.colSum, rowSum = f.rowSum;
     // Column sums read from the panels once per task, or summed once per
-    // task from the weights laid out for it.
+    // task from the weights laid out for it; row sums once per tile.
     std::vector<Var> pc = colSum.args();
     colSum.compute_at(out, task)
         .bound_extent(pc[0], f.panelColumns)
