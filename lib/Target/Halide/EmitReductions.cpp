@@ -311,23 +311,73 @@ LogicalResult PipelineBuilder::defineLayerNorm(LayerNormOp op,
                   outType, at)));
     return v;
   };
-  Expr x = row(rIdx);
   Expr n = Halide::cast<float>(count);
   float eps = static_cast<float>(op.getEpsilon().convertToDouble());
   Expr normalized;
   Expr xv = row(idx);
-  if (op.getRms()) {
-    Func meanSquare(name + "_ms");
-    meanSquare(rowVars) = Halide::sum(x * x) / n;
-    normalized = xv / Halide::sqrt(meanSquare(rowVars) + eps);
-    funcs.helpers = {meanSquare};
+  // Over the innermost axis with vector lanes (CPU schedules): each
+  // statistic is `lanes` partial sums along the row (contiguous vector
+  // loads), added up per row; the schedule computes them row by row inside
+  // the normalized rows' parallel loop.
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+  int lanes = schedule ? static_cast<int>(schedule.getVectorWidth()) : 1;
+  if (applySchedules && axis == rank - 1 && lanes > 1 &&
+      schedule.getGpuThreads() == 0 && !schedule.getInlined()) {
+    NormFuncs &f = funcs.form.emplace<NormFuncs>();
+    Expr extent = in.shape[rank - 1];
+    int64_t staticExtent = op.getInput().getType().getDimSize(rank - 1);
+    bool whole =
+        !ShapedType::isDynamic(staticExtent) && staticExtent % lanes == 0;
+    RDom rc(0, (extent + lanes - 1) / lanes, name + "_rc");
+    Var lane(name + "_lane");
+    std::vector<Var> laneVars = {lane};
+    laneVars.insert(laneVars.end(), rowVars.begin(), rowVars.end());
+    std::vector<Expr> at = idx;
+    Expr e = rc.x * lanes + lane;
+    at[rank - 1] = whole ? e : Halide::min(e, extent - 1);
+    Expr element = row(at);
+    // Sum of `term(element)` over the row: partials, then their total.
+    auto rowSum = [&](const std::string &suffix, auto term) {
+      Func partial(name + "_p" + suffix), total(name + "_" + suffix);
+      partial(laneVars) = 0.0f;
+      Expr t = term(element);
+      partial(laneVars) += whole ? t : Halide::select(e < extent, t, 0.0f);
+      std::vector<Expr> first = {Expr(0)};
+      first.insert(first.end(), rowVars.begin(), rowVars.end());
+      Expr sum = partial(first);
+      for (int l = 1; l < lanes; ++l) {
+        first[0] = l;
+        sum = sum + partial(first);
+      }
+      total(rowVars) = sum / n;
+      f.partials.push_back(partial);
+      f.stats.push_back(total);
+      return total;
+    };
+    if (op.getRms()) {
+      Func meanSquare = rowSum("ms", [](Expr x) { return x * x; });
+      normalized = xv / Halide::sqrt(meanSquare(rowVars) + eps);
+    } else {
+      Func mean = rowSum("mean", [](Expr x) { return x; });
+      Expr m = mean(rowVars);
+      Func var = rowSum("var", [&](Expr x) { return (x - m) * (x - m); });
+      normalized = (xv - m) / Halide::sqrt(var(rowVars) + eps);
+    }
   } else {
-    Func mean(name + "_mean"), var(name + "_var");
-    mean(rowVars) = Halide::sum(x) / n;
-    Expr centered = x - mean(rowVars);
-    var(rowVars) = Halide::sum(centered * centered) / n;
-    normalized = (xv - mean(rowVars)) / Halide::sqrt(var(rowVars) + eps);
-    funcs.helpers = {mean, var};
+    Expr x = row(rIdx);
+    if (op.getRms()) {
+      Func meanSquare(name + "_ms");
+      meanSquare(rowVars) = Halide::sum(x * x) / n;
+      normalized = xv / Halide::sqrt(meanSquare(rowVars) + eps);
+      funcs.helpers = {meanSquare};
+    } else {
+      Func mean(name + "_mean"), var(name + "_var");
+      mean(rowVars) = Halide::sum(x) / n;
+      Expr centered = x - mean(rowVars);
+      var(rowVars) = Halide::sum(centered * centered) / n;
+      normalized = (xv - mean(rowVars)) / Halide::sqrt(var(rowVars) + eps);
+      funcs.helpers = {mean, var};
+    }
   }
   if (Value scale = op.getScale())
     normalized =
@@ -345,6 +395,8 @@ LogicalResult PipelineBuilder::defineLayerNorm(LayerNormOp op,
   t.func(vars) = narrow(normalized, ht);
   t.shape = in.shape;
   funcs.main = t.func;
+  if (auto *f = std::get_if<NormFuncs>(&funcs.form))
+    f->out = t.func;
   tensors[op.getResult()] = t;
   return success();
 }

@@ -205,6 +205,15 @@ struct SoftmaxFuncs {
   bool innermost = false;
 };
 
+/// Funcs of a normalization over the innermost axis, kept for its schedule:
+/// per row, `lanes` partial sums along the row (`partials`, Halide order
+/// (lane, rows...)) reduced into the statistics (`stats`, mean and variance
+/// or the mean square), then the normalized row `out`.
+struct NormFuncs {
+  Halide::Func out;
+  std::vector<Halide::Func> partials, stats;
+};
+
 /// Everything an op contributed, for scheduling.
 struct OpFuncs {
   Operation *op = nullptr;
@@ -214,7 +223,7 @@ struct OpFuncs {
   /// The op's form where its schedule needs more than `main`: one record
   /// per form (none for ops that are one Func).
   std::variant<std::monostate, SdpaFuncs, BlockedSdpaFuncs, SoftmaxFuncs,
-               LinearFuncs, BlockedMatMulFuncs>
+               LinearFuncs, BlockedMatMulFuncs, NormFuncs>
       form;
   /// Funcs computed into buffers of their own before `main` (statistics of
   /// a normalization, the state of an argmax), scheduled like it.

@@ -118,6 +118,41 @@ void scheduleSoftmax(const SoftmaxFuncs &s, ScheduleAttr schedule) {
     exp.vectorize(exp.args()[0], lanes, TailStrategy::GuardWithIf);
 }
 
+/// A normalization over the innermost axis: one row per task, its partial
+/// sums (vectors along the row) and statistics computed inside it, so the
+/// row is read from cache by the normalized values.
+void scheduleNorm(const NormFuncs &f, ScheduleAttr schedule) {
+  Func out = f.out;
+  std::vector<Var> vars = out.args();
+  out.compute_root();
+  int lanes = static_cast<int>(schedule.getVectorWidth());
+  out.vectorize(vars[0], lanes, TailStrategy::GuardWithIf);
+  if (vars.size() < 2) {
+    for (Func stat : f.stats)
+      stat.compute_root();
+    for (Func partial : f.partials) {
+      partial.compute_root().vectorize(partial.args()[0]);
+      partial.update().vectorize(partial.args()[0]);
+    }
+    return;
+  }
+  Var row = vars[1];
+  for (size_t k = 2; k < vars.size(); ++k) {
+    Var fused(out.name() + "_p" + std::to_string(k));
+    out.fuse(row, vars[k], fused);
+    row = fused;
+  }
+  if (schedule.getParallel())
+    out.parallel(row);
+  for (Func stat : f.stats)
+    stat.compute_at(out, row);
+  for (Func partial : f.partials) {
+    Var lane = partial.args()[0];
+    partial.compute_at(out, row).bound_extent(lane, lanes).vectorize(lane);
+    partial.update().vectorize(lane);
+  }
+}
+
 /// Splits `out` (d, i, h, b) into tasks of `qBlock` query rows: returns
 /// the fused batch × heads × query-block var.
 Var splitIntoTasks(Func out, int qBlock) {
@@ -396,10 +431,11 @@ void scheduleLinear(const OpFuncs &funcs, const LinearFuncs &linear,
 }
 
 /// attn.matmul / attn.linear in register tiles: each task is `taskRows`
-/// rows × one panel of columns × one batch entry, the row blocks of one
-/// panel consecutive so that the panel's weights stay in cache from task to
-/// task. Inside a task, tiles of `tileRows` rows × `panelColumns` columns
-/// are summed over k in registers, then written through the epilogue
+/// rows × one panel of columns × one batch entry, the row blocks and batch
+/// entries of one panel consecutive so that the panel's weights stay in
+/// cache from task to task (one sweep over the weights per call, not one
+/// per batch entry). Inside a task, tiles of `tileRows` rows × `panelColumns`
+/// columns are summed over k in registers, then written through the epilogue
 /// (bias, activation, residual) straight from them.
 void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule,
                            bool isOutput) {
@@ -421,11 +457,12 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule,
   out.split(col, panel, ci, f.panelColumns, TailStrategy::GuardWithIf)
       .split(row, ro, ri, f.tileRows, TailStrategy::GuardWithIf)
       .split(ro, rt, rti, tilesPerTask, TailStrategy::GuardWithIf);
-  std::vector<VarOrRVar> order = {ci, ri, rti, rt, panel};
+  std::vector<VarOrRVar> order = {ci, ri, rti, rt};
   for (size_t k = 2; k < v.size(); ++k)
     order.push_back(v[k]);
+  order.push_back(panel);
   out.reorder(order);
-  // Tasks: row blocks × panels × batch entries.
+  // Tasks: row blocks × batch entries × panels.
   Var task = rt;
   for (size_t k = 4; k < order.size(); ++k) {
     Var fused(n + "_task" + std::to_string(k));
@@ -539,6 +576,8 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
     scheduleBlockedSdpa(*f, schedule);
   else if (auto *f = std::get_if<SoftmaxFuncs>(&funcs.form))
     scheduleSoftmax(*f, schedule);
+  else if (auto *f = std::get_if<NormFuncs>(&funcs.form))
+    scheduleNorm(*f, schedule);
   else if (auto *f = std::get_if<BlockedMatMulFuncs>(&funcs.form))
     scheduleBlockedMatMul(*f, schedule, funcs.isOutput);
   else if (auto *f = std::get_if<LinearFuncs>(&funcs.form))
