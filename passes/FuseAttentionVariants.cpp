@@ -440,6 +440,8 @@ struct RowGather {
 } // namespace
 
 bool mlir::attn::fusion::isHardCandidate(ArgMaxOp argmax) {
+  if (argmax.getSmallest())
+    return false;
   for (Operation *user : argmax.getResult().getUsers()) {
     if (isa<GatherOp>(user) && user->getOperand(1) == argmax.getResult())
       return true;

@@ -235,8 +235,8 @@ bool fusesIntoUser(Operation *op) {
   if (!isa<AddOp, SubOp, MulOp, DivOp, SqrtOp, CastOp, PowOp, ModOp, MaxOp,
            MinOp, AndOp, OrOp, EqualOp, LessOp, GreaterOp, NegOp, AbsOp, ExpOp,
            LogOp, ErfOp, TanhOp, SigmoidOp, ReluOp, ReciprocalOp, NotOp, SinOp,
-           CosOp, IsNanOp, GeluOp, SelectOp, ConcatOp, SliceOp, ExpandOp,
-           ExpandDimsOp, TileOp>(op) ||
+           CosOp, SignOp, CeilOp, FloorOp, RoundOp, IsNanOp, GeluOp, SelectOp,
+           ConcatOp, SliceOp, ExpandOp, ExpandDimsOp, TileOp>(op) ||
       op->getNumResults() != 1 || !op->getResult(0).hasOneUse())
     return false;
   // Generated code assumes finite floating-point arithmetic: an infinity
@@ -293,6 +293,10 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
       return ScheduleAttr::get(ctx, target.lanes(computeBytes(in)), {},
                                /*parallel=*/true, false, 0);
   }
+  // A running sum is one pass along its axis, serial: real exports scan
+  // position ids and masks of a few hundred elements.
+  if (isa<CumSumOp>(op))
+    return ScheduleAttr::get(ctx, 1, {}, /*parallel=*/false, false, 0);
   int64_t inner = type.getRank() ? type.getShape().back() : 1;
   if (target.isGpu) {
     int64_t threads = 256;

@@ -2,8 +2,9 @@
 //
 // The translation tool of attnc: `--import-onnx` reads an ONNX model (binary
 // or text) and prints the attn dialect; `--emit-halide-stmt` lowers an attn
-// module through Halide and prints the lowered statement. lit tests use it to
-// check each layer on its own.
+// module through Halide and prints the lowered statement;
+// `--list-onnx-operators` prints the importer's operator table. lit tests
+// use it to check each layer on its own.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +26,20 @@ static llvm::cl::opt<std::string>
                  llvm::cl::init("x86-64-linux-avx512"));
 
 int main(int argc, char **argv) {
+  // --list-onnx-operators: the importer's operator table, one line each
+  // (`domain op since...`, "ai.onnx" for the default domain), for the test
+  // that every handler has an import test.
+  for (int i = 1; i < argc; ++i)
+    if (llvm::StringRef(argv[i]) == "--list-onnx-operators") {
+      for (const attn::OnnxOperatorInfo &op : attn::listOnnxOperators()) {
+        llvm::outs() << (op.domain.empty() ? "ai.onnx" : op.domain) << " "
+                     << op.opType;
+        for (int64_t since : op.sinceOpsets)
+          llvm::outs() << " " << since;
+        llvm::outs() << "\n";
+      }
+      return 0;
+    }
   TranslateToMLIRRegistration importOnnx(
       "import-onnx", "import an ONNX model (.onnx or .onnxtext)",
       [](llvm::SourceMgr &sourceMgr,

@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallBitVector.h"
 
@@ -303,6 +304,53 @@ OpFoldResult SqrtOp::fold(FoldAdaptor adaptor) {
               &lost);
     return r.bitcastToAPInt();
   });
+}
+
+OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (!input || input.getNumElements() > kMaxFoldedElements)
+    return {};
+  Type element = getType().getElementType();
+  if (auto intType = dyn_cast<IntegerType>(element)) {
+    if (intType.getWidth() == 1 || intType.isUnsigned())
+      return {};
+    return input.mapValues(element, [](const APInt &v) { return -v; });
+  }
+  if (auto floatType = dyn_cast<FloatType>(element))
+    return input.mapValues(element, [](const APFloat &v) {
+      APFloat r = v;
+      r.changeSign();
+      return r.bitcastToAPInt();
+    });
+  return {};
+}
+
+/// A range of integer constants with a static result: its values.
+OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
+  auto type = getType();
+  auto element = dyn_cast<IntegerType>(type.getElementType());
+  if (!element || !type.hasStaticShape() || type.getRank() != 1 ||
+      type.getNumElements() > kMaxFoldedElements)
+    return {};
+  auto scalar = [](Attribute a) -> std::optional<int64_t> {
+    auto dense = dyn_cast_or_null<DenseIntElementsAttr>(a);
+    if (!dense || dense.getNumElements() != 1)
+      return std::nullopt;
+    return (*dense.getValues<APInt>().begin()).getSExtValue();
+  };
+  std::optional<int64_t> start = scalar(adaptor.getStart()),
+                         limit = scalar(adaptor.getLimit()),
+                         delta = scalar(adaptor.getDelta());
+  if (!start || !limit || !delta || *delta == 0)
+    return {};
+  int64_t count = std::max<int64_t>(
+      0, (*limit - *start + *delta + (*delta > 0 ? -1 : 1)) / *delta);
+  if (count != type.getNumElements())
+    return {};
+  SmallVector<APInt> values;
+  for (int64_t i = 0; i < count; ++i)
+    values.push_back(APInt(element.getWidth(), *start + i * *delta, true));
+  return DenseElementsAttr::get(type, values);
 }
 
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
@@ -1157,6 +1205,39 @@ LogicalResult GatherOp::verify() {
   if (getType().getRank() != data.getRank() - 1 + indices.getRank())
     return emitOpError("expects a result of rank ")
            << data.getRank() - 1 + indices.getRank();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GatherElementsOp, CumSumOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherElementsOp::verify() {
+  auto input = getInput().getType();
+  auto indices = getIndices().getType();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= input.getRank())
+    return emitOpError("gathers along axis ")
+           << axis << " of a rank-" << input.getRank() << " tensor";
+  if (!isa<IntegerType>(indices.getElementType()))
+    return emitOpError("expects integer indices, got ")
+           << indices.getElementType();
+  if (indices.getRank() != input.getRank())
+    return emitOpError("expects indices of the input's rank ")
+           << input.getRank() << ", got " << indices;
+  if (getType().getElementType() != input.getElementType() ||
+      failed(verifyCompatibleShape(getType().getShape(), indices.getShape())))
+    return emitOpError("expects a result of the indices' shape and the "
+                       "input's element type, got ")
+           << getType();
+  return success();
+}
+
+LogicalResult CumSumOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  if (getAxis() < 0 || getAxis() >= rank)
+    return emitOpError("sums along axis ")
+           << getAxis() << " of a rank-" << rank << " tensor";
   return success();
 }
 

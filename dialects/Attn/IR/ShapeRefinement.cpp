@@ -126,6 +126,7 @@ mlir::attn::inferResultShape(Operation *op) {
           [&](Operation *) { return broadcastOf(op->getOperands()); })
       .Case<CastOp, IsNanOp, TriluOp, SoftmaxOp, LogSoftmaxOp, GeluOp, SqrtOp>(
           [&](Operation *) { return same(op->getOperand(0)); })
+      .Case([&](GatherElementsOp g) { return same(g.getIndices()); })
       .Case([&](TransposeOp t) -> Result {
         ArrayRef<int64_t> in = shapeOf(t.getInput());
         SmallVector<int64_t> out;

@@ -13,6 +13,7 @@
 #include "onnx/defs/shape_inference.h"
 #include "onnx/defs/tensor_proto_util.h"
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -545,6 +546,13 @@ void registerMicrosoft() {
                      .Output(0, "Y", "", "T")
                      .TypeConstraint("T", floatTypes(), "")
                      .TypeAndShapeInferenceFunction(sameAsFirstInput));
+  registerSchema(microsoft(OpSchema(), "QuickGelu")
+                     .SetLocation(__FILE__, __LINE__)
+                     .Input(0, "X", "", "T")
+                     .Output(0, "Y", "", "T")
+                     .Attr("alpha", "", AttributeProto::FLOAT, 1.702f)
+                     .TypeConstraint("T", floatTypes(), "")
+                     .TypeAndShapeInferenceFunction(sameAsFirstInput));
   registerSchema(microsoft(OpSchema(), "FastGelu")
                      .SetLocation(__FILE__, __LINE__)
                      .Input(0, "X", "", "T")
@@ -752,6 +760,44 @@ void registerAll() {
                              std::string("none"))
                        .TypeConstraint("T", floatTypes(), "")
                        .TypeAndShapeInferenceFunction(sameAsFirstInput));
+  // Activations of one float input added after opset 17, or given 16-bit
+  // float types (opsets 22 and 28), with their float attributes.
+  struct Activation {
+    const char *name;
+    int since;
+    std::vector<std::pair<const char *, float>> attrs;
+  };
+  const Activation activations[] = {
+      {"Mish", 18, {}},
+      {"Swish", 24, {{"alpha", 1.0f}}},
+      {"Elu", 22, {{"alpha", 1.0f}}},
+      {"Selu", 22, {{"alpha", 1.67326319f}, {"gamma", 1.05070102f}}},
+      {"Softplus", 22, {}},
+      {"Softsign", 22, {}},
+      {"HardSigmoid", 22, {{"alpha", 0.2f}, {"beta", 0.5f}}},
+      {"HardSwish", 22, {}},
+      {"ThresholdedRelu", 22, {{"alpha", 1.0f}}},
+      {"Round", 22, {}},
+      // Opset 28 in ONNX; the registry here stops at kMaxDefaultOpset.
+      {"Celu", std::min(28, kMaxDefaultOpset), {{"alpha", 1.0f}}}};
+  for (const Activation &a : activations) {
+    const OpSchema *have =
+        onnx::OpSchemaRegistry::Schema(a.name, a.since, onnx::ONNX_DOMAIN);
+    if (have && have->SinceVersion() >= a.since)
+      continue;
+    OpSchema schema;
+    schema.SetName(a.name)
+        .SetDomain(onnx::ONNX_DOMAIN)
+        .SinceVersion(a.since)
+        .SetLocation(__FILE__, __LINE__)
+        .Input(0, "X", "", "T")
+        .Output(0, "Y", "", "T")
+        .TypeConstraint("T", floatTypes(), "")
+        .TypeAndShapeInferenceFunction(sameAsFirstInput);
+    for (const auto &[attr, value] : a.attrs)
+      schema.Attr(attr, "", AttributeProto::FLOAT, value);
+    registerSchema(std::move(schema));
+  }
   if (!onnx::OpSchemaRegistry::Schema("Pad", 18, onnx::ONNX_DOMAIN) ||
       onnx::OpSchemaRegistry::Schema("Pad", 18, onnx::ONNX_DOMAIN)
               ->SinceVersion() < 18)

@@ -169,15 +169,8 @@ PipelineBuilder::defineElementwiseOp(Operation *op, const std::string &name,
       .Case([&](NegOp) { return unary([](Expr x) { return -x; }); })
       .Case([&](AbsOp) {
         return unary([](Expr x) {
-          // Floats clear their sign bit: Halide 14 fails to lower a chain of
-          // inlined abs() calls (an internal error in its CSE).
-          if (x.type().is_float()) {
-            Halide::Type bits = Halide::UInt(x.type().bits(), x.type().lanes());
-            Expr mask = Halide::cast(
-                bits, Halide::Expr(~(uint64_t(1) << (x.type().bits() - 1))));
-            return Halide::reinterpret(x.type(),
-                                       Halide::reinterpret(bits, x) & mask);
-          }
+          if (x.type().is_float())
+            return floatAbs(x);
           return x.type().is_uint() ? x
                                     : Halide::cast(x.type(), Halide::abs(x));
         });
@@ -202,6 +195,28 @@ PipelineBuilder::defineElementwiseOp(Operation *op, const std::string &name,
       .Case([&](NotOp) { return unary([](Expr x) { return !x; }); })
       .Case([&](SinOp) { return unary([](Expr x) { return Halide::sin(x); }); })
       .Case([&](CosOp) { return unary([](Expr x) { return Halide::cos(x); }); })
+      .Case([&](SignOp) {
+        return unary([](Expr x) {
+          Expr zero = Halide::cast(x.type(), 0);
+          if (x.type().is_uint())
+            return Halide::select(x > zero, Halide::cast(x.type(), 1), zero);
+          return Halide::select(x > zero, Halide::cast(x.type(), 1), x < zero,
+                                Halide::cast(x.type(), -1),
+                                Halide::cast(x.type(), x));
+        });
+      })
+      .Case([&](CeilOp) {
+        return unary(
+            [](Expr x) { return x.type().is_float() ? Halide::ceil(x) : x; });
+      })
+      .Case([&](FloorOp) {
+        return unary(
+            [](Expr x) { return x.type().is_float() ? Halide::floor(x) : x; });
+      })
+      .Case([&](RoundOp) {
+        return unary(
+            [](Expr x) { return x.type().is_float() ? Halide::round(x) : x; });
+      })
       .Case([&](IsNanOp n) {
         Tensor &in = get(n.getInput());
         defineElementwise(op, name, funcs, in.shape,

@@ -105,6 +105,7 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](RotaryOp r) { return defineRotary(r, name, funcs); })
       .Case([&](ReduceOp r) { return defineReduce(r, name, funcs); })
       .Case([&](ArgMaxOp a) { return defineArgMax(a, name, funcs); })
+      .Case([&](CumSumOp c) { return defineCumSum(c, name, funcs); })
       .Case([&](LogSoftmaxOp s) { return defineLogSoftmax(s, name, funcs); })
       .Case([&](LayerNormOp l) { return defineLayerNorm(l, name, funcs); })
       .Case([&](AdditiveAttentionOp a) {

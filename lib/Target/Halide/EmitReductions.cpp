@@ -230,7 +230,9 @@ LogicalResult PipelineBuilder::defineArgMax(ArgMaxOp op,
   state(vars) = {Expr(int64_t(0)), widen(in.call(inIndex(0)))};
   Expr v = widen(in.call(inIndex(r.x)));
   Expr best = state(vars)[1];
-  Expr better = op.getSelectLastIndex() ? v >= best : v > best;
+  Expr better = op.getSmallest()
+                    ? (op.getSelectLastIndex() ? v <= best : v < best)
+                    : (op.getSelectLastIndex() ? v >= best : v > best);
   state(vars) = {
       Halide::select(better, Halide::cast<int64_t>(r.x), state(vars)[0]),
       Halide::select(better, v, best)};
@@ -397,6 +399,56 @@ LogicalResult PipelineBuilder::defineLayerNorm(LayerNormOp op,
   funcs.main = t.func;
   if (auto *f = std::get_if<NormFuncs>(&funcs.form))
     f->out = t.func;
+  tensors[op.getResult()] = t;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CumSum
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineCumSum(CumSumOp op,
+                                            const std::string &name,
+                                            OpFuncs &funcs) {
+  Tensor &in = get(op.getInput());
+  Halide::Type ht = *toHalideType(op.getType().getElementType());
+  int rank = in.rank();
+  int a = static_cast<int>(op.getAxis());
+  int h = rank - 1 - a;
+  std::vector<Var> vars = makeVars(rank, name);
+  Expr n = in.shape[a];
+  bool reverse = op.getReverse(), exclusive = op.getExclusive();
+  // Element `i` of the scan order: from the end when reversed, and one
+  // step behind (0 first) when exclusive.
+  auto term = [&](std::vector<Expr> at) {
+    Expr i = at[h];
+    if (exclusive)
+      i = Halide::max(i - 1, 0);
+    std::vector<Expr> src(at.rbegin(), at.rend());
+    src[a] = reverse ? n - 1 - i : i;
+    Expr x = widen(in.call(src));
+    if (exclusive)
+      x = Halide::select(at[h] > 0, x, Halide::cast(x.type(), 0));
+    return x;
+  };
+  std::vector<Expr> at(vars.begin(), vars.end());
+  Func scan(name + "_scan");
+  scan(at) = term(at);
+  RDom r(1, Halide::max(n - 1, 0), name + "_r");
+  std::vector<Expr> step = at, previous = at;
+  step[h] = r.x;
+  previous[h] = r.x - 1;
+  scan(step) = scan(previous) + term(step);
+  std::vector<Expr> out = at;
+  if (reverse)
+    out[h] = n - 1 - vars[h];
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(vars) = narrow(scan(out), ht);
+  t.shape = in.shape;
+  funcs.main = t.func;
+  funcs.helpers = {scan};
   tensors[op.getResult()] = t;
   return success();
 }

@@ -239,6 +239,21 @@ PipelineBuilder::defineShapeOp(Operation *op, const std::string &name,
             });
         return success();
       })
+      .Case([&](GatherElementsOp g) {
+        Tensor &data = get(g.getInput());
+        Tensor &indices = get(g.getIndices());
+        int64_t axis = g.getAxis();
+        Expr extent = data.shape[axis];
+        defineElementwise(
+            op, name, funcs, indices.shape, [&](const std::vector<Expr> &i) {
+              Expr index = asInt(indices.call(i));
+              index = Halide::select(index < 0, index + extent, index);
+              std::vector<Expr> dataIdx = i;
+              dataIdx[axis] = Halide::clamp(index, 0, extent - 1);
+              return data.call(dataIdx);
+            });
+        return success();
+      })
       .Case([&](ExpandOp e) {
         Tensor &in = get(e.getInput());
         FailureOr<std::vector<Expr>> target =

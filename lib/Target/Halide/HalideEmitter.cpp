@@ -157,6 +157,15 @@ mlir::attn::halide::broadcastShape(ArrayRef<const Tensor *> tensors,
   return shape;
 }
 
+Expr mlir::attn::halide::floatAbs(Expr x) {
+  // The sign bit cleared: Halide 14 fails to lower a chain of inlined abs()
+  // calls (an internal error in its CSE).
+  Halide::Type bits = Halide::UInt(x.type().bits(), x.type().lanes());
+  Expr mask =
+      Halide::cast(bits, Halide::Expr(~(uint64_t(1) << (x.type().bits() - 1))));
+  return Halide::reinterpret(x.type(), Halide::reinterpret(bits, x) & mask);
+}
+
 Expr mlir::attn::halide::vectorTanh(Expr x) {
   // Halide calls the C library's scalar tanhf for every lane; float32 is
   // computed here instead, in vector arithmetic: for |x| < 0.625 the odd
@@ -164,7 +173,7 @@ Expr mlir::attn::halide::vectorTanh(Expr x) {
   // about 1e-7), above it 1 - 2 / (e^2|x| + 1) with the sign of x.
   if (x.type() != Halide::Float(32))
     return Halide::tanh(x);
-  Expr a = Halide::abs(x);
+  Expr a = floatAbs(x);
   Expr z = x * x;
   Expr p = -5.70498872745e-3f;
   for (float c : {2.06390887954e-2f, -5.37397155531e-2f, 1.33314422036e-1f,

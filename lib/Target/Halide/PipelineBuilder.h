@@ -72,6 +72,8 @@ constexpr int64_t kMaxKnownElements = 64;
 
 /// tanh, computed in vector arithmetic for float32.
 Halide::Expr vectorTanh(Halide::Expr x);
+/// |x| of a floating-point `x`.
+Halide::Expr floatAbs(Halide::Expr x);
 /// `activation` of attn.linear applied to `x` (float32 or wider).
 Halide::Expr applyActivation(llvm::StringRef activation, Halide::Expr x);
 
@@ -384,6 +386,8 @@ private:
   LogicalResult defineRotary(RotaryOp op, const std::string &name,
                              OpFuncs &funcs);
   LogicalResult defineReduce(ReduceOp op, const std::string &name,
+                             OpFuncs &funcs);
+  LogicalResult defineCumSum(CumSumOp op, const std::string &name,
                              OpFuncs &funcs);
   LogicalResult defineArgMax(ArgMaxOp op, const std::string &name,
                              OpFuncs &funcs);

@@ -81,9 +81,17 @@ void scheduleStage(Halide::Stage stage, const std::vector<Var> &vars,
 void mlir::attn::halide::scheduleFunc(Func f, ScheduleAttr schedule) {
   f.compute_root();
   scheduleStage(f, f.args(), {}, schedule, f.name());
-  for (int u = 0; u < f.num_update_definitions(); ++u)
-    scheduleStage(f.update(u), f.args(), f.rvars(u), schedule,
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    // The pure vars the update keeps (a scan replaces one by its RDom).
+    std::vector<Var> kept;
+    for (const Var &v : f.args())
+      for (const Halide::Expr &arg : f.update_args(u))
+        if (const auto *var = arg.as<Halide::Internal::Variable>();
+            var && var->name == v.name())
+          kept.push_back(v);
+    scheduleStage(f.update(u), kept, f.rvars(u), schedule,
                   f.name() + "_u" + std::to_string(u));
+  }
 }
 
 namespace {

@@ -491,3 +491,35 @@ func.func @linear_quantized_scale(%a: tensor<2x4xui8>, %b: tensor<4x3xi8>, %s: t
   %0 = attn.linear %a, %b quantized %s, %za, %zb : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<2xf32>, tensor<ui8>, tensor<i8>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @cumsum_axis(%a: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'attn.cumsum' op sums along axis 2 of a rank-2 tensor}}
+  %0 = attn.cumsum %a, 2 : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @gather_elements_rank(%a: tensor<2x4xf32>, %i: tensor<2xi64>) -> tensor<2xf32> {
+  // expected-error @+1 {{'attn.gather_elements' op expects indices of the input's rank 2, got 'tensor<2xi64>'}}
+  %0 = attn.gather_elements %a[%i], 1 : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @gather_elements_result(%a: tensor<2x4xf32>, %i: tensor<2x3xi64>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'attn.gather_elements' op expects a result of the indices' shape and the input's element type, got 'tensor<2x4xf32>'}}
+  %0 = attn.gather_elements %a[%i], 1 : (tensor<2x4xf32>, tensor<2x3xi64>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @gather_elements_indices(%a: tensor<2x4xf32>, %i: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'attn.gather_elements' op expects integer indices, got 'f32'}}
+  %0 = attn.gather_elements %a[%i], 1 : (tensor<2x4xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}

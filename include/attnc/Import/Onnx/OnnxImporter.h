@@ -43,6 +43,17 @@ OwningOpRef<ModuleOp> importOnnx(llvm::StringRef bytes,
                                  MLIRContext *context,
                                  const OnnxImportOptions &options = {});
 
+/// One operator of the importer's table: its domain ("" for the default
+/// one), its name, and the opsets its handlers are valid from.
+struct OnnxOperatorInfo {
+  std::string domain;
+  std::string opType;
+  std::vector<int64_t> sinceOpsets;
+};
+
+/// Every operator the importer has a handler for, by domain and name.
+std::vector<OnnxOperatorInfo> listOnnxOperators();
+
 /// Reads `path` and imports it as `importOnnx` does.
 OwningOpRef<ModuleOp> importOnnxFile(llvm::StringRef path, MLIRContext *context,
                                      const OnnxImportOptions &options = {});

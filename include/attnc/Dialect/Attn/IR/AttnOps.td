@@ -128,7 +128,9 @@ class Attn_UnaryOp<string mnemonic, string formula>
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Attn_NegOp : Attn_UnaryOp<"neg", "negation">;
+def Attn_NegOp : Attn_UnaryOp<"neg", "negation"> {
+  let hasFolder = 1;
+}
 def Attn_AbsOp : Attn_UnaryOp<"abs", "absolute value">;
 def Attn_ExpOp : Attn_UnaryOp<"exp", "natural exponential">;
 def Attn_LogOp : Attn_UnaryOp<"log", "natural logarithm">;
@@ -140,6 +142,11 @@ def Attn_ReciprocalOp : Attn_UnaryOp<"reciprocal", "1 / x">;
 def Attn_NotOp : Attn_UnaryOp<"not", "logical negation of an i1 tensor">;
 def Attn_SinOp : Attn_UnaryOp<"sin", "sine">;
 def Attn_CosOp : Attn_UnaryOp<"cos", "cosine">;
+def Attn_SignOp : Attn_UnaryOp<"sign", "sign: -1, 0 or 1 (0 for zeros of either sign)">;
+def Attn_CeilOp : Attn_UnaryOp<"ceil", "rounding up to an integer">;
+def Attn_FloorOp : Attn_UnaryOp<"floor", "rounding down to an integer">;
+def Attn_RoundOp : Attn_UnaryOp<"round",
+    "rounding to the nearest integer, halves to the even one">;
 
 def Attn_IsNanOp : Attn_Op<"isnan", [Pure, SameOperandsAndResultShape]> {
   let summary = "Elementwise test for NaN; an i1 result";
@@ -197,17 +204,52 @@ def Attn_ReduceOp : Attn_Op<"reduce", [Pure]> {
 }
 
 def Attn_ArgMaxOp : Attn_Op<"argmax", [Pure]> {
-  let summary = "Index of the largest element along one axis";
+  let summary = "Index of the largest (or smallest) element along one axis";
   let description = [{
-    ONNX `ArgMax`: the first index of the maximum, or the last with
-    `select_last_index`; an i64 result.
+    ONNX `ArgMax`, or `ArgMin` with `smallest`: the first index of the
+    maximum (minimum), or the last with `select_last_index`; an i64 result.
   }];
   let arguments = !con((ins AnyRankedTensor:$input, I64Attr:$axis,
-                            BoolAttr:$keepdims, UnitAttr:$select_last_index),
+                            BoolAttr:$keepdims, UnitAttr:$select_last_index,
+                            UnitAttr:$smallest),
                        scheduleArg);
   let results = (outs AnyRankedTensor:$output);
   let assemblyFormat =
       "$input `,` $axis attr-dict `:` type($input) `->` type($output)";
+}
+
+def Attn_CumSumOp : Attn_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
+  let summary = "Running sum along one axis";
+  let description = [{
+    ONNX `CumSum`: element i along `axis` is the sum of elements 0 … i
+    (`exclusive`: 0 … i - 1; `reverse`: from the end of the axis). Integers
+    sum in their own type, 16-bit floats in float32.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, I64Attr:$axis,
+                            UnitAttr:$exclusive, UnitAttr:$reverse),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = "$input `,` $axis attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Attn_GatherElementsOp : Attn_Op<"gather_elements", [Pure]> {
+  let summary = "Elements picked along one axis by a tensor of indices";
+  let description = [{
+    ONNX `GatherElements`: `output[i…] = input[i…]` with the index along
+    `axis` replaced by `indices[i…]`; the output has the indices' shape and
+    the input's element type. Negative indices count from the end; indices
+    out of range (undefined in ONNX) are clamped to it.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$indices,
+                            I64Attr:$axis),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $input `[` $indices `]` `,` $axis attr-dict `:` `(` type($input) `,`
+    type($indices) `)` `->` type($output)
+  }];
+  let hasVerifier = 1;
 }
 
 def Attn_LogSoftmaxOp : Attn_Op<"log_softmax", [Pure, SameOperandsAndResultType]> {
@@ -277,6 +319,7 @@ def Attn_RangeOp : Attn_Op<"range", [Pure]> {
   let results = (outs AnyRankedTensor:$output);
   let assemblyFormat =
       "$start `,` $limit `,` $delta attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 def Attn_TriluOp : Attn_Op<"trilu", [Pure]> {

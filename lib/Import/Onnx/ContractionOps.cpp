@@ -1,0 +1,283 @@
+//===- ContractionOps.cpp - ONNX contraction operators ----------*- C++ -*-===//
+//
+// Handlers of matrix products, Gemm, convolutions and Einsum.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Importer.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::onnx_import;
+
+namespace {
+
+LogicalResult importMatMul(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value lhs = im.input(node, 0), rhs = im.input(node, 1);
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  auto rt = cast<RankedTensorType>(rhs.getType());
+  if (lt.getRank() == 0 || rt.getRank() == 0) {
+    im.nodeError() << "scalar operands are not supported (got " << lt << " and "
+                   << rt << ")";
+    return failure();
+  }
+  if (!isa<FloatType>(lt.getElementType())) {
+    im.nodeError() << "integer MatMul is not supported (element type "
+                   << lt.getElementType() << ")";
+    return failure();
+  }
+  // numpy's 1-D promotion: a 1-D left operand is a row [1, K], a 1-D right
+  // operand a column [K, 1]; the added axis is dropped from the result.
+  if (lt.getRank() == 1 || rt.getRank() == 1) {
+    auto expand = [&](Value x, int64_t axis) -> Value {
+      auto t = cast<RankedTensorType>(x.getType());
+      SmallVector<int64_t> shape(t.getShape());
+      shape.insert(shape.begin() + axis, 1);
+      return im.builder.create<ExpandDimsOp>(
+          im.currentLoc, RankedTensorType::get(shape, t.getElementType()), x,
+          im.builder.getDenseI64ArrayAttr({axis}), false, nullptr);
+    };
+    bool rowLhs = lt.getRank() == 1, columnRhs = rt.getRank() == 1;
+    if (rowLhs)
+      lhs = expand(lhs, 0);
+    if (columnRhs)
+      rhs = expand(rhs, 1);
+    SmallVector<int64_t> shape(type->getShape());
+    SmallVector<int64_t> dropped;
+    if (rowLhs) {
+      dropped.push_back(shape.size() - (columnRhs ? 0 : 1));
+      shape.insert(shape.end() - (columnRhs ? 0 : 1), 1);
+    }
+    if (columnRhs) {
+      dropped.push_back(shape.size());
+      shape.push_back(1);
+    }
+    Value product = im.builder.create<MatMulOp>(
+        im.currentLoc, RankedTensorType::get(shape, type->getElementType()),
+        lhs, rhs, nullptr);
+    llvm::sort(dropped);
+    im.setOutput(node, 0,
+                 im.builder.create<ExpandDimsOp>(
+                     im.currentLoc, *type, product,
+                     im.builder.getDenseI64ArrayAttr(dropped), true, nullptr));
+    return success();
+  }
+  im.setOutput(
+      node, 0,
+      im.builder.create<MatMulOp>(im.currentLoc, *type, lhs, rhs, nullptr));
+  return success();
+}
+
+LogicalResult importGemm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  OpBuilder &b = im.builder;
+  Value a = im.input(node, 0), bm = im.input(node, 1), c = im.input(node, 2);
+  auto transposed = [&](Value v) -> Value {
+    auto t = cast<RankedTensorType>(v.getType());
+    auto tt = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
+                                    t.getElementType());
+    return b.create<TransposeOp>(im.currentLoc, tt, v,
+                                 b.getDenseI64ArrayAttr({1, 0}), nullptr);
+  };
+  if (im.intAttribute(node, "transA", 0))
+    a = transposed(a);
+  if (im.intAttribute(node, "transB", 0))
+    bm = transposed(bm);
+  Value y = b.create<MatMulOp>(im.currentLoc, *type, a, bm, nullptr);
+  auto scalarType = RankedTensorType::get({}, type->getElementType());
+  float alpha = im.floatAttribute(node, "alpha", 1.0f);
+  float beta = im.floatAttribute(node, "beta", 1.0f);
+  if (alpha != 1.0f)
+    y = b.create<MulOp>(
+        im.currentLoc, *type, y,
+        b.create<ConstantOp>(im.currentLoc,
+                             DenseElementsAttr::get(scalarType, alpha)),
+        nullptr);
+  if (c) {
+    if (beta != 1.0f) {
+      auto ct = cast<RankedTensorType>(c.getType());
+      c = b.create<MulOp>(
+          im.currentLoc, ct, c,
+          b.create<ConstantOp>(
+              im.currentLoc,
+              DenseElementsAttr::get(
+                  RankedTensorType::get({}, ct.getElementType()), beta)),
+          nullptr);
+    }
+    y = b.create<AddOp>(im.currentLoc, *type, y, c, nullptr);
+  }
+  im.setOutput(node, 0, y);
+  return success();
+}
+
+LogicalResult importConv(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0), w = im.input(node, 1);
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto wt = cast<RankedTensorType>(w.getType());
+  int64_t spatial = xt.getRank() - 2;
+  if ((spatial != 1 && spatial != 2) || wt.getRank() != xt.getRank() ||
+      !wt.hasStaticShape()) {
+    im.nodeError() << "only 1-D and 2-D convolutions with a weight of static "
+                      "shape are supported, got input "
+                   << xt << " and weight " << wt;
+    return failure();
+  }
+  SmallVector<int64_t> strides =
+      im.intsAttribute(node, "strides", SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> dilations =
+      im.intsAttribute(node, "dilations", SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> pads =
+      im.intsAttribute(node, "pads", SmallVector<int64_t>(2 * spatial, 0));
+  // A 1-D convolution is a 2-D one over a height of 1.
+  RankedTensorType resultType = *type;
+  if (spatial == 1) {
+    auto unsqueeze = [&](Value v) -> Value {
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape(t.getShape());
+      shape.insert(shape.begin() + 2, 1);
+      return im.builder.create<ExpandDimsOp>(
+          im.currentLoc, RankedTensorType::get(shape, t.getElementType()), v,
+          im.builder.getDenseI64ArrayAttr({2}), false, nullptr);
+    };
+    x = unsqueeze(x);
+    w = unsqueeze(w);
+    xt = cast<RankedTensorType>(x.getType());
+    wt = cast<RankedTensorType>(w.getType());
+    strides.insert(strides.begin(), 1);
+    dilations.insert(dilations.begin(), 1);
+    if (pads.size() == 2)
+      pads = {0, pads[0], 0, pads[1]};
+    SmallVector<int64_t> shape(type->getShape());
+    shape.insert(shape.begin() + 2, 1);
+    resultType = RankedTensorType::get(shape, type->getElementType());
+  }
+  std::string autoPad = im.stringAttribute(node, "auto_pad", "NOTSET");
+  if (autoPad == "VALID") {
+    pads = {0, 0, 0, 0};
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int k = 0; k < 2; ++k) {
+      int64_t in = xt.getDimSize(2 + k);
+      if (ShapedType::isDynamic(in)) {
+        im.nodeError() << "auto_pad = " << autoPad
+                       << " needs static spatial extents, got " << xt;
+        return failure();
+      }
+      int64_t out = (in + strides[k] - 1) / strides[k];
+      int64_t total = std::max<int64_t>(
+          0, (out - 1) * strides[k] +
+                 dilations[k] * (wt.getDimSize(2 + k) - 1) + 1 - in);
+      int64_t small = total / 2, large = total - small;
+      pads[k] = autoPad == "SAME_UPPER" ? small : large;
+      pads[k + 2] = autoPad == "SAME_UPPER" ? large : small;
+    }
+  } else if (autoPad != "NOTSET") {
+    im.nodeError() << "attribute 'auto_pad' = '" << autoPad
+                   << "' is not supported (supported: NOTSET, VALID, "
+                      "SAME_UPPER, SAME_LOWER)";
+    return failure();
+  }
+  Value y = im.builder.create<Conv2dOp>(
+      im.currentLoc, resultType, x, w, im.input(node, 2),
+      im.builder.getDenseI64ArrayAttr(strides),
+      im.builder.getDenseI64ArrayAttr(pads),
+      im.builder.getDenseI64ArrayAttr(dilations),
+      im.builder.getI64IntegerAttr(im.intAttribute(node, "group", 1)), nullptr);
+  if (spatial == 1)
+    y = im.builder.create<ExpandDimsOp>(im.currentLoc, *type, y,
+                                        im.builder.getDenseI64ArrayAttr({2}),
+                                        true, nullptr);
+  im.setOutput(node, 0, y);
+  return success();
+}
+
+LogicalResult importEinsum(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  std::string equation;
+  for (char c : im.stringAttribute(node, "equation", ""))
+    if (c != ' ')
+      equation += c;
+  auto arrow = equation.find("->");
+  std::string lhs = equation.substr(0, arrow);
+  SmallVector<std::string> terms;
+  SmallVector<StringRef> pieces;
+  StringRef(lhs).split(pieces, ',');
+  for (StringRef t : pieces)
+    terms.push_back(t.str());
+  SmallVector<Value> inputs;
+  for (int i = 0; i < node.input_size(); ++i)
+    inputs.push_back(im.input(node, i));
+  if (terms.size() != inputs.size()) {
+    im.nodeError() << "equation '" << equation << "' has " << terms.size()
+                   << " terms for " << inputs.size() << " inputs";
+    return failure();
+  }
+  // Expand "..." into letters no term uses.
+  std::string unused;
+  for (char c = 'A'; c <= 'Z'; ++c)
+    if (equation.find(c) == std::string::npos)
+      unused += c;
+  int64_t ellipsisRank = 0;
+  for (auto [t, v] : llvm::zip(terms, inputs)) {
+    auto pos = t.find("...");
+    if (pos == std::string::npos)
+      continue;
+    int64_t r = cast<RankedTensorType>(v.getType()).getRank() -
+                static_cast<int64_t>(t.size() - 3);
+    ellipsisRank = std::max(ellipsisRank, r);
+  }
+  auto expand = [&](std::string t, int64_t rank) {
+    auto pos = t.find("...");
+    if (pos == std::string::npos)
+      return t;
+    int64_t r = rank - static_cast<int64_t>(t.size() - 3);
+    return t.substr(0, pos) + unused.substr(ellipsisRank - r, r) +
+           t.substr(pos + 3);
+  };
+  std::string newLhs;
+  std::map<char, int> counts;
+  for (auto [i, tv] : llvm::enumerate(llvm::zip(terms, inputs))) {
+    auto &[t, v] = tv;
+    std::string e = expand(t, cast<RankedTensorType>(v.getType()).getRank());
+    newLhs += (i ? "," : "") + e;
+    for (char c : e)
+      ++counts[c];
+  }
+  std::string out;
+  if (arrow != std::string::npos) {
+    out = expand(equation.substr(arrow + 2), type->getRank());
+  } else {
+    // Implicit form: the ellipsis, then letters seen once, alphabetically.
+    out = unused.substr(0, ellipsisRank);
+    for (auto &[c, n] : counts)
+      if (n == 1 && std::islower(static_cast<unsigned char>(c)))
+        out += c;
+  }
+  im.setOutput(node, 0,
+               im.builder.create<EinsumOp>(
+                   im.currentLoc, *type, inputs,
+                   im.builder.getStringAttr(newLhs + "->" + out), nullptr));
+  return success();
+}
+
+} // namespace
+
+void mlir::attn::onnx_import::addContractionHandlers(HandlerTable &table) {
+  table.add("", "MatMul", 1, importMatMul);
+  table.add("", "Gemm", 7, importGemm);
+  table.add("", "Conv", 1, importConv);
+  table.add("", "Einsum", 12, importEinsum);
+}
