@@ -96,6 +96,21 @@ void mlir::attn::halide::scheduleFunc(Func f, ScheduleAttr schedule) {
 
 namespace {
 
+/// Fuses the outer vars of `out` (all but the innermost) into one row var,
+/// parallel where the schedule says so; returns it.
+Var parallelRows(Func out, ScheduleAttr schedule) {
+  std::vector<Var> vars = out.args();
+  Var row = vars[1];
+  for (size_t k = 2; k < vars.size(); ++k) {
+    Var fused(out.name() + "_p" + std::to_string(k));
+    out.fuse(row, vars[k], fused);
+    row = fused;
+  }
+  if (schedule.getParallel())
+    out.parallel(row);
+  return row;
+}
+
 void scheduleSoftmax(const SoftmaxFuncs &s, ScheduleAttr schedule) {
   std::vector<Var> vars = s.out.args();
   if (schedule.getGpuThreads() > 0 || !s.innermost || vars.size() < 2) {
@@ -107,14 +122,7 @@ void scheduleSoftmax(const SoftmaxFuncs &s, ScheduleAttr schedule) {
   // One row per task: its maximum, exponentials and sum stay in cache.
   Func out = s.out;
   out.compute_root();
-  Var row = vars[1];
-  for (size_t k = 2; k < vars.size(); ++k) {
-    Var fused(out.name() + "_p" + std::to_string(k));
-    out.fuse(row, vars[k], fused);
-    row = fused;
-  }
-  if (schedule.getParallel())
-    out.parallel(row);
+  Var row = parallelRows(out, schedule);
   int lanes = static_cast<int>(schedule.getVectorWidth());
   if (lanes > 1)
     out.vectorize(vars[0], lanes, TailStrategy::GuardWithIf);
@@ -144,14 +152,7 @@ void scheduleNorm(const NormFuncs &f, ScheduleAttr schedule) {
     }
     return;
   }
-  Var row = vars[1];
-  for (size_t k = 2; k < vars.size(); ++k) {
-    Var fused(out.name() + "_p" + std::to_string(k));
-    out.fuse(row, vars[k], fused);
-    row = fused;
-  }
-  if (schedule.getParallel())
-    out.parallel(row);
+  Var row = parallelRows(out, schedule);
   for (Func stat : f.stats)
     stat.compute_at(out, row);
   for (Func partial : f.partials) {
