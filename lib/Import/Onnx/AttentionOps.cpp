@@ -265,6 +265,44 @@ std::optional<double> optionalScale(Importer &im, const onnx::NodeProto &node) {
 }
 } // namespace
 
+/// Output 3 of ONNX Attention (qk_matmul_output): the scores at the stage
+/// qk_matmul_output_mode names.
+static LogicalResult importAttentionScores(Importer &im,
+                                           const onnx::NodeProto &node,
+                                           AttentionBuilder &ab, Value q,
+                                           Value k, Value mask, bool causal,
+                                           int64_t causalOffset,
+                                           std::optional<double> softcap) {
+  int64_t d = ab.shapeOf(q)[3];
+  std::optional<double> scale = optionalScale(im, node);
+  if (!scale && ShapedType::isDynamic(d)) {
+    im.nodeError() << "output 3 (qk_matmul_output) needs a static head size "
+                      "or a 'scale' attribute";
+    return failure();
+  }
+  int64_t mode = im.intAttribute(node, "qk_matmul_output_mode", 0);
+  if (mode < 0 || mode > 3) {
+    im.nodeError() << "attribute 'qk_matmul_output_mode' = " << mode
+                   << " is not supported (supported: 0, 1, 2, 3)";
+    return failure();
+  }
+  ScoresOptions scores;
+  scores.scale = scale ? *scale : 1.0 / std::sqrt(double(d));
+  scores.softcap = softcap;
+  scores.causal = causal;
+  scores.causalOffset = causalOffset;
+  scores.zeroMaskedRows = true;
+  scores.stage = mode < 2    ? ScoresStage::Scaled
+                 : mode == 2 ? ScoresStage::Masked
+                             : ScoresStage::Probabilities;
+  FailureOr<Value> qk =
+      buildAttentionScores(im.builder, im.currentLoc, q, k, mask, scores);
+  if (failed(qk))
+    return failure();
+  im.setOutput(node, 3, *qk);
+  return success();
+}
+
 /// ONNX Attention (opset 23).
 LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
@@ -346,35 +384,10 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
     causal = false;
     causalOffset = 0;
   }
-  if (hasOutput(node, 3)) {
-    int64_t d = ab.shapeOf(q)[3];
-    std::optional<double> scale = optionalScale(im, node);
-    if (!scale && ShapedType::isDynamic(d)) {
-      im.nodeError() << "output 3 (qk_matmul_output) needs a static head size "
-                        "or a 'scale' attribute";
-      return failure();
-    }
-    int64_t mode = im.intAttribute(node, "qk_matmul_output_mode", 0);
-    if (mode < 0 || mode > 3) {
-      im.nodeError() << "attribute 'qk_matmul_output_mode' = " << mode
-                     << " is not supported (supported: 0, 1, 2, 3)";
-      return failure();
-    }
-    ScoresOptions scores;
-    scores.scale = scale ? *scale : 1.0 / std::sqrt(double(d));
-    scores.softcap = softcap;
-    scores.causal = causal;
-    scores.causalOffset = causalOffset;
-    scores.zeroMaskedRows = true;
-    scores.stage = mode < 2    ? ScoresStage::Scaled
-                   : mode == 2 ? ScoresStage::Masked
-                               : ScoresStage::Probabilities;
-    FailureOr<Value> qk =
-        buildAttentionScores(im.builder, im.currentLoc, q, k, mask, scores);
-    if (failed(qk))
-      return failure();
-    im.setOutput(node, 3, *qk);
-  }
+  if (hasOutput(node, 3) &&
+      failed(importAttentionScores(im, node, ab, q, k, mask, causal,
+                                   causalOffset, softcap)))
+    return failure();
   FailureOr<Value> y =
       ab.sdpa(q, k, v, mask, optionalScale(im, node), causal, softcap,
               /*zeroMaskedRows=*/true, causalOffset);

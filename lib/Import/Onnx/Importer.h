@@ -1,5 +1,4 @@
-//===- Importer.h - State and handler table of the ONNX importer -*- C++
-//-*-===//
+//===- Importer.h - State and handler table of the ONNX importer -*- C++ -*-===//
 //
 // Private to the importer. `Importer` holds what the handlers share (the
 // builder, the values imported so far, attribute and constant readers,
@@ -15,6 +14,7 @@
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Import/Onnx/OnnxImporter.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -298,6 +298,23 @@ private:
   typeFromValueInfo(const onnx::ValueInfoProto &vi,
                     SmallVectorImpl<std::string> *dimParams = nullptr);
   LogicalResult checkSupported(const onnx::ModelProto &model);
+
+  // The steps of run(), in order. ModelInputs.cpp: the opsets the model
+  // imports, --input-shape, the extents inputs and outputs declare.
+  LogicalResult checkOpsets();
+  LogicalResult pinInputShapes(onnx::ModelProto &model);
+  LogicalResult checkDeclaredExtents(const onnx::ModelProto &model);
+  /// ONNX's checker and shape inference; the inferred types are recorded.
+  LogicalResult checkAndInferShapes(onnx::ModelProto &model);
+  /// The function with the graph's inputs as arguments; the builder is left
+  /// at the start of its body.
+  FailureOr<func::FuncOp> createFunction(const onnx::GraphProto &graph);
+  /// Initializers as constants; they take the initializers' bytes.
+  LogicalResult importInitializers(onnx::ModelProto &model);
+  LogicalResult importNodes(const onnx::GraphProto &graph);
+  /// Returns the graph's outputs, as precisely typed as the ops compute them.
+  LogicalResult finishFunction(func::FuncOp func,
+                               const onnx::GraphProto &graph);
 
   std::string bufferName;
   OnnxImportOptions options;

@@ -19,7 +19,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringMap.h"
@@ -27,12 +26,10 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SwapByteOrder.h"
 
 #include "onnx/checker.h"
 #include "onnx/defs/parser.h"
 #include "onnx/defs/schema.h"
-#include "onnx/defs/tensor_proto_util.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 
@@ -290,245 +287,6 @@ std::optional<int64_t> Importer::dataDependentRank(const onnx::NodeProto &node,
   return std::nullopt;
 }
 
-Type Importer::elementType(int32_t onnxType) {
-  switch (onnxType) {
-  case onnx::TensorProto::FLOAT:
-    return builder.getF32Type();
-  case onnx::TensorProto::FLOAT16:
-    return builder.getF16Type();
-  case onnx::TensorProto::BFLOAT16:
-    return builder.getBF16Type();
-  case onnx::TensorProto::DOUBLE:
-    return builder.getF64Type();
-  case onnx::TensorProto::INT64:
-    return builder.getI64Type();
-  case onnx::TensorProto::INT32:
-    return builder.getI32Type();
-  case onnx::TensorProto::INT16:
-    return builder.getI16Type();
-  case onnx::TensorProto::INT8:
-    return builder.getI8Type();
-  case onnx::TensorProto::UINT64:
-    return builder.getIntegerType(64, /*isSigned=*/false);
-  case onnx::TensorProto::UINT32:
-    return builder.getIntegerType(32, /*isSigned=*/false);
-  case onnx::TensorProto::UINT16:
-    return builder.getIntegerType(16, /*isSigned=*/false);
-  case onnx::TensorProto::UINT8:
-    return builder.getIntegerType(8, /*isSigned=*/false);
-  case onnx::TensorProto::BOOL:
-    return builder.getI1Type();
-  default:
-    return nullptr;
-  }
-}
-
-FailureOr<RankedTensorType>
-Importer::typeFromValueInfo(const onnx::ValueInfoProto &vi,
-                            SmallVectorImpl<std::string> *dimParams) {
-  if (!vi.has_type() || !vi.type().has_tensor_type())
-    return failure();
-  const auto &tensorType = vi.type().tensor_type();
-  Type element = elementType(tensorType.elem_type());
-  if (!element)
-    return failure();
-  if (!tensorType.has_shape())
-    return failure();
-  SmallVector<int64_t> shape;
-  for (const auto &dim : tensorType.shape().dim()) {
-    if (dim.has_dim_value()) {
-      shape.push_back(dim.dim_value());
-      if (dimParams)
-        dimParams->push_back("");
-    } else {
-      shape.push_back(ShapedType::kDynamic);
-      if (dimParams)
-        dimParams->push_back(dim.has_dim_param() ? dim.dim_param() : "?");
-    }
-  }
-  return RankedTensorType::get(shape, element);
-}
-
-FailureOr<ElementsAttr>
-Importer::elementsFromTensor(const onnx::TensorProto &tensor,
-                             const std::string &what, std::string *takeRaw) {
-  Type element = elementType(tensor.data_type());
-  if (!element) {
-    emitError(fileLoc) << what << " has unsupported element type "
-                       << onnx::TensorProto::DataType_Name(
-                              static_cast<onnx::TensorProto::DataType>(
-                                  tensor.data_type()));
-    return failure();
-  }
-  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    emitError(fileLoc) << what << " keeps its data in an external file, "
-                       << "which this version of attnc does not read";
-    return failure();
-  }
-  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
-  int64_t count = 1;
-  for (int64_t d : shape) {
-    if (d < 0 || d > kMaxExtent) {
-      emitError(fileLoc) << what << " has dimension " << d << " in its shape "
-                         << formatDims(shape) << ": " << extentRule();
-      return failure();
-    }
-    count *= d;
-    if (count > kMaxExtent) {
-      emitError(fileLoc) << what << " of shape " << formatDims(shape)
-                         << " has more than 2^31 - 1 elements, more than "
-                            "the generated code can index";
-      return failure();
-    }
-  }
-  auto type = RankedTensorType::get(shape, element);
-
-  // The data must be as long as the shape says before ONNX's helpers read
-  // it (they trust the dims).
-  int64_t width = std::max<int64_t>(1, element.getIntOrFloatBitWidth() / 8);
-  int64_t typedCount = -1;
-  const char *typedField = nullptr;
-  switch (tensor.data_type()) {
-  case onnx::TensorProto::FLOAT:
-    typedCount = tensor.float_data_size(), typedField = "float_data";
-    break;
-  case onnx::TensorProto::DOUBLE:
-    typedCount = tensor.double_data_size(), typedField = "double_data";
-    break;
-  case onnx::TensorProto::INT64:
-    typedCount = tensor.int64_data_size(), typedField = "int64_data";
-    break;
-  case onnx::TensorProto::UINT32:
-  case onnx::TensorProto::UINT64:
-    typedCount = tensor.uint64_data_size(), typedField = "uint64_data";
-    break;
-  default:
-    typedCount = tensor.int32_data_size(), typedField = "int32_data";
-    break;
-  }
-  if (tensor.has_raw_data()) {
-    if (static_cast<int64_t>(tensor.raw_data().size()) != count * width) {
-      emitError(fileLoc) << what << " holds " << tensor.raw_data().size()
-                         << " bytes of raw_data, expected " << count * width
-                         << " for shape " << formatDims(shape);
-      return failure();
-    }
-  } else if (typedCount != count) {
-    emitError(fileLoc) << what << " holds " << typedCount << " values in "
-                       << typedField << ", expected " << count << " for shape "
-                       << formatDims(shape);
-    return failure();
-  }
-
-  // Raw little-endian data of whole-byte elements is the layout MLIR
-  // stores: a weight takes it as it is, one copy of the model's bytes
-  // fewer.
-  unsigned bits = element.getIntOrFloatBitWidth();
-  if (takeRaw && tensor.has_raw_data() && llvm::sys::IsLittleEndianHost &&
-      bits >= 8 && bits % 8 == 0 &&
-      static_cast<int64_t>(takeRaw->size()) > options.resourceThresholdBytes &&
-      reinterpret_cast<uintptr_t>(takeRaw->data()) % alignof(double) == 0) {
-    auto *owned = new std::string(std::move(*takeRaw));
-    AsmResourceBlob blob(
-        ArrayRef<char>(owned->data(), owned->size()), alignof(double),
-        [owned](void *, size_t, size_t) { delete owned; },
-        /*dataIsMutable=*/true);
-    std::string blobName = "attn_weight_" + std::to_string(resourceCounter++);
-    return cast<ElementsAttr>(
-        DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
-  }
-
-  // Collect the raw little-endian bytes in the layout MLIR uses.
-  std::vector<char> bytes;
-  auto append = [&](auto values) {
-    using T = typename decltype(values)::value_type;
-    const char *p = reinterpret_cast<const char *>(values.data());
-    bytes.assign(p, p + values.size() * sizeof(T));
-  };
-  int32_t dt = tensor.data_type();
-  try {
-    switch (dt) {
-    case onnx::TensorProto::FLOAT:
-      append(onnx::ParseData<float>(&tensor));
-      break;
-    case onnx::TensorProto::DOUBLE:
-      append(onnx::ParseData<double>(&tensor));
-      break;
-    case onnx::TensorProto::INT64:
-      append(onnx::ParseData<int64_t>(&tensor));
-      break;
-    case onnx::TensorProto::INT32:
-      append(onnx::ParseData<int32_t>(&tensor));
-      break;
-    case onnx::TensorProto::UINT32:
-    case onnx::TensorProto::UINT64: {
-      // raw_data, or uint64_data holding one element per entry.
-      int64_t width = element.getIntOrFloatBitWidth() / 8;
-      if (tensor.has_raw_data()) {
-        bytes.assign(tensor.raw_data().begin(), tensor.raw_data().end());
-      } else {
-        for (uint64_t v : tensor.uint64_data())
-          for (int64_t b = 0; b < width; ++b)
-            bytes.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
-      }
-      if (static_cast<int64_t>(bytes.size()) != count * width) {
-        emitError(fileLoc) << what << " holds " << bytes.size()
-                           << " bytes, expected " << count * width;
-        return failure();
-      }
-      break;
-    }
-    default: {
-      // 8- and 16-bit types and bool: raw_data, or int32_data holding one
-      // element per entry.
-      int64_t width = element.getIntOrFloatBitWidth() <= 8 ? 1 : 2;
-      if (tensor.has_raw_data()) {
-        bytes.assign(tensor.raw_data().begin(), tensor.raw_data().end());
-      } else {
-        for (int32_t v : tensor.int32_data()) {
-          uint16_t x = static_cast<uint16_t>(v);
-          bytes.push_back(static_cast<char>(x & 0xff));
-          if (width == 2)
-            bytes.push_back(static_cast<char>(x >> 8));
-        }
-      }
-      if (static_cast<int64_t>(bytes.size()) != count * width) {
-        emitError(fileLoc) << what << " holds " << bytes.size()
-                           << " bytes, expected " << count * width;
-        return failure();
-      }
-      break;
-    }
-    }
-  } catch (const std::exception &e) {
-    emitError(fileLoc) << what << ": " << e.what();
-    return failure();
-  }
-
-  if (element.isInteger(1)) {
-    SmallVector<bool> bits;
-    for (char c : bytes)
-      bits.push_back(c != 0);
-    return cast<ElementsAttr>(DenseElementsAttr::get(type, bits));
-  }
-  int64_t bytesPerElement = element.getIntOrFloatBitWidth() / 8;
-  if (static_cast<int64_t>(bytes.size()) != count * bytesPerElement) {
-    emitError(fileLoc) << what << " holds " << bytes.size()
-                       << " bytes of data, expected " << count * bytesPerElement
-                       << " for shape " << type;
-    return failure();
-  }
-  if (static_cast<int64_t>(bytes.size()) > options.resourceThresholdBytes) {
-    std::string blobName = "attn_weight_" + std::to_string(resourceCounter++);
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(bytes.data(), bytes.size()), alignof(double));
-    return cast<ElementsAttr>(
-        DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
-  }
-  return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(
-      type, ArrayRef<char>(bytes.data(), bytes.size())));
-}
-
 LogicalResult Importer::checkSupported(const onnx::ModelProto &model) {
   std::string list;
   int unsupported = 0;
@@ -560,111 +318,7 @@ LogicalResult Importer::checkSupported(const onnx::ModelProto &model) {
   return failure();
 }
 
-OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
-  this->model = &model;
-  for (const auto &opset : model.opset_import())
-    opsets[canonicalDomain(opset.domain())] = opset.version();
-  if (failed(checkSupported(model)))
-    return nullptr;
-  if (!opsets.count("")) {
-    emitError(fileLoc) << "the model imports no opset of the default ONNX "
-                          "domain";
-    return nullptr;
-  }
-  // Opsets past the newest ONNX release attnc knows are refused; those past
-  // the schemas attnc was written against are read with the meaning their
-  // operators have there, which a warning says.
-  for (auto [domain, schemas, newest] :
-       {std::tuple<std::string, int64_t, int64_t>(
-            "", onnx_import::kMaxDefaultOpset, onnx_import::kNewestOpset),
-        std::tuple<std::string, int64_t, int64_t>("com.microsoft", 1, 1)}) {
-    auto it = opsets.find(domain);
-    if (it == opsets.end())
-      continue;
-    if (it->second > newest || it->second < 1) {
-      emitError(fileLoc) << "the model imports opset " << it->second
-                         << " of domain '" << displayDomain(domain)
-                         << "', which attnc does not know (it knows opsets 1 "
-                            "to "
-                         << newest << ")";
-      return nullptr;
-    }
-    if (it->second > schemas)
-      emitWarning(fileLoc) << "the model imports opset " << it->second
-                           << " of domain '" << displayDomain(domain)
-                           << "'; attnc reads its operators as opset "
-                           << schemas
-                           << " defines them (operators changed since are "
-                              "not checked)";
-  }
-  if (model.graph().output_size() == 0) {
-    emitError(fileLoc) << "the graph has no outputs: there is nothing to "
-                          "compute";
-    return nullptr;
-  }
-  // --input-shape: pinned dimensions replace the model's.
-  for (const auto &[name, dims] : options.inputShapes) {
-    onnx::ValueInfoProto *input = nullptr;
-    std::string names;
-    for (auto &vi : *model.mutable_graph()->mutable_input()) {
-      names += (names.empty() ? "'" : ", '") + vi.name() + "'";
-      if (vi.name() == name)
-        input = &vi;
-    }
-    if (!input) {
-      emitError(fileLoc) << "--input-shape names '" << name
-                         << "', which is not a graph input (inputs: " << names
-                         << ")";
-      return nullptr;
-    }
-    auto *shape = input->mutable_type()->mutable_tensor_type()->mutable_shape();
-    if (shape->dim_size() != static_cast<int>(dims.size())) {
-      emitError(fileLoc) << "--input-shape gives " << dims.size()
-                         << " dimensions for input '" << name << "' of rank "
-                         << shape->dim_size();
-      return nullptr;
-    }
-    for (int64_t d : dims)
-      if (d < 0 || d > kMaxExtent) {
-        emitError(fileLoc) << "--input-shape gives input '" << name
-                           << "' the extent " << d << ": " << extentRule();
-        return nullptr;
-      }
-    // An input that is also an initializer (older exporters list weights
-    // as inputs) has the initializer's shape.
-    for (const auto &init : model.graph().initializer())
-      if (init.name() == name &&
-          !llvm::equal(init.dims(), ArrayRef<int64_t>(dims))) {
-        emitError(fileLoc) << "--input-shape pins input '" << name << "' to "
-                           << formatDims(dims) << ", but '" << name
-                           << "' is also an initializer, of shape "
-                           << formatDims(SmallVector<int64_t>(
-                                  init.dims().begin(), init.dims().end()));
-        return nullptr;
-      }
-    for (auto [k, d] : llvm::enumerate(dims)) {
-      shape->mutable_dim(k)->clear_dim_param();
-      shape->mutable_dim(k)->set_dim_value(d);
-    }
-  }
-  // Declared extents the generated code could not index.
-  for (const auto *list : {&model.graph().input(), &model.graph().output()})
-    for (const auto &vi : *list) {
-      if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape())
-        continue;
-      for (const auto &d : vi.type().tensor_type().shape().dim()) {
-        if (d.has_dim_value() &&
-            (d.dim_value() < 0 || d.dim_value() > kMaxExtent)) {
-          emitError(fileLoc)
-              << "graph "
-              << (list == &model.graph().input() ? "input" : "output") << " '"
-              << vi.name() << "' has extent " << d.dim_value() << ": "
-              << extentRule();
-          return nullptr;
-        }
-      }
-    }
-
+LogicalResult Importer::checkAndInferShapes(onnx::ModelProto &model) {
   // The linked ONNX checks IR versions up to its own; newer models use no
   // IR feature attnc reads, so they are checked as that version.
   if (model.ir_version() > onnx::IR_VERSION)
@@ -675,7 +329,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     onnx::checker::check_model(model);
   } catch (const std::exception &e) {
     emitError(fileLoc) << "the ONNX checker rejects the model: " << e.what();
-    return nullptr;
+    return failure();
   }
   try {
     onnx::ShapeInferenceOptions inferenceOptions(/*check_type=*/true,
@@ -685,7 +339,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
         model, onnx::OpSchemaRegistry::Instance(), inferenceOptions);
   } catch (const std::exception &e) {
     emitError(fileLoc) << "ONNX shape inference failed: " << e.what();
-    return nullptr;
+    return failure();
   }
 
   const onnx::GraphProto &graph = model.graph();
@@ -696,9 +350,11 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     if (auto t = typeFromValueInfo(vi); succeeded(t))
       valueTypes[vi.name()] = *t;
 
-  auto module = ModuleOp::create(fileLoc);
-  builder.setInsertionPointToEnd(module.getBody());
+  return success();
+}
 
+FailureOr<func::FuncOp>
+Importer::createFunction(const onnx::GraphProto &graph) {
   // Initializers become constants (some models also list them as inputs).
   llvm::StringMap<const onnx::TensorProto *> initializers;
   for (const auto &init : graph.initializer())
@@ -716,8 +372,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       emitError(fileLoc) << "graph input '" << vi.name()
                          << "' is not a tensor of a supported element type "
                             "with a known rank";
-      module.erase();
-      return nullptr;
+      return failure();
     }
     argTypes.push_back(*type);
     args.push_back(&vi);
@@ -731,8 +386,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     if (failed(type)) {
       emitError(fileLoc) << "graph output '" << vi.name()
                          << "' has no known tensor type and rank";
-      module.erase();
-      return nullptr;
+      return failure();
     }
     resultTypes.push_back(*type);
     resultDims.push_back(dims);
@@ -762,7 +416,10 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   builder.setInsertionPointToStart(body);
   for (auto [i, vi] : llvm::enumerate(args))
     values[vi->name()] = body->getArgument(i);
+  return func;
+}
 
+LogicalResult Importer::importInitializers(onnx::ModelProto &model) {
   // The constants take the initializers' bytes: nothing reads them after.
   for (onnx::TensorProto &init :
        *model.mutable_graph()->mutable_initializer()) {
@@ -772,14 +429,17 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
         init, "initializer '" + init.name() + "'",
         init.has_raw_data() ? init.mutable_raw_data() : nullptr);
     if (failed(attr)) {
-      module.erase();
-      return nullptr;
+      return failure();
     }
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
     values[init.name()] = builder.create<ConstantOp>(loc, *attr);
     graphConstants.insert(init.name());
   }
 
+  return success();
+}
+
+LogicalResult Importer::importNodes(const onnx::GraphProto &graph) {
   const auto &table = handlers();
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto &node = graph.node(i);
@@ -798,14 +458,12 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       if (!node.input(j).empty() && !values.count(node.input(j))) {
         nodeError() << "input '" << node.input(j)
                     << "' is not produced by any earlier node";
-        module.erase();
-        return nullptr;
+        return failure();
       }
     const HandlerEntry *entry =
         table.find(domain, node.op_type(), currentOpset);
     if (failed(entry->handler(*this, node))) {
-      module.erase();
-      return nullptr;
+      return failure();
     }
     // Shapes computed from constants (Expand, Range, ConstantOfShape to
     // 2^40) must still be indexable.
@@ -823,21 +481,24 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
           nodeError() << "output '" << name << "' would have shape "
                       << formatDims(type.getShape()) << ": " << extentRule()
                       << ", and at most 2^31 - 1 elements";
-          module.erase();
-          return nullptr;
+          return failure();
         }
       }
     }
   }
 
+  return success();
+}
+
+LogicalResult Importer::finishFunction(func::FuncOp func,
+                                       const onnx::GraphProto &graph) {
   SmallVector<Value> results;
   for (const auto &vi : graph.output()) {
     auto it = values.find(vi.name());
     if (it == values.end()) {
       emitError(fileLoc) << "graph output '" << vi.name()
                          << "' is not produced by any node";
-      module.erase();
-      return nullptr;
+      return failure();
     }
     results.push_back(it->second);
   }
@@ -855,8 +516,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       emitError(fileLoc) << "graph output '" << graph.output(i).name()
                          << "' is declared " << declared
                          << " but its producer computes " << have;
-      module.erase();
-      return nullptr;
+      return failure();
     }
     returnTypes[i] = have;
   }
@@ -864,10 +524,39 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       builder.getFunctionType(func.getFunctionType().getInputs(), returnTypes));
   builder.create<func::ReturnOp>(fileLoc, results);
 
-  if (failed(verify(module))) {
-    module.erase();
+  return success();
+}
+
+OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
+  this->model = &model;
+  for (const auto &opset : model.opset_import())
+    opsets[canonicalDomain(opset.domain())] = opset.version();
+  if (failed(checkSupported(model)))
+    return nullptr;
+  if (!opsets.count("")) {
+    emitError(fileLoc) << "the model imports no opset of the default ONNX "
+                          "domain";
     return nullptr;
   }
+  if (failed(checkOpsets()))
+    return nullptr;
+  if (model.graph().output_size() == 0) {
+    emitError(fileLoc) << "the graph has no outputs: there is nothing to "
+                          "compute";
+    return nullptr;
+  }
+  if (failed(pinInputShapes(model)) || failed(checkDeclaredExtents(model)) ||
+      failed(checkAndInferShapes(model)))
+    return nullptr;
+
+  // The module erases itself on every failure below.
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  builder.setInsertionPointToEnd(module->getBody());
+  FailureOr<func::FuncOp> func = createFunction(model.graph());
+  if (failed(func) || failed(importInitializers(model)) ||
+      failed(importNodes(model.graph())) ||
+      failed(finishFunction(*func, model.graph())) || failed(verify(*module)))
+    return nullptr;
   return module;
 }
 } // namespace mlir::attn::onnx_import

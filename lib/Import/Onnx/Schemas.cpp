@@ -539,7 +539,7 @@ OpSchema &microsoft(OpSchema &&schema, const char *name) {
   return schema.SetName(name).SetDomain(kMicrosoft).SinceVersion(1);
 }
 
-void registerMicrosoft() {
+void registerMicrosoftActivations() {
   registerSchema(microsoft(OpSchema(), "Gelu")
                      .SetLocation(__FILE__, __LINE__)
                      .Input(0, "X", "", "T")
@@ -567,7 +567,9 @@ void registerMicrosoft() {
                      .Output(0, "C", "", "T")
                      .TypeConstraint("T", floatTypes(), "")
                      .TypeAndShapeInferenceFunction(sameAsFirstInput));
+}
 
+void registerMicrosoftNorms() {
   // Outputs: output, mean, inv_std_var, input_skip_bias_sum.
   registerSchema(
       microsoft(OpSchema(), "SkipLayerNormalization")
@@ -591,7 +593,9 @@ void registerMicrosoft() {
               onnx::propagateShapeFromInputToOutput(ctx, 0, 3);
             }
           }));
+}
 
+void registerMicrosoftAttention() {
   // input [B, S, Hin] · weights [Hin, Hq + Hk + Hv] → output [B, S, Hv].
   registerSchema(
       microsoft(OpSchema(), "Attention")
@@ -809,7 +813,9 @@ void registerAll() {
   if (!onnx::OpSchemaRegistry::Schema("Attention", 23, onnx::ONNX_DOMAIN))
     registerOpset23();
   if (!onnx::OpSchemaRegistry::Schema("GroupQueryAttention", 1, kMicrosoft))
-    registerMicrosoft();
+    registerMicrosoftActivations();
+  registerMicrosoftNorms();
+  registerMicrosoftAttention();
 }
 
 } // namespace
