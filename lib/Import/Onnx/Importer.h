@@ -379,6 +379,7 @@ void addContractionHandlers(HandlerTable &table);
 void addQuantizationHandlers(HandlerTable &table);
 void addReductionHandlers(HandlerTable &table);
 void addAttentionHandlers(HandlerTable &table);
+void addMicrosoftHandlers(HandlerTable &table);
 
 } // namespace mlir::attn::onnx_import
 

@@ -88,6 +88,7 @@ const HandlerTable &handlers() {
     addQuantizationHandlers(t);
     addReductionHandlers(t);
     addAttentionHandlers(t);
+    addMicrosoftHandlers(t);
     return t;
   }();
   return table;
