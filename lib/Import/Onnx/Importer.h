@@ -124,9 +124,11 @@ public:
 
   /// Emits an error about the current node.
   InFlightDiagnostic nodeError() {
-    return emitError(fileLoc) << currentNode->op_type() << " node "
-                              << nodeLabel(*currentNode, currentIndex)
-                              << " (opset " << currentOpset << "): ";
+    std::string domain = canonicalDomain(currentNode->domain());
+    return emitError(fileLoc)
+           << (domain.empty() ? "" : domain + ".") << currentNode->op_type()
+           << " node " << nodeLabel(*currentNode, currentIndex) << " (opset "
+           << currentOpset << "): ";
   }
 
   /// Returns input `i` of the current node; null when absent.

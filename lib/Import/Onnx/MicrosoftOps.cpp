@@ -11,61 +11,14 @@
 #include "AttentionBuilder.h"
 #include "Importer.h"
 
+#include <array>
+
 using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::onnx_import;
 
 namespace {
-/// com.microsoft SkipLayerNormalization: LayerNorm(input + skip + bias).
-LogicalResult importSkipLayerNorm(Importer &im, const onnx::NodeProto &node) {
-  FailureOr<RankedTensorType> type = im.outputType(node, 0);
-  if (failed(type))
-    return failure();
-  if (failed(im.requireNoOutput(node, 1, "mean")) ||
-      failed(im.requireNoOutput(node, 2, "inv_std_var")))
-    return failure();
-  AttentionBuilder ab{im};
-  Value sum = ab.add(im.input(node, 0), im.input(node, 1));
-  if (Value bias = im.input(node, 4))
-    sum = ab.add(sum, bias);
-  im.setOutput(node, 0,
-               im.builder.create<LayerNormOp>(
-                   im.currentLoc, *type, sum, im.input(node, 2),
-                   im.input(node, 3), /*residual=*/nullptr,
-                   im.builder.getI64IntegerAttr(type->getRank() - 1),
-                   im.builder.getF64FloatAttr(
-                       im.floatAttribute(node, "epsilon", 1e-12f)),
-                   UnitAttr(), nullptr));
-  if (hasOutput(node, 3))
-    im.setOutput(node, 3, sum);
-  return success();
-}
-
 namespace {
-/// Shared by com.microsoft Attention and MultiHeadAttention: q, k, v as
-/// [B, S, hidden], the heads, an optional i1 or float mask.
-LogicalResult finishMicrosoftAttention(Importer &im,
-                                       const onnx::NodeProto &node, Value q,
-                                       Value k, Value v, int64_t heads,
-                                       Value mask, bool causal) {
-  AttentionBuilder ab{im};
-  FailureOr<Value> q4 = ab.splitHeads(q, heads, "query");
-  if (failed(q4))
-    return failure();
-  FailureOr<Value> k4 = ab.splitHeads(k, heads, "key");
-  if (failed(k4))
-    return failure();
-  FailureOr<Value> v4 = ab.splitHeads(v, heads, "value");
-  if (failed(v4))
-    return failure();
-  FailureOr<Value> y =
-      ab.sdpa(*q4, *k4, *v4, mask, optionalScale(im, node), causal);
-  if (failed(y))
-    return failure();
-  im.setOutput(node, 0, ab.mergeHeads(*y));
-  return success();
-}
-
 /// Fails naming the first of `inputs` (index, name) that the node has.
 LogicalResult
 rejectInputs(Importer &im, const onnx::NodeProto &node,
@@ -78,30 +31,178 @@ rejectInputs(Importer &im, const onnx::NodeProto &node,
   return success();
 }
 
-/// The i1 mask of a 2-D int key mask, or an error for other forms.
-FailureOr<Value> microsoftKeyMask(Importer &im, Value mask, StringRef what) {
-  if (!mask)
-    return Value();
+/// The value of a static or dynamic extent as an i64 tensor of one element.
+Value extentOf(Importer &im, Value x, int64_t axis) {
+  int64_t d = cast<RankedTensorType>(x.getType()).getDimSize(axis);
+  if (!ShapedType::isDynamic(d))
+    return im.i64Constant({d});
+  return im.builder.create<ShapeOp>(
+      im.currentLoc, RankedTensorType::get({1}, im.builder.getI64Type()), x,
+      im.builder.getI64IntegerAttr(axis),
+      im.builder.getI64IntegerAttr(axis + 1), nullptr);
+}
+
+/// The keys ONNX Runtime's mask_index / key_padding_mask lets each query
+/// attend, as an i1 mask broadcastable to [B, N, S, T] (q4 [B, N, S, H],
+/// k4 [B, N, T, H]): a 1-D [B] mask holds each batch entry's end of keys, a
+/// [2·B] one its ends then its starts; 2-D [B, T] and 3-D [B, S, T] masks
+/// are 0/1 per key; a 4-D [B, 1, M, M] mask (M ≥ S, T) is read at [:, :, :S,
+/// :T].
+FailureOr<Value> microsoftAllowedKeys(Importer &im, Value mask, Value q4,
+                                      Value k4, StringRef what) {
+  AttentionBuilder ab{im};
+  OpBuilder &b = im.builder;
+  Location loc = im.currentLoc;
   auto type = cast<RankedTensorType>(mask.getType());
-  if (type.getRank() != 2) {
+  auto i1 = b.getI1Type(), i64 = b.getI64Type();
+  int64_t batch = ab.shapeOf(q4)[0];
+  auto nonZero = [&](Value m) -> Value {
+    auto t = cast<RankedTensorType>(m.getType());
+    Value zero = b.create<ConstantOp>(
+        loc, DenseElementsAttr::get(
+                 RankedTensorType::get({}, t.getElementType()),
+                 APInt::getZero(t.getElementType().getIntOrFloatBitWidth())));
+    auto boolType = RankedTensorType::get(t.getShape(), i1);
+    Value isZero = b.create<EqualOp>(loc, boolType, m, zero, nullptr);
+    return b.create<NotOp>(loc, boolType, isZero, nullptr);
+  };
+  switch (type.getRank()) {
+  case 1: {
+    int64_t n = type.getDimSize(0);
+    bool withStarts = !ShapedType::isDynamic(n) &&
+                      !ShapedType::isDynamic(batch) && n == 2 * batch;
+    if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(batch) &&
+        n != batch && !withStarts) {
+      im.nodeError() << what << " " << type
+                     << " is not supported: a 1-D " << what << " holds the "
+                     << batch << " key ends of the batch, or those and the "
+                     << batch << " key starts (" << 2 * batch
+                     << " entries); the packed form of 3 x batch + 2 entries "
+                        "is not supported";
+      return failure();
+    }
+    Value m = mask;
+    if (!type.getElementType().isInteger(64))
+      m = b.create<CastOp>(loc, RankedTensorType::get(type.getShape(), i64), m,
+                           nullptr);
+    Value keys = buildPositions(b, loc, k4, 2, 4, 3);
+    auto part = [&](int64_t index) {
+      Value p = withStarts ? ab.lastAxisSlice(m, index * batch, batch) : m;
+      return ab.reshape(p, {-1, 1, 1, 1}, {batch, 1, 1, 1});
+    };
+    Value allowed = ab.binary<LessOp>(keys, part(0), i1);
+    if (withStarts) {
+      Value before = ab.binary<LessOp>(keys, part(1), i1);
+      allowed = ab.binary<AndOp>(
+          allowed, b.create<NotOp>(loc, before.getType(), before, nullptr), i1);
+    }
+    return allowed;
+  }
+  case 2:
+    return ab.keyPaddingMask(mask);
+  case 3: {
+    ArrayRef<int64_t> s = type.getShape();
+    return b
+        .create<ExpandDimsOp>(
+            loc, RankedTensorType::get({s[0], 1, s[1], s[2]}, i1),
+            nonZero(mask), b.getDenseI64ArrayAttr({1}), UnitAttr(), nullptr)
+        .getResult();
+  }
+  case 4: {
+    // The queries' and keys' rows of a mask made for the longest sequence.
+    ArrayRef<int64_t> s = type.getShape();
+    int64_t nq = ab.shapeOf(q4)[2], nk = ab.shapeOf(k4)[2];
+    Value rows = b.create<SliceOp>(
+        loc, RankedTensorType::get({s[0], s[1], nq, nk}, type.getElementType()),
+        mask, im.i64Constant({0, 0}),
+        b.create<ConcatOp>(loc, RankedTensorType::get({2}, i64),
+                           ValueRange{extentOf(im, q4, 2), extentOf(im, k4, 2)},
+                           b.getI64IntegerAttr(0), nullptr),
+        b.getDenseI64ArrayAttr({2, 3}), b.getDenseI64ArrayAttr({1, 1}),
+        nullptr);
+    return nonZero(rows);
+  }
+  default:
     im.nodeError() << what << " " << type
-                   << " is not supported (supported: a [batch, total "
-                      "sequence] 0/1 mask)";
+                   << " is not supported (supported: ranks 1 to 4)";
     return failure();
   }
-  return AttentionBuilder{im}.keyPaddingMask(mask);
+}
+
+/// The additive mask of ONNX Runtime's attention operators: the keys a mask
+/// excludes get mask_filter_value (-10000 by default) added to their scores,
+/// and an attention_bias is added as it is.
+FailureOr<Value> microsoftMask(Importer &im, const onnx::NodeProto &node,
+                               Value mask, Value bias, Value q4, Value k4,
+                               StringRef what) {
+  if (!mask)
+    return bias;
+  FailureOr<Value> allowed = microsoftAllowedKeys(im, mask, q4, k4, what);
+  if (failed(allowed))
+    return failure();
+  AttentionBuilder ab{im};
+  Type element = cast<RankedTensorType>(q4.getType()).getElementType();
+  auto scalar = RankedTensorType::get({}, element);
+  auto constant = [&](double v) -> Value {
+    return im.builder.create<ConstantOp>(
+        im.currentLoc,
+        DenseElementsAttr::get(scalar, FloatAttr::get(element, v)));
+  };
+  Value filter =
+      constant(im.floatAttribute(node, "mask_filter_value", -10000.0f));
+  ArrayRef<int64_t> shape = ab.shapeOf(*allowed);
+  Value additive = im.builder.create<SelectOp>(
+      im.currentLoc, RankedTensorType::get(shape, element), *allowed,
+      constant(0.0), filter, nullptr);
+  return bias ? ab.binary<AddOp>(bias, additive, element) : additive;
+}
+
+/// Shared by com.microsoft Attention and MultiHeadAttention: q, k, v as
+/// [B, N, S, H], the mask inputs as the node has them.
+LogicalResult finishMicrosoftAttention(Importer &im,
+                                       const onnx::NodeProto &node, Value q4,
+                                       Value k4, Value v4, Value keyMask,
+                                       Value bias, StringRef maskName) {
+  AttentionBuilder ab{im};
+  FailureOr<Value> mask =
+      microsoftMask(im, node, keyMask, bias, q4, k4, maskName);
+  if (failed(mask))
+    return failure();
+  FailureOr<Value> y = ab.sdpa(q4, k4, v4, *mask, optionalScale(im, node),
+                               im.intAttribute(node, "unidirectional", 0));
+  if (failed(y))
+    return failure();
+  im.setOutput(node, 0, ab.mergeHeads(*y));
+  return success();
+}
+
+/// Splits q, k and v of [B, S, N·H] into heads.
+FailureOr<std::array<Value, 3>> splitAllHeads(Importer &im, Value q, Value k,
+                                              Value v, int64_t heads) {
+  AttentionBuilder ab{im};
+  FailureOr<Value> q4 = ab.splitHeads(q, heads, "query");
+  if (failed(q4))
+    return failure();
+  FailureOr<Value> k4 = ab.splitHeads(k, heads, "key");
+  if (failed(k4))
+    return failure();
+  FailureOr<Value> v4 = ab.splitHeads(v, heads, "value");
+  if (failed(v4))
+    return failure();
+  return std::array<Value, 3>{*q4, *k4, *v4};
 }
 } // namespace
 
-/// com.microsoft Attention: packed Q/K/V projection of one input.
+/// com.microsoft Attention: packed Q/K/V projection of one input, a
+/// mask_index of any form ONNX Runtime defines but the packed one, an
+/// attention_bias.
 LogicalResult importMicrosoftAttention(Importer &im,
                                        const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  if (failed(rejectInputs(
-          im, node,
-          {{4, "past"}, {5, "attention_bias"}, {6, "past_sequence_length"}})))
+  if (failed(
+          rejectInputs(im, node, {{4, "past"}, {6, "past_sequence_length"}})))
     return failure();
   if (failed(im.requireNoOutput(node, 1, "present")))
     return failure();
@@ -131,18 +232,106 @@ LogicalResult importMicrosoftAttention(Importer &im,
       im.currentLoc, ab.withShape(x, {xs[0], xs[1], ws[1]}), x, w, nullptr);
   if (Value bias = im.input(node, 2))
     qkv = ab.add(qkv, bias);
-  Value q = ab.lastAxisSlice(qkv, 0, sizes[0]);
-  Value k = ab.lastAxisSlice(qkv, sizes[0], sizes[1]);
-  Value v = ab.lastAxisSlice(qkv, sizes[0] + sizes[1], sizes[2]);
-  FailureOr<Value> mask = microsoftKeyMask(im, im.input(node, 3), "mask_index");
-  if (failed(mask))
+  FailureOr<std::array<Value, 3>> heads =
+      splitAllHeads(im, ab.lastAxisSlice(qkv, 0, sizes[0]),
+                    ab.lastAxisSlice(qkv, sizes[0], sizes[1]),
+                    ab.lastAxisSlice(qkv, sizes[0] + sizes[1], sizes[2]),
+                    im.intAttribute(node, "num_heads", 0));
+  if (failed(heads))
     return failure();
-  return finishMicrosoftAttention(im, node, q, k, v,
-                                  im.intAttribute(node, "num_heads", 0), *mask,
-                                  im.intAttribute(node, "unidirectional", 0));
+  auto [q4, k4, v4] = *heads;
+  return finishMicrosoftAttention(im, node, q4, k4, v4, im.input(node, 3),
+                                  im.input(node, 5), "mask_index");
 }
 
-/// com.microsoft MultiHeadAttention with separate 3-D query, key, value.
+namespace {
+/// Part `index` of a packed [B, S, N, P, H] projection as [B, N, S, H], its
+/// bias (of [P·N·H]) added.
+Value packedPart(Importer &im, Value packed, int64_t index, Value bias) {
+  AttentionBuilder ab{im};
+  ArrayRef<int64_t> s = ab.shapeOf(packed);
+  SmallVector<int64_t> one(s);
+  one[3] = 1;
+  Value slice = im.builder.create<SliceOp>(
+      im.currentLoc, ab.withShape(packed, one), packed, im.i64Constant({index}),
+      im.i64Constant({index + 1}), im.builder.getDenseI64ArrayAttr({3}),
+      im.builder.getDenseI64ArrayAttr({1}), nullptr);
+  Value part = im.builder.create<ExpandDimsOp>(
+      im.currentLoc, ab.withShape(packed, {s[0], s[1], s[2], s[4]}), slice,
+      im.builder.getDenseI64ArrayAttr({3}), im.builder.getUnitAttr(), nullptr);
+  if (bias) {
+    Value b = ab.lastAxisSlice(bias, index * s[2] * s[4], s[2] * s[4]);
+    part = ab.add(part, ab.reshape(b, {s[2], s[4]}, {s[2], s[4]}));
+  }
+  return ab.transpose(part, {0, 2, 1, 3});
+}
+
+/// q, k, v of a MultiHeadAttention node as [B, N, S, H]: separate 3-D
+/// projections, query with packed K/V ([B, L, N, 2, H]), packed Q/K/V
+/// ([B, S, N, 3, H]), or key and value already split into heads
+/// ([B, N, L, H], without a bias).
+FailureOr<std::array<Value, 3>>
+multiHeadInputs(Importer &im, const onnx::NodeProto &node, int64_t heads) {
+  AttentionBuilder ab{im};
+  Value q = im.input(node, 0), k = im.input(node, 1), v = im.input(node, 2);
+  Value bias = im.input(node, 3);
+  size_t qr = ab.shapeOf(q).size(), kr = k ? ab.shapeOf(k).size() : 0,
+         vr = v ? ab.shapeOf(v).size() : 0;
+  auto packedHeads = [&](Value x, int64_t parts) {
+    ArrayRef<int64_t> s = ab.shapeOf(x);
+    return s.size() == 5 && s[2] == heads && s[3] == parts &&
+           !ShapedType::isDynamic(s[4]);
+  };
+  if (qr == 5 && !k && !v && packedHeads(q, 3))
+    return std::array<Value, 3>{packedPart(im, q, 0, bias),
+                                packedPart(im, q, 1, bias),
+                                packedPart(im, q, 2, bias)};
+  auto biasSlice = [&](int64_t start, int64_t size) -> Value {
+    return bias ? ab.lastAxisSlice(bias, start, size) : Value();
+  };
+  auto withBias = [&](Value x, Value b) { return b ? ab.add(x, b) : x; };
+  if (qr == 3 && kr == 5 && !v && packedHeads(k, 2)) {
+    int64_t d = ab.shapeOf(q)[2];
+    FailureOr<Value> q4 =
+        ab.splitHeads(withBias(q, biasSlice(0, d)), heads, "query");
+    if (failed(q4))
+      return failure();
+    // The packed part reads the K and V bias at [d, 3·d).
+    Value kvBias = bias ? ab.lastAxisSlice(bias, d, 2 * d) : Value();
+    return std::array<Value, 3>{*q4, packedPart(im, k, 0, kvBias),
+                                packedPart(im, k, 1, kvBias)};
+  }
+  if (qr == 3 && kr == 4 && vr == 4) {
+    if (bias) {
+      im.nodeError() << "input 3 (bias) with key and value already split "
+                        "into heads ([batch, heads, sequence, head size]) is "
+                        "not supported";
+      return failure();
+    }
+    FailureOr<Value> q4 = ab.splitHeads(q, heads, "query");
+    if (failed(q4))
+      return failure();
+    return std::array<Value, 3>{*q4, k, v};
+  }
+  if (qr != 3 || kr != 3 || vr != 3) {
+    im.nodeError() << "supports query, key, value as [batch, sequence, "
+                      "hidden], key and value as [batch, heads, sequence, "
+                      "head size], packed K/V [batch, sequence, heads, 2, "
+                      "head size] or packed Q/K/V [batch, sequence, heads, 3, "
+                      "head size]; got "
+                   << q.getType() << ", " << (k ? k.getType() : Type()) << ", "
+                   << (v ? v.getType() : Type());
+    return failure();
+  }
+  int64_t dq = ab.shapeOf(q)[2], dk = ab.shapeOf(k)[2], dv = ab.shapeOf(v)[2];
+  return splitAllHeads(im, withBias(q, biasSlice(0, dq)),
+                       withBias(k, biasSlice(dq, dk)),
+                       withBias(v, biasSlice(dq + dk, dv)), heads);
+}
+} // namespace
+
+/// com.microsoft MultiHeadAttention: separate or packed projections, a
+/// key_padding_mask and an attention_bias.
 LogicalResult importMultiHeadAttention(Importer &im,
                                        const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
@@ -153,36 +342,256 @@ LogicalResult importMultiHeadAttention(Importer &im,
   if (failed(im.requireNoOutput(node, 1, "present_key")) ||
       failed(im.requireNoOutput(node, 2, "present_value")))
     return failure();
+  FailureOr<std::array<Value, 3>> qkv =
+      multiHeadInputs(im, node, im.intAttribute(node, "num_heads", 0));
+  if (failed(qkv))
+    return failure();
+  auto [q4, k4, v4] = *qkv;
+  return finishMicrosoftAttention(im, node, q4, k4, v4, im.input(node, 4),
+                                  im.input(node, 5), "key_padding_mask");
+}
+
+/// com.microsoft SkipLayerNormalization: LayerNorm(input + skip + bias);
+/// SkipSimplifiedLayerNormalization: the RMS norm of the same sum.
+LogicalResult importSkipLayerNorm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  if (failed(im.requireNoOutput(node, 1, "mean")) ||
+      failed(im.requireNoOutput(node, 2, "inv_std_var")))
+    return failure();
+  bool rms = node.op_type() == "SkipSimplifiedLayerNormalization";
   AttentionBuilder ab{im};
-  Value q = im.input(node, 0), k = im.input(node, 1), v = im.input(node, 2);
-  if (!k || !v || ab.shapeOf(q).size() != 3 || ab.shapeOf(k).size() != 3 ||
-      ab.shapeOf(v).size() != 3) {
-    im.nodeError() << "supports 3-D query, key and value (packed forms are "
-                      "not supported)";
+  Value sum = ab.add(im.input(node, 0), im.input(node, 1));
+  if (Value bias = im.input(node, rms ? 3 : 4))
+    sum = ab.add(sum, bias);
+  im.setOutput(node, 0,
+               im.builder.create<LayerNormOp>(
+                   im.currentLoc, *type, sum, im.input(node, 2),
+                   rms ? Value() : im.input(node, 3), /*residual=*/nullptr,
+                   im.builder.getI64IntegerAttr(type->getRank() - 1),
+                   im.builder.getF64FloatAttr(
+                       im.floatAttribute(node, "epsilon", 1e-12f)),
+                   rms ? im.builder.getUnitAttr() : UnitAttr(), nullptr));
+  if (hasOutput(node, 3))
+    im.setOutput(node, 3, sum);
+  return success();
+}
+
+/// com.microsoft EmbedLayerNormalization: LayerNorm(word[input_ids] +
+/// position[position_ids or 0..S-1] + segment[segment_ids]); mask_index is
+/// the number of ones in each row of `mask` (0 without one).
+LogicalResult importEmbedLayerNorm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  AttentionBuilder ab{im};
+  OpBuilder &b = im.builder;
+  Location loc = im.currentLoc;
+  Value ids = im.input(node, 0);
+  ArrayRef<int64_t> is = ab.shapeOf(ids);
+  if (is.size() != 2) {
+    im.nodeError() << "input_ids must be [batch, sequence], got "
+                   << ids.getType();
     return failure();
   }
-  if (Value bias = im.input(node, 3)) {
-    int64_t dq = ab.shapeOf(q)[2], dk = ab.shapeOf(k)[2], dv = ab.shapeOf(v)[2];
-    q = ab.add(q, ab.lastAxisSlice(bias, 0, dq));
-    k = ab.add(k, ab.lastAxisSlice(bias, dq, dk));
-    v = ab.add(v, ab.lastAxisSlice(bias, dq + dk, dv));
-  }
-  Value keyMask = im.input(node, 4), bias = im.input(node, 5);
-  if (keyMask && bias) {
-    im.nodeError() << "key_padding_mask together with attention_bias is not "
-                      "supported";
+  auto lookup = [&](Value table, Value indices) -> Value {
+    SmallVector<int64_t> shape(ab.shapeOf(indices));
+    shape.push_back(ab.shapeOf(table)[1]);
+    return b.create<GatherOp>(loc, ab.withShape(table, shape), table, indices,
+                              b.getI64IntegerAttr(0), nullptr);
+  };
+  Value positions = im.input(node, 8);
+  if (!positions)
+    positions = buildPositions(b, loc, ids, 1, 1, 0);
+  Type element = type->getElementType();
+  Value sum = ab.binary<AddOp>(lookup(im.input(node, 2), ids),
+                               lookup(im.input(node, 3), positions), element);
+  Value segments = im.input(node, 1), segmentTable = im.input(node, 4);
+  if ((segments == nullptr) != (segmentTable == nullptr)) {
+    im.nodeError() << "needs both segment_ids and segment_embedding or "
+                      "neither";
     return failure();
   }
-  Value mask = bias;
-  if (keyMask) {
-    FailureOr<Value> m = microsoftKeyMask(im, keyMask, "key_padding_mask");
-    if (failed(m))
+  if (segments)
+    sum = ab.binary<AddOp>(sum, lookup(segmentTable, segments), element);
+  im.setOutput(
+      node, 0,
+      b.create<LayerNormOp>(
+          loc, *type, sum, im.input(node, 5), im.input(node, 6),
+          /*residual=*/nullptr, b.getI64IntegerAttr(2),
+          b.getF64FloatAttr(im.floatAttribute(node, "epsilon", 1e-12f)),
+          UnitAttr(), nullptr));
+  if (hasOutput(node, 1)) {
+    auto i32 = b.getI32Type();
+    auto indexType = RankedTensorType::get({is[0]}, i32);
+    Value maskIndex;
+    if (Value mask = im.input(node, 7)) {
+      auto ones = b.create<CastOp>(
+          loc, RankedTensorType::get(ab.shapeOf(mask), b.getI64Type()),
+          ab.binary<EqualOp>(
+              mask,
+              b.create<ConstantOp>(
+                  loc, DenseElementsAttr::get(RankedTensorType::get({}, i32),
+                                              APInt(32, 1))),
+              b.getI1Type()),
+          nullptr);
+      Value count = b.create<ReduceOp>(
+          loc, RankedTensorType::get({is[0]}, b.getI64Type()), ones,
+          b.getStringAttr("sum"), b.getDenseI64ArrayAttr({1}),
+          b.getBoolAttr(false), nullptr);
+      maskIndex = b.create<CastOp>(loc, indexType, count, nullptr);
+    } else {
+      Value zero = b.create<ConstantOp>(
+          loc,
+          DenseElementsAttr::get(RankedTensorType::get({}, i32), APInt(32, 0)));
+      maskIndex = b.create<ExpandOp>(loc, indexType, zero, extentOf(im, ids, 0),
+                                     nullptr);
+    }
+    im.setOutput(node, 1, maskIndex);
+  }
+  if (hasOutput(node, 2))
+    im.setOutput(node, 2, sum);
+  return success();
+}
+
+/// com.microsoft BiasAdd: X + bias + skip.
+LogicalResult importBiasAdd(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  AttentionBuilder ab{im};
+  Value sum = ab.binary<AddOp>(im.input(node, 0), im.input(node, 1),
+                               type->getElementType());
+  im.setOutput(
+      node, 0,
+      ab.binary<AddOp>(sum, im.input(node, 2), type->getElementType()));
+  return success();
+}
+
+/// com.microsoft BiasSplitGelu: with h = X + bias split in halves along the
+/// last axis, h₁ · Gelu(h₂) (exact Gelu).
+LogicalResult importBiasSplitGelu(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  AttentionBuilder ab{im};
+  Value h = ab.binary<AddOp>(im.input(node, 0), im.input(node, 1),
+                             type->getElementType());
+  int64_t d = ab.shapeOf(h).back();
+  if (ShapedType::isDynamic(d) || d % 2) {
+    im.nodeError() << "needs an even static last extent, got " << h.getType();
+    return failure();
+  }
+  Value left = ab.lastAxisSlice(h, 0, d / 2);
+  Value right = ab.lastAxisSlice(h, d / 2, d / 2);
+  Value gelu =
+      im.builder.create<GeluOp>(im.currentLoc, right.getType(), right,
+                                im.builder.getStringAttr("none"), nullptr);
+  im.setOutput(
+      node, 0,
+      im.builder.create<MulOp>(im.currentLoc, *type, left, gelu, nullptr));
+  return success();
+}
+
+/// com.microsoft FusedMatMul: alpha · op(A) · op(B), op transposing the last
+/// two axes where transA / transB say.
+LogicalResult importFusedMatMul(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  for (const char *attr : {"transBatchA", "transBatchB"})
+    if (im.intAttribute(node, attr, 0)) {
+      im.nodeError() << "attribute '" << attr
+                     << "' = 1 is not supported (supported: 0)";
       return failure();
-    mask = *m;
+    }
+  AttentionBuilder ab{im};
+  auto operand = [&](int i, const char *trans) -> FailureOr<Value> {
+    Value x = im.input(node, i);
+    int64_t rank = ab.shapeOf(x).size();
+    if (rank < 2) {
+      im.nodeError() << "operands must have rank 2 or more, got "
+                     << x.getType();
+      return failure();
+    }
+    if (!im.intAttribute(node, trans, 0))
+      return x;
+    SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    std::swap(perm[rank - 1], perm[rank - 2]);
+    return ab.transpose(x, perm);
+  };
+  FailureOr<Value> a = operand(0, "transA"), b = operand(1, "transB");
+  if (failed(a) || failed(b))
+    return failure();
+  Value y = im.builder.create<MatMulOp>(im.currentLoc, *type, *a, *b, nullptr);
+  if (float alpha = im.floatAttribute(node, "alpha", 1.0f); alpha != 1.0f) {
+    Type element = type->getElementType();
+    Value scale = im.builder.create<ConstantOp>(
+        im.currentLoc,
+        DenseElementsAttr::get(RankedTensorType::get({}, element),
+                               FloatAttr::get(element, alpha)));
+    y = im.builder.create<MulOp>(im.currentLoc, *type, y, scale, nullptr);
   }
-  return finishMicrosoftAttention(im, node, q, k, v,
-                                  im.intAttribute(node, "num_heads", 0), mask,
-                                  im.intAttribute(node, "unidirectional", 0));
+  im.setOutput(node, 0, y);
+  return success();
+}
+
+/// com.microsoft RotaryEmbedding: input [B, S, N·H] or [B, N, S, H],
+/// position_ids [B, S], or [1] holding the first position of every row.
+LogicalResult importMicrosoftRotary(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  if (im.intAttribute(node, "is_packed_batching", 0)) {
+    im.nodeError() << "attribute 'is_packed_batching' = 1 is not supported "
+                      "(supported: 0)";
+    return failure();
+  }
+  if (float scale = im.floatAttribute(node, "scale", 1.0f); scale != 1.0f) {
+    im.nodeError() << "attribute 'scale' = " << scale
+                   << " is not supported (supported: 1)";
+    return failure();
+  }
+  AttentionBuilder ab{im};
+  Value x = im.input(node, 0);
+  int64_t rank = type->getRank();
+  if (rank == 3) {
+    FailureOr<Value> x4 =
+        ab.splitHeads(x, im.intAttribute(node, "num_heads", 0), "input");
+    if (failed(x4))
+      return failure();
+    x = *x4;
+  } else if (rank != 4) {
+    im.nodeError() << "input must be of rank 3 or 4, got " << x.getType();
+    return failure();
+  }
+  Value positions = im.input(node, 1), cos = im.input(node, 2),
+        sin = im.input(node, 3);
+  if (ab.shapeOf(positions).size() == 1) {
+    // An offset: rows offset .. offset + S - 1 of the caches.
+    Value rowIds =
+        ab.binary<AddOp>(buildPositions(im.builder, im.currentLoc, x, 2, 1, 0),
+                         positions, im.builder.getI64Type());
+    auto rows = [&](Value cache) -> Value {
+      return im.builder.create<GatherOp>(
+          im.currentLoc,
+          ab.withShape(cache, {ab.shapeOf(x)[2], ab.shapeOf(cache)[1]}), cache,
+          rowIds, im.builder.getI64IntegerAttr(0), nullptr);
+    };
+    cos = rows(cos);
+    sin = rows(sin);
+    positions = nullptr;
+  }
+  Value y = im.builder.create<RotaryOp>(
+      im.currentLoc, x.getType(), x, cos, sin, positions,
+      im.intAttribute(node, "interleaved", 0) ? im.builder.getUnitAttr()
+                                              : UnitAttr(),
+      im.builder.getI64IntegerAttr(
+          im.intAttribute(node, "rotary_embedding_dim", 0)),
+      nullptr);
+  im.setOutput(node, 0, rank == 3 ? ab.mergeHeads(y) : y);
+  return success();
 }
 
 /// com.microsoft GroupQueryAttention, prompt form: causal, keys past
@@ -287,6 +696,14 @@ LogicalResult importGroupQueryAttention(Importer &im,
 
 void mlir::attn::onnx_import::addMicrosoftHandlers(HandlerTable &table) {
   table.add("com.microsoft", "SkipLayerNormalization", 1, importSkipLayerNorm);
+  table.add("com.microsoft", "SkipSimplifiedLayerNormalization", 1,
+            importSkipLayerNorm);
+  table.add("com.microsoft", "EmbedLayerNormalization", 1,
+            importEmbedLayerNorm);
+  table.add("com.microsoft", "BiasAdd", 1, importBiasAdd);
+  table.add("com.microsoft", "BiasSplitGelu", 1, importBiasSplitGelu);
+  table.add("com.microsoft", "FusedMatMul", 1, importFusedMatMul);
+  table.add("com.microsoft", "RotaryEmbedding", 1, importMicrosoftRotary);
   table.add("com.microsoft", "Attention", 1, importMicrosoftAttention);
   table.add("com.microsoft", "MultiHeadAttention", 1, importMultiHeadAttention);
   table.add("com.microsoft", "GroupQueryAttention", 1,

@@ -293,4 +293,6 @@ void mlir::attn::onnx_import::addReductionHandlers(HandlerTable &table) {
   table.add("", "CumSum", 11, importCumSum);
   table.add("", "LayerNormalization", 17, importLayerNorm);
   table.add("", "RMSNormalization", 23, importLayerNorm);
+  // ONNX Runtime's RMS norm, in the default domain.
+  table.add("", "SimplifiedLayerNormalization", 1, importLayerNorm);
 }

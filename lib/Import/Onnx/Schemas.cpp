@@ -569,30 +569,179 @@ void registerMicrosoftActivations() {
                      .TypeAndShapeInferenceFunction(sameAsFirstInput));
 }
 
+/// Outputs of the skip norms: output, mean, inv_std_var,
+/// input_skip_bias_sum.
+void skipNormInference(InferenceContext &ctx) {
+  onnx::propagateShapeAndTypeFromFirstInput(ctx);
+  if (hasOutput(ctx, 3)) {
+    onnx::propagateElemTypeFromInputToOutput(ctx, 0, 3);
+    onnx::propagateShapeFromInputToOutput(ctx, 0, 3);
+  }
+}
+
+OpSchema skipNormSchema(const char *name, bool withBeta) {
+  OpSchema schema;
+  schema.SetName(name)
+      .SetDomain(kMicrosoft)
+      .SinceVersion(1)
+      .Input(0, "input", "", "T")
+      .Input(1, "skip", "", "T")
+      .Input(2, "gamma", "", "T");
+  if (withBeta)
+    schema.Input(3, "beta", "", "T", OpSchema::Optional)
+        .Input(4, "bias", "", "T", OpSchema::Optional);
+  else
+    schema.Input(3, "bias", "", "T", OpSchema::Optional);
+  schema.Output(0, "output", "", "T")
+      .Output(1, "mean", "", "U", OpSchema::Optional)
+      .Output(2, "inv_std_var", "", "U", OpSchema::Optional)
+      .Output(3, "input_skip_bias_sum", "", "T", OpSchema::Optional)
+      .Attr("epsilon", "", AttributeProto::FLOAT, 1e-12f)
+      .TypeConstraint("T", floatTypes(), "")
+      .TypeConstraint("U", {"tensor(float)"}, "")
+      .TypeAndShapeInferenceFunction(skipNormInference);
+  return schema;
+}
+
+/// Y = alpha · op(A) · op(B), op transposing the last two axes on request.
+void fusedMatMulInference(InferenceContext &ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  int ra = rankOf(ctx, 0), rb = rankOf(ctx, 1);
+  if (ra < 2 || rb < 2)
+    return;
+  bool ta = onnx::getAttribute(ctx, "transA", 0) != 0;
+  bool tb = onnx::getAttribute(ctx, "transB", 0) != 0;
+  std::vector<TensorShapeProto::Dimension> dims;
+  int batch = std::max(ra, rb) - 2;
+  for (int k = 0; k < batch; ++k) {
+    int ka = k - (batch - (ra - 2)), kb = k - (batch - (rb - 2));
+    TensorShapeProto::Dimension a = ka >= 0 ? dim(ctx, 0, ka) : value(1);
+    TensorShapeProto::Dimension b = kb >= 0 ? dim(ctx, 1, kb) : value(1);
+    if (a.has_dim_value() && a.dim_value() == 1)
+      dims.push_back(b);
+    else if (b.has_dim_value() && b.dim_value() == 1)
+      dims.push_back(a);
+    else
+      dims.push_back(a.has_dim_value() ? a : b);
+  }
+  dims.push_back(dim(ctx, 0, ta ? -1 : -2));
+  dims.push_back(dim(ctx, 1, tb ? -2 : -1));
+  setOutput(ctx, 0, 0, dims);
+}
+
 void registerMicrosoftNorms() {
-  // Outputs: output, mean, inv_std_var, input_skip_bias_sum.
+  registerSchema(skipNormSchema("SkipLayerNormalization", /*withBeta=*/true)
+                     .SetLocation(__FILE__, __LINE__));
   registerSchema(
-      microsoft(OpSchema(), "SkipLayerNormalization")
+      skipNormSchema("SkipSimplifiedLayerNormalization", /*withBeta=*/false)
+          .SetLocation(__FILE__, __LINE__));
+  // ONNX Runtime defines this one in the default domain.
+  registerSchema(
+      OpSchema()
+          .SetName("SimplifiedLayerNormalization")
+          .SetDomain(onnx::ONNX_DOMAIN)
+          .SinceVersion(1)
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "X", "", "T")
+          .Input(1, "scale", "", "V")
+          .Output(0, "Y", "", "V")
+          .Output(1, "inv_std_var", "", "U", OpSchema::Optional)
+          .Attr("axis", "", AttributeProto::INT, int64_t(-1))
+          .Attr("epsilon", "", AttributeProto::FLOAT, 1e-5f)
+          .Attr("stash_type", "", AttributeProto::INT, int64_t(1))
+          .TypeConstraint("T", floatTypes(), "")
+          .TypeConstraint("U", {"tensor(float)", "tensor(double)"}, "")
+          .TypeConstraint("V", floatTypes(), "")
+          .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
+            onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
+            onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+          }));
+  // input_ids [B, S] → output [B, S, H], mask_index [B], embedding_sum.
+  registerSchema(
+      microsoft(OpSchema(), "EmbedLayerNormalization")
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "input_ids", "", "T1")
+          .Input(1, "segment_ids", "", "T1", OpSchema::Optional)
+          .Input(2, "word_embedding", "", "T")
+          .Input(3, "position_embedding", "", "T")
+          .Input(4, "segment_embedding", "", "T", OpSchema::Optional)
+          .Input(5, "gamma", "", "T")
+          .Input(6, "beta", "", "T")
+          .Input(7, "mask", "", "T1", OpSchema::Optional)
+          .Input(8, "position_ids", "", "T1", OpSchema::Optional)
+          .Output(0, "output", "", "T")
+          .Output(1, "mask_index", "", "T1", OpSchema::Optional)
+          .Output(2, "embedding_sum", "", "T", OpSchema::Optional)
+          .Attr("epsilon", "", AttributeProto::FLOAT, 1e-12f)
+          .Attr("mask_index_type", "", AttributeProto::INT, int64_t(1))
+          .TypeConstraint("T1", {"tensor(int32)"}, "")
+          .TypeConstraint("T", floatTypes(), "")
+          .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
+            TensorShapeProto::Dimension batch = dim(ctx, 0, 0),
+                                        seq = dim(ctx, 0, 1),
+                                        hidden = dim(ctx, 2, 1);
+            setOutput(ctx, 0, 2, {batch, seq, hidden});
+            setOutput(ctx, 1, 0, {batch});
+            setOutput(ctx, 2, 2, {batch, seq, hidden});
+          }));
+  // Y = X + bias + skip.
+  registerSchema(microsoft(OpSchema(), "BiasAdd")
+                     .SetLocation(__FILE__, __LINE__)
+                     .Input(0, "X", "", "T")
+                     .Input(1, "bias", "", "T")
+                     .Input(2, "skip", "", "T")
+                     .Output(0, "Y", "", "T")
+                     .TypeConstraint("T", floatTypes(), "")
+                     .TypeAndShapeInferenceFunction(sameAsFirstInput));
+  // X [..., D] + bias [D] split in halves: Y = left · Gelu(right).
+  registerSchema(microsoft(OpSchema(), "BiasSplitGelu")
+                     .SetLocation(__FILE__, __LINE__)
+                     .Input(0, "X", "", "T")
+                     .Input(1, "bias", "", "T")
+                     .Output(0, "Y", "", "T")
+                     .TypeConstraint("T", floatTypes(), "")
+                     .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
+                       int rank = rankOf(ctx, 0);
+                       if (rank < 1) {
+                         onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+                         return;
+                       }
+                       std::vector<TensorShapeProto::Dimension> dims;
+                       for (int k = 0; k < rank - 1; ++k)
+                         dims.push_back(dim(ctx, 0, k));
+                       dims.push_back(quotient(dim(ctx, 0, rank - 1), 2));
+                       setOutput(ctx, 0, 0, dims);
+                     }));
+  registerSchema(microsoft(OpSchema(), "FusedMatMul")
+                     .SetLocation(__FILE__, __LINE__)
+                     .Input(0, "A", "", "T")
+                     .Input(1, "B", "", "T")
+                     .Output(0, "Y", "", "T")
+                     .Attr("alpha", "", AttributeProto::FLOAT, 1.0f)
+                     .Attr("transA", "", AttributeProto::INT, int64_t(0))
+                     .Attr("transB", "", AttributeProto::INT, int64_t(0))
+                     .Attr("transBatchA", "", AttributeProto::INT, int64_t(0))
+                     .Attr("transBatchB", "", AttributeProto::INT, int64_t(0))
+                     .TypeConstraint("T", floatTypes(), "")
+                     .TypeAndShapeInferenceFunction(fusedMatMulInference));
+  // input [B, S, N·H] or [B, N, S, H], position_ids [B, S] or [1] (an
+  // offset), caches [max positions, R/2].
+  registerSchema(
+      microsoft(OpSchema(), "RotaryEmbedding")
           .SetLocation(__FILE__, __LINE__)
           .Input(0, "input", "", "T")
-          .Input(1, "skip", "", "T")
-          .Input(2, "gamma", "", "T")
-          .Input(3, "beta", "", "T", OpSchema::Optional)
-          .Input(4, "bias", "", "T", OpSchema::Optional)
+          .Input(1, "position_ids", "", "M")
+          .Input(2, "cos_cache", "", "T")
+          .Input(3, "sin_cache", "", "T")
           .Output(0, "output", "", "T")
-          .Output(1, "mean", "", "U", OpSchema::Optional)
-          .Output(2, "inv_std_var", "", "U", OpSchema::Optional)
-          .Output(3, "input_skip_bias_sum", "", "T", OpSchema::Optional)
-          .Attr("epsilon", "", AttributeProto::FLOAT, 1e-12f)
+          .Attr("scale", "", AttributeProto::FLOAT, 1.0f)
+          .Attr("interleaved", "", AttributeProto::INT, int64_t(0))
+          .Attr("num_heads", "", AttributeProto::INT, int64_t(0))
+          .Attr("rotary_embedding_dim", "", AttributeProto::INT, int64_t(0))
+          .Attr("is_packed_batching", "", AttributeProto::INT, int64_t(0))
           .TypeConstraint("T", floatTypes(), "")
-          .TypeConstraint("U", {"tensor(float)"}, "")
-          .TypeAndShapeInferenceFunction([](InferenceContext &ctx) {
-            onnx::propagateShapeAndTypeFromFirstInput(ctx);
-            if (hasOutput(ctx, 3)) {
-              onnx::propagateElemTypeFromInputToOutput(ctx, 0, 3);
-              onnx::propagateShapeFromInputToOutput(ctx, 0, 3);
-            }
-          }));
+          .TypeConstraint("M", {"tensor(int64)"}, "")
+          .TypeAndShapeInferenceFunction(sameAsFirstInput));
 }
 
 void registerMicrosoftAttention() {
@@ -660,8 +809,18 @@ void registerMicrosoftAttention() {
                 vRank == 3 ? dim(ctx, 2, 2) : TensorShapeProto::Dimension();
             if (vRank == 4 && dim(ctx, 2, 3).has_dim_value())
               vHidden = value(dim(ctx, 2, 3).dim_value() * heads);
+            // Packed K/V [B, L, N, 2, H] or Q/K/V [B, S, N, 3, H]: N·H.
+            auto packed = [&](size_t i) {
+              TensorShapeProto::Dimension n = dim(ctx, i, 2),
+                                          h = dim(ctx, i, 4);
+              return n.has_dim_value() && h.has_dim_value()
+                         ? value(n.dim_value() * h.dim_value())
+                         : TensorShapeProto::Dimension();
+            };
             if (vRank < 0)
-              vHidden = dim(ctx, 0, 2);
+              vHidden = rankOf(ctx, 0) == 5   ? packed(0)
+                        : rankOf(ctx, 1) == 5 ? packed(1)
+                                              : dim(ctx, 0, 2);
             setOutput(ctx, 0, 0, {dim(ctx, 0, 0), dim(ctx, 0, 1), vHidden});
           }));
 
