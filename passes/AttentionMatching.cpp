@@ -9,6 +9,7 @@
 
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -45,6 +46,10 @@ bool leadsToScores(Value value) {
     if (isa<MulOp, DivOp>(def)) {
       value = getScalarConstant(def->getOperand(1)) ? def->getOperand(0)
                                                     : def->getOperand(1);
+      continue;
+    }
+    if (isa<TanhOp>(def)) {
+      value = def->getOperand(0);
       continue;
     }
     if (auto add = dyn_cast<AddOp>(def))
@@ -127,6 +132,36 @@ bool hasOneValueUse(Value s, ScoreChain &chain) {
   return true;
 }
 
+/// `c · tanh(s / c)` (or `tanh(s · (1/c)) · c`, either order of each
+/// product) with c > 0: returns s and c.
+std::optional<std::pair<Value, double>> softCap(MulOp mul) {
+  for (auto [cap, rest] : {std::pair(mul.getRhs(), mul.getLhs()),
+                           std::pair(mul.getLhs(), mul.getRhs())}) {
+    std::optional<double> c = getScalarConstant(cap);
+    auto tanh = rest.getDefiningOp<TanhOp>();
+    if (!c || *c <= 0.0 || !tanh || !tanh->hasOneUse())
+      continue;
+    Operation *inner = tanh.getInput().getDefiningOp();
+    if (!inner || !inner->hasOneUse())
+      continue;
+    auto near = [&](std::optional<double> v) {
+      return v && std::abs(*v - *c) <= 1e-6 * *c;
+    };
+    if (auto div = dyn_cast<DivOp>(inner);
+        div && near(getScalarConstant(div.getRhs())))
+      return std::pair(div.getLhs(), *c);
+    if (auto scaled = dyn_cast<MulOp>(inner)) {
+      for (auto [k, x] : {std::pair(scaled.getRhs(), scaled.getLhs()),
+                          std::pair(scaled.getLhs(), scaled.getRhs())}) {
+        std::optional<double> inv = getScalarConstant(k);
+        if (inv && *inv != 0.0 && near(1.0 / *inv))
+          return std::pair(x, *c);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
@@ -153,6 +188,16 @@ LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
       continue;
     }
     if (auto mul = dyn_cast<MulOp>(def)) {
+      if (auto capped = softCap(mul)) {
+        if (chain.softcap)
+          return mismatch.fail(mul, "the scores are soft-capped twice");
+        if (chain.scale != 1.0)
+          return mismatch.fail(mul, "the scores are scaled after their soft "
+                                    "cap c · tanh(s / c)");
+        chain.softcap = capped->second;
+        s = capped->first;
+        continue;
+      }
       if (auto c = getScalarConstant(mul.getRhs())) {
         chain.scale *= *c;
         s = mul.getLhs();
@@ -185,10 +230,16 @@ LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
                                       ? "both addends depend on the scores"
                                       : "neither addend leads to the scores' "
                                         "product");
+      if (chain.softcap)
+        return mismatch.fail(add, "a mask added inside the soft cap "
+                                  "c · tanh(s / c)");
       chain.additiveMasks.push_back(lhsScores ? add.getRhs() : add.getLhs());
       s = lhsScores ? add.getLhs() : add.getRhs();
       continue;
     }
+    if (chain.softcap && isa<SelectOp, SubOp>(def))
+      return mismatch.fail(def, "a mask applied inside the soft cap "
+                                "c · tanh(s / c)");
     if (auto select = dyn_cast<SelectOp>(def)) {
       Value cond = select.getCond(), t = select.getLhs(), f = select.getRhs();
       if (isMaskFill(f) && leadsToScores(t)) {

@@ -40,6 +40,9 @@ struct ScoreChain {
   Operation *core = nullptr;
   /// The product of the scalar scales met on the way.
   double scale = 1.0;
+  /// c of a soft cap c · tanh(s / c) between the scaled scores and the
+  /// masks (Gemma-2, Grok).
+  std::optional<double> softcap;
   SmallVector<Value> additiveMasks;
   /// i1 masks, true where a key is attended.
   SmallVector<Value> keepMasks;

@@ -25,6 +25,8 @@
 
 #include "AttentionMatching.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Passes/Passes.h"
@@ -228,9 +230,44 @@ private:
                           count(hv) + ") and are no repeat of each other");
   }
 
+  /// x = expand(y, [B, H, N, D]) or tile(y, [1, H, 1, 1]) of one head y
+  /// [B, 1, N, D] (multi-query attention) gives (y, H); nullopt for others.
+  static std::optional<std::pair<Value, int64_t>> unbroadcastHead(Value x) {
+    Operation *def = x.getDefiningOp();
+    if (!def || !isa<ExpandOp, TileOp>(def))
+      return std::nullopt;
+    Value y = def->getOperand(0);
+    auto yt = cast<RankedTensorType>(y.getType());
+    auto xt = cast<RankedTensorType>(x.getType());
+    if (yt.getRank() != 4 || xt.getRank() != 4 || yt.getDimSize(1) != 1)
+      return std::nullopt;
+    SmallVector<std::optional<int64_t>> target =
+        getKnownElements(def->getOperand(1));
+    int64_t h = xt.getDimSize(1);
+    if (ShapedType::isDynamic(h) && target.size() == 4 && target[1])
+      h = *target[1];
+    if (ShapedType::isDynamic(h) || h < 2)
+      return std::nullopt;
+    // Every other axis is kept: a tile repeats it once, an expand keeps its
+    // extent (a target of 1 or of the extent itself, or one read off it).
+    for (int64_t d : {0, 2, 3}) {
+      std::optional<int64_t> t = target.size() == 4 ? target[d] : std::nullopt;
+      bool kept = isa<TileOp>(def)
+                      ? t == 1
+                      : (t && (*t == 1 || *t == yt.getDimSize(d))) ||
+                            extentOf(x, d) == extentOf(y, d);
+      if (!kept)
+        return std::nullopt;
+    }
+    return std::pair(y, h);
+  }
+
   /// x = reshape(expand(unsqueeze(y, 2), [B, Hkv, g, N, D]), [B, Hkv·g, N,
-  /// D]) gives (y, g); anything else (x, 1).
+  /// D]) gives (y, g), as does a head broadcast (unbroadcastHead); anything
+  /// else (x, 1).
   static std::pair<Value, int64_t> unrepeat(Value x) {
+    if (auto broadcast = unbroadcastHead(x))
+      return *broadcast;
     Operation *reshape = x.getDefiningOp();
     if (!reshape || !isa<ReshapeOp, ReshapeDynamicOp>(reshape))
       return {x, 1};
@@ -338,6 +375,8 @@ SdpaOp rewrite(AttentionMatch &m) {
                                m.chain.scale, /*causal=*/false, m.kvGroup);
   if (m.zeroMaskedRows)
     sdpa.setZeroMaskedRows(true);
+  if (m.chain.softcap)
+    sdpa.setSoftcapAttr(b.getF64FloatAttr(*m.chain.softcap));
   recognizeCausalMask(sdpa);
   Value result = sdpa.getResult();
   if (m.rank == 3)
@@ -361,6 +400,9 @@ std::string describeSdpa(SdpaOp sdpa) {
                         : "additive mask");
   if (sdpa.getKvGroup() > 1)
     parts.push_back("kv_group " + std::to_string(sdpa.getKvGroup()));
+  if (std::optional<APFloat> cap = sdpa.getSoftcap())
+    parts.push_back("softcap " +
+                    llvm::formatv("{0}", cap->convertToDouble()).str());
   std::string text = "attn.sdpa";
   if (!parts.empty())
     text += " (" + llvm::join(parts, ", ") + ")";

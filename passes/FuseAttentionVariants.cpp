@@ -131,6 +131,8 @@ LogicalResult mlir::attn::fusion::fuseAdditiveAttention(SoftmaxOp softmax,
   std::optional<AdditiveCore> core = matchAdditiveCore(chain.core);
   if (!core)
     return mm.fail(chain.core, "the scores are not w · tanh(q + k)");
+  if (chain.softcap)
+    return mm.fail(softmax, "additive attention with soft-capped scores");
   if (!core->tanh.getResult().hasOneUse())
     return mm.fail(core->tanh, "the tanh has other users");
 

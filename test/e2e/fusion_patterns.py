@@ -97,6 +97,65 @@ g (float[1,8,S,4] q, float[1,2,S,4] k, float[1,2,S,4] v, float[1,1,S,S] m)
     return text, {"q": q, "k": k, "v": v, "m": m}, {"y": p @ vv}
 
 
+def case_softcap_causal(rng):
+    """Gemma-2's soft-capped scores: c · tanh(s / c) after the scale, then
+    an additive causal mask."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,4,S,8] q, float[2,4,S,8] k, float[2,4,S,8] v, float[1,1,S,S] m)
+  => (float[2,4,S,8] y)
+<float scale = {0.35355339}, float cap = {5.0}>
+{
+  kt = Transpose <perm = [0, 1, 3, 2]> (k)
+  s = MatMul (q, kt)
+  ss = Mul (s, scale)
+  d = Div (ss, cap)
+  t = Tanh (d)
+  capped = Mul (t, cap)
+  a = Add (capped, m)
+  p = Softmax <axis = -1> (a)
+  y = MatMul (p, v)
+}"""
+    n = 7
+    q, k, v = (rng.standard_normal((2, 4, n, 8)).astype(np.float32) * 2
+               for _ in range(3))
+    m = np.where(np.tril(np.ones((n, n), bool)), 0.0,
+                 -3.4028235e38).astype(np.float32)[None, None]
+    s = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2)
+    s = 5.0 * np.tanh(s * 0.35355339 / 5.0)
+    p = softmax(np.where(m > -1, s, -np.inf))
+    return text, {"q": q, "k": k, "v": v, "m": m}, \
+        {"y": p @ v.astype(np.float64)}
+
+
+def case_mqa_expand(rng):
+    """Falcon's multi-query attention: the one K/V head expanded to the
+    query heads before the products."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,8,S,4] q, float[2,1,S,4] k, float[2,1,S,4] v) => (float[2,8,S,4] y)
+<float d = {2.0}>
+{
+  n = Shape <start = 2, end = 3> (k)
+  lead = Constant <value = int64[2] {2, 8}> ()
+  tail = Constant <value = int64[1] {4}> ()
+  target = Concat <axis = 0> (lead, n, tail)
+  ke = Expand (k, target)
+  ve = Expand (v, target)
+  kt = Transpose <perm = [0, 1, 3, 2]> (ke)
+  s = MatMul (q, kt)
+  sd = Div (s, d)
+  p = Softmax <axis = -1> (sd)
+  y = MatMul (p, ve)
+}"""
+    n = 6
+    q = rng.standard_normal((2, 8, n, 4)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 1, n, 4)).astype(np.float32)
+            for _ in range(2))
+    kk = np.repeat(k.astype(np.float64), 8, axis=1)
+    vv = np.repeat(v.astype(np.float64), 8, axis=1)
+    p = softmax(q.astype(np.float64) @ kk.transpose(0, 1, 3, 2) / 2.0)
+    return text, {"q": q, "k": k, "v": v}, {"y": p @ vv}
+
+
 def case_bmm_sequence_first(rng):
     """Sequence-first multi-head attention as torch.nn.MultiheadAttention
     exports it: heads folded into the batch, [B·H, N, D] products (bmm), a
@@ -446,6 +505,8 @@ def fused(tools, workdir, name, text, expect):
 EXPECTED = {
     "trilu_causal_padding": ["attn.sdpa", "zero_masked_rows", "mask"],
     "repeat_kv": ["attn.sdpa", "kv_group = 4", "mask"],
+    "softcap_causal": ["attn.sdpa", "mask", "softcap = 5.0"],
+    "mqa_expand": ["attn.sdpa", "kv_group = 8"],
     "bmm_sequence_first": ["attn.sdpa", "causal"],
     "additive_queries": ["attn.additive_attention", "mask"],
     "additive_single_query": ["attn.additive_attention", "mask"],
@@ -465,6 +526,8 @@ def main():
     return run_all(3, lambda rng: {
         "trilu_causal_padding": case_trilu_causal_padding(rng),
         "repeat_kv": case_repeat_kv(rng),
+        "softcap_causal": case_softcap_causal(rng),
+        "mqa_expand": case_mqa_expand(rng),
         "bmm_sequence_first": case_bmm_sequence_first(rng),
         "additive_queries": case_additive_queries(rng),
         "additive_single_query": case_additive_single_query(rng),

@@ -128,3 +128,58 @@ func.func @heads_differ(%q: tensor<1x4x6x8xf32>, %k: tensor<1x1x6x8xf32>, %v: te
   %o = attn.matmul %p, %v : (tensor<1x4x6x6xf32>, tensor<1x4x6x8xf32>) -> tensor<1x4x6x8xf32>
   return %o : tensor<1x4x6x8xf32>
 }
+
+// -----
+
+// Multi-query attention whose one K/V head is expanded to the query heads
+// (Falcon): the expand is dropped, the group is all 8 heads.
+// CHECK-LABEL: func.func @mqa_expand
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16x4xf32>, %[[K:.*]]: tensor<2x1x16x4xf32>, %[[V:.*]]: tensor<2x1x16x4xf32>)
+// CHECK: %[[O:.*]] = attn.sdpa %[[Q]], %[[K]], %[[V]] {kv_group = 8 : i64
+// CHECK-NOT: attn.expand
+func.func @mqa_expand(%q: tensor<2x8x16x4xf32>, %k: tensor<2x1x16x4xf32>, %v: tensor<2x1x16x4xf32>) -> tensor<2x8x16x4xf32> {
+  %shape = attn.constant dense<[2, 8, 16, 4]> : tensor<4xi64>
+  %ke = attn.expand %k, %shape : (tensor<2x1x16x4xf32>, tensor<4xi64>) -> tensor<2x8x16x4xf32>
+  %ve = attn.expand %v, %shape : (tensor<2x1x16x4xf32>, tensor<4xi64>) -> tensor<2x8x16x4xf32>
+  %kt = attn.transpose %ke, [0, 1, 3, 2] : tensor<2x8x16x4xf32> -> tensor<2x8x4x16xf32>
+  %s = attn.matmul %q, %kt : (tensor<2x8x16x4xf32>, tensor<2x8x4x16xf32>) -> tensor<2x8x16x16xf32>
+  %p = attn.softmax %s, -1 : tensor<2x8x16x16xf32>
+  %o = attn.matmul %p, %ve : (tensor<2x8x16x16xf32>, tensor<2x8x16x4xf32>) -> tensor<2x8x16x4xf32>
+  return %o : tensor<2x8x16x4xf32>
+}
+
+// -----
+
+// The same with the head tiled.
+// CHECK-LABEL: func.func @mqa_tile
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16x4xf32>, %[[K:.*]]: tensor<2x1x16x4xf32>, %[[V:.*]]: tensor<2x1x16x4xf32>)
+// CHECK: attn.sdpa %[[Q]], %[[K]], %[[V]] {kv_group = 8 : i64
+func.func @mqa_tile(%q: tensor<2x8x16x4xf32>, %k: tensor<2x1x16x4xf32>, %v: tensor<2x1x16x4xf32>) -> tensor<2x8x16x4xf32> {
+  %reps = attn.constant dense<[1, 8, 1, 1]> : tensor<4xi64>
+  %ke = attn.tile %k, %reps : (tensor<2x1x16x4xf32>, tensor<4xi64>) -> tensor<2x8x16x4xf32>
+  %ve = attn.tile %v, %reps : (tensor<2x1x16x4xf32>, tensor<4xi64>) -> tensor<2x8x16x4xf32>
+  %kt = attn.transpose %ke, [0, 1, 3, 2] : tensor<2x8x16x4xf32> -> tensor<2x8x4x16xf32>
+  %s = attn.matmul %q, %kt : (tensor<2x8x16x4xf32>, tensor<2x8x4x16xf32>) -> tensor<2x8x16x16xf32>
+  %p = attn.softmax %s, -1 : tensor<2x8x16x16xf32>
+  %o = attn.matmul %p, %ve : (tensor<2x8x16x16xf32>, tensor<2x8x16x4xf32>) -> tensor<2x8x16x4xf32>
+  return %o : tensor<2x8x16x4xf32>
+}
+
+// -----
+
+// Two K/V heads tiled four times are interleaved (0, 1, 0, 1, ...), not
+// grouped: the tile stays and the heads match.
+// CHECK-LABEL: func.func @tile_two_heads
+// CHECK: attn.tile
+// CHECK: attn.sdpa
+// CHECK-NOT: kv_group
+func.func @tile_two_heads(%q: tensor<2x8x16x4xf32>, %k: tensor<2x2x16x4xf32>, %v: tensor<2x2x16x4xf32>) -> tensor<2x8x16x4xf32> {
+  %reps = attn.constant dense<[1, 4, 1, 1]> : tensor<4xi64>
+  %ke = attn.tile %k, %reps : (tensor<2x2x16x4xf32>, tensor<4xi64>) -> tensor<2x8x16x4xf32>
+  %ve = attn.tile %v, %reps : (tensor<2x2x16x4xf32>, tensor<4xi64>) -> tensor<2x8x16x4xf32>
+  %kt = attn.transpose %ke, [0, 1, 3, 2] : tensor<2x8x16x4xf32> -> tensor<2x8x4x16xf32>
+  %s = attn.matmul %q, %kt : (tensor<2x8x16x4xf32>, tensor<2x8x4x16xf32>) -> tensor<2x8x16x16xf32>
+  %p = attn.softmax %s, -1 : tensor<2x8x16x16xf32>
+  %o = attn.matmul %p, %ve : (tensor<2x8x16x16xf32>, tensor<2x8x16x4xf32>) -> tensor<2x8x16x4xf32>
+  return %o : tensor<2x8x16x4xf32>
+}
