@@ -102,9 +102,11 @@ struct AttentionBuilder {
     SmallVector<int64_t> shape(shapeOf(x));
     int64_t axis = shape.size() - 1;
     shape[axis] = size;
+    Value first = im.i64Constant({start});
+    Value end = im.i64Constant({start + size});
     return im.builder.create<SliceOp>(
-        im.currentLoc, withShape(x, shape), x, im.i64Constant({start}),
-        im.i64Constant({start + size}), im.builder.getDenseI64ArrayAttr({axis}),
+        im.currentLoc, withShape(x, shape), x, first, end,
+        im.builder.getDenseI64ArrayAttr({axis}),
         im.builder.getDenseI64ArrayAttr({1}), nullptr);
   }
 

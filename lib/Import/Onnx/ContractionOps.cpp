@@ -99,8 +99,10 @@ LogicalResult importGemm(Importer &im, const onnx::NodeProto &node) {
   if (alpha != 1.0f)
     y = b.create<MulOp>(
         im.currentLoc, *type, y,
-        b.create<ConstantOp>(im.currentLoc,
-                             DenseElementsAttr::get(scalarType, alpha)),
+        b.create<ConstantOp>(
+            im.currentLoc,
+            DenseElementsAttr::get(
+                scalarType, FloatAttr::get(type->getElementType(), alpha))),
         nullptr);
   if (c) {
     if (beta != 1.0f) {
@@ -108,9 +110,9 @@ LogicalResult importGemm(Importer &im, const onnx::NodeProto &node) {
       c = b.create<MulOp>(
           im.currentLoc, ct, c,
           b.create<ConstantOp>(
-              im.currentLoc,
-              DenseElementsAttr::get(
-                  RankedTensorType::get({}, ct.getElementType()), beta)),
+              im.currentLoc, DenseElementsAttr::get(
+                                 RankedTensorType::get({}, ct.getElementType()),
+                                 FloatAttr::get(ct.getElementType(), beta))),
           nullptr);
     }
     y = b.create<AddOp>(im.currentLoc, *type, y, c, nullptr);

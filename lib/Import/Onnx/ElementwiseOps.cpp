@@ -58,16 +58,19 @@ LogicalResult importNeg(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
-/// LessOrEqual and GreaterOrEqual: the negation of the strict comparison.
+/// LessOrEqual and GreaterOrEqual: the strict comparison or equality (both
+/// false where an operand is NaN).
 template <typename OpT>
-LogicalResult importNegatedCompare(Importer &im, const onnx::NodeProto &node) {
+LogicalResult importOrEqual(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  Value strict = im.builder.create<OpT>(im.currentLoc, *type, im.input(node, 0),
-                                        im.input(node, 1), nullptr);
-  im.setOutput(node, 0,
-               im.builder.create<NotOp>(im.currentLoc, *type, strict, nullptr));
+  Value a = im.input(node, 0), b = im.input(node, 1);
+  Value strict = im.builder.create<OpT>(im.currentLoc, *type, a, b, nullptr);
+  Value equal = im.builder.create<EqualOp>(im.currentLoc, *type, a, b, nullptr);
+  im.setOutput(
+      node, 0,
+      im.builder.create<OrOp>(im.currentLoc, *type, strict, equal, nullptr));
   return success();
 }
 
@@ -102,8 +105,10 @@ LogicalResult importClip(Importer &im, const onnx::NodeProto &node) {
   Value lo = im.input(node, 1), hi = im.input(node, 2);
   auto scalarType = RankedTensorType::get({}, type->getElementType());
   auto scalar = [&](float v) -> Value {
-    return im.builder.create<ConstantOp>(im.currentLoc,
-                                         DenseElementsAttr::get(scalarType, v));
+    return im.builder.create<ConstantOp>(
+        im.currentLoc,
+        DenseElementsAttr::get(scalarType,
+                               FloatAttr::get(type->getElementType(), v)));
   };
   if (im.currentOpset < 11) {
     if (im.attribute(node, "min"))
@@ -284,8 +289,8 @@ void mlir::attn::onnx_import::addElementwiseHandlers(HandlerTable &table) {
   table.add("", "Equal", 7, importBinary<EqualOp>);
   table.add("", "Less", 7, importBinary<LessOp>);
   table.add("", "Greater", 7, importBinary<GreaterOp>);
-  table.add("", "LessOrEqual", 12, importNegatedCompare<GreaterOp>);
-  table.add("", "GreaterOrEqual", 12, importNegatedCompare<LessOp>);
+  table.add("", "LessOrEqual", 12, importOrEqual<LessOp>);
+  table.add("", "GreaterOrEqual", 12, importOrEqual<GreaterOp>);
   table.add("", "Max", 8, importVariadic<MaxOp>);
   table.add("", "Min", 8, importVariadic<MinOp>);
   table.add("", "Sum", 8, importVariadic<AddOp>);

@@ -1,4 +1,5 @@
-//===- Importer.h - State and handler table of the ONNX importer -*- C++ -*-===//
+//===- Importer.h - State and handler table of the ONNX importer -*- C++
+//-*-===//
 //
 // Private to the importer. `Importer` holds what the handlers share (the
 // builder, the values imported so far, attribute and constant readers,

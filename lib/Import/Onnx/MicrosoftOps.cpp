@@ -73,10 +73,10 @@ FailureOr<Value> microsoftAllowedKeys(Importer &im, Value mask, Value q4,
                       !ShapedType::isDynamic(batch) && n == 2 * batch;
     if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(batch) &&
         n != batch && !withStarts) {
-      im.nodeError() << what << " " << type
-                     << " is not supported: a 1-D " << what << " holds the "
-                     << batch << " key ends of the batch, or those and the "
-                     << batch << " key starts (" << 2 * batch
+      im.nodeError() << what << " " << type << " is not supported: a 1-D "
+                     << what << " holds the " << batch
+                     << " key ends of the batch, or those and the " << batch
+                     << " key starts (" << 2 * batch
                      << " entries); the packed form of 3 x batch + 2 entries "
                         "is not supported";
       return failure();
@@ -112,14 +112,16 @@ FailureOr<Value> microsoftAllowedKeys(Importer &im, Value mask, Value q4,
     // The queries' and keys' rows of a mask made for the longest sequence.
     ArrayRef<int64_t> s = type.getShape();
     int64_t nq = ab.shapeOf(q4)[2], nk = ab.shapeOf(k4)[2];
+    Value starts = im.i64Constant({0, 0});
+    Value queries = extentOf(im, q4, 2);
+    Value keys = extentOf(im, k4, 2);
+    Value ends = b.create<ConcatOp>(loc, RankedTensorType::get({2}, i64),
+                                    ValueRange{queries, keys},
+                                    b.getI64IntegerAttr(0), nullptr);
     Value rows = b.create<SliceOp>(
         loc, RankedTensorType::get({s[0], s[1], nq, nk}, type.getElementType()),
-        mask, im.i64Constant({0, 0}),
-        b.create<ConcatOp>(loc, RankedTensorType::get({2}, i64),
-                           ValueRange{extentOf(im, q4, 2), extentOf(im, k4, 2)},
-                           b.getI64IntegerAttr(0), nullptr),
-        b.getDenseI64ArrayAttr({2, 3}), b.getDenseI64ArrayAttr({1, 1}),
-        nullptr);
+        mask, starts, ends, b.getDenseI64ArrayAttr({2, 3}),
+        b.getDenseI64ArrayAttr({1, 1}), nullptr);
     return nonZero(rows);
   }
   default:
@@ -232,11 +234,11 @@ LogicalResult importMicrosoftAttention(Importer &im,
       im.currentLoc, ab.withShape(x, {xs[0], xs[1], ws[1]}), x, w, nullptr);
   if (Value bias = im.input(node, 2))
     qkv = ab.add(qkv, bias);
+  Value q = ab.lastAxisSlice(qkv, 0, sizes[0]);
+  Value k = ab.lastAxisSlice(qkv, sizes[0], sizes[1]);
+  Value v = ab.lastAxisSlice(qkv, sizes[0] + sizes[1], sizes[2]);
   FailureOr<std::array<Value, 3>> heads =
-      splitAllHeads(im, ab.lastAxisSlice(qkv, 0, sizes[0]),
-                    ab.lastAxisSlice(qkv, sizes[0], sizes[1]),
-                    ab.lastAxisSlice(qkv, sizes[0] + sizes[1], sizes[2]),
-                    im.intAttribute(node, "num_heads", 0));
+      splitAllHeads(im, q, k, v, im.intAttribute(node, "num_heads", 0));
   if (failed(heads))
     return failure();
   auto [q4, k4, v4] = *heads;
@@ -324,9 +326,10 @@ multiHeadInputs(Importer &im, const onnx::NodeProto &node, int64_t heads) {
     return failure();
   }
   int64_t dq = ab.shapeOf(q)[2], dk = ab.shapeOf(k)[2], dv = ab.shapeOf(v)[2];
-  return splitAllHeads(im, withBias(q, biasSlice(0, dq)),
-                       withBias(k, biasSlice(dq, dk)),
-                       withBias(v, biasSlice(dq + dk, dv)), heads);
+  Value qb = withBias(q, biasSlice(0, dq));
+  Value kb = withBias(k, biasSlice(dq, dk));
+  Value vb = withBias(v, biasSlice(dq + dk, dv));
+  return splitAllHeads(im, qb, kb, vb, heads);
 }
 } // namespace
 
@@ -405,8 +408,9 @@ LogicalResult importEmbedLayerNorm(Importer &im, const onnx::NodeProto &node) {
   if (!positions)
     positions = buildPositions(b, loc, ids, 1, 1, 0);
   Type element = type->getElementType();
-  Value sum = ab.binary<AddOp>(lookup(im.input(node, 2), ids),
-                               lookup(im.input(node, 3), positions), element);
+  Value words = lookup(im.input(node, 2), ids);
+  Value places = lookup(im.input(node, 3), positions);
+  Value sum = ab.binary<AddOp>(words, places, element);
   Value segments = im.input(node, 1), segmentTable = im.input(node, 4);
   if ((segments == nullptr) != (segmentTable == nullptr)) {
     im.nodeError() << "needs both segment_ids and segment_embedding or "

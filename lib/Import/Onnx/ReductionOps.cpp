@@ -202,7 +202,14 @@ LogicalResult importLayerNorm(Importer &im, const onnx::NodeProto &node) {
         im.outputType(node, wantsMean ? 1 : 2);
     if (failed(statsType))
       return failure();
+    // The statistics in stash_type (float32 by default) for 16-bit inputs.
+    Value xs = x;
     auto xType = cast<RankedTensorType>(x.getType());
+    if (im.intAttribute(node, "stash_type", 1) == 1 &&
+        xType.getElementType().getIntOrFloatBitWidth() < 32) {
+      xType = RankedTensorType::get(xType.getShape(), b.getF32Type());
+      xs = b.create<CastOp>(im.currentLoc, xType, x, nullptr);
+    }
     auto statType =
         RankedTensorType::get(statsType->getShape(), xType.getElementType());
     SmallVector<int64_t> axes;
@@ -213,14 +220,14 @@ LogicalResult importLayerNorm(Importer &im, const onnx::NodeProto &node) {
           im.currentLoc, statType, v, b.getStringAttr("mean"),
           b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true), nullptr);
     };
-    Value mean = reduceMean(x);
-    Value centered = b.create<SubOp>(im.currentLoc, xType, x, mean, nullptr);
+    Value mean = reduceMean(xs);
+    Value centered = b.create<SubOp>(im.currentLoc, xType, xs, mean, nullptr);
     Value var = reduceMean(
         b.create<MulOp>(im.currentLoc, xType, centered, centered, nullptr));
     Value epsValue = b.create<ConstantOp>(
-        im.currentLoc,
-        DenseElementsAttr::get(
-            RankedTensorType::get({}, xType.getElementType()), eps));
+        im.currentLoc, DenseElementsAttr::get(
+                           RankedTensorType::get({}, xType.getElementType()),
+                           FloatAttr::get(xType.getElementType(), eps)));
     Value sum =
         b.create<AddOp>(im.currentLoc, statType, var, epsValue, nullptr);
     Value invStd = b.create<ReciprocalOp>(
