@@ -507,10 +507,145 @@ def build_gpt2legacy(attn):
     return randomize(LegacyGPT2Attention(), 12)
 
 
+class HiddenWrapper(nn.Module):
+    """input_ids and attention_mask in, last_hidden_state out."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        return self.model(input_ids=input_ids,
+                          attention_mask=attention_mask).last_hidden_state
+
+
+def encoder_inputs(gen, b, s):
+    return {"input_ids": ids(gen, (b, s), VOCAB),
+            "attention_mask": padding_mask(gen, b, s)}
+
+
+def build_roberta(attn):
+    cfg = transformers.RobertaConfig(
+        vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=2,
+        num_attention_heads=HEADS, intermediate_size=FFN,
+        max_position_embeddings=MAX_POS + 2, pad_token_id=1,
+        attn_implementation=attn)
+    torch.manual_seed(0)
+    return HiddenWrapper(randomize(
+        transformers.RobertaModel(cfg, add_pooling_layer=False), 21))
+
+
+def build_albert(attn):
+    cfg = transformers.AlbertConfig(
+        vocab_size=VOCAB, embedding_size=32, hidden_size=HIDDEN,
+        num_hidden_layers=2, num_attention_heads=HEADS,
+        intermediate_size=FFN, max_position_embeddings=MAX_POS,
+        attn_implementation=attn)
+    torch.manual_seed(0)
+    return HiddenWrapper(randomize(
+        transformers.AlbertModel(cfg, add_pooling_layer=False), 22))
+
+
+def build_debertav2(attn):
+    # DeBERTa has its own attention only: `attn` is eager.
+    cfg = transformers.DebertaV2Config(
+        vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=2,
+        num_attention_heads=HEADS, intermediate_size=FFN,
+        max_position_embeddings=MAX_POS, relative_attention=True,
+        position_buckets=16, max_relative_positions=MAX_POS,
+        pos_att_type=["p2c", "c2p"], position_biased_input=False,
+        norm_rel_ebd="layer_norm", share_att_key=True)
+    torch.manual_seed(0)
+    return HiddenWrapper(randomize(transformers.DebertaV2Model(cfg), 23))
+
+
+def build_falcon(attn):
+    cfg = transformers.FalconConfig(
+        vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=2,
+        num_attention_heads=HEADS, multi_query=True, new_decoder_architecture=False,
+        parallel_attn=True, bias=False, alibi=False, use_cache=False,
+        max_position_embeddings=MAX_POS, attn_implementation=attn)
+    torch.manual_seed(0)
+    return HiddenWrapper(randomize(transformers.FalconModel(cfg), 24))
+
+
+def build_gemma2(attn):
+    cfg = transformers.Gemma2Config(
+        vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=FFN,
+        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        head_dim=16, max_position_embeddings=MAX_POS, sliding_window=MAX_POS,
+        attn_logit_softcapping=50.0, final_logit_softcapping=None,
+        query_pre_attn_scalar=16, use_cache=False, attn_implementation=attn)
+    torch.manual_seed(0)
+    return HiddenWrapper(randomize(transformers.Gemma2Model(cfg), 25))
+
+
+class SentencePipeline(nn.Module):
+    """sentence-transformers' encode: a BERT encoder, the mean of the token
+    states weighted by the attention mask, L2-normalized."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        states = self.model(input_ids=input_ids,
+                            attention_mask=attention_mask).last_hidden_state
+        m = attention_mask.unsqueeze(-1).to(states.dtype)
+        pooled = (states * m).sum(1) / m.sum(1).clamp(min=1e-9)
+        return nn.functional.normalize(pooled, p=2, dim=1)
+
+
+def build_sentence(attn):
+    cfg = transformers.BertConfig(
+        vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=2,
+        num_attention_heads=HEADS, intermediate_size=FFN,
+        max_position_embeddings=MAX_POS, attn_implementation=attn)
+    torch.manual_seed(0)
+    return SentencePipeline(randomize(
+        transformers.BertModel(cfg, add_pooling_layer=False), 26))
+
+
+class GraphAttentionLayer(nn.Module):
+    """One graph attention layer (Veličković et al.), written as the usual
+    plain-torch implementations write it: e_ij = LeakyReLU(a1·Wh_i +
+    a2·Wh_j), masked to the neighbours of a dense adjacency matrix, softmax
+    over j, then the weighted sum of Wh_j; several heads concatenated."""
+
+    def __init__(self, features=16, out=8, heads=2):
+        super().__init__()
+        self.heads, self.out = heads, out
+        self.w = nn.Linear(features, heads * out, bias=False)
+        self.a_src = nn.Parameter(torch.randn(heads, out) * 0.3)
+        self.a_dst = nn.Parameter(torch.randn(heads, out) * 0.3)
+
+    def forward(self, x, adj):
+        b, n, _ = x.shape
+        wh = self.w(x).view(b, n, self.heads, self.out).transpose(1, 2)
+        src = (wh * self.a_src[None, :, None, :]).sum(-1, keepdim=True)
+        dst = (wh * self.a_dst[None, :, None, :]).sum(-1, keepdim=True)
+        e = nn.functional.leaky_relu(src + dst.transpose(-1, -2), 0.2)
+        e = e.masked_fill(adj[:, None] == 0, float("-inf"))
+        att = torch.softmax(e, dim=-1)
+        return (att @ wh).transpose(1, 2).reshape(b, n, self.heads * self.out)
+
+
+def build_gat(attn):
+    torch.manual_seed(0)
+    return randomize(GraphAttentionLayer(), 27)
+
+
+def gat_inputs(gen, b, n):
+    adj = (torch.rand(b, n, n, generator=gen) < 0.3).to(torch.int64)
+    adj = ((adj + adj.transpose(1, 2) + torch.eye(n, dtype=torch.int64)) > 0)
+    return {"x": torch.randn(b, n, 16, generator=gen),
+            "adj": adj.to(torch.int64)}
+
+
 class Spec:
     def __init__(self, name, build, inputs, input_names, output_names,
                  dynamic_axes, cases, description, source, hf=True,
-                 max_dims=None, needs_model=False):
+                 max_dims=None, needs_model=False, sdpa=True):
         self.name = name
         self.build = build
         self.inputs = inputs
@@ -523,6 +658,8 @@ class Spec:
         self.hf = hf
         self.max_dims = max_dims or {}
         self.needs_model = needs_model
+        # Whether the model has transformers' sdpa attention as well.
+        self.sdpa = sdpa
 
 
 BS = {0: "batch", 1: "sequence"}
@@ -651,6 +788,70 @@ SPECS = [
          "frames, two Conv1d + GELU, sinusoidal positions, 2 layers, d_model "
          "32, 4 heads, FFN 64, pre-norm",
          "transformers.WhisperModel", hf=True),
+    Spec("roberta", build_roberta, encoder_inputs,
+         ["input_ids", "attention_mask"], ["last_hidden_state"],
+         {"input_ids": BS, "attention_mask": BS, "last_hidden_state": BS},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s7", dict(b=1, s=7)),
+          ("b3_s33", dict(b=3, s=33))],
+         "RoBERTa encoder (RobertaModel): 2 layers, hidden 64, 4 heads, "
+         "FFN 128, position ids from the non-padding tokens (CumSum)",
+         "transformers.RobertaModel", max_dims={"sequence": MAX_POS}),
+    Spec("albert", build_albert, encoder_inputs,
+         ["input_ids", "attention_mask"], ["last_hidden_state"],
+         {"input_ids": BS, "attention_mask": BS, "last_hidden_state": BS},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s7", dict(b=1, s=7)),
+          ("b3_s33", dict(b=3, s=33))],
+         "ALBERT encoder (AlbertModel): embeddings of 32 projected to 64, "
+         "one layer's weights shared by 2 layers, 4 heads, FFN 128",
+         "transformers.AlbertModel", max_dims={"sequence": MAX_POS}),
+    Spec("debertav2", build_debertav2, encoder_inputs,
+         ["input_ids", "attention_mask"], ["last_hidden_state"],
+         {"input_ids": BS, "attention_mask": BS, "last_hidden_state": BS},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s7", dict(b=1, s=7)),
+          ("b3_s33", dict(b=3, s=33))],
+         "DeBERTa-v2 encoder (DebertaV2Model): 2 layers, hidden 64, 4 heads, "
+         "disentangled attention (c2p and p2c terms from log-bucketed "
+         "relative positions, GatherElements), shared keys",
+         "transformers.DebertaV2Model", max_dims={"sequence": MAX_POS},
+         sdpa=False),
+    Spec("falcon", build_falcon, encoder_inputs,
+         ["input_ids", "attention_mask"], ["last_hidden_state"],
+         {"input_ids": BS, "attention_mask": BS, "last_hidden_state": BS},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s7", dict(b=1, s=7)),
+          ("b3_s33", dict(b=3, s=33))],
+         "Falcon decoder (FalconModel): 2 layers, hidden 64, 4 query heads "
+         "over one key/value head (multi-query), parallel attention and "
+         "MLP, rotary positions, causal and padding masks",
+         "transformers.FalconModel", max_dims={"sequence": MAX_POS}),
+    Spec("gemma2", build_gemma2, encoder_inputs,
+         ["input_ids", "attention_mask"], ["last_hidden_state"],
+         {"input_ids": BS, "attention_mask": BS, "last_hidden_state": BS},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s7", dict(b=1, s=7)),
+          ("b3_s33", dict(b=3, s=33))],
+         "Gemma-2 decoder (Gemma2Model): 2 layers, hidden 64, 4 query heads "
+         "over 2 key/value heads of 16, scores soft-capped at 50, "
+         "alternating sliding-window and global layers, GeGLU FFN, "
+         "RMSNorm before and after each block",
+         "transformers.Gemma2Model", max_dims={"sequence": MAX_POS},
+         sdpa=False),
+    Spec("sentence", build_sentence, encoder_inputs,
+         ["input_ids", "attention_mask"], ["embedding"],
+         {"input_ids": BS, "attention_mask": BS, "embedding": {0: "batch"}},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s7", dict(b=1, s=7)),
+          ("b3_s33", dict(b=3, s=33))],
+         "sentence-transformers pipeline: a 2-layer BERT encoder, mean "
+         "pooling weighted by the attention mask, L2 normalization",
+         "transformers.BertModel + torch", max_dims={"sequence": MAX_POS}),
+    Spec("gat", build_gat, gat_inputs, ["x", "adj"], ["y"],
+         {"x": {0: "batch", 1: "nodes"}, "adj": {0: "batch", 1: "nodes",
+                                                  2: "nodes"},
+          "y": {0: "batch", 1: "nodes"}},
+         [("b2_n12", dict(b=2, n=12)), ("b1_n5", dict(b=1, n=5)),
+          ("b3_n40", dict(b=3, n=40))],
+         "graph attention layer (torch.nn): 16 features to 2 heads of 8, "
+         "e_ij = LeakyReLU(a1 Wh_i + a2 Wh_j) masked by a dense 0/1 "
+         "adjacency, softmax over neighbours, heads concatenated",
+         "torch.nn", hf=False),
 ]
 
 
@@ -914,7 +1115,7 @@ def short_error(e):
 def generate(spec, tmp):
     print(f"== {spec.name}")
     variants = [("", "eager" if spec.hf else None)]
-    if spec.hf:
+    if spec.hf and spec.sdpa:
         variants.append(("_sdpa", "sdpa"))
     records, notes = [], []
     for suffix, attn in variants:
