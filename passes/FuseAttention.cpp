@@ -467,8 +467,12 @@ struct AttnFuseAttentionPass
     // its causal mask built in the graph too.
     // (The fused ones were looked at as they were made.)
     getOperation().walk([&](SdpaOp sdpa) {
-      if (!fusedHere.contains(sdpa))
-        recognizeCausalMask(sdpa);
+      if (fusedHere.contains(sdpa))
+        return;
+      recognizeCausalMask(sdpa);
+      if (report)
+        sdpa.emitRemark("fusion: attention ")
+            << describeNode(sdpa) << " exported as one op";
     });
     // The chains the fused ops replaced.
     eraseDeadAttnOps(getOperation());
