@@ -252,6 +252,12 @@ LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
         s = f;
         continue;
       }
+      if (leadsToScores(t) && leadsToScores(f))
+        return mismatch.fail(select,
+                             "a piecewise function of the scores (a 'where' "
+                             "choosing between two functions of them, as "
+                             "LeakyReLU is imported), which attn.sdpa does "
+                             "not apply");
       return mismatch.fail(select, "a 'where' on the scores whose other "
                                    "branch is not a masked-score constant "
                                    "(-inf, the lowest float or at most "

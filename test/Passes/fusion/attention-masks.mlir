@@ -59,3 +59,23 @@ func.func @where_not_a_mask(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v
   %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
   return %o : tensor<1x2x8x4xf32>
 }
+
+// -----
+
+// Negative: a LeakyReLU of the scores (graph attention), imported as a
+// select between 0.2 · s and s.
+// CHECK-LABEL: func.func @leaky_relu_scores
+// CHECK-NOT: attn.sdpa
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: a piecewise function of the scores (a 'where' choosing between two functions of them, as LeakyReLU is imported), which attn.sdpa does not apply (at 'attn.select')
+func.func @leaky_relu_scores(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %zero = attn.constant dense<0.0> : tensor<f32>
+  %slope = attn.constant dense<0.2> : tensor<f32>
+  %neg = attn.less %s, %zero : (tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xi1>
+  %scaled = attn.mul %s, %slope : (tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xf32>
+  %w = attn.select %neg, %scaled, %s : (tensor<1x2x8x8xi1>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
