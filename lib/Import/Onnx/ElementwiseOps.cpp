@@ -58,15 +58,25 @@ LogicalResult importNeg(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
-/// LessOrEqual and GreaterOrEqual: the strict comparison or equality (both
-/// false where an operand is NaN).
-template <typename OpT>
+/// LessOrEqual and GreaterOrEqual: for integers the negation of the
+/// opposite strict comparison (the form mask matchers read); for floats the
+/// strict comparison or equality (both false where an operand is NaN).
+template <typename StrictOp, typename OppositeOp>
 LogicalResult importOrEqual(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
   Value a = im.input(node, 0), b = im.input(node, 1);
-  Value strict = im.builder.create<OpT>(im.currentLoc, *type, a, b, nullptr);
+  if (!isa<FloatType>(getElementTypeOrSelf(a.getType()))) {
+    Value opposite =
+        im.builder.create<OppositeOp>(im.currentLoc, *type, a, b, nullptr);
+    im.setOutput(
+        node, 0,
+        im.builder.create<NotOp>(im.currentLoc, *type, opposite, nullptr));
+    return success();
+  }
+  Value strict =
+      im.builder.create<StrictOp>(im.currentLoc, *type, a, b, nullptr);
   Value equal = im.builder.create<EqualOp>(im.currentLoc, *type, a, b, nullptr);
   im.setOutput(
       node, 0,
@@ -289,8 +299,8 @@ void mlir::attn::onnx_import::addElementwiseHandlers(HandlerTable &table) {
   table.add("", "Equal", 7, importBinary<EqualOp>);
   table.add("", "Less", 7, importBinary<LessOp>);
   table.add("", "Greater", 7, importBinary<GreaterOp>);
-  table.add("", "LessOrEqual", 12, importOrEqual<LessOp>);
-  table.add("", "GreaterOrEqual", 12, importOrEqual<GreaterOp>);
+  table.add("", "LessOrEqual", 12, importOrEqual<LessOp, GreaterOp>);
+  table.add("", "GreaterOrEqual", 12, importOrEqual<GreaterOp, LessOp>);
   table.add("", "Max", 8, importVariadic<MaxOp>);
   table.add("", "Min", 8, importVariadic<MinOp>);
   table.add("", "Sum", 8, importVariadic<AddOp>);

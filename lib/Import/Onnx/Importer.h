@@ -383,6 +383,7 @@ void addQuantizationHandlers(HandlerTable &table);
 void addReductionHandlers(HandlerTable &table);
 void addAttentionHandlers(HandlerTable &table);
 void addMicrosoftHandlers(HandlerTable &table);
+void addNormalizationHandlers(HandlerTable &table);
 
 } // namespace mlir::attn::onnx_import
 

@@ -89,6 +89,7 @@ const HandlerTable &handlers() {
     addReductionHandlers(t);
     addAttentionHandlers(t);
     addMicrosoftHandlers(t);
+    addNormalizationHandlers(t);
     return t;
   }();
   return table;

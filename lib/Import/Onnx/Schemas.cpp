@@ -526,6 +526,28 @@ void registerOpset23() {
             onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
             onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
           }));
+
+  // GroupNormalization: opset 18 (scale and bias per group) and 21 (per
+  // channel, stash_type), both newer than the linked ONNX.
+  for (int version : {18, 21}) {
+    OpSchema schema;
+    schema.SetName("GroupNormalization")
+        .SetDomain(onnx::ONNX_DOMAIN)
+        .SinceVersion(version)
+        .SetLocation(__FILE__, __LINE__)
+        .Input(0, "X", "", "T")
+        .Input(1, "scale", "", "T")
+        .Input(2, "bias", "", "T")
+        .Output(0, "Y", "", "T")
+        .Attr("epsilon", "", AttributeProto::FLOAT, 1e-5f)
+        .Attr("num_groups", "", AttributeProto::INT)
+        .TypeConstraint("T", floatTypes(), "")
+        .TypeAndShapeInferenceFunction(sameAsFirstInput);
+    if (version >= 21)
+      schema.Attr("stash_type", "", AttributeProto::INT,
+                  static_cast<int64_t>(1));
+    registerSchema(schema);
+  }
 }
 
 //===----------------------------------------------------------------------===//

@@ -640,6 +640,89 @@ LogicalResult importGatherElements(Importer &im, const onnx::NodeProto &node) {
 
 /// Size: a constant for a static shape, else the product of the run-time
 /// extents.
+/// OneHot (opset 11): values[1] where the position along the new axis
+/// equals the index (negative indices counting from depth), values[0]
+/// elsewhere; depth must be known before the run.
+LogicalResult importOneHot(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  OpBuilder &b = im.builder;
+  Location loc = im.currentLoc;
+  DenseElementsAttr depthAttr = im.constantOf(im.input(node, 1));
+  if (!depthAttr || depthAttr.getNumElements() != 1) {
+    im.nodeError() << "input 'depth' must be a constant integer tensor at "
+                      "compile time (one element)";
+    return failure();
+  }
+  double depthValue =
+      isa<FloatType>(depthAttr.getElementType())
+          ? (*depthAttr.getValues<APFloat>().begin()).convertToDouble()
+          : double((*depthAttr.getValues<APInt>().begin()).getSExtValue());
+  int64_t depth = static_cast<int64_t>(depthValue);
+  if (depth < 1 || depth > kMaxExtent) {
+    im.nodeError() << "input 'depth' = " << depthValue
+                   << " is not a positive extent";
+    return failure();
+  }
+  int64_t rank = type->getRank();
+  FailureOr<int64_t> axis = im.normalizeAxis(im.intAttribute(node, "axis", -1),
+                                             rank, "attribute 'axis'");
+  if (failed(axis))
+    return failure();
+  Value indices = im.input(node, 0);
+  auto it = cast<RankedTensorType>(indices.getType());
+  auto i64Type = [&](ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getI64Type());
+  };
+  if (!it.getElementType().isInteger(64))
+    indices = b.create<CastOp>(loc, i64Type(it.getShape()), indices, nullptr);
+  // Negative indices count from depth.
+  Value zero = im.i64Constant({0});
+  Value depthConst = im.i64Constant({depth});
+  auto boolType = RankedTensorType::get(it.getShape(), b.getI1Type());
+  Value negative = b.create<LessOp>(loc, boolType, indices, zero, nullptr);
+  Value shifted = b.create<AddOp>(loc, i64Type(it.getShape()), indices,
+                                  depthConst, nullptr);
+  indices = b.create<SelectOp>(loc, i64Type(it.getShape()), negative, shifted,
+                               indices, nullptr);
+  SmallVector<int64_t> expandedShape(it.getShape());
+  expandedShape.insert(expandedShape.begin() + *axis, 1);
+  Value expanded = b.create<ExpandDimsOp>(loc, i64Type(expandedShape), indices,
+                                          b.getDenseI64ArrayAttr({*axis}),
+                                          UnitAttr(), nullptr);
+  SmallVector<int64_t> positionsShape(rank, 1);
+  positionsShape[*axis] = depth;
+  SmallVector<int64_t> range;
+  for (int64_t d = 0; d < depth; ++d)
+    range.push_back(d);
+  Value positions = b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(i64Type(positionsShape), ArrayRef(range)));
+  Value hit = b.create<EqualOp>(
+      loc, RankedTensorType::get(type->getShape(), b.getI1Type()), expanded,
+      positions, nullptr);
+  Value values = im.input(node, 2);
+  auto vt = cast<RankedTensorType>(values.getType());
+  if (vt.getRank() != 1 || vt.getDimSize(0) != 2) {
+    im.nodeError() << "input 'values' must hold [off, on], got " << vt;
+    return failure();
+  }
+  auto pick = [&](int64_t i) -> Value {
+    Value start = im.i64Constant({i});
+    Value end = im.i64Constant({i + 1});
+    Value one = b.create<SliceOp>(
+        loc, RankedTensorType::get({1}, vt.getElementType()), values, start,
+        end, b.getDenseI64ArrayAttr({0}), b.getDenseI64ArrayAttr({1}), nullptr);
+    return b.create<ExpandDimsOp>(
+        loc, RankedTensorType::get({}, vt.getElementType()), one,
+        b.getDenseI64ArrayAttr({0}), b.getUnitAttr(), nullptr);
+  };
+  Value off = pick(0);
+  Value on = pick(1);
+  im.setOutput(node, 0, b.create<SelectOp>(loc, *type, hit, on, off, nullptr));
+  return success();
+}
+
 LogicalResult importSize(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
@@ -673,6 +756,7 @@ LogicalResult importSize(Importer &im, const onnx::NodeProto &node) {
 void mlir::attn::onnx_import::addShapeHandlers(HandlerTable &table) {
   table.add("", "GatherElements", 11, importGatherElements);
   table.add("", "Size", 1, importSize);
+  table.add("", "OneHot", 11, importOneHot);
   table.add("", "Transpose", 1, importTranspose);
   table.add("", "Reshape", 5, importReshape);
   table.add("", "Flatten", 1, importFlatten);

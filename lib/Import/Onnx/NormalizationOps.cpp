@@ -1,0 +1,231 @@
+//===- NormalizationOps.cpp - Channel norms and Hardmax ----------*- C++
+//-*-===//
+//
+// Handlers of the normalizations over channels of [N, C, ...] tensors
+// (BatchNormalization at inference, InstanceNormalization,
+// GroupNormalization) and Hardmax, written with attn's reductions and
+// element-wise ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Importer.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::onnx_import;
+
+namespace {
+/// Builders over one [N, C, ...] input.
+struct ChannelBuilder {
+  Importer &im;
+  RankedTensorType type;
+
+  Value scalar(double v) {
+    Type element = type.getElementType();
+    return im.builder.create<ConstantOp>(
+        im.currentLoc,
+        DenseElementsAttr::get(RankedTensorType::get({}, element),
+                               FloatAttr::get(element, v)));
+  }
+  Type resultOf(Value a, Value b) {
+    auto at = cast<RankedTensorType>(a.getType());
+    auto bt = cast<RankedTensorType>(b.getType());
+    return RankedTensorType::get(*broadcastShapes(at.getShape(), bt.getShape()),
+                                 at.getElementType());
+  }
+  template <typename OpT> Value binary(Value a, Value b) {
+    return im.builder.create<OpT>(im.currentLoc, resultOf(a, b), a, b, nullptr);
+  }
+  /// A per-channel [C] parameter as [C, 1, ...] for the input's rank.
+  Value perChannel(Value p) {
+    auto pt = cast<RankedTensorType>(p.getType());
+    SmallVector<int64_t> shape{pt.getDimSize(0)};
+    shape.append(type.getRank() - 2, 1);
+    SmallVector<int64_t> spec(shape);
+    spec[0] = -1;
+    return im.builder.create<ReshapeOp>(
+        im.currentLoc, RankedTensorType::get(shape, pt.getElementType()), p,
+        im.builder.getDenseI64ArrayAttr(spec), nullptr);
+  }
+  Value mean(Value x, ArrayRef<int64_t> axes) {
+    auto xt = cast<RankedTensorType>(x.getType());
+    SmallVector<int64_t> shape(xt.getShape());
+    for (int64_t a : axes)
+      shape[a] = 1;
+    return im.builder.create<ReduceOp>(
+        im.currentLoc, RankedTensorType::get(shape, xt.getElementType()), x,
+        im.builder.getStringAttr("mean"), im.builder.getDenseI64ArrayAttr(axes),
+        im.builder.getBoolAttr(true), nullptr);
+  }
+  /// (x - mean) / sqrt(var + eps) with the statistics over `axes`.
+  Value standardize(Value x, ArrayRef<int64_t> axes, double eps) {
+    Value m = mean(x, axes);
+    Value centered = binary<SubOp>(x, m);
+    Value var = mean(binary<MulOp>(centered, centered), axes);
+    Value denom = im.builder.create<SqrtOp>(
+        im.currentLoc, var.getType(), binary<AddOp>(var, scalar(eps)), nullptr);
+    return binary<DivOp>(centered, denom);
+  }
+};
+
+/// Checks that X is [N, C, ...] of a float type with a static C.
+FailureOr<ChannelBuilder> channelInput(Importer &im,
+                                       const onnx::NodeProto &node) {
+  auto type = cast<RankedTensorType>(im.input(node, 0).getType());
+  if (type.getRank() < 2 || !isa<FloatType>(type.getElementType()) ||
+      type.isDynamicDim(1)) {
+    im.nodeError() << "X must be a float tensor [N, C, ...] with a static "
+                      "channel extent, got "
+                   << type;
+    return failure();
+  }
+  return ChannelBuilder{im, type};
+}
+
+SmallVector<int64_t> spatialAxes(int64_t rank, int64_t from) {
+  SmallVector<int64_t> axes;
+  for (int64_t a = from; a < rank; ++a)
+    axes.push_back(a);
+  return axes;
+}
+
+/// BatchNormalization at inference: (X - mean) / sqrt(var + eps) · scale +
+/// B with the running statistics, per channel.
+LogicalResult importBatchNorm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  if (im.intAttribute(node, "training_mode", 0) != 0) {
+    im.nodeError() << "attribute 'training_mode' = 1 is not supported; attnc "
+                      "compiles for inference (training_mode = 0)";
+    return failure();
+  }
+  for (int i = 1; i < node.output_size(); ++i)
+    if (failed(im.requireNoOutput(node, i, "running statistics")))
+      return failure();
+  FailureOr<ChannelBuilder> cb = channelInput(im, node);
+  if (failed(cb))
+    return failure();
+  Value x = im.input(node, 0);
+  Value centered = cb->binary<SubOp>(x, cb->perChannel(im.input(node, 3)));
+  Value var = cb->perChannel(im.input(node, 4));
+  Value denom = im.builder.create<SqrtOp>(
+      im.currentLoc, var.getType(),
+      cb->binary<AddOp>(var,
+                        cb->scalar(im.floatAttribute(node, "epsilon", 1e-5f))),
+      nullptr);
+  Value y = cb->binary<DivOp>(centered, denom);
+  y = cb->binary<MulOp>(y, cb->perChannel(im.input(node, 1)));
+  y = cb->binary<AddOp>(y, cb->perChannel(im.input(node, 2)));
+  im.setOutput(node, 0, y);
+  return success();
+}
+
+/// InstanceNormalization: each (n, c) standardized over the spatial axes,
+/// then scale and B per channel.
+LogicalResult importInstanceNorm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  FailureOr<ChannelBuilder> cb = channelInput(im, node);
+  if (failed(cb))
+    return failure();
+  Value y =
+      cb->standardize(im.input(node, 0), spatialAxes(cb->type.getRank(), 2),
+                      im.floatAttribute(node, "epsilon", 1e-5f));
+  y = cb->binary<MulOp>(y, cb->perChannel(im.input(node, 1)));
+  y = cb->binary<AddOp>(y, cb->perChannel(im.input(node, 2)));
+  im.setOutput(node, 0, y);
+  return success();
+}
+
+/// GroupNormalization: the channels in num_groups groups, each (n, group)
+/// standardized over its channels and the spatial axes; scale and bias per
+/// channel (opset 21) or per group (opset 18).
+LogicalResult importGroupNorm(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  FailureOr<ChannelBuilder> cb = channelInput(im, node);
+  if (failed(cb))
+    return failure();
+  int64_t groups = im.intAttribute(node, "num_groups", 0);
+  int64_t channels = cb->type.getDimSize(1);
+  if (groups <= 0 || channels % groups != 0) {
+    im.nodeError() << "attribute 'num_groups' = " << groups
+                   << " does not divide the " << channels << " channels";
+    return failure();
+  }
+  Value x = im.input(node, 0);
+  Type element = cb->type.getElementType();
+  // [N, C, ...] as [N, G, C/G · spatial].
+  int64_t perGroup = channels / groups;
+  for (int64_t d : cb->type.getShape().drop_front(2))
+    perGroup = ShapedType::isDynamic(d) || ShapedType::isDynamic(perGroup)
+                   ? ShapedType::kDynamic
+                   : perGroup * d;
+  auto grouped = RankedTensorType::get(
+      {cb->type.getDimSize(0), groups, perGroup}, element);
+  Value g = im.builder.create<ReshapeOp>(
+      im.currentLoc, grouped, x,
+      im.builder.getDenseI64ArrayAttr({0, groups, -1}), nullptr);
+  ChannelBuilder gb{im, grouped};
+  Value y = gb.standardize(g, {2}, im.floatAttribute(node, "epsilon", 1e-5f));
+  Value scale = im.input(node, 1), bias = im.input(node, 2);
+  bool perGroupParams =
+      cast<RankedTensorType>(scale.getType()).getDimSize(0) == groups &&
+      groups != channels && im.currentOpset < 21;
+  if (perGroupParams) {
+    y = gb.binary<MulOp>(y, gb.perChannel(scale));
+    y = gb.binary<AddOp>(y, gb.perChannel(bias));
+  }
+  // Back to [N, C, ...], the extents read off X.
+  y = im.builder.create<ReshapeDynamicOp>(
+      im.currentLoc, cb->type, y,
+      im.builder.create<ShapeOp>(
+          im.currentLoc,
+          RankedTensorType::get({cb->type.getRank()}, im.builder.getI64Type()),
+          x, im.builder.getI64IntegerAttr(0),
+          im.builder.getI64IntegerAttr(cb->type.getRank()), nullptr),
+      UnitAttr(), nullptr);
+  if (!perGroupParams) {
+    y = cb->binary<MulOp>(y, cb->perChannel(scale));
+    y = cb->binary<AddOp>(y, cb->perChannel(bias));
+  }
+  im.setOutput(node, 0, y);
+  return success();
+}
+
+/// Hardmax (opset 13): 1 at the first maximum along `axis`, 0 elsewhere.
+LogicalResult importHardmax(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  int64_t rank = type->getRank();
+  FailureOr<int64_t> axis = im.normalizeAxis(im.intAttribute(node, "axis", -1),
+                                             rank, "attribute 'axis'");
+  if (failed(axis))
+    return failure();
+  SmallVector<int64_t> kept(type->getShape());
+  kept[*axis] = 1;
+  OpBuilder &b = im.builder;
+  Value first = b.create<ArgMaxOp>(
+      im.currentLoc, RankedTensorType::get(kept, b.getI64Type()), x,
+      b.getI64IntegerAttr(*axis), b.getBoolAttr(true), nullptr, nullptr,
+      nullptr);
+  Value positions = buildPositions(b, im.currentLoc, x, *axis, rank, *axis);
+  Value hit = b.create<EqualOp>(
+      im.currentLoc, RankedTensorType::get(type->getShape(), b.getI1Type()),
+      positions, first, nullptr);
+  im.setOutput(node, 0, b.create<CastOp>(im.currentLoc, *type, hit, nullptr));
+  return success();
+}
+} // namespace
+
+void mlir::attn::onnx_import::addNormalizationHandlers(HandlerTable &table) {
+  table.add("", "BatchNormalization", 15, importBatchNorm);
+  table.add("", "InstanceNormalization", 6, importInstanceNorm);
+  table.add("", "GroupNormalization", 18, importGroupNorm);
+  table.add("", "Hardmax", 13, importHardmax);
+}
