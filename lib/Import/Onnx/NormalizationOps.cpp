@@ -3,8 +3,8 @@
 //
 // Handlers of the normalizations over channels of [N, C, ...] tensors
 // (BatchNormalization at inference, InstanceNormalization,
-// GroupNormalization) and Hardmax, written with attn's reductions and
-// element-wise ops.
+// GroupNormalization), the global pools, DepthToSpace / SpaceToDepth and
+// Hardmax, written with attn's reductions, layout and element-wise ops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -221,6 +221,91 @@ LogicalResult importHardmax(Importer &im, const onnx::NodeProto &node) {
   im.setOutput(node, 0, b.create<CastOp>(im.currentLoc, *type, hit, nullptr));
   return success();
 }
+
+/// GlobalAveragePool and GlobalMaxPool: the mean or maximum over the
+/// spatial axes, kept as extents of 1.
+LogicalResult importGlobalPool(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  FailureOr<ChannelBuilder> cb = channelInput(im, node);
+  if (failed(cb))
+    return failure();
+  im.setOutput(
+      node, 0,
+      im.builder.create<ReduceOp>(
+          im.currentLoc, *type, im.input(node, 0),
+          im.builder.getStringAttr(node.op_type() == "GlobalMaxPool" ? "max"
+                                                                     : "mean"),
+          im.builder.getDenseI64ArrayAttr(spatialAxes(cb->type.getRank(), 2)),
+          im.builder.getBoolAttr(true), nullptr));
+  return success();
+}
+
+/// DepthToSpace (DCR and CRD) and SpaceToDepth on [N, C, H, W]: a reshape to
+/// six axes, a transpose, a reshape back.
+LogicalResult importDepthSpace(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  auto xt = cast<RankedTensorType>(x.getType());
+  int64_t b = im.intAttribute(node, "blocksize", 0);
+  bool toSpace = node.op_type() == "DepthToSpace";
+  if (xt.getRank() != 4 ||
+      llvm::any_of(xt.getShape().drop_front(), ShapedType::isDynamic)) {
+    im.nodeError() << "input must be [N, C, H, W] with static C, H and W, got "
+                   << xt;
+    return failure();
+  }
+  int64_t c = xt.getDimSize(1), h = xt.getDimSize(2), w = xt.getDimSize(3);
+  if (b < 1 || (toSpace ? c % (b * b) : (h % b || w % b))) {
+    im.nodeError() << "attribute 'blocksize' = " << b << " does not divide "
+                   << (toSpace ? "the channels of "
+                               : "the height and width of ")
+                   << xt;
+    return failure();
+  }
+  std::string mode = im.stringAttribute(node, "mode", "DCR");
+  if (toSpace && mode != "DCR" && mode != "CRD") {
+    im.nodeError() << "attribute 'mode' = '" << mode
+                   << "' is not supported (supported: DCR, CRD)";
+    return failure();
+  }
+  int64_t n = xt.getDimSize(0);
+  SmallVector<int64_t> split, perm;
+  if (!toSpace) {
+    split = {n, c, h / b, b, w / b, b};
+    perm = {0, 3, 5, 1, 2, 4};
+  } else if (mode == "DCR") {
+    split = {n, b, b, c / (b * b), h, w};
+    perm = {0, 3, 4, 1, 5, 2};
+  } else {
+    split = {n, c / (b * b), b, b, h, w};
+    perm = {0, 1, 4, 2, 5, 3};
+  }
+  SmallVector<int64_t> spec(split);
+  spec[0] = 0;
+  Type element = xt.getElementType();
+  OpBuilder &bld = im.builder;
+  Value six = bld.create<ReshapeOp>(im.currentLoc,
+                                    RankedTensorType::get(split, element), x,
+                                    bld.getDenseI64ArrayAttr(spec), nullptr);
+  SmallVector<int64_t> moved;
+  for (int64_t p : perm)
+    moved.push_back(split[p]);
+  Value t = bld.create<TransposeOp>(im.currentLoc,
+                                    RankedTensorType::get(moved, element), six,
+                                    bld.getDenseI64ArrayAttr(perm), nullptr);
+  SmallVector<int64_t> out(type->getShape());
+  SmallVector<int64_t> outSpec(out);
+  outSpec[0] = 0;
+  im.setOutput(node, 0,
+               bld.create<ReshapeOp>(im.currentLoc, *type, t,
+                                     bld.getDenseI64ArrayAttr(outSpec),
+                                     nullptr));
+  return success();
+}
 } // namespace
 
 void mlir::attn::onnx_import::addNormalizationHandlers(HandlerTable &table) {
@@ -228,4 +313,8 @@ void mlir::attn::onnx_import::addNormalizationHandlers(HandlerTable &table) {
   table.add("", "InstanceNormalization", 6, importInstanceNorm);
   table.add("", "GroupNormalization", 18, importGroupNorm);
   table.add("", "Hardmax", 13, importHardmax);
+  table.add("", "GlobalAveragePool", 1, importGlobalPool);
+  table.add("", "GlobalMaxPool", 1, importGlobalPool);
+  table.add("", "DepthToSpace", 11, importDepthSpace);
+  table.add("", "SpaceToDepth", 1, importDepthSpace);
 }
