@@ -60,6 +60,18 @@ struct AttentionBuilder {
     return transpose(r, {0, 2, 1, 3});
   }
 
+  /// A rotary or attention input in heads: [B, S, N·H] split into
+  /// [B, N, S, H], a rank-4 one as it is; fails for other ranks.
+  FailureOr<Value> inHeads(Value x, int64_t heads, StringRef what) {
+    int64_t rank = shapeOf(x).size();
+    if (rank == 3)
+      return splitHeads(x, heads, what);
+    if (rank == 4)
+      return x;
+    im.nodeError() << what << " must be of rank 3 or 4, got " << x.getType();
+    return failure();
+  }
+
   /// [B, N, S, H] → [B, S, N·H].
   Value mergeHeads(Value y) {
     Value t = transpose(y, {0, 2, 1, 3});

@@ -159,18 +159,12 @@ LogicalResult importRotaryEmbedding(Importer &im, const onnx::NodeProto &node) {
   if (failed(type))
     return failure();
   AttentionBuilder ab{im};
-  Value x = im.input(node, 0);
   int64_t rank = type->getRank();
-  if (rank == 3) {
-    FailureOr<Value> x4 =
-        ab.splitHeads(x, im.intAttribute(node, "num_heads", 0), "X");
-    if (failed(x4))
-      return failure();
-    x = *x4;
-  } else if (rank != 4) {
-    im.nodeError() << "X must be of rank 3 or 4, got " << x.getType();
+  FailureOr<Value> x4 =
+      ab.inHeads(im.input(node, 0), im.intAttribute(node, "num_heads", 0), "X");
+  if (failed(x4))
     return failure();
-  }
+  Value x = *x4;
   Value y = im.builder.create<RotaryOp>(
       im.currentLoc, x.getType(), x, im.input(node, 1), im.input(node, 2),
       im.input(node, 3),

@@ -558,18 +558,12 @@ LogicalResult importMicrosoftRotary(Importer &im, const onnx::NodeProto &node) {
     return failure();
   }
   AttentionBuilder ab{im};
-  Value x = im.input(node, 0);
   int64_t rank = type->getRank();
-  if (rank == 3) {
-    FailureOr<Value> x4 =
-        ab.splitHeads(x, im.intAttribute(node, "num_heads", 0), "input");
-    if (failed(x4))
-      return failure();
-    x = *x4;
-  } else if (rank != 4) {
-    im.nodeError() << "input must be of rank 3 or 4, got " << x.getType();
+  FailureOr<Value> x4 = ab.inHeads(
+      im.input(node, 0), im.intAttribute(node, "num_heads", 0), "input");
+  if (failed(x4))
     return failure();
-  }
+  Value x = *x4;
   Value positions = im.input(node, 1), cos = im.input(node, 2),
         sin = im.input(node, 3);
   if (ab.shapeOf(positions).size() == 1) {

@@ -47,6 +47,11 @@ struct ChannelBuilder {
         im.currentLoc, RankedTensorType::get(shape, pt.getElementType()), p,
         im.builder.getDenseI64ArrayAttr(spec), nullptr);
   }
+  /// y · scale + bias, both per channel.
+  Value affine(Value y, Value scale, Value bias) {
+    Value scaled = binary<MulOp>(y, perChannel(scale));
+    return binary<AddOp>(scaled, perChannel(bias));
+  }
   Value mean(Value x, ArrayRef<int64_t> axes) {
     auto xt = cast<RankedTensorType>(x.getType());
     SmallVector<int64_t> shape(xt.getShape());
@@ -115,9 +120,7 @@ LogicalResult importBatchNorm(Importer &im, const onnx::NodeProto &node) {
                         cb->scalar(im.floatAttribute(node, "epsilon", 1e-5f))),
       nullptr);
   Value y = cb->binary<DivOp>(centered, denom);
-  y = cb->binary<MulOp>(y, cb->perChannel(im.input(node, 1)));
-  y = cb->binary<AddOp>(y, cb->perChannel(im.input(node, 2)));
-  im.setOutput(node, 0, y);
+  im.setOutput(node, 0, cb->affine(y, im.input(node, 1), im.input(node, 2)));
   return success();
 }
 
@@ -133,9 +136,7 @@ LogicalResult importInstanceNorm(Importer &im, const onnx::NodeProto &node) {
   Value y =
       cb->standardize(im.input(node, 0), spatialAxes(cb->type.getRank(), 2),
                       im.floatAttribute(node, "epsilon", 1e-5f));
-  y = cb->binary<MulOp>(y, cb->perChannel(im.input(node, 1)));
-  y = cb->binary<AddOp>(y, cb->perChannel(im.input(node, 2)));
-  im.setOutput(node, 0, y);
+  im.setOutput(node, 0, cb->affine(y, im.input(node, 1), im.input(node, 2)));
   return success();
 }
 
@@ -175,10 +176,8 @@ LogicalResult importGroupNorm(Importer &im, const onnx::NodeProto &node) {
   bool perGroupParams =
       cast<RankedTensorType>(scale.getType()).getDimSize(0) == groups &&
       groups != channels && im.currentOpset < 21;
-  if (perGroupParams) {
-    y = gb.binary<MulOp>(y, gb.perChannel(scale));
-    y = gb.binary<AddOp>(y, gb.perChannel(bias));
-  }
+  if (perGroupParams)
+    y = gb.affine(y, scale, bias);
   // Back to [N, C, ...], the extents read off X.
   y = im.builder.create<ReshapeDynamicOp>(
       im.currentLoc, cb->type, y,
@@ -188,10 +187,8 @@ LogicalResult importGroupNorm(Importer &im, const onnx::NodeProto &node) {
           x, im.builder.getI64IntegerAttr(0),
           im.builder.getI64IntegerAttr(cb->type.getRank()), nullptr),
       UnitAttr(), nullptr);
-  if (!perGroupParams) {
-    y = cb->binary<MulOp>(y, cb->perChannel(scale));
-    y = cb->binary<AddOp>(y, cb->perChannel(bias));
-  }
+  if (!perGroupParams)
+    y = cb->affine(y, scale, bias);
   im.setOutput(node, 0, y);
   return success();
 }
