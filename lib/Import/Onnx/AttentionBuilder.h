@@ -72,6 +72,20 @@ struct AttentionBuilder {
     return failure();
   }
 
+  /// attn.rotary of x [B, N, S, H] with the node's `interleaved` and
+  /// `rotary_embedding_dim`, its heads merged back when the node's input was
+  /// [B, S, N·H] (rank 3).
+  Value rotary(const onnx::NodeProto &node, Value x, Value cos, Value sin,
+               Value positions, int64_t inputRank) {
+    OpBuilder &b = im.builder;
+    Value y = b.create<RotaryOp>(
+        im.currentLoc, x.getType(), x, cos, sin, positions,
+        im.intAttribute(node, "interleaved", 0) ? b.getUnitAttr() : UnitAttr(),
+        b.getI64IntegerAttr(im.intAttribute(node, "rotary_embedding_dim", 0)),
+        nullptr);
+    return inputRank == 3 ? mergeHeads(y) : y;
+  }
+
   /// [B, N, S, H] → [B, S, N·H].
   Value mergeHeads(Value y) {
     Value t = transpose(y, {0, 2, 1, 3});

@@ -165,15 +165,9 @@ LogicalResult importRotaryEmbedding(Importer &im, const onnx::NodeProto &node) {
   if (failed(x4))
     return failure();
   Value x = *x4;
-  Value y = im.builder.create<RotaryOp>(
-      im.currentLoc, x.getType(), x, im.input(node, 1), im.input(node, 2),
-      im.input(node, 3),
-      im.intAttribute(node, "interleaved", 0) ? im.builder.getUnitAttr()
-                                              : UnitAttr(),
-      im.builder.getI64IntegerAttr(
-          im.intAttribute(node, "rotary_embedding_dim", 0)),
-      nullptr);
-  im.setOutput(node, 0, rank == 3 ? ab.mergeHeads(y) : y);
+  im.setOutput(node, 0,
+               ab.rotary(node, x, im.input(node, 1), im.input(node, 2),
+                         im.input(node, 3), rank));
   return success();
 }
 

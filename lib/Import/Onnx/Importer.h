@@ -260,6 +260,18 @@ public:
     return a;
   }
 
+  /// normalizeAxis on each of `axes`, in place.
+  LogicalResult normalizeAxes(MutableArrayRef<int64_t> axes, int64_t rank,
+                              StringRef what = "axis") {
+    for (int64_t &a : axes) {
+      FailureOr<int64_t> n = normalizeAxis(a, rank, what);
+      if (failed(n))
+        return failure();
+      a = *n;
+    }
+    return success();
+  }
+
   /// An i64 1-D constant.
   Value i64Constant(ArrayRef<int64_t> values) {
     auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},

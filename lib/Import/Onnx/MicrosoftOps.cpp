@@ -581,14 +581,7 @@ LogicalResult importMicrosoftRotary(Importer &im, const onnx::NodeProto &node) {
     sin = rows(sin);
     positions = nullptr;
   }
-  Value y = im.builder.create<RotaryOp>(
-      im.currentLoc, x.getType(), x, cos, sin, positions,
-      im.intAttribute(node, "interleaved", 0) ? im.builder.getUnitAttr()
-                                              : UnitAttr(),
-      im.builder.getI64IntegerAttr(
-          im.intAttribute(node, "rotary_embedding_dim", 0)),
-      nullptr);
-  im.setOutput(node, 0, rank == 3 ? ab.mergeHeads(y) : y);
+  im.setOutput(node, 0, ab.rotary(node, x, cos, sin, positions, rank));
   return success();
 }
 

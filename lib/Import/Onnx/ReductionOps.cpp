@@ -67,12 +67,8 @@ reducedAxes(Importer &im, const onnx::NodeProto &node, int64_t rank) {
     for (int64_t k = 0; k < rank; ++k)
       axes.push_back(k);
   }
-  for (int64_t &a : axes) {
-    FailureOr<int64_t> n = im.normalizeAxis(a, rank, "reduced axis");
-    if (failed(n))
-      return failure();
-    a = *n;
-  }
+  if (failed(im.normalizeAxes(axes, rank, "reduced axis")))
+    return failure();
   llvm::sort(axes);
   axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
   return std::optional<SmallVector<int64_t>>(axes);

@@ -201,12 +201,8 @@ LogicalResult importSqueezeUnsqueeze(Importer &im,
     for (int64_t k = 0; k < rank; ++k)
       if (xt.getDimSize(k) == 1)
         axes.push_back(k);
-  for (int64_t &a : axes) {
-    FailureOr<int64_t> n = im.normalizeAxis(a, rank, "axis");
-    if (failed(n))
-      return failure();
-    a = *n;
-  }
+  if (failed(im.normalizeAxes(axes, rank, "axis")))
+    return failure();
   llvm::sort(axes);
   im.setOutput(node, 0,
                im.builder.create<ExpandDimsOp>(
@@ -388,12 +384,8 @@ LogicalResult importSlice(Importer &im, const onnx::NodeProto &node) {
       axes.push_back(k);
   if (steps.empty())
     steps.assign(count, 1);
-  for (int64_t &a : axes) {
-    FailureOr<int64_t> n = im.normalizeAxis(a, rank, "sliced axis");
-    if (failed(n))
-      return failure();
-    a = *n;
-  }
+  if (failed(im.normalizeAxes(axes, rank, "sliced axis")))
+    return failure();
   for (int64_t step : steps)
     if (step == 0) {
       im.nodeError() << "a step of 0 is not allowed";
