@@ -55,7 +55,9 @@ bool leadsToScores(Value value) {
     if (auto add = dyn_cast<AddOp>(def))
       return leadsToScores(add.getLhs()) || leadsToScores(add.getRhs());
     if (auto select = dyn_cast<SelectOp>(def))
-      return leadsToScores(select.getLhs()) || leadsToScores(select.getRhs());
+      // A LeakyReLU: graph attention's scores, whatever computes its terms.
+      return matchLeakyRelu(select) || leadsToScores(select.getLhs()) ||
+             leadsToScores(select.getRhs());
     return false;
   }
   return false;
@@ -164,6 +166,36 @@ std::optional<std::pair<Value, double>> softCap(MulOp mul) {
 
 } // namespace
 
+std::optional<std::pair<Value, double>>
+mlir::attn::fusion::matchLeakyRelu(SelectOp select) {
+  Value cond = select.getCond();
+  // The comparison with 0 and the branch holding x itself.
+  Value x, scaledBranch;
+  auto isZero = [](Value v) { return getScalarConstant(v) == 0.0; };
+  if (auto less = cond.getDefiningOp<LessOp>(); less && isZero(less.getRhs())) {
+    x = less.getLhs();
+    scaledBranch = select.getLhs();
+    if (select.getRhs() != x)
+      return std::nullopt;
+  } else if (auto greater = cond.getDefiningOp<GreaterOp>();
+             greater && isZero(greater.getRhs())) {
+    x = greater.getLhs();
+    scaledBranch = select.getRhs();
+    if (select.getLhs() != x)
+      return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  auto mul = scaledBranch.getDefiningOp<MulOp>();
+  if (!mul)
+    return std::nullopt;
+  for (auto [k, y] : {std::pair(mul.getRhs(), mul.getLhs()),
+                      std::pair(mul.getLhs(), mul.getRhs())})
+    if (std::optional<double> slope = getScalarConstant(k); slope && y == x)
+      return std::pair(x, *slope);
+  return std::nullopt;
+}
+
 LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
                                              ScoreChain &chain,
                                              Mismatch &mismatch) {
@@ -241,6 +273,10 @@ LogicalResult mlir::attn::fusion::peelScores(Value s, Operation *anchor,
       return mismatch.fail(def, "a mask applied inside the soft cap "
                                 "c · tanh(s / c)");
     if (auto select = dyn_cast<SelectOp>(def)) {
+      if (chain.acceptLeakyRelu && matchLeakyRelu(select)) {
+        chain.core = select;
+        return success();
+      }
       Value cond = select.getCond(), t = select.getLhs(), f = select.getRhs();
       if (isMaskFill(f) && leadsToScores(t)) {
         chain.keepMasks.push_back(cond);

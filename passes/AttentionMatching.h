@@ -55,12 +55,19 @@ struct ScoreChain {
   /// attn.shape ops reading the extents of the scores on the way (w.size(-1)
   /// in early GPT-2): they need no values and are rebuilt from Q and V.
   SmallVector<ShapeOp> shapeReaders;
+  /// Set by the caller: a LeakyReLU of the scores ends the walk as the core
+  /// (graph attention computes no product of queries and keys).
+  bool acceptLeakyRelu = false;
 
   bool hasMasks() const {
     return !additiveMasks.empty() || !keepMasks.empty() || !dropMasks.empty() ||
            !binaryKeepMasks.empty();
   }
 };
+
+/// `x` and the slope α of a LeakyReLU as imported, `where(x < 0, x · α,
+/// x)` (or `where(x > 0, x, x · α)`, either order of the product).
+std::optional<std::pair<Value, double>> matchLeakyRelu(SelectOp select);
 
 /// A masked score as exporters write it: -inf, the lowest float of any
 /// width, or a large negative constant such as -10000.
@@ -126,6 +133,14 @@ LogicalResult fuseAdditiveAttention(SoftmaxOp softmax, Mismatch &mismatch);
 /// Whether the indices of `argmax` select rows with a gather: a hard
 /// attention candidate.
 bool isHardCandidate(ArgMaxOp argmax);
+
+/// Whether the scores of `softmax` are a LeakyReLU (graph attention).
+bool isGraphCandidate(SoftmaxOp softmax);
+
+/// Fuses LeakyReLU(source_i + target_j) scores, masked by an adjacency,
+/// their softmax and its product with values into attn.graph_attention; on
+/// failure says why in `mismatch`.
+LogicalResult fuseGraphAttention(SoftmaxOp softmax, Mismatch &mismatch);
 /// Rewrites argmax over Q·Kᵀ followed by the gather of the selected value
 /// rows into attn.hard_attention; on failure says why in `mismatch`.
 LogicalResult fuseHardAttention(ArgMaxOp argmax, Mismatch &mismatch);

@@ -429,7 +429,16 @@ struct AttnFuseAttentionPass
         continue;
       }
       Mismatch mismatch = matcher.mismatch;
-      if (isAdditiveCandidate(softmax)) {
+      if (isGraphCandidate(softmax)) {
+        mismatch = {};
+        if (succeeded(fuseGraphAttention(softmax, mismatch))) {
+          if (report)
+            softmax.emitRemark("fusion: attention softmax ")
+                << describeNode(softmax) << " fused into "
+                << "attn.graph_attention";
+          continue;
+        }
+      } else if (isAdditiveCandidate(softmax)) {
         mismatch = {};
         if (succeeded(fuseAdditiveAttention(softmax, mismatch))) {
           if (report)

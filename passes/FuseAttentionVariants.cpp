@@ -22,6 +22,9 @@
 
 #include "mlir/IR/Matchers.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::fusion;
@@ -577,5 +580,157 @@ LogicalResult mlir::attn::fusion::fuseHardAttention(ArgMaxOp argmax,
   indices.replaceUsesWithIf(fused.getIndices(), [&](OpOperand &use) {
     return !llvm::is_contained(g.indexUsers, use.getOwner());
   });
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Graph attention
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The LeakyReLU ending the score chain of `softmax`, if any.
+std::optional<ScoreChain> peelGraphScores(SoftmaxOp softmax, Mismatch &mm) {
+  ScoreChain chain;
+  chain.acceptLeakyRelu = true;
+  if (failed(peelScores(softmax.getInput(), softmax, chain, mm)))
+    return std::nullopt;
+  auto select = dyn_cast_or_null<SelectOp>(chain.core);
+  if (!select || !matchLeakyRelu(select))
+    return std::nullopt;
+  return chain;
+}
+
+/// `x · c` for a scalar constant c (x itself when c is 1).
+Value scaled(OpBuilder &b, Location loc, Value x, double c) {
+  if (c == 1.0)
+    return x;
+  Type element = getElementTypeOrSelf(x.getType());
+  auto scalar = RankedTensorType::get({}, element);
+  Value k = b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(scalar, FloatAttr::get(element, c)));
+  return b.create<MulOp>(loc, x.getType(), x, k, nullptr);
+}
+
+} // namespace
+
+bool mlir::attn::fusion::isGraphCandidate(SoftmaxOp softmax) {
+  Mismatch ignored;
+  return peelGraphScores(softmax, ignored).has_value();
+}
+
+LogicalResult mlir::attn::fusion::fuseGraphAttention(SoftmaxOp softmax,
+                                                     Mismatch &mm) {
+  auto scoresType = softmax.getType();
+  int64_t r = scoresType.getRank();
+  if (r < 2 || softmax.getNormalizedAxis() != r - 1)
+    return mm.fail(softmax, "the softmax is not over the key axis (the last "
+                            "of two or more)");
+  std::optional<ScoreChain> chain = peelGraphScores(softmax, mm);
+  if (!chain)
+    return failure();
+  auto leakyOp = cast<SelectOp>(chain->core);
+  auto [x, slope] = *matchLeakyRelu(leakyOp);
+  if (slope < 0.0)
+    return mm.fail(leakyOp, "a LeakyReLU of negative slope (not monotonic: "
+                            "its row maximum is not that of its argument)");
+  if (chain->softcap)
+    return mm.fail(softmax, "graph attention with soft-capped scores");
+  // c · LeakyReLU(x) = LeakyReLU(c · x) for c > 0: the scale moves onto
+  // the two terms.
+  if (chain->scale <= 0.0)
+    return mm.fail(softmax, "the LeakyReLU scores are scaled by a factor "
+                            "that is not positive");
+  if (!chain->additiveMasks.empty() || !chain->binaryKeepMasks.empty())
+    return mm.fail(softmax, "an additive or 0/1 mask on the LeakyReLU "
+                            "scores (graph attention takes a boolean "
+                            "adjacency, a 'where' on the scores)");
+  if (chain->keepMasks.empty() && chain->dropMasks.empty())
+    return mm.fail(softmax, "LeakyReLU scores without an adjacency mask (a "
+                            "'where' keeping the neighbours)");
+  if (!chain->shapeReaders.empty())
+    return mm.fail(chain->shapeReaders.front(),
+                   "the extents of the scores are read on the way");
+
+  // LeakyReLU(source_i + target_j): one addend of extent 1 on the key axis,
+  // one of extent 1 on the query axis.
+  auto add = x.getDefiningOp<AddOp>();
+  if (!add)
+    return mm.fail(leakyOp, "the LeakyReLU's argument is not a sum of a "
+                            "per-query and a per-key term");
+  Value source, target;
+  for (Value term : {add.getLhs(), add.getRhs()}) {
+    auto t = tensorType(term);
+    if (t.getRank() != r)
+      continue;
+    if (t.getDimSize(r - 1) == 1 && t.getDimSize(r - 2) != 1 && !source)
+      source = term;
+    else if (t.getDimSize(r - 2) == 1 && t.getDimSize(r - 1) != 1 && !target)
+      target = term;
+  }
+  if (!source || !target)
+    return mm.fail(add, "the LeakyReLU's argument is not a sum of a "
+                        "per-query term [..., N, 1] and a per-key term "
+                        "[..., 1, M]");
+
+  // p · V, the weights' only use.
+  Value p = softmax.getResult();
+  if (!p.hasOneUse())
+    return mm.fail(softmax, "the attention weights have other users than "
+                            "one product with the values");
+  auto pv = dyn_cast<MatMulOp>(*p.getUsers().begin());
+  if (!pv || pv.getLhs() != p)
+    return mm.fail(softmax, "the attention weights are not multiplied by "
+                            "values (p · V)");
+  Value values = pv.getRhs();
+  if (tensorType(values).getRank() != r)
+    return mm.fail(pv, "the values are not of the scores' rank " +
+                           std::to_string(r) +
+                           " (their batch would "
+                           "broadcast)");
+  Type element = scoresType.getElementType();
+  for (Value v : {source, target, values, Value(pv.getResult())})
+    if (getElementTypeOrSelf(v.getType()) != element)
+      return mm.fail(pv, "the scores' terms, values and output do not share "
+                         "one element type");
+
+  OpBuilder b(pv);
+  Location loc = pv.getLoc();
+  Value src =
+      scaled(b, loc, unitAxis(b, loc, source, r - 1, true), chain->scale);
+  Value dst =
+      scaled(b, loc, unitAxis(b, loc, target, r - 2, true), chain->scale);
+  if (!sameBatch({src, dst, values}, r - 2) ||
+      !sameBatch({src, Value(pv.getResult())}, r - 1))
+    return mm.fail(add, "the terms' batch broadcasts against the values'");
+  Value adjacency = combineMasks(b, loc, *chain, element);
+  auto adjType = tensorType(adjacency);
+  FailureOr<SmallVector<int64_t>> common =
+      broadcastShapes(adjType.getShape(), scoresType.getShape());
+  if (!adjType.getElementType().isInteger(1) || adjType.getRank() > r ||
+      failed(common) || *common != scoresType.getShape())
+    return mm.fail(softmax, "the adjacency mask does not broadcast to the "
+                            "scores");
+  // A float32 constant's slope as its shortest decimal (0.2, not
+  // 0.20000000298...): the same float32 in the kernel.
+  if (tensorType(x).getElementType().getIntOrFloatBitWidth() <= 32) {
+    float single = static_cast<float>(slope);
+    for (int digits = 1; digits <= 9; ++digits) {
+      char text[32];
+      std::snprintf(text, sizeof(text), "%.*g", digits,
+                    static_cast<double>(single));
+      double shortest = std::strtod(text, nullptr);
+      if (static_cast<float>(shortest) == single) {
+        slope = shortest;
+        break;
+      }
+    }
+  }
+  auto fused = b.create<GraphAttentionOp>(
+      loc, pv.getType(), ValueRange{src, dst, values, adjacency},
+      ArrayRef<NamedAttribute>{
+          b.getNamedAttr("negative_slope", b.getF64FloatAttr(slope))});
+  pv.getResult().replaceAllUsesWith(fused.getResult());
+  pv.erase();
   return success();
 }

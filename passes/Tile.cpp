@@ -317,6 +317,17 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
   return ScheduleAttr::get(ctx, lanes, {}, parallel, false, 0);
 }
 
+/// Graph attention on CPUs: blocks of 16 query nodes × 4 vectors of key
+/// nodes, so a block without an edge (graphs batched block-diagonally,
+/// nodes ordered by locality) is skipped after one test; one task per
+/// query block.
+ScheduleAttr scheduleGraphAttention(GraphAttentionOp op,
+                                    const TargetInfo &target) {
+  int64_t lanes = target.lanes(computeBytes(op.getType()));
+  return ScheduleAttr::get(op.getContext(), KernelForm::block_sparse, lanes,
+                           {16, 4 * lanes}, /*parallel=*/true, false, 0);
+}
+
 struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
   using AttnTileBase::AttnTileBase;
 
@@ -353,6 +364,10 @@ struct AttnTilePass : public mlir::attn::impl::AttnTileBase<AttnTilePass> {
           llvm::TypeSwitch<Operation *, ScheduleAttr>(op)
               .Case(
                   [&](SdpaOp sdpa) { return scheduleSdpa(sdpa, *info, bf16); })
+              .Case([&](GraphAttentionOp g) {
+                return info->isGpu ? scheduleGeneric(g, *info, false)
+                                   : scheduleGraphAttention(g, *info);
+              })
               .Case<MatMulOp, LinearOp, MatMulIntegerOp>([&](Operation *mm) {
                 return info->isGpu
                            ? scheduleGeneric(mm, *info)

@@ -157,3 +157,17 @@ func.func @constant_weights(%x: tensor<32x64xf32>, %y: tensor<32x8xf32>) -> (ten
   %1 = attn.linear %y, %s : (tensor<32x8xf32>, tensor<8x5xf32>) -> tensor<32x5xf32>
   return %0, %1 : tensor<32x40xf32>, tensor<32x5xf32>
 }
+
+// Graph attention: blocks of 16 query nodes × 4 vectors of key nodes,
+// skipped where the adjacency has no edge, on CPUs; the dense generic form
+// on GPUs.
+// AVX512-LABEL: func.func @graph_attention
+// AVX512: attn.graph_attention {{.*}}schedule = #attn.schedule<kind = block_sparse, vector_width = 16, tiles = [16, 64], parallel = true>
+// ARM-LABEL: func.func @graph_attention
+// ARM: attn.graph_attention {{.*}}schedule = #attn.schedule<kind = block_sparse, vector_width = 4, tiles = [16, 16], parallel = true>
+// CUDA-LABEL: func.func @graph_attention
+// CUDA: attn.graph_attention {{.*}}schedule = #attn.schedule<gpu_threads = {{[0-9]+}}>
+func.func @graph_attention(%s: tensor<2x300xf32>, %t: tensor<2x300xf32>, %v: tensor<2x300x8xf32>, %a: tensor<300x300xi1>) -> tensor<2x300x8xf32> {
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64} : (tensor<2x300xf32>, tensor<2x300xf32>, tensor<2x300x8xf32>, tensor<300x300xi1>) -> tensor<2x300x8xf32>
+  return %0 : tensor<2x300x8xf32>
+}

@@ -113,6 +113,9 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   case KernelForm::panels:
     expected = 3;
     break;
+  case KernelForm::block_sparse:
+    expected = 2;
+    break;
   }
   if (tiles.size() != expected)
     return emitError() << "expects " << expected << " tile sizes with kind "
@@ -124,7 +127,8 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "expects the register tiles of kind blocked "
                           "within their blocks (QK rows and PV rows at most "
                           "the query block, QK keys at most the KV block)";
-  if ((kind == KernelForm::blocked || kind == KernelForm::panels) &&
+  if ((kind == KernelForm::blocked || kind == KernelForm::panels ||
+       kind == KernelForm::block_sparse) &&
       (gpuThreads || inlined))
     return emitError() << "expects kind " << stringifyKernelForm(kind)
                        << " only in CPU schedules of ops that are not "
@@ -180,6 +184,18 @@ LogicalResult verifyScheduleOf(Operation *op) {
       return op->emitOpError("expects a static matrix as its right operand "
                              "and float32, float16 or bfloat16 results for "
                              "kind panels");
+    return success();
+  }
+  if (isa<GraphAttentionOp>(op)) {
+    if (kind != KernelForm::generic && kind != KernelForm::block_sparse)
+      return op->emitOpError("expects kind generic or block_sparse, got ")
+             << stringifyKernelForm(kind);
+    if (kind == KernelForm::block_sparse &&
+        schedule.getTiles()[1] % schedule.getVectorWidth() != 0)
+      return op->emitOpError("expects a key block of whole vectors (a "
+                             "multiple of vector_width ")
+             << schedule.getVectorWidth() << "), got "
+             << schedule.getTiles()[1];
     return success();
   }
   if (kind != KernelForm::generic)

@@ -1023,6 +1023,54 @@ LogicalResult HardAttentionOp::verify() {
   return success();
 }
 
+LogicalResult GraphAttentionOp::verify() {
+  auto src = getSource().getType(), dst = getTarget().getType();
+  auto v = getValues().getType(), out = getOutput().getType();
+  int64_t rank = src.getRank();
+  if (rank < 1 || dst.getRank() != rank || v.getRank() != rank + 1 ||
+      out.getRank() != rank + 1)
+    return emitOpError("expects source [..., N], target [..., M], values "
+                       "[..., M, Dv] and output [..., N, Dv], got ")
+           << shapeString(src) << ", " << shapeString(dst) << ", "
+           << shapeString(v) << " and " << shapeString(out);
+  Type element = src.getElementType();
+  if (dst.getElementType() != element || v.getElementType() != element ||
+      out.getElementType() != element)
+    return emitOpError(
+        "expects source, target, values and output of one element type");
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    if (!compatible(src.getDimSize(d), dst.getDimSize(d)) ||
+        !compatible(dst.getDimSize(d), v.getDimSize(d)) ||
+        !compatible(src.getDimSize(d), out.getDimSize(d)))
+      return emitOpError("expects one batch shape, got source ")
+             << shapeString(src) << ", target " << shapeString(dst)
+             << ", values " << shapeString(v) << ", output "
+             << shapeString(out);
+  if (!compatible(dst.getDimSize(rank - 1), v.getDimSize(rank - 1)))
+    return emitOpError("expects a value row per key node, got target ")
+           << shapeString(dst) << " and values " << shapeString(v);
+  if (!compatible(src.getDimSize(rank - 1), out.getDimSize(rank - 1)) ||
+      !compatible(v.getDimSize(rank), out.getDimSize(rank)))
+    return emitOpError("expects output [..., N, Dv] = ")
+           << shapeString(src) << " × " << v.getDimSize(rank) << ", got "
+           << shapeString(out);
+  auto adj = getAdjacency().getType();
+  if (!adj.getElementType().isInteger(1))
+    return emitOpError("expects an i1 adjacency, got ") << adj.getElementType();
+  SmallVector<int64_t> scores(src.getShape());
+  scores.push_back(dst.getDimSize(rank - 1));
+  FailureOr<SmallVector<int64_t>> b = broadcastShapes(adj.getShape(), scores);
+  if (adj.getRank() > rank + 1 || failed(b) ||
+      !llvm::equal(*b, scores, compatible))
+    return emitOpError("expects an adjacency broadcastable to the scores ")
+           << shapeString(scores) << ", got " << shapeString(adj);
+  if (getNegativeSlope().convertToDouble() < 0.0 ||
+      !std::isfinite(getNegativeSlope().convertToDouble()))
+    return emitOpError("expects a finite, non-negative negative_slope, got ")
+           << getNegativeSlope().convertToDouble();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "attnc/Dialect/Attn/IR/AttnOps.cpp.inc"
 

@@ -335,3 +335,213 @@ LogicalResult PipelineBuilder::defineHardAttention(HardAttentionOp op,
   tensors[op.getIndices()] = indices;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Graph attention
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineGraphAttention(GraphAttentionOp op,
+                                                    const std::string &name,
+                                                    OpFuncs &funcs) {
+  const Tensor &src = get(op.getSource()), &dst = get(op.getTarget()),
+               &v = get(op.getValues()), &adj = get(op.getAdjacency());
+  auto outType = op.getOutput().getType();
+  auto adjType = op.getAdjacency().getType();
+  Halide::Type ht = *toHalideType(outType.getElementType());
+  Halide::Type acc = computeType(ht);
+  int nb = outType.getRank() - 2;
+  Expr n = src.shape[nb], m = dst.shape[nb], dv = v.shape[nb + 1];
+  std::string at = "graph attention at " + name;
+  for (int d = 0; d < nb; ++d)
+    require(src.shape[d] == dst.shape[d] && dst.shape[d] == v.shape[d],
+            at + ": the source, target and values differ in extent on axis " +
+                std::to_string(d));
+  require(v.shape[nb] == m, at + ": there is not a value row per key node");
+  SmallVector<int64_t> scoresShape(outType.getShape());
+  scoresShape.back() = op.getTarget().getType().getDimSize(nb);
+  auto scoresType =
+      RankedTensorType::get(scoresShape, adjType.getElementType());
+  for (int a = 0; a < adjType.getRank(); ++a) {
+    int k = outType.getRank() - adjType.getRank() + a;
+    Expr full = k < nb ? src.shape[k] : k == nb ? n : m;
+    if (adjType.isDynamicDim(a))
+      require(adj.shape[a] == full || adj.shape[a] == 1,
+              at + ": the adjacency's extent on axis " + std::to_string(a) +
+                  " does not broadcast to the scores");
+  }
+
+  // Reads, clamped into range (block tails reach past the extents).
+  auto with = [](std::vector<Expr> ix, std::initializer_list<Expr> tail) {
+    ix.insert(ix.end(), tail);
+    return ix;
+  };
+  Expr zero = typedZero(acc), low = Halide::cast(acc, lowest());
+  auto source = [&](const std::vector<Expr> &b, Expr i) {
+    return Halide::cast(acc,
+                        widen(src.call(with(b, {Halide::clamp(i, 0, n - 1)}))));
+  };
+  auto target = [&](const std::vector<Expr> &b, Expr j) {
+    return Halide::cast(acc,
+                        widen(dst.call(with(b, {Halide::clamp(j, 0, m - 1)}))));
+  };
+  auto value = [&](const std::vector<Expr> &b, Expr j, Expr d) {
+    return Halide::cast(acc,
+                        widen(v.call(with(b, {Halide::clamp(j, 0, m - 1),
+                                              Halide::clamp(d, 0, dv - 1)}))));
+  };
+  auto edge = [&](const std::vector<Expr> &b, Expr i, Expr j) {
+    Expr e = broadcastRead(
+        adj, adjType, scoresType,
+        with(b, {Halide::clamp(i, 0, n - 1), Halide::clamp(j, 0, m - 1)}));
+    return i < n && j < m && e;
+  };
+  Expr slope = Halide::cast(acc, Expr(op.getNegativeSlope().convertToDouble()));
+  auto leaky = [&](Expr x) { return Halide::select(x < zero, x * slope, x); };
+
+  std::vector<Var> batch = makeVars(nb, name + "_b");
+  std::vector<Expr> b = onnxIndex(batch);
+  auto args = [&](std::initializer_list<Var> inner) {
+    std::vector<Var> all(inner);
+    all.insert(all.end(), batch.begin(), batch.end());
+    return all;
+  };
+  auto call = [&](std::initializer_list<Expr> inner,
+                  const std::vector<Expr> &batchIdx) {
+    std::vector<Expr> all(inner);
+    all.insert(all.end(), batchIdx.rbegin(), batchIdx.rend());
+    return all;
+  };
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.shape = std::vector<Expr>(src.shape.begin(), src.shape.end());
+  t.shape.push_back(dv);
+  funcs.main = t.func;
+  funcs.hasUpdate = true;
+  tensors[op.getOutput()] = t;
+  Var d(name + "_d"), i(name + "_i");
+
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op->getAttr("schedule"));
+  if (!schedule || schedule.getKind() != KernelForm::block_sparse) {
+    // The dense reference: every score, the neighbours' maximum of the
+    // target term, the exponentials, their sum and the weighted values.
+    Var j(name + "_j");
+    RDom rj(0, m, name + "_rj");
+    Func rowMax(name + "_max"), exps(name + "_exp"), rowSum(name + "_sum"),
+        weighted(name + "_acc");
+    rowMax(args({i})) =
+        Halide::maximum(Halide::select(edge(b, i, rj.x), target(b, rj.x), low));
+    exps(args({j, i})) =
+        Halide::select(edge(b, i, j),
+                       Halide::exp(leaky(source(b, i) + target(b, j)) -
+                                   leaky(source(b, i) + rowMax(args({i})))),
+                       zero);
+    rowSum(args({i})) = Halide::sum(exps(call({rj.x, i}, b)));
+    weighted(args({d, i})) =
+        Halide::sum(exps(call({rj.x, i}, b)) * value(b, rj.x, d));
+    Expr total = rowSum(args({i}));
+    t.func(args({d, i})) = narrow(
+        Halide::select(total > zero, weighted(args({d, i})) / total, zero), ht);
+    funcs.helpers = {rowMax, exps, rowSum, weighted};
+    return success();
+  }
+
+  // Query blocks × key blocks. A block's occupancy is one byte; every stage
+  // that reads a key block is an update predicated on it, so an empty block
+  // costs a test.
+  GraphAttentionFuncs g;
+  g.queryBlock = static_cast<int>(schedule.getTiles()[0]);
+  g.keyBlock = static_cast<int>(schedule.getTiles()[1]);
+  int tq = g.queryBlock, tk = g.keyBlock;
+  int lanes = static_cast<int>(schedule.getVectorWidth());
+  Expr keyBlocks = (m + tk - 1) / tk;
+  g.d = d;
+  g.i = i;
+  g.ii = Var(name + "_ii");
+  g.qb = Var(name + "_qb");
+  g.kb = Var(name + "_kb");
+  g.x = Var(name + "_x");
+  g.lane = Var(name + "_lane");
+  g.jj = Var(name + "_jj");
+  Var ii = g.ii, qb = g.qb, kb = g.kb, x = g.x, lane = g.lane, jj = g.jj;
+  // The adjacency's batch index of a scores' batch index: 0 on the axes
+  // it broadcasts over, so one occupancy serves every head.
+  std::vector<Expr> adjBatch = b;
+  for (int k = 0; k < nb; ++k) {
+    int a = k - (outType.getRank() - adjType.getRank());
+    if (a < 0 || adjType.getDimSize(a) == 1)
+      adjBatch[k] = 0;
+    else if (adjType.isDynamicDim(a))
+      adjBatch[k] = Halide::min(b[k], adj.shape[a] - 1);
+  }
+  Expr one8 = Halide::cast<uint8_t>(1), zero8 = Halide::cast<uint8_t>(0);
+  g.colAny = Func(name + "_colany");
+  g.occupied = Func(name + "_occupied");
+  g.blockRows = RDom(0, tq, name + "_ry");
+  g.blockKeys = RDom(0, tk, name + "_rx");
+  g.colAny(args({x, qb})) = zero8;
+  g.colAny(args({x, qb})) = Halide::max(
+      g.colAny(args({x, qb})),
+      Halide::select(edge(b, qb * tq + g.blockRows.x, x), one8, zero8));
+  g.occupied(args({kb, qb})) = zero8;
+  g.occupied(args({kb, qb})) =
+      Halide::max(g.occupied(args({kb, qb})),
+                  g.colAny(call({kb * tk + g.blockKeys.x, qb}, b)));
+  auto occupied = [&](Expr block) {
+    return g.occupied(call({block, qb}, adjBatch)) != zero8;
+  };
+
+  // The neighbours' maximum of the target term, in lanes per key block.
+  RDom once(0, 1, name + "_once");
+  once.where(occupied(kb));
+  Expr row = qb * tq + ii;
+  Expr blockMax = low;
+  for (int c = 0; c < tk / lanes; ++c) {
+    Expr j = kb * tk + c * lanes + lane + once.x;
+    blockMax = Halide::max(blockMax,
+                           Halide::select(edge(b, row, j), target(b, j), low));
+  }
+  g.tileMax = Func(name + "_tilemax");
+  g.tileMax(args({lane, ii, kb, qb})) = low;
+  g.tileMax(args({lane, ii, kb, qb})) = blockMax;
+  g.keyBlocks = RDom(0, keyBlocks, name + "_rk");
+  g.lanes = RDom(0, lanes, name + "_rl");
+  g.rowMaxLanes = Func(name + "_maxlanes");
+  g.rowMaxLanes(args({lane, ii, qb})) = low;
+  g.rowMaxLanes(args({lane, ii, qb})) =
+      Halide::max(g.rowMaxLanes(args({lane, ii, qb})),
+                  g.tileMax(call({lane, ii, g.keyBlocks.x, qb}, b)));
+  g.rowMax = Func(name + "_max");
+  g.rowMax(args({ii, qb})) = low;
+  g.rowMax(args({ii, qb})) = Halide::max(
+      g.rowMax(args({ii, qb})), g.rowMaxLanes(call({g.lanes.x, ii, qb}, b)));
+
+  // A key block's probabilities (unnormalized), then Σ p · v and Σ p.
+  RDom onceP(0, 1, name + "_onceP");
+  onceP.where(occupied(kb));
+  Expr key = kb * tk + jj + onceP.x;
+  Expr s = source(b, row);
+  g.probs = Func(name + "_p");
+  g.probs(args({jj, ii, kb, qb})) = Halide::undef(acc);
+  g.probs(args({jj, ii, kb, qb})) =
+      Halide::select(edge(b, row, key),
+                     Halide::exp(leaky(s + target(b, key)) -
+                                 leaky(s + g.rowMax(args({ii, qb})))),
+                     zero);
+  g.keys = RDom(0, tk, 0, keyBlocks, name + "_ra");
+  g.keys.where(occupied(g.keys.y));
+  Expr keyJ = g.keys.y * tk + g.keys.x;
+  g.acc = Func(name + "_acc");
+  g.acc(args({d, ii, qb})) = zero;
+  g.acc(args({d, ii, qb})) +=
+      g.probs(call({g.keys.x, ii, g.keys.y, qb}, b)) *
+      Halide::select(d == dv, Halide::cast(acc, 1), value(b, keyJ, d));
+  Expr total = g.acc(call({dv, i % tq, i / tq}, b));
+  t.func(args({d, i})) =
+      narrow(Halide::select(total > zero,
+                            g.acc(call({d, i % tq, i / tq}, b)) / total, zero),
+             ht);
+  g.out = t.func;
+  funcs.form = g;
+  return success();
+}

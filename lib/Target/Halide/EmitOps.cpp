@@ -114,6 +114,9 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](HardAttentionOp h) {
         return defineHardAttention(h, name, funcs);
       })
+      .Case([&](GraphAttentionOp g) {
+        return defineGraphAttention(g, name, funcs);
+      })
       .Case([&](Conv2dOp c) { return defineConv2d(c, name, funcs); })
       .Case([&](EinsumOp e) { return defineEinsum(e, name, funcs); })
       .Default([&](Operation *other) {

@@ -133,6 +133,17 @@ struct SdpaFuncs {
   bool hasKT = false;
 };
 
+/// Funcs of attn.graph_attention in query blocks × key blocks (the
+/// block_sparse form, EmitAttention.cpp), kept for its schedule.
+struct GraphAttentionFuncs {
+  /// out(d, i, batch...); acc(d, ii, qb, batch...) holds Σ p · v in
+  /// columns d < Dv and Σ p in column Dv.
+  Halide::Func out, acc, colAny, occupied, tileMax, rowMaxLanes, rowMax, probs;
+  Halide::Var d, i, ii, qb, kb, x, lane, jj;
+  Halide::RDom blockRows, blockKeys, keyBlocks, lanes, keys;
+  int queryBlock = 16, keyBlock = 64;
+};
+
 /// Funcs of attn.sdpa computed in register-blocked tiles (the CPU form):
 /// per task (batch, head, query block), for each KV block, the scores
 /// Q·Kᵀ in QK tiles, their block maximum, the probabilities 2^(s - max),
@@ -225,7 +236,7 @@ struct OpFuncs {
   /// The op's form where its schedule needs more than `main`: one record
   /// per form (none for ops that are one Func).
   std::variant<std::monostate, SdpaFuncs, BlockedSdpaFuncs, SoftmaxFuncs,
-               LinearFuncs, BlockedMatMulFuncs, NormFuncs>
+               LinearFuncs, BlockedMatMulFuncs, NormFuncs, GraphAttentionFuncs>
       form;
   /// Funcs computed into buffers of their own before `main` (statistics of
   /// a normalization, the state of an argmax), scheduled like it.
@@ -407,6 +418,8 @@ private:
                                         OpFuncs &funcs);
   LogicalResult defineHardAttention(HardAttentionOp op, const std::string &name,
                                     OpFuncs &funcs);
+  LogicalResult defineGraphAttention(GraphAttentionOp op,
+                                     const std::string &name, OpFuncs &funcs);
   LogicalResult defineConv2d(Conv2dOp op, const std::string &name,
                              OpFuncs &funcs);
   LogicalResult defineEinsum(EinsumOp op, const std::string &name,

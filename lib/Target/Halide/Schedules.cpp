@@ -560,6 +560,73 @@ void scheduleBlockedMatMul(const BlockedMatMulFuncs &f, ScheduleAttr schedule,
   acc.update().unroll(a[0]).unroll(a[1]);
 }
 
+/// attn.graph_attention in blocks (EmitAttention.cpp): the occupancy of
+/// every block first (a pass over the adjacency, rows of a query block
+/// or-ed as vectors of bytes, then one horizontal test per block); then one
+/// task per query block × batch, whose row maxima, per-block
+/// probabilities and sums live in the task. Byte stages use four times the
+/// lanes of the float ones.
+void scheduleGraphAttention(const GraphAttentionFuncs &f,
+                            ScheduleAttr schedule) {
+  int vw = static_cast<int>(schedule.getVectorWidth());
+  bool parallel = schedule.getParallel();
+  Func out = f.out;
+  std::vector<Var> oa = out.args();
+  std::string n = out.name();
+  Var io(n + "_io"), ii(n + "_oii"), task(n + "_task");
+  out.compute_root().split(f.i, io, ii, f.queryBlock,
+                           TailStrategy::GuardWithIf);
+  std::vector<VarOrRVar> order = {f.d, ii, io};
+  for (size_t k = 2; k < oa.size(); ++k)
+    order.push_back(oa[k]);
+  out.reorder(order);
+  Var outer = io;
+  for (size_t k = 2; k < oa.size(); ++k) {
+    Var fused(n + "_t" + std::to_string(k));
+    out.fuse(outer, oa[k], fused);
+    outer = fused;
+  }
+  if (parallel)
+    out.parallel(outer);
+  if (vw > 1)
+    out.vectorize(f.d, vw, TailStrategy::GuardWithIf);
+
+  Func occupied = f.occupied, colAny = f.colAny;
+  occupied.compute_root();
+  occupied.update()
+      .reorder(f.blockKeys.x, f.kb, f.qb)
+      .atomic()
+      .vectorize(f.blockKeys.x);
+  if (parallel) {
+    occupied.parallel(f.qb);
+    occupied.update().parallel(f.qb);
+  }
+  colAny.compute_at(occupied, f.qb)
+      .vectorize(f.x, 4 * vw, TailStrategy::GuardWithIf);
+  colAny.update()
+      .reorder(f.x, f.blockRows.x)
+      .vectorize(f.x, 4 * vw, TailStrategy::GuardWithIf);
+
+  Func tileMax = f.tileMax, lanes = f.rowMaxLanes, rowMax = f.rowMax,
+       acc = f.acc, probs = f.probs;
+  tileMax.compute_at(out, outer).vectorize(f.lane, vw);
+  tileMax.update().vectorize(f.lane, vw);
+  lanes.compute_at(out, outer).vectorize(f.lane, vw);
+  lanes.update().reorder(f.lane, f.keyBlocks.x, f.ii).vectorize(f.lane, vw);
+  rowMax.compute_at(out, outer);
+  acc.compute_at(out, outer);
+  acc.update().reorder(f.d, f.keys.x, f.ii, f.keys.y);
+  if (vw > 1) {
+    acc.vectorize(f.d, vw, TailStrategy::GuardWithIf);
+    acc.update().vectorize(f.d, vw, TailStrategy::GuardWithIf);
+  }
+  probs.compute_at(acc, f.keys.y)
+      .store_in(Halide::MemoryType::Stack)
+      .bound_extent(f.jj, f.keyBlock)
+      .vectorize(f.jj, vw);
+  probs.update().vectorize(f.jj, vw);
+}
+
 } // namespace
 
 LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
@@ -591,6 +658,8 @@ LogicalResult mlir::attn::halide::applySchedule(const OpFuncs &funcs,
     scheduleBlockedMatMul(*f, schedule, funcs.isOutput);
   else if (auto *f = std::get_if<LinearFuncs>(&funcs.form))
     scheduleLinear(funcs, *f, schedule);
+  else if (auto *f = std::get_if<GraphAttentionFuncs>(&funcs.form))
+    scheduleGraphAttention(*f, schedule);
   else
     scheduleFunc(funcs.main, schedule);
   return success();

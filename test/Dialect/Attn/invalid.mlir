@@ -523,3 +523,83 @@ func.func @gather_elements_indices(%a: tensor<2x4xf32>, %i: tensor<2x3xf32>) -> 
   %0 = attn.gather_elements %a[%i], 1 : (tensor<2x4xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @graph_values(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %v: tensor<2x7x4xf32>, %a: tensor<6x5xi1>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects a value row per key node, got target [2, 5] and values [2, 7, 4]}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x7x4xf32>, tensor<6x5xi1>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+
+// -----
+
+func.func @graph_ranks(%s: tensor<2x6xf32>, %t: tensor<5xf32>, %v: tensor<2x5x4xf32>, %a: tensor<6x5xi1>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects source [..., N], target [..., M], values [..., M, Dv] and output [..., N, Dv], got [2, 6], [5], [2, 5, 4] and [2, 6, 4]}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64} : (tensor<2x6xf32>, tensor<5xf32>, tensor<2x5x4xf32>, tensor<6x5xi1>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+
+// -----
+
+func.func @graph_batch(%s: tensor<2x6xf32>, %t: tensor<3x5xf32>, %v: tensor<3x5x4xf32>, %a: tensor<6x5xi1>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects one batch shape, got source [2, 6], target [3, 5], values [3, 5, 4], output [2, 6, 4]}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64} : (tensor<2x6xf32>, tensor<3x5xf32>, tensor<3x5x4xf32>, tensor<6x5xi1>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+
+// -----
+
+func.func @graph_output(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %v: tensor<2x5x4xf32>, %a: tensor<6x5xi1>) -> tensor<2x6x3xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects output [..., N, Dv] = [2, 6] × 4, got [2, 6, 3]}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x5x4xf32>, tensor<6x5xi1>) -> tensor<2x6x3xf32>
+  return %0 : tensor<2x6x3xf32>
+}
+
+// -----
+
+func.func @graph_adjacency_type(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %v: tensor<2x5x4xf32>, %a: tensor<6x5xf32>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects an i1 adjacency, got 'f32'}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x5x4xf32>, tensor<6x5xf32>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+
+// -----
+
+func.func @graph_adjacency_shape(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %v: tensor<2x5x4xf32>, %a: tensor<5x6xi1>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects an adjacency broadcastable to the scores [2, 6, 5], got [5, 6]}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x5x4xf32>, tensor<5x6xi1>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+
+// -----
+
+func.func @graph_slope(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %v: tensor<2x5x4xf32>, %a: tensor<6x5xi1>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects a finite, non-negative negative_slope, got -5.000000e-01}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = -0.5 : f64} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x5x4xf32>, tensor<6x5xi1>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+
+// -----
+
+func.func @graph_schedule_kind(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %v: tensor<2x5x4xf32>, %a: tensor<6x5xi1>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects kind generic or block_sparse, got flash}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64, schedule = #attn.schedule<kind = flash, tiles = [16, 64]>} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x5x4xf32>, tensor<6x5xi1>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+
+// -----
+
+func.func @graph_schedule_key_block(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %v: tensor<2x5x4xf32>, %a: tensor<6x5xi1>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{'attn.graph_attention' op expects a key block of whole vectors (a multiple of vector_width 16), got 40}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64, schedule = #attn.schedule<kind = block_sparse, vector_width = 16, tiles = [16, 40]>} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x5x4xf32>, tensor<6x5xi1>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+
+// -----
+
+func.func @schedule_block_sparse_gpu(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %v: tensor<2x5x4xf32>, %a: tensor<6x5xi1>) -> tensor<2x6x4xf32> {
+  // expected-error @+1 {{expects kind block_sparse only in CPU schedules of ops that are not inlined}}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64, schedule = #attn.schedule<kind = block_sparse, vector_width = 16, tiles = [16, 64], gpu_threads = 64>} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x5x4xf32>, tensor<6x5xi1>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}

@@ -81,3 +81,10 @@ func.func @concat(%a: tensor<1xi64>, %b: tensor<2xi64>) -> tensor<3xi64> {
   %0 = attn.concat %a, %b axis 0 : (tensor<1xi64>, tensor<2xi64>) -> tensor<3xi64>
   return %0 : tensor<3xi64>
 }
+
+// CHECK-LABEL: func.func @graph_attention
+func.func @graph_attention(%s: tensor<?x2x?xf32>, %t: tensor<?x2x?xf32>, %v: tensor<?x2x?x8xf32>, %a: tensor<?x1x?x?xi1>) -> tensor<?x2x?x8xf32> {
+  // CHECK: attn.graph_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {negative_slope = 2.000000e-01 : f64, schedule = #attn.schedule<kind = block_sparse, vector_width = 16, tiles = [16, 64], parallel = true>}
+  %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64, schedule = #attn.schedule<kind = block_sparse, vector_width = 16, tiles = [16, 64], parallel = true>} : (tensor<?x2x?xf32>, tensor<?x2x?xf32>, tensor<?x2x?x8xf32>, tensor<?x1x?x?xi1>) -> tensor<?x2x?x8xf32>
+  return %0 : tensor<?x2x?x8xf32>
+}

@@ -44,7 +44,8 @@ def Attn_KernelForm : I32EnumAttr<"KernelForm",
       I32EnumAttrCase<"generic", 0>,
       I32EnumAttrCase<"flash", 1>,
       I32EnumAttrCase<"blocked", 2>,
-      I32EnumAttrCase<"panels", 3>
+      I32EnumAttrCase<"panels", 3>,
+      I32EnumAttrCase<"block_sparse", 4>
     ]> {
   let cppNamespace = "::mlir::attn";
   let genSpecializedAttr = 0;
@@ -73,8 +74,11 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
       its columns fill whole panels unless it is a constant, which is
       stored re-laid out panel by panel). A quantized `attn.linear` in
       panels sums its 8-bit products in quads of `k` (vpdpbusd on targets
-      with AVX512-VNNI). Every other op: `generic`, the
-      default, which is not printed.
+      with AVX512-VNNI). `attn.graph_attention`: `generic` (the dense
+      reference: every score computed; CPUs and GPUs) or `block_sparse`
+      (query blocks × key blocks, a block whose adjacency is all false
+      skipped whole; CPUs). Every other op: `generic`, the default, which
+      is not printed.
     - `vector_width`: lanes of the innermost vectorized loop (1: scalar);
       for `attn.reduce` over its input's innermost axis, lanes of partial
       results along that axis, reduced last.
@@ -84,7 +88,8 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
       `[query block, KV block]`. `attn.matmul` and `attn.linear`, `panels`:
       `[task rows, panel columns, tile rows]`: tasks of `task rows` rows ×
       one panel of columns, summed in register tiles of `tile rows` ×
-      `panel columns`. No other op has tiles.
+      `panel columns`. `attn.graph_attention`, `block_sparse`: `[query
+      block, key block]`. No other op has tiles.
     - `parallel`: run the outer (batch × heads × blocks) loops on Halide's
       thread pool.
     - `inlined`: compute the op inside its consumers instead of into a

@@ -870,4 +870,44 @@ def Attn_HardAttentionOp : Attn_Op<"hard_attention", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Attn_GraphAttentionOp : Attn_Op<"graph_attention", [Pure]> {
+  let summary = "Fused graph attention (GAT) over a dense adjacency";
+  let description = [{
+    The attention of a graph attention layer (Veličković et al.): node `i`
+    attends to its neighbours `j` (`adjacency[i, j]` true) with the scores
+    `e[i, j] = LeakyReLU(source[i] + target[j])`, normalized by a softmax
+    over its neighbours: `output[i] = Σ_j softmax_j(e[i, :])[j] ·
+    values[j]`. The scores are never stored.
+
+    - `source`: [..., N], the query nodes' term (a₁ · W·hᵢ); `target`:
+      [..., M], the key nodes' term (a₂ · W·hⱼ); `values`: [..., M, Dv];
+      the leading (batch, head) axes are equal.
+    - `adjacency`: `i1`, broadcastable to [..., N, M] (one graph for every
+      head): true where `j` is a neighbour of `i`.
+    - `negative_slope`: the LeakyReLU's slope for negative arguments.
+    - A node without neighbours gets 0 (the softmax of the unfused graph
+      is 0/0 there).
+
+    With the `block_sparse` schedule the adjacency is read in blocks of
+    query nodes × key nodes, and a block without an edge costs one test.
+
+    ```mlir
+    %o = attn.graph_attention %src, %dst, %wh, %adj {negative_slope = 0.2 : f64}
+        : (tensor<?x2x?xf32>, tensor<?x2x?xf32>, tensor<?x2x?x8xf32>,
+           tensor<?x1x?x?xi1>) -> tensor<?x2x?x8xf32>
+    ```
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$source, Attn_FloatTensor:$target,
+                            Attn_FloatTensor:$values,
+                            AnyRankedTensor:$adjacency,
+                            F64Attr:$negative_slope),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = [{
+    $source `,` $target `,` $values `,` $adjacency attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ATTNC_DIALECT_ATTN_IR_ATTNOPS_TD
