@@ -21,6 +21,17 @@ Cases:
   llama_S512                           one LLaMA-style block (RMSNorm, rotary
                                        embedding, 16 query heads over 4 key/
                                        value heads, SwiGLU FFN 2816), causal
+  gat_N{1024,4096}_blocks, gat_N4096_random
+                                       one graph attention layer (GAT: 64
+                                       input features, 8 heads of 8,
+                                       LeakyReLU(a1·Whi + a2·Whj), masked_fill
+                                       of non-edges with -inf, softmax over
+                                       the neighbours) on a dense boolean
+                                       adjacency with self-loops: graphs of
+                                       16–48 nodes batched block-diagonally
+                                       (30 % of the pairs inside a graph are
+                                       edges), or 0.5 % random edges; flops
+                                       are the dense computation's
   bundled_llama_S128                   the bundled model (test/models/llama:
                                        the exporter's file of a 2-layer
                                        LlamaModel, hidden 64, 8 query heads
@@ -291,6 +302,45 @@ def llama_block(s, hidden=1024, h=16, kv=4, ffn=2816):
     return model, inputs, flops
 
 
+def gat_layer(n, graph, features=64, h=8, out=8):
+    g = Graph(seed=5)
+    wh = g.op("MatMul", ["x", g.weight((features, h * out))])
+    wh = g.heads(wh, n, h, out)
+    terms = []
+    for _ in range(2):
+        a = g.const((g.rng.standard_normal((1, h, 1, out)) * 0.3)
+                    .astype(np.float32))
+        terms.append(g.op("ReduceSum", [g.op("Mul", [wh, a]),
+                                        g.const(np.array([-1]))],
+                          keepdims=1))
+    dst = g.op("Transpose", [terms[1]], perm=[0, 1, 3, 2])
+    e = g.op("LeakyRelu", [g.op("Add", [terms[0], dst])], alpha=0.2)
+    none = g.op("Not", [g.op("Unsqueeze", ["adj", g.const(np.array([1]))])])
+    e = g.op("Where", [none, g.const(np.float32(-np.inf)), e])
+    att = g.op("Softmax", [e], axis=-1)
+    y = g.merge_heads(g.op("MatMul", [att, wh]), n, h * out)
+    g.nodes.append(helper.make_node("Identity", [y], ["y"]))
+    model = g.model([tensor("x", [1, n, features]),
+                     tensor("adj", [1, n, n], TensorProto.BOOL)],
+                    [tensor("y", [1, n, h * out])])
+    rng = np.random.default_rng(3)
+    if graph == "blocks":
+        adj = np.zeros((n, n), bool)
+        start = 0
+        while start < n:
+            end = min(n, start + int(rng.integers(16, 49)))
+            adj[start:end, start:end] = rng.random((end - start,
+                                                    end - start)) < 0.3
+            start = end
+    else:
+        adj = rng.random((n, n)) < 0.005
+    adj |= np.eye(n, dtype=bool)
+    inputs = {"x": rng.standard_normal((1, n, features)).astype(np.float32),
+              "adj": adj[None]}
+    flops = 2.0 * n * features * h * out + 2.0 * h * n * n * out
+    return model, inputs, flops
+
+
 def all_cases(models_dir=None):
     """(name, kind, builder) for every case; kind is 'core', 'causal core',
     'layer', 'model', 'dynamic model' (an exported dynamic-axis file;
@@ -310,6 +360,12 @@ def all_cases(models_dir=None):
     cases.append(("bert_S384", "layer", lambda: bert_layer(384)))
     cases.append(("gpt2_S512", "layer", lambda: gpt2_block(512)))
     cases.append(("llama_S512", "layer", lambda: llama_block(512)))
+    cases.append(("gat_N1024_blocks", "layer", lambda: gat_layer(1024,
+                                                                "blocks")))
+    cases.append(("gat_N4096_blocks", "layer", lambda: gat_layer(4096,
+                                                                "blocks")))
+    cases.append(("gat_N4096_random", "layer", lambda: gat_layer(4096,
+                                                                "random")))
     cases.append(("bundled_llama_S128", "model", lambda: bundled_llama(128)))
     if models_dir:
         cases += exported_cases(models_dir)

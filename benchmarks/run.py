@@ -109,7 +109,8 @@ PEERS = ["ort", "openvino", "iree", "torch-sdpa"]
 LABELS = {"attnc": "attnc", "attnc_pinned": "attnc, shapes pinned",
           "ort": "ONNX Runtime", "openvino": "OpenVINO", "iree": "IREE",
           "torch-sdpa": "PyTorch SDPA", "attnc_bf16": "attnc bf16",
-          "openvino_bf16": "OpenVINO bf16"}
+          "openvino_bf16": "OpenVINO bf16",
+          "attnc_unfused": "attnc --no-fuse"}
 
 
 def reference(kind, inputs, out_of):
@@ -259,6 +260,11 @@ def main():
         if dynamic:
             libs["attnc_pinned"], compile_s["attnc_pinned"], \
                 compile_rss["attnc_pinned"] = attnc_lib("_pinned", pins)
+        if name.startswith("gat_"):
+            # What fusing graph attention into one op is worth.
+            libs["attnc_unfused"], compile_s["attnc_unfused"], \
+                compile_rss["attnc_unfused"] = attnc_lib("_unfused",
+                                                         ["--no-fuse"])
         if bf16 and not int8:
             libs["attnc_bf16"], compile_s["attnc_bf16"], \
                 compile_rss["attnc_bf16"] = attnc_lib(
@@ -280,7 +286,7 @@ def main():
                        os.path.join(work, e + "_out.npy")] + (
                 ["--causal"] if "causal" in kind else [])
         if bf16 and not int8 and "openvino" in engines:
-            cmds["openvino_bf16"] = cmds["openvino"][:8] + [
+            cmds["openvino_bf16"] = cmds["openvino"][:7] + [
                 os.path.join(work, "openvino_bf16_out.npy"),
                 "--precision", "bf16"]
         vmfb = path[:-len(".onnx")] + ".vmfb"
@@ -526,6 +532,24 @@ def write_table(path, meta, rows):
                          ["ort", "openvino", "iree"]) + " | "
             + " / ".join(f"{r['diff'][e]:.0e}" if e in r["diff"] else "—"
                          for e in ["attnc"] + PEERS) + " |")
+    if any("attnc_unfused" in r["ms"] for r in rows):
+        lines += ["", "Graph attention fused into attn.graph_attention "
+                  "(blocks without an edge skipped) against the same file "
+                  "compiled with `--no-fuse` (every score, mask and "
+                  "exponential stored as an N × N tensor per head):", "",
+                  "| case | attnc ms | attnc --no-fuse ms (× attnc) | "
+                  "attnc MiB | --no-fuse MiB |", "|---|---:|---:|---:|---:|"]
+        for r in rows:
+            u = r["ms"].get("attnc_unfused")
+            if u is None:
+                continue
+            a = r["ms"].get("attnc")
+            lines.append(
+                f"| {r['case']} | " + (f"{a:.3f}" if a else "failed")
+                + f" | {u:.3f}" + (f" ({u / a:.2f}×)" if a else "") + " | "
+                + " | ".join(f"{r['rss_mib'][e]:.0f}"
+                             if r["rss_mib"].get(e) else "—"
+                             for e in ["attnc", "attnc_unfused"]) + " |")
     if any("attnc_bf16" in r["ms"] for r in rows):
         lines += ["", "bf16 (products in bfloat16, float32 sums), against "
                   "the bf16 dot-product peak:", "",

@@ -641,17 +641,6 @@ LogicalResult mlir::attn::fusion::fuseGraphAttention(SoftmaxOp softmax,
   if (chain->scale <= 0.0)
     return mm.fail(softmax, "the LeakyReLU scores are scaled by a factor "
                             "that is not positive");
-  if (!chain->additiveMasks.empty() || !chain->binaryKeepMasks.empty())
-    return mm.fail(softmax, "an additive or 0/1 mask on the LeakyReLU "
-                            "scores (graph attention takes a boolean "
-                            "adjacency, a 'where' on the scores)");
-  if (chain->keepMasks.empty() && chain->dropMasks.empty())
-    return mm.fail(softmax, "LeakyReLU scores without an adjacency mask (a "
-                            "'where' keeping the neighbours)");
-  if (!chain->shapeReaders.empty())
-    return mm.fail(chain->shapeReaders.front(),
-                   "the extents of the scores are read on the way");
-
   // LeakyReLU(source_i + target_j): one addend of extent 1 on the key axis,
   // one of extent 1 on the query axis.
   auto add = x.getDefiningOp<AddOp>();
@@ -672,6 +661,17 @@ LogicalResult mlir::attn::fusion::fuseGraphAttention(SoftmaxOp softmax,
     return mm.fail(add, "the LeakyReLU's argument is not a sum of a "
                         "per-query term [..., N, 1] and a per-key term "
                         "[..., 1, M]");
+
+  if (!chain->additiveMasks.empty() || !chain->binaryKeepMasks.empty())
+    return mm.fail(softmax, "an additive or 0/1 mask on the LeakyReLU "
+                            "scores (graph attention takes a boolean "
+                            "adjacency, a 'where' on the scores)");
+  if (chain->keepMasks.empty() && chain->dropMasks.empty())
+    return mm.fail(softmax, "LeakyReLU scores without an adjacency mask (a "
+                            "'where' keeping the neighbours)");
+  if (!chain->shapeReaders.empty())
+    return mm.fail(chain->shapeReaders.front(),
+                   "the extents of the scores are read on the way");
 
   // p · V, the weights' only use.
   Value p = softmax.getResult();

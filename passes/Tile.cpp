@@ -221,6 +221,17 @@ bool splitsAxesOnly(RankedTensorType from, RankedTensorType to,
   return true;
 }
 
+/// Elementwise ops (arithmetic, comparisons, casts, selects, slices,
+/// concatenations, broadcasts): O(1) work per element.
+bool isElementwise(Operation *op) {
+  return isa<AddOp, SubOp, MulOp, DivOp, SqrtOp, CastOp, PowOp, ModOp, MaxOp,
+             MinOp, AndOp, OrOp, EqualOp, LessOp, GreaterOp, NegOp, AbsOp,
+             ExpOp, LogOp, ErfOp, TanhOp, SigmoidOp, ReluOp, ReciprocalOp,
+             NotOp, SinOp, CosOp, SignOp, CeilOp, FloorOp, RoundOp, IsNanOp,
+             GeluOp, SelectOp, ConcatOp, SliceOp, ExpandOp, ExpandDimsOp,
+             TileOp>(op);
+}
+
 /// True for an elementwise op (arithmetic, comparisons, casts, selects,
 /// slices, concatenations, broadcasts) whose only user reads each of its
 /// elements a few times at most: computed inside that user instead of into
@@ -232,12 +243,8 @@ bool splitsAxesOnly(RankedTensorType from, RankedTensorType to,
 /// or by gathers, or used as attn.sdpa's mask (read once per score), and
 /// ops with an infinite or NaN constant operand.
 bool fusesIntoUser(Operation *op) {
-  if (!isa<AddOp, SubOp, MulOp, DivOp, SqrtOp, CastOp, PowOp, ModOp, MaxOp,
-           MinOp, AndOp, OrOp, EqualOp, LessOp, GreaterOp, NegOp, AbsOp, ExpOp,
-           LogOp, ErfOp, TanhOp, SigmoidOp, ReluOp, ReciprocalOp, NotOp, SinOp,
-           CosOp, SignOp, CeilOp, FloorOp, RoundOp, IsNanOp, GeluOp, SelectOp,
-           ConcatOp, SliceOp, ExpandOp, ExpandDimsOp, TileOp>(op) ||
-      op->getNumResults() != 1 || !op->getResult(0).hasOneUse())
+  if (!isElementwise(op) || op->getNumResults() != 1 ||
+      !op->getResult(0).hasOneUse())
     return false;
   // Generated code assumes finite floating-point arithmetic: an infinity
   // or NaN written as a literal into the user's arithmetic could be folded
@@ -265,6 +272,19 @@ bool fusesIntoUser(Operation *op) {
 /// buffer of its own.
 constexpr int kMaxInlinedChain = 32;
 
+/// Work a task of the thread pool should have at least (elements): a task
+/// costs about as much as a few hundred elements of arithmetic.
+constexpr int64_t kTaskElements = 8192;
+
+/// Rows of `rowElements` (the innermost extent; dynamic: unknown) per
+/// parallel task: enough for kTaskElements, a power of two.
+int64_t taskRows(int64_t rowElements) {
+  if (ShapedType::isDynamic(rowElements) || rowElements >= kTaskElements)
+    return 1;
+  return static_cast<int64_t>(llvm::PowerOf2Ceil(static_cast<uint64_t>(
+      kTaskElements / std::max<int64_t>(rowElements, 1))));
+}
+
 ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
                              bool mayInline = true) {
   MLIRContext *ctx = op->getContext();
@@ -289,9 +309,16 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
     auto in = reduce.getInput().getType();
     if (!target.isGpu && in.getRank() > 0 &&
         llvm::is_contained(reduce.getAxes(), in.getRank() - 1) &&
-        isa<FloatType>(in.getElementType()) && reduce.getKind() != "prod")
-      return ScheduleAttr::get(ctx, target.lanes(computeBytes(in)), {},
-                               /*parallel=*/true, false, 0);
+        isa<FloatType>(in.getElementType()) && reduce.getKind() != "prod") {
+      int64_t lanes = target.lanes(computeBytes(in));
+      int64_t reduced = in.getShape().back();
+      // Partial sums in no more lanes than the axis has elements.
+      if (!ShapedType::isDynamic(reduced) && reduced < lanes)
+        lanes = static_cast<int64_t>(llvm::PowerOf2Ceil(
+            static_cast<uint64_t>(std::max<int64_t>(reduced, 1))));
+      return ScheduleAttr::get(ctx, lanes, /*parallel=*/true,
+                               taskRows(reduced));
+    }
   }
   // A running sum is one pass along its axis, serial: real exports scan
   // position ids and masks of a few hundred elements.
@@ -314,7 +341,14 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
     lanes = static_cast<int64_t>(
         llvm::PowerOf2Ceil(static_cast<uint64_t>(std::max<int64_t>(inner, 1))));
   bool parallel = type.getRank() >= 2;
-  return ScheduleAttr::get(ctx, lanes, {}, parallel, false, 0);
+  // Rows of cheap elements (elementwise and layout ops, gathers) are
+  // grouped into tasks; ops that do more per element are not.
+  bool cheap =
+      op->getNumOperands() > 0 && (isa<TransposeOp, ReshapeOp, ReshapeDynamicOp,
+                                       GatherOp, GatherElementsOp, PadOp>(op) ||
+                                   isElementwise(op));
+  return ScheduleAttr::get(ctx, lanes, parallel,
+                           parallel && cheap ? taskRows(inner) : 1);
 }
 
 /// Graph attention on CPUs: blocks of 16 query nodes × 4 vectors of key

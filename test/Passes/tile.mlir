@@ -33,8 +33,9 @@ func.func @sdpa_short(%q: tensor<2x4x77x64xf32>, %k: tensor<2x4x77x64xf32>, %v: 
 // AVX512: attn.transpose {{.*}}schedule = #attn.schedule<inlined = true>
 // AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // AVX512: attn.softmax {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
-// A 4-wide innermost axis is not padded to a 16-wide vector.
-// AVX512: attn.add {{.*}}schedule = #attn.schedule<vector_width = 4, parallel = true>
+// A 4-wide innermost axis is not padded to a 16-wide vector; rows of a few
+// elements go to the thread pool in tasks of 8192 elements.
+// AVX512: attn.add {{.*}}schedule = #attn.schedule<vector_width = 4, parallel = true, task_rows = 2048>
 // CUDA-LABEL: func.func @graph_ops
 // CUDA: attn.matmul {{.*}}schedule = #attn.schedule<gpu_threads = 64>
 func.func @graph_ops(%a: tensor<8x64x64xf32>, %b: tensor<8x64x64xf32>, %c: tensor<8x4xf32>) -> (tensor<8x64x64xf32>, tensor<8x4xf32>) {
@@ -77,14 +78,14 @@ func.func @linear(%x: tensor<1x128x768xf32>, %w: tensor<768x3072xf32>, %b: tenso
 // AVX512-LABEL: func.func @fusion
 // AVX512: %[[SPLIT:.*]] = attn.reshape {{.*}}inlined = true
 // AVX512: %[[NEG:.*]] = attn.neg {{.*}}inlined = true
-// AVX512: %[[MERGE:.*]] = attn.reshape {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: %[[MERGE:.*]] = attn.reshape {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true, task_rows = 128>
 // AVX512: %[[MUL:.*]] = attn.mul {{.*}}inlined = true
-// AVX512: %[[ADD:.*]] = attn.add {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: %[[ADD:.*]] = attn.add {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true, task_rows = 128>
 // AVX512: attn.linear %[[ADD]]
-// AVX512: %[[MASK:.*]] = attn.select {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: %[[MASK:.*]] = attn.select {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true, task_rows = 128>
 // AVX512: attn.add %[[MASK]], {{.*}}inlined = true
-// AVX512: %[[TWICE:.*]] = attn.exp {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
-// AVX512: attn.mul %[[TWICE]], %[[TWICE]] {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: %[[TWICE:.*]] = attn.exp {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true, task_rows = 128>
+// AVX512: attn.mul %[[TWICE]], %[[TWICE]] {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true, task_rows = 128>
 func.func @fusion(%x: tensor<4x64xf32>, %w: tensor<64x64xf32>, %c: tensor<4x64xi1>) -> (tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>) {
   %s = attn.reshape %x, [4, 4, 16] : tensor<4x64xf32> -> tensor<4x4x16xf32>
   %n = attn.neg %s : tensor<4x4x16xf32>
@@ -170,4 +171,13 @@ func.func @constant_weights(%x: tensor<32x64xf32>, %y: tensor<32x8xf32>) -> (ten
 func.func @graph_attention(%s: tensor<2x300xf32>, %t: tensor<2x300xf32>, %v: tensor<2x300x8xf32>, %a: tensor<300x300xi1>) -> tensor<2x300x8xf32> {
   %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64} : (tensor<2x300xf32>, tensor<2x300xf32>, tensor<2x300x8xf32>, tensor<300x300xi1>) -> tensor<2x300x8xf32>
   return %0 : tensor<2x300x8xf32>
+}
+
+// A sum over an innermost axis of 8: partial sums in 8 lanes, and rows of
+// 8 elements grouped into tasks of 8192.
+// AVX512-LABEL: func.func @reduce_small_rows
+// AVX512: attn.reduce "sum" {{.*}}schedule = #attn.schedule<vector_width = 8, parallel = true, task_rows = 1024>
+func.func @reduce_small_rows(%x: tensor<1x8x1024x8xf32>) -> tensor<1x8x1024x1xf32> {
+  %0 = attn.reduce "sum" %x, [3] {keepdims = true} : tensor<1x8x1024x8xf32> -> tensor<1x8x1024x1xf32>
+  return %0 : tensor<1x8x1024x1xf32>
 }

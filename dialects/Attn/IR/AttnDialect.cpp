@@ -73,8 +73,8 @@ void printTileList(AsmPrinter &printer, ArrayRef<int64_t> tiles) {
 LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    KernelForm kind, int64_t vectorWidth,
                                    ArrayRef<int64_t> tiles, bool parallel,
-                                   bool inlined, int64_t gpuThreads,
-                                   bool bf16) {
+                                   bool inlined, int64_t gpuThreads, bool bf16,
+                                   int64_t taskRows) {
   // Bounds that keep the tiling arithmetic and Halide's 32-bit loop extents
   // far from overflow: wider than any vector unit, larger than any cache
   // block, more threads than a GPU block holds.
@@ -95,6 +95,12 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (inlined && (parallel || gpuThreads))
     return emitError()
            << "expects an inlined op to have no loops of its own to schedule";
+  if (taskRows < 1 || taskRows > kMaxTile)
+    return emitError() << "expects task_rows in [1, " << kMaxTile << "], got "
+                       << taskRows;
+  if (taskRows > 1 && (!parallel || kind != KernelForm::generic))
+    return emitError() << "expects task_rows only in parallel schedules of "
+                          "kind generic";
   if (bf16 && (inlined || gpuThreads))
     return emitError() << "expects bf16 products only in CPU schedules of "
                           "ops that are not inlined";

@@ -1281,6 +1281,64 @@ LogicalResult GatherElementsOp::verify() {
   return success();
 }
 
+namespace {
+LogicalResult verifyScatter(Operation *op, RankedTensorType input,
+                            RankedTensorType indices, RankedTensorType updates,
+                            RankedTensorType result, StringRef reduction) {
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction))
+    return op->emitOpError("expects reduction none, add, mul, max or min, "
+                           "got '")
+           << reduction << "'";
+  if (!isa<IntegerType>(indices.getElementType()))
+    return op->emitOpError("expects integer indices, got ")
+           << indices.getElementType();
+  if (updates.getElementType() != input.getElementType() ||
+      result.getElementType() != input.getElementType() ||
+      failed(verifyCompatibleShape(result.getShape(), input.getShape())))
+    return op->emitOpError("expects updates of the input's element type and "
+                           "a result of the input's type, got ")
+           << updates << " and " << result;
+  return success();
+}
+} // namespace
+
+LogicalResult ScatterElementsOp::verify() {
+  auto input = getInput().getType(), indices = getIndices().getType(),
+       updates = getUpdates().getType();
+  if (failed(verifyScatter(*this, input, indices, updates, getType(),
+                           getReduction())))
+    return failure();
+  if (getAxis() < 0 || getAxis() >= input.getRank())
+    return emitOpError("scatters along axis ")
+           << getAxis() << " of a rank-" << input.getRank() << " tensor";
+  if (indices.getRank() != input.getRank() ||
+      failed(verifyCompatibleShape(indices.getShape(), updates.getShape())))
+    return emitOpError("expects indices and updates of one shape and of the "
+                       "input's rank ")
+           << input.getRank() << ", got " << indices << " and " << updates;
+  return success();
+}
+
+LogicalResult ScatterNdOp::verify() {
+  auto input = getInput().getType(), indices = getIndices().getType(),
+       updates = getUpdates().getType();
+  if (failed(verifyScatter(*this, input, indices, updates, getType(),
+                           getReduction())))
+    return failure();
+  int64_t k = indices.getRank() ? indices.getShape().back() : 0;
+  if (indices.getRank() < 1 || ShapedType::isDynamic(k) || k < 1 ||
+      k > input.getRank())
+    return emitOpError("expects indices whose last axis is a static tuple "
+                       "length of 1 to the input's rank ")
+           << input.getRank() << ", got " << indices;
+  SmallVector<int64_t> expected(indices.getShape().drop_back());
+  llvm::append_range(expected, input.getShape().drop_front(k));
+  if (failed(verifyCompatibleShape(expected, updates.getShape())))
+    return emitOpError("expects updates of shape ")
+           << shapeString(expected) << ", got " << shapeString(updates);
+  return success();
+}
+
 LogicalResult CumSumOp::verify() {
   int64_t rank = getInput().getType().getRank();
   if (getAxis() < 0 || getAxis() >= rank)

@@ -124,7 +124,8 @@ mlir::attn::inferResultShape(Operation *op) {
       .Case<AddOp, SubOp, MulOp, DivOp, PowOp, ModOp, MaxOp, MinOp, AndOp, OrOp,
             EqualOp, LessOp, GreaterOp, SelectOp>(
           [&](Operation *) { return broadcastOf(op->getOperands()); })
-      .Case<CastOp, IsNanOp, TriluOp, SoftmaxOp, LogSoftmaxOp, GeluOp, SqrtOp>(
+      .Case<CastOp, IsNanOp, TriluOp, SoftmaxOp, LogSoftmaxOp, GeluOp, SqrtOp,
+            ScatterElementsOp, ScatterNdOp>(
           [&](Operation *) { return same(op->getOperand(0)); })
       .Case([&](GatherElementsOp g) { return same(g.getIndices()); })
       .Case([&](TransposeOp t) -> Result {

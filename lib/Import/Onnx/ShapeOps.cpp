@@ -630,6 +630,62 @@ LogicalResult importGatherElements(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
+/// The `reduction` attribute of ScatterElements and ScatterND (16+; max
+/// and min from 18).
+FailureOr<std::string> scatterReduction(Importer &im,
+                                        const onnx::NodeProto &node) {
+  std::string reduction = im.stringAttribute(node, "reduction", "none");
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction)) {
+    im.nodeError() << "attribute 'reduction' must be none, add, mul, max or "
+                      "min, got '"
+                   << reduction << "'";
+    return failure();
+  }
+  return reduction;
+}
+
+/// ScatterElements (and Scatter, its opset-9 name).
+LogicalResult importScatterElements(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  FailureOr<std::string> reduction = scatterReduction(im, node);
+  if (failed(type) || failed(reduction))
+    return failure();
+  Value x = im.input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> axis = im.normalizeAxis(im.intAttribute(node, "axis", 0),
+                                             rank, "attribute 'axis'");
+  if (failed(axis))
+    return failure();
+  im.setOutput(node, 0,
+               im.builder.create<ScatterElementsOp>(
+                   im.currentLoc, *type, x, im.input(node, 1),
+                   im.input(node, 2), im.builder.getI64IntegerAttr(*axis),
+                   im.builder.getStringAttr(*reduction), nullptr));
+  return success();
+}
+
+LogicalResult importScatterNd(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  FailureOr<std::string> reduction = scatterReduction(im, node);
+  if (failed(type) || failed(reduction))
+    return failure();
+  Value indices = im.input(node, 1);
+  auto indicesType = cast<RankedTensorType>(indices.getType());
+  if (indicesType.getRank() < 1 ||
+      indicesType.isDynamicDim(indicesType.getRank() - 1)) {
+    im.nodeError() << "the last axis of 'indices' (the length of an index "
+                      "tuple) must be static, got "
+                   << indicesType;
+    return failure();
+  }
+  im.setOutput(node, 0,
+               im.builder.create<ScatterNdOp>(
+                   im.currentLoc, *type, im.input(node, 0), indices,
+                   im.input(node, 2), im.builder.getStringAttr(*reduction),
+                   nullptr));
+  return success();
+}
+
 /// Size: a constant for a static shape, else the product of the run-time
 /// extents.
 /// OneHot (opset 11): values[1] where the position along the new axis
@@ -747,6 +803,9 @@ LogicalResult importSize(Importer &im, const onnx::NodeProto &node) {
 
 void mlir::attn::onnx_import::addShapeHandlers(HandlerTable &table) {
   table.add("", "GatherElements", 11, importGatherElements);
+  table.add("", "Scatter", 9, importScatterElements);
+  table.add("", "ScatterElements", 11, importScatterElements);
+  table.add("", "ScatterND", 11, importScatterNd);
   table.add("", "Size", 1, importSize);
   table.add("", "OneHot", 11, importOneHot);
   table.add("", "Transpose", 1, importTranspose);

@@ -528,14 +528,31 @@ LogicalResult PipelineBuilder::defineGraphAttention(GraphAttentionOp op,
                      Halide::exp(leaky(s + target(b, key)) -
                                  leaky(s + g.rowMax(args({ii, qb})))),
                      zero);
-  g.keys = RDom(0, tk, 0, keyBlocks, name + "_ra");
-  g.keys.where(occupied(g.keys.y));
-  Expr keyJ = g.keys.y * tk + g.keys.x;
+  // The key block's value rows with a column of ones appended (its sum
+  // of p comes out as column Dv), copied once per occupied block.
+  RDom onceV(0, 1, name + "_onceV");
+  onceV.where(occupied(kb));
+  g.valueRows = Func(name + "_values");
+  g.valueRows(args({d, jj, kb, qb})) = Halide::undef(acc);
+  g.valueRows(args({d, jj, kb, qb})) = Halide::select(
+      d < dv, value(b, kb * tk + jj + onceV.x, d), Halide::cast(acc, 1));
+  // Σ p · v of one key block, written out over its keys (a reduction
+  // would put its occupancy test inside its loop), then summed over the
+  // occupied blocks.
+  RDom onceA(0, 1, name + "_onceA");
+  onceA.where(occupied(kb));
+  Expr blockSum = zero;
+  for (int c = 0; c < tk; ++c)
+    blockSum += g.probs(call({c + onceA.x, ii, kb, qb}, b)) *
+                g.valueRows(call({d, c, kb, qb}, b));
+  g.blockPV = Func(name + "_blockpv");
+  g.blockPV(args({d, ii, kb, qb})) = Halide::undef(acc);
+  g.blockPV(args({d, ii, kb, qb})) = blockSum;
   g.acc = Func(name + "_acc");
   g.acc(args({d, ii, qb})) = zero;
   g.acc(args({d, ii, qb})) +=
-      g.probs(call({g.keys.x, ii, g.keys.y, qb}, b)) *
-      Halide::select(d == dv, Halide::cast(acc, 1), value(b, keyJ, d));
+      Halide::select(occupied(g.keyBlocks.x),
+                     g.blockPV(call({d, ii, g.keyBlocks.x, qb}, b)), zero);
   Expr total = g.acc(call({dv, i % tq, i / tq}, b));
   t.func(args({d, i})) =
       narrow(Halide::select(total > zero,

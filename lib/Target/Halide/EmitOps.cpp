@@ -114,6 +114,9 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](HardAttentionOp h) {
         return defineHardAttention(h, name, funcs);
       })
+      .Case<ScatterElementsOp, ScatterNdOp>([&](Operation *scatter) {
+        return defineScatter(scatter, name, funcs);
+      })
       .Case([&](GraphAttentionOp g) {
         return defineGraphAttention(g, name, funcs);
       })

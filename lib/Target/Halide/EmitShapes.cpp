@@ -622,3 +622,178 @@ LogicalResult PipelineBuilder::defineSlice(SliceOp op, const std::string &name,
   });
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Scatters
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The row-major offset of `index` in `shape`; nullopt out of range.
+std::optional<int64_t> rowMajor(ArrayRef<int64_t> index,
+                                ArrayRef<int64_t> shape) {
+  int64_t offset = 0;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (index[k] < 0 || index[k] >= shape[k])
+      return std::nullopt;
+    offset = offset * shape[k] + index[k];
+  }
+  return offset;
+}
+
+Expr combineScatter(StringRef reduction, Expr old, Expr update);
+
+/// The elements of a scatter whose operands are all known with constant
+/// indices, else nullopt.
+std::optional<std::vector<Expr>> scatterKnown(Operation *op, const Tensor &data,
+                                              const Tensor &indices,
+                                              const Tensor &updates,
+                                              StringRef reduction) {
+  if (!data.values || !indices.values || !updates.values)
+    return std::nullopt;
+  std::vector<int64_t> idx;
+  for (const Expr &e : *indices.values) {
+    const int64_t *c = Halide::Internal::as_const_int(
+        Halide::Internal::simplify(Halide::cast<int64_t>(e)));
+    if (!c)
+      return std::nullopt;
+    idx.push_back(*c);
+  }
+  ArrayRef<int64_t> shape = data.valueShape, ushape = updates.valueShape;
+  int64_t count = 1;
+  for (int64_t e : ushape)
+    count *= e;
+  if (static_cast<int64_t>(updates.values->size()) != count)
+    return std::nullopt;
+  std::vector<Expr> out = *data.values;
+  auto scatterElements = dyn_cast<ScatterElementsOp>(op);
+  int64_t tuple = indices.valueShape.empty() ? 1 : indices.valueShape.back();
+  std::vector<int64_t> u(ushape.size(), 0);
+  for (int64_t n = 0; n < count; ++n) {
+    // u: the n-th index of `updates` in row-major order.
+    for (int64_t k = static_cast<int64_t>(ushape.size()) - 1, rest = n; k >= 0;
+         --k) {
+      u[k] = rest % ushape[k];
+      rest /= ushape[k];
+    }
+    std::vector<int64_t> target(shape.size());
+    if (scatterElements) {
+      target.assign(u.begin(), u.end());
+      int64_t axis = scatterElements.getAxis();
+      std::optional<int64_t> at = rowMajor(u, indices.valueShape);
+      if (!at || target.size() != shape.size())
+        return std::nullopt;
+      target[axis] = idx[*at] < 0 ? idx[*at] + shape[axis] : idx[*at];
+    } else {
+      size_t q = indices.valueShape.size() - 1;
+      for (int64_t k = 0; k < tuple; ++k) {
+        int64_t v =
+            idx[(q ? *rowMajor(
+                         ArrayRef<int64_t>(u).take_front(q),
+                         ArrayRef<int64_t>(indices.valueShape).take_front(q))
+                   : 0) *
+                    tuple +
+                k];
+        target[k] = v < 0 ? v + shape[k] : v;
+      }
+      for (size_t k = tuple; k < shape.size(); ++k)
+        target[k] = u[q + k - tuple];
+    }
+    std::optional<int64_t> at = rowMajor(target, shape);
+    if (!at)
+      return std::nullopt;
+    out[*at] = combineScatter(reduction, out[*at], (*updates.values)[n]);
+  }
+  return out;
+}
+
+/// `old` combined with `update` by a scatter's reduction.
+Expr combineScatter(StringRef reduction, Expr old, Expr update) {
+  if (reduction == "add")
+    return old + update;
+  if (reduction == "mul")
+    return old * update;
+  if (reduction == "max")
+    return Halide::max(old, update);
+  if (reduction == "min")
+    return Halide::min(old, update);
+  return update;
+}
+} // namespace
+
+LogicalResult PipelineBuilder::defineScatter(Operation *op,
+                                             const std::string &name,
+                                             OpFuncs &funcs) {
+  Tensor &data = get(op->getOperand(0));
+  Tensor &indices = get(op->getOperand(1));
+  Tensor &updates = get(op->getOperand(2));
+  auto scatterElements = dyn_cast<ScatterElementsOp>(op);
+  StringRef reduction = scatterElements ? scatterElements.getReduction()
+                                        : cast<ScatterNdOp>(op).getReduction();
+  Halide::Type ht = *toHalideType(
+      cast<RankedTensorType>(op->getResult(0).getType()).getElementType());
+  int rank = data.rank();
+  std::vector<Var> vars = makeVars(rank, name);
+  Func acc(name + "_scatter");
+  acc(vars) = data.call(onnxIndex(vars));
+
+  // One update per element of `updates`, in row-major order (the RDom's
+  // first variable is the innermost loop: the last ONNX axis).
+  std::vector<Halide::Range> ranges;
+  for (int k = updates.rank() - 1; k >= 0; --k)
+    ranges.push_back(Halide::Range(0, updates.shape[k]));
+  if (ranges.empty())
+    ranges.push_back(Halide::Range(0, 1));
+  RDom r(ranges, name + "_r");
+  std::vector<Expr> u; // ONNX-order index into `updates`
+  for (int k = updates.rank() - 1; k >= 0; --k)
+    u.insert(u.begin(), r[updates.rank() - 1 - k]);
+  auto inRange = [&](Expr index, int axis) {
+    Expr extent = data.shape[axis];
+    index = Halide::select(index < 0, index + extent, index);
+    return Halide::clamp(index, 0, Halide::max(extent - 1, 0));
+  };
+  std::vector<Expr> target(rank);
+  if (scatterElements) {
+    int axis = static_cast<int>(scatterElements.getAxis());
+    for (int k = 0; k < rank; ++k)
+      target[k] = k == axis ? inRange(asInt(indices.call(u)), k)
+                            : Halide::clamp(u[k], 0, data.shape[k] - 1);
+  } else {
+    // indices [q..., K]; updates [q..., data.shape[K:]].
+    int q = indices.rank() - 1;
+    int tuple = static_cast<int>(
+        cast<RankedTensorType>(op->getOperand(1).getType()).getShape().back());
+    std::vector<Expr> batch(u.begin(), u.begin() + q);
+    for (int k = 0; k < tuple; ++k) {
+      std::vector<Expr> at = batch;
+      at.push_back(k);
+      target[k] = inRange(asInt(indices.call(at)), k);
+    }
+    for (int k = tuple; k < rank; ++k)
+      target[k] = Halide::clamp(u[q + k - tuple], 0, data.shape[k] - 1);
+  }
+  std::vector<Expr> lhs(target.rbegin(), target.rend());
+  Expr update = updates.call(u);
+  acc(lhs) =
+      reduction == "none"
+          ? update
+          : narrow(combineScatter(reduction, widen(acc(lhs)), widen(update)),
+                   ht);
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(vars) = acc(vars);
+  t.shape = data.shape;
+  funcs.main = t.func;
+  funcs.helpers = {acc};
+  // Known elements (a shape vector with one entry replaced, as exports
+  // write `shape[k] = n`) are scattered here too, so that readers of
+  // shapes see them.
+  if (std::optional<std::vector<Expr>> known =
+          scatterKnown(op, data, indices, updates, reduction)) {
+    t.values = std::move(*known);
+    t.valueShape = data.valueShape;
+  }
+  tensors[op->getResult(0)] = t;
+  return success();
+}

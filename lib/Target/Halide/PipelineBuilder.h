@@ -138,9 +138,10 @@ struct SdpaFuncs {
 struct GraphAttentionFuncs {
   /// out(d, i, batch...); acc(d, ii, qb, batch...) holds Σ p · v in
   /// columns d < Dv and Σ p in column Dv.
-  Halide::Func out, acc, colAny, occupied, tileMax, rowMaxLanes, rowMax, probs;
+  Halide::Func out, acc, colAny, occupied, tileMax, rowMaxLanes, rowMax, probs,
+      valueRows, blockPV;
   Halide::Var d, i, ii, qb, kb, x, lane, jj;
-  Halide::RDom blockRows, blockKeys, keyBlocks, lanes, keys;
+  Halide::RDom blockRows, blockKeys, keyBlocks, lanes;
   int queryBlock = 16, keyBlock = 64;
 };
 
@@ -418,6 +419,10 @@ private:
                                         OpFuncs &funcs);
   LogicalResult defineHardAttention(HardAttentionOp op, const std::string &name,
                                     OpFuncs &funcs);
+  /// attn.scatter_elements and attn.scatter_nd: the input, then one serial
+  /// update per element of the updates.
+  LogicalResult defineScatter(Operation *op, const std::string &name,
+                              OpFuncs &funcs);
   LogicalResult defineGraphAttention(GraphAttentionOp op,
                                      const std::string &name, OpFuncs &funcs);
   LogicalResult defineConv2d(Conv2dOp op, const std::string &name,

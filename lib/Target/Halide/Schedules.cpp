@@ -72,7 +72,11 @@ void scheduleStage(Halide::Stage stage, const std::vector<Var> &vars,
       stage.fuse(outer, vars[k], fused);
       outer = fused;
     }
-    stage.parallel(outer);
+    if (schedule.getTaskRows() > 1)
+      stage.parallel(outer, static_cast<int>(schedule.getTaskRows()),
+                     TailStrategy::GuardWithIf);
+    else
+      stage.parallel(outer);
   }
 }
 
@@ -106,8 +110,14 @@ Var parallelRows(Func out, ScheduleAttr schedule) {
     out.fuse(row, vars[k], fused);
     row = fused;
   }
-  if (schedule.getParallel())
+  if (schedule.getParallel() && schedule.getTaskRows() > 1) {
+    Var task(out.name() + "_task");
+    out.split(row, task, row, static_cast<int>(schedule.getTaskRows()),
+              TailStrategy::GuardWithIf)
+        .parallel(task);
+  } else if (schedule.getParallel()) {
     out.parallel(row);
+  }
   return row;
 }
 
@@ -614,13 +624,26 @@ void scheduleGraphAttention(const GraphAttentionFuncs &f,
   lanes.compute_at(out, outer).vectorize(f.lane, vw);
   lanes.update().reorder(f.lane, f.keyBlocks.x, f.ii).vectorize(f.lane, vw);
   rowMax.compute_at(out, outer);
+  // Per key block: its probabilities and value rows, then Σ p · v, all
+  // behind the block's occupancy test; the blocks' sums last.
+  Func blockPV = f.blockPV, valueRows = f.valueRows;
+  blockPV.compute_at(out, outer);
   acc.compute_at(out, outer);
-  acc.update().reorder(f.d, f.keys.x, f.ii, f.keys.y);
+  acc.update().reorder(f.d, f.ii, f.keyBlocks.x);
   if (vw > 1) {
+    blockPV.vectorize(f.d, vw, TailStrategy::GuardWithIf);
+    blockPV.update().vectorize(f.d, vw, TailStrategy::GuardWithIf);
     acc.vectorize(f.d, vw, TailStrategy::GuardWithIf);
     acc.update().vectorize(f.d, vw, TailStrategy::GuardWithIf);
   }
-  probs.compute_at(acc, f.keys.y)
+  valueRows.compute_at(blockPV, f.kb)
+      .store_in(Halide::MemoryType::Stack)
+      .bound_extent(f.jj, f.keyBlock);
+  if (vw > 1) {
+    valueRows.vectorize(f.d, vw, TailStrategy::GuardWithIf);
+    valueRows.update().vectorize(f.d, vw, TailStrategy::GuardWithIf);
+  }
+  probs.compute_at(blockPV, f.kb)
       .store_in(Halide::MemoryType::Stack)
       .bound_extent(f.jj, f.keyBlock)
       .vectorize(f.jj, vw);

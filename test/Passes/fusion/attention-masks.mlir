@@ -62,11 +62,12 @@ func.func @where_not_a_mask(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v
 
 // -----
 
-// Negative: a LeakyReLU of the scores (graph attention), imported as a
-// select between 0.2 · s and s.
+// Negative: a LeakyReLU of Q·Kᵀ, imported as a select between 0.2 · s and
+// s: not attn.sdpa, and not graph attention either (whose scores are a
+// LeakyReLU of a per-query plus a per-key term).
 // CHECK-LABEL: func.func @leaky_relu_scores
 // CHECK-NOT: attn.sdpa
-// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: a piecewise function of the scores (a 'where' choosing between two functions of them, as LeakyReLU is imported), which attn.sdpa does not apply (at 'attn.select')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: the LeakyReLU's argument is not a sum of a per-query and a per-key term (at 'attn.select')
 func.func @leaky_relu_scores(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
   %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
@@ -75,6 +76,25 @@ func.func @leaky_relu_scores(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %
   %neg = attn.less %s, %zero : (tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xi1>
   %scaled = attn.mul %s, %slope : (tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xf32>
   %w = attn.select %neg, %scaled, %s : (tensor<1x2x8x8xi1>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = attn.softmax %w, -1 : tensor<1x2x8x8xf32>
+  %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// Negative: a 'where' between tanh(s) and s, a piecewise function of the
+// scores that is no LeakyReLU.
+// CHECK-LABEL: func.func @piecewise_scores
+// CHECK-NOT: attn.sdpa
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: a piecewise function of the scores (a 'where' choosing between two functions of them, as LeakyReLU is imported), which attn.sdpa does not apply (at 'attn.select')
+func.func @piecewise_scores(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<1x2x8x4xf32> -> tensor<1x2x4x8xf32>
+  %s = attn.matmul %q, %kt : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %zero = attn.constant dense<0.0> : tensor<f32>
+  %neg = attn.less %s, %zero : (tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xi1>
+  %t = attn.tanh %s : tensor<1x2x8x8xf32>
+  %w = attn.select %neg, %t, %s : (tensor<1x2x8x8xi1>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
   %p = attn.softmax %w, -1 : tensor<1x2x8x8xf32>
   %o = attn.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
   return %o : tensor<1x2x8x4xf32>

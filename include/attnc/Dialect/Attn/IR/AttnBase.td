@@ -92,6 +92,10 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
       block, key block]`. No other op has tiles.
     - `parallel`: run the outer (batch × heads × blocks) loops on Halide's
       thread pool.
+    - `task_rows`: with `parallel`, for an op of kind `generic`, each task
+      of the thread pool runs this many consecutive iterations of the
+      outer loop (rows of a few elements are too little work for a task
+      of their own).
     - `inlined`: compute the op inside its consumers instead of into a
       buffer of its own.
     - `gpu_threads`: when non-zero, map the op onto GPU blocks of this many
@@ -111,21 +115,28 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     DefaultValuedParameter<"bool", "false">:$parallel,
     DefaultValuedParameter<"bool", "false">:$inlined,
     DefaultValuedParameter<"int64_t", "0">:$gpu_threads,
-    DefaultValuedParameter<"bool", "false">:$bf16
+    DefaultValuedParameter<"bool", "false">:$bf16,
+    DefaultValuedParameter<"int64_t", "1">:$task_rows
   );
   let skipDefaultBuilders = 1;
   let builders = [
     AttrBuilder<(ins "int64_t":$vector_width, "::llvm::ArrayRef<int64_t>":$tiles,
                      "bool":$parallel, "bool":$inlined, "int64_t":$gpu_threads), [{
       return $_get($_ctxt, ::mlir::attn::KernelForm::generic, vector_width,
-                   tiles, parallel, inlined, gpu_threads, false);
+                   tiles, parallel, inlined, gpu_threads, false, 1);
     }]>,
     AttrBuilder<(ins "::mlir::attn::KernelForm":$kind,
                      "int64_t":$vector_width, "::llvm::ArrayRef<int64_t>":$tiles,
                      "bool":$parallel, "bool":$inlined, "int64_t":$gpu_threads,
                      CArg<"bool", "false">:$bf16), [{
       return $_get($_ctxt, kind, vector_width, tiles, parallel, inlined,
-                   gpu_threads, bf16);
+                   gpu_threads, bf16, 1);
+    }]>,
+    AttrBuilder<(ins "int64_t":$vector_width, "bool":$parallel,
+                     "int64_t":$task_rows), [{
+      return $_get($_ctxt, ::mlir::attn::KernelForm::generic, vector_width,
+                   ::llvm::ArrayRef<int64_t>(), parallel, false, 0, false,
+                   task_rows);
     }]>
   ];
   let assemblyFormat = "`<` struct(params) `>`";

@@ -252,6 +252,50 @@ def Attn_GatherElementsOp : Attn_Op<"gather_elements", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Attn_ScatterElementsOp : Attn_Op<"scatter_elements", [Pure]> {
+  let summary = "Elements written along one axis at a tensor of indices";
+  let description = [{
+    ONNX `ScatterElements`: the input, with `output[j…] = combine(output[j…],
+    updates[i…])` where `j…` is `i…` with the index along `axis` replaced
+    by `indices[i…]`, for every element of `updates` in row-major order.
+    `reduction` is `none` (the update replaces the element; of repeated
+    indices the last wins), `add`, `mul`, `max` or `min`. Negative indices
+    count from the end; indices out of range (an error in ONNX) are
+    clamped to it.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$indices,
+                            AnyRankedTensor:$updates, I64Attr:$axis,
+                            DefaultValuedStrAttr<StrAttr, "none">:$reduction),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $input `[` $indices `]` `=` $updates `,` $axis attr-dict `:` `(`
+    type($input) `,` type($indices) `,` type($updates) `)` `->` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_ScatterNdOp : Attn_Op<"scatter_nd", [Pure]> {
+  let summary = "Slices written at a tensor of index tuples";
+  let description = [{
+    ONNX `ScatterND`: the input, with the slice at each index tuple
+    `indices[i…, :]` (its last axis of K ≤ rank entries) combined with
+    `updates[i…, …]` (`updates` has shape `indices.shape[:-1] +
+    input.shape[K:]`), tuples in row-major order. `reduction` as
+    attn.scatter_elements; indices are clamped as there.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, AnyRankedTensor:$indices,
+                            AnyRankedTensor:$updates,
+                            DefaultValuedStrAttr<StrAttr, "none">:$reduction),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = [{
+    $input `[` $indices `]` `=` $updates attr-dict `:` `(` type($input) `,`
+    type($indices) `,` type($updates) `)` `->` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
 def Attn_LogSoftmaxOp : Attn_Op<"log_softmax", [Pure, SameOperandsAndResultType]> {
   let summary = "Logarithm of the softmax along one axis";
   let arguments = !con((ins Attn_FloatTensor:$input, I64Attr:$axis),
