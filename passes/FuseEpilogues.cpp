@@ -17,9 +17,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ConstantData.h"
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Dialect/Attn/IR/ConstantData.h"
 #include "attnc/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

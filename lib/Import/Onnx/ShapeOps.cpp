@@ -204,8 +204,10 @@ LogicalResult importSqueezeUnsqueeze(Importer &im,
   if (failed(im.normalizeAxes(axes, rank, "axis")))
     return failure();
   llvm::sort(axes);
+  // Folded for a constant: exports without constant folding unsqueeze the
+  // axes of a Slice.
   im.setOutput(node, 0,
-               im.builder.create<ExpandDimsOp>(
+               im.builder.createOrFold<ExpandDimsOp>(
                    im.currentLoc, *type, x,
                    im.builder.getDenseI64ArrayAttr(axes), squeeze, nullptr));
   return success();

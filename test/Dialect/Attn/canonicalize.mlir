@@ -138,3 +138,20 @@ func.func @refine_keeps_results(%x: tensor<2x3xf32>) -> tensor<?x?xf32> {
   %t = attn.transpose %x, [1, 0] : tensor<2x3xf32> -> tensor<?x?xf32>
   return %t : tensor<?x?xf32>
 }
+
+
+// -----
+
+// A transposed constant is folded (exports without constant folding
+// transpose every linear weight in the graph).
+// CHECK-LABEL: func.func @transpose_constant
+func.func @transpose_constant() -> (tensor<3x2xf32>, tensor<2x2x2xi64>) {
+  // CHECK-DAG: attn.constant dense<{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+  // CHECK-DAG: attn.constant dense<{{\[}}{{\[}}[0, 4], [2, 6]], {{\[}}[1, 5], [3, 7]]]> : tensor<2x2x2xi64>
+  // CHECK-NOT: attn.transpose
+  %a = attn.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %0 = attn.transpose %a, [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
+  %b = attn.constant dense<[[[0, 1], [2, 3]], [[4, 5], [6, 7]]]> : tensor<2x2x2xi64>
+  %1 = attn.transpose %b, [2, 1, 0] : tensor<2x2x2xi64> -> tensor<2x2x2xi64>
+  return %0, %1 : tensor<3x2xf32>, tensor<2x2x2xi64>
+}

@@ -1,6 +1,6 @@
 //===- ConstantData.cpp - Reading and writing constant tensors --*- C++ -*-===//
 
-#include "ConstantData.h"
+#include "attnc/Dialect/Attn/IR/ConstantData.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -22,17 +22,23 @@ void ConstantBytes::append(std::vector<char> &out, int64_t begin,
 
 std::optional<ConstantBytes> mlir::attn::constantBytes(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
-  auto type = cast<RankedTensorType>(v.getType());
-  if (!c || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
+  if (!c)
+    return std::nullopt;
+  return constantBytes(c.getValue(), cast<RankedTensorType>(v.getType()));
+}
+
+std::optional<ConstantBytes> mlir::attn::constantBytes(Attribute value,
+                                                       RankedTensorType type) {
+  if (!value || !type.hasStaticShape() ||
+      !type.getElementType().isIntOrFloat() ||
       type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
     return std::nullopt;
   ConstantBytes bytes;
   bytes.elementBytes = type.getElementType().getIntOrFloatBitWidth() / 8;
-  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
     bytes.raw = dense.getRawData();
     bytes.splat = dense.isSplat();
-  } else if (auto resource =
-                 dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+  } else if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob)
       return std::nullopt;
@@ -50,6 +56,13 @@ std::optional<ConstantBytes> mlir::attn::constantBytes(Value v) {
 Value mlir::attn::makeConstant(OpBuilder &b, Location loc,
                                RankedTensorType type, std::vector<char> bytes,
                                StringRef blobName) {
+  return b.create<ConstantOp>(loc,
+                              makeElements(type, std::move(bytes), blobName));
+}
+
+ElementsAttr mlir::attn::makeElements(RankedTensorType type,
+                                      std::vector<char> bytes,
+                                      StringRef blobName) {
   ElementsAttr attr;
   if (bytes.size() > 4096 &&
       reinterpret_cast<uintptr_t>(bytes.data()) % alignof(double) == 0) {
@@ -62,5 +75,5 @@ Value mlir::attn::makeConstant(OpBuilder &b, Location loc,
   } else {
     attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
   }
-  return b.create<ConstantOp>(loc, attr);
+  return attr;
 }

@@ -1,13 +1,14 @@
 //===- ConstantData.h - Reading and writing constant tensors ----*- C++ -*-===//
 //
-// The passes that rewrite weights (attn-fuse-epilogues merges projections,
-// attn-pack-weights re-lays them out in panels) read a constant's bytes in
-// place and write new constants the way the importer stores weights.
+// The folders and passes that rewrite weights (a transpose of a constant,
+// attn-fuse-epilogues merging projections, attn-pack-weights laying them
+// out in panels) read a constant's bytes in place and write new constants
+// the way the importer stores weights.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef ATTNC_PASSES_CONSTANTDATA_H
-#define ATTNC_PASSES_CONSTANTDATA_H
+#ifndef ATTNC_DIALECT_ATTN_IR_CONSTANTDATA_H
+#define ATTNC_DIALECT_ATTN_IR_CONSTANTDATA_H
 
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
@@ -34,16 +35,23 @@ struct ConstantBytes {
   void append(std::vector<char> &out, int64_t begin, int64_t count) const;
 };
 
-/// The bytes of `v` when it is an attn.constant of static shape whose
-/// elements are whole bytes (not booleans), read in place; none otherwise.
+/// The bytes of `value` (a dense or resource elements attribute) of type
+/// `type`, static and of elements that are whole bytes (not booleans), read
+/// in place; none otherwise.
+std::optional<ConstantBytes> constantBytes(Attribute value,
+                                           RankedTensorType type);
+/// The bytes of `v` when it is such an attn.constant.
 std::optional<ConstantBytes> constantBytes(Value v);
 
-/// A constant of `type` holding `bytes`: a resource blob named after
+/// Elements of `type` holding `bytes`: a resource blob named after
 /// `blobName` that takes `bytes` without a copy when large, as the importer
 /// stores weights.
+ElementsAttr makeElements(RankedTensorType type, std::vector<char> bytes,
+                          StringRef blobName);
+/// An attn.constant of those elements.
 Value makeConstant(OpBuilder &b, Location loc, RankedTensorType type,
                    std::vector<char> bytes, StringRef blobName);
 
 } // namespace mlir::attn
 
-#endif // ATTNC_PASSES_CONSTANTDATA_H
+#endif // ATTNC_DIALECT_ATTN_IR_CONSTANTDATA_H
