@@ -1329,6 +1329,37 @@ LogicalResult verifyScatter(Operation *op, RankedTensorType input,
 }
 } // namespace
 
+LogicalResult PoolOp::verify() {
+  auto in = getInput().getType(), out = getType();
+  int64_t k = in.getRank() - 2;
+  if (getKind() != "max" && getKind() != "avg")
+    return emitOpError("expects kind max or avg, got '") << getKind() << "'";
+  if (k < 1 || out.getRank() != in.getRank() ||
+      out.getElementType() != in.getElementType())
+    return emitOpError("expects an input [N, C, D1, ...] and an output of "
+                       "its rank and element type, got ")
+           << in << " and " << out;
+  if (static_cast<int64_t>(getKernel().size()) != k ||
+      static_cast<int64_t>(getStrides().size()) != k ||
+      static_cast<int64_t>(getDilations().size()) != k ||
+      static_cast<int64_t>(getPads().size()) != 2 * k)
+    return emitOpError("expects ")
+           << k << " kernel extents, strides and dilations and " << 2 * k
+           << " pads";
+  auto positive = [](int64_t v) { return v >= 1; };
+  if (!llvm::all_of(getKernel(), positive) ||
+      !llvm::all_of(getStrides(), positive) ||
+      !llvm::all_of(getDilations(), positive) ||
+      !llvm::all_of(getPads(), [](int64_t v) { return v >= 0; }))
+    return emitOpError("expects positive kernel extents, strides and "
+                       "dilations and non-negative pads");
+  for (int64_t d = 0; d < 2; ++d)
+    if (!compatible(in.getDimSize(d), out.getDimSize(d)))
+      return emitOpError("expects the batch and channel extents kept, got ")
+             << in << " and " << out;
+  return success();
+}
+
 LogicalResult ScatterElementsOp::verify() {
   auto input = getInput().getType(), indices = getIndices().getType(),
        updates = getUpdates().getType();

@@ -239,6 +239,81 @@ LogicalResult importGlobalPool(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
+/// MaxPool and AveragePool over any number of spatial axes: kernel,
+/// strides, pads (or auto_pad with static extents), dilations; ceil_mode
+/// is in the output extents ONNX infers. MaxPool's Indices output is not
+/// supported.
+LogicalResult importPool(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  bool max = node.op_type() == "MaxPool";
+  if (node.output_size() > 1 && !node.output(1).empty()) {
+    im.nodeError() << "output 'Indices' is not supported";
+    return failure();
+  }
+  Value x = im.input(node, 0);
+  auto xt = cast<RankedTensorType>(x.getType());
+  int64_t k = xt.getRank() - 2;
+  SmallVector<int64_t> kernel = im.intsAttribute(node, "kernel_shape");
+  if (k < 1 || static_cast<int64_t>(kernel.size()) != k) {
+    im.nodeError() << "attribute 'kernel_shape' must have an extent per "
+                      "spatial axis of the input, got "
+                   << kernel.size() << " for " << xt;
+    return failure();
+  }
+  SmallVector<int64_t> strides =
+      im.intsAttribute(node, "strides", SmallVector<int64_t>(k, 1));
+  SmallVector<int64_t> dilations =
+      im.intsAttribute(node, "dilations", SmallVector<int64_t>(k, 1));
+  SmallVector<int64_t> pads =
+      im.intsAttribute(node, "pads", SmallVector<int64_t>(2 * k, 0));
+  if (static_cast<int64_t>(strides.size()) != k ||
+      static_cast<int64_t>(dilations.size()) != k ||
+      static_cast<int64_t>(pads.size()) != 2 * k) {
+    im.nodeError() << "attributes 'strides', 'dilations' and 'pads' must "
+                      "have "
+                   << k << ", " << k << " and " << 2 * k << " entries";
+    return failure();
+  }
+  std::string autoPad = im.stringAttribute(node, "auto_pad", "NOTSET");
+  if (autoPad == "VALID") {
+    pads.assign(2 * k, 0);
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int64_t d = 0; d < k; ++d) {
+      int64_t in = xt.getDimSize(2 + d);
+      if (ShapedType::isDynamic(in)) {
+        im.nodeError() << "auto_pad = " << autoPad
+                       << " needs static spatial extents, got " << xt;
+        return failure();
+      }
+      int64_t out = (in + strides[d] - 1) / strides[d];
+      int64_t total = std::max<int64_t>(
+          0, (out - 1) * strides[d] + dilations[d] * (kernel[d] - 1) + 1 - in);
+      int64_t small = total / 2;
+      pads[d] = autoPad == "SAME_UPPER" ? small : total - small;
+      pads[k + d] = total - pads[d];
+    }
+  } else if (autoPad != "NOTSET") {
+    im.nodeError() << "attribute 'auto_pad' = '" << autoPad
+                   << "' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER";
+    return failure();
+  }
+  if (im.intAttribute(node, "ceil_mode", 0) != 0 &&
+      llvm::any_of(xt.getShape().drop_front(2), ShapedType::isDynamic)) {
+    im.nodeError() << "ceil_mode = 1 needs static spatial extents, got " << xt;
+    return failure();
+  }
+  OpBuilder &b = im.builder;
+  auto pool = b.create<PoolOp>(
+      im.currentLoc, *type, x, b.getStringAttr(max ? "max" : "avg"),
+      b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(dilations),
+      !max && im.intAttribute(node, "count_include_pad", 0) != 0, nullptr);
+  im.setOutput(node, 0, pool);
+  return success();
+}
+
 /// DepthToSpace (DCR and CRD) and SpaceToDepth on [N, C, H, W]: a reshape to
 /// six axes, a transpose, a reshape back.
 LogicalResult importDepthSpace(Importer &im, const onnx::NodeProto &node) {
@@ -312,6 +387,8 @@ void mlir::attn::onnx_import::addNormalizationHandlers(HandlerTable &table) {
   table.add("", "Hardmax", 13, importHardmax);
   table.add("", "GlobalAveragePool", 1, importGlobalPool);
   table.add("", "GlobalMaxPool", 1, importGlobalPool);
+  table.add("", "MaxPool", 1, importPool);
+  table.add("", "AveragePool", 1, importPool);
   table.add("", "DepthToSpace", 11, importDepthSpace);
   table.add("", "SpaceToDepth", 1, importDepthSpace);
 }

@@ -108,6 +108,7 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](CumSumOp c) { return defineCumSum(c, name, funcs); })
       .Case([&](LogSoftmaxOp s) { return defineLogSoftmax(s, name, funcs); })
       .Case([&](LayerNormOp l) { return defineLayerNorm(l, name, funcs); })
+      .Case([&](PoolOp p) { return definePool(p, name, funcs); })
       .Case([&](AdditiveAttentionOp a) {
         return defineAdditiveAttention(a, name, funcs);
       })

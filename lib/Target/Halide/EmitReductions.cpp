@@ -497,3 +497,68 @@ LogicalResult PipelineBuilder::defineSoftmax(SoftmaxOp op,
   tensors[op.getResult()] = t;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::definePool(PoolOp op, const std::string &name,
+                                          OpFuncs &funcs) {
+  Tensor &x = get(op.getInput());
+  Halide::Type ht = *toHalideType(op.getType().getElementType());
+  Halide::Type acc = computeType(ht);
+  int rank = x.rank(), k = rank - 2;
+  ArrayRef<int64_t> kernel = op.getKernel(), strides = op.getStrides(),
+                    pads = op.getPads(), dilations = op.getDilations();
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> o = onnxIndex(vars);
+  // One tap per kernel position; the RDom's first variable is the last
+  // spatial axis.
+  std::vector<Halide::Range> taps;
+  for (int d = k - 1; d >= 0; --d)
+    taps.push_back(Halide::Range(0, static_cast<int>(kernel[d])));
+  RDom r(taps, name + "_tap");
+  std::vector<Expr> at = {o[0], o[1]};
+  Expr inside = Halide::Internal::const_true(),
+       padded = Halide::Internal::const_true();
+  for (int d = 0; d < k; ++d) {
+    Expr tap = r[k - 1 - d];
+    Expr p = o[2 + d] * static_cast<int>(strides[d]) -
+             static_cast<int>(pads[d]) + tap * static_cast<int>(dilations[d]);
+    Expr extent = x.shape[2 + d];
+    inside = inside && p >= 0 && p < extent;
+    padded = padded && p >= -static_cast<int>(pads[d]) &&
+             p < extent + static_cast<int>(pads[k + d]);
+    at.push_back(Halide::clamp(p, 0, extent - 1));
+  }
+  Expr value = Halide::cast(acc, widen(x.call(at)));
+  Expr result;
+  if (op.getKind() == "max") {
+    result = Halide::maximum(Halide::select(inside, value, typeLowest(acc)));
+  } else {
+    Expr counted = op.getCountIncludePad() ? padded : inside;
+    Expr total = Halide::sum(Halide::select(inside, value, typedZero(acc)));
+    Expr count = Halide::sum(Halide::select(counted, 1, 0));
+    result = total / Halide::cast(acc, Halide::max(count, 1));
+  }
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(vars) = narrow(result, ht);
+  t.shape = {x.shape[0], x.shape[1]};
+  auto outType = op.getType();
+  for (int d = 0; d < k; ++d) {
+    if (!outType.isDynamicDim(2 + d)) {
+      t.shape.push_back(static_cast<int>(outType.getDimSize(2 + d)));
+      continue;
+    }
+    // floor((in + pads - dilated kernel) / stride) + 1 (floor mode; a
+    // dynamic extent in ceil mode is rejected where the op is imported).
+    Expr span = x.shape[2 + d] + static_cast<int>(pads[d] + pads[k + d]) -
+                static_cast<int>(dilations[d] * (kernel[d] - 1) + 1);
+    t.shape.push_back(Halide::max(span / static_cast<int>(strides[d]) + 1, 0));
+  }
+  funcs.main = t.func;
+  tensors[op.getResult()] = t;
+  return success();
+}

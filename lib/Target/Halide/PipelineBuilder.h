@@ -407,6 +407,7 @@ private:
                                  OpFuncs &funcs);
   LogicalResult defineLayerNorm(LayerNormOp op, const std::string &name,
                                 OpFuncs &funcs);
+  LogicalResult definePool(PoolOp op, const std::string &name, OpFuncs &funcs);
   /// Run-time checks that queries [..., Nq, D], keys [..., Nk, D] and
   /// values [..., Nk, Dv] of a fused attention agree.
   /// Run-time checks of the extents attn.sdpa needs to agree: batch,

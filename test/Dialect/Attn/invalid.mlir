@@ -603,3 +603,35 @@ func.func @schedule_block_sparse_gpu(%s: tensor<2x6xf32>, %t: tensor<2x5xf32>, %
   %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64, schedule = #attn.schedule<kind = block_sparse, vector_width = 16, tiles = [16, 64], gpu_threads = 64>} : (tensor<2x6xf32>, tensor<2x5xf32>, tensor<2x5x4xf32>, tensor<6x5xi1>) -> tensor<2x6x4xf32>
   return %0 : tensor<2x6x4xf32>
 }
+
+// -----
+
+func.func @pool_kind(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  // expected-error @+1 {{'attn.pool' op expects kind max or avg, got 'sum'}}
+  %0 = attn.pool "sum" %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x2x4x4xf32> -> tensor<1x2x2x2xf32>
+  return %0 : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+func.func @pool_attributes(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  // expected-error @+1 {{'attn.pool' op expects 2 kernel extents, strides and dilations and 4 pads}}
+  %0 = attn.pool "max" %x {kernel = array<i64: 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x2x4x4xf32> -> tensor<1x2x2x2xf32>
+  return %0 : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+func.func @scatter_reduction(%x: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{'attn.scatter_elements' op expects reduction none, add, mul, max or min, got 'mean'}}
+  %0 = attn.scatter_elements %x[%i] = %u, 1 {reduction = "mean"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @scatter_nd_updates(%x: tensor<3x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{'attn.scatter_nd' op expects updates of shape [2, 4], got [2, 3]}}
+  %0 = attn.scatter_nd %x[%i] = %u : (tensor<3x4xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}

@@ -88,3 +88,14 @@ func.func @graph_attention(%s: tensor<?x2x?xf32>, %t: tensor<?x2x?xf32>, %v: ten
   %0 = attn.graph_attention %s, %t, %v, %a {negative_slope = 0.2 : f64, schedule = #attn.schedule<kind = block_sparse, vector_width = 16, tiles = [16, 64], parallel = true>} : (tensor<?x2x?xf32>, tensor<?x2x?xf32>, tensor<?x2x?x8xf32>, tensor<?x1x?x?xi1>) -> tensor<?x2x?x8xf32>
   return %0 : tensor<?x2x?x8xf32>
 }
+
+// CHECK-LABEL: func.func @pools_and_scatters
+func.func @pools_and_scatters(%x: tensor<1x2x4x4xf32>, %d: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>, %t: tensor<2x1xi64>, %r: tensor<2x4xf32>) -> (tensor<1x2x2x2xf32>, tensor<3x4xf32>, tensor<3x4xf32>) {
+  // CHECK: attn.pool "avg" %{{.*}} {count_include_pad, dilations = array<i64: 1, 1>, kernel = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : tensor<1x2x4x4xf32> -> tensor<1x2x2x2xf32>
+  %0 = attn.pool "avg" %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, count_include_pad} : tensor<1x2x4x4xf32> -> tensor<1x2x2x2xf32>
+  // CHECK: attn.scatter_elements %{{.*}}[%{{.*}}] = %{{.*}}, 1 {reduction = "add"}
+  %1 = attn.scatter_elements %d[%i] = %u, 1 {reduction = "add"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  // CHECK: attn.scatter_nd %{{.*}}[%{{.*}}] = %{{.*}} :
+  %2 = attn.scatter_nd %d[%t] = %r : (tensor<3x4xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<3x4xf32>
+  return %0, %1, %2 : tensor<1x2x2x2xf32>, tensor<3x4xf32>, tensor<3x4xf32>
+}

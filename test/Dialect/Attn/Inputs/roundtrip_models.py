@@ -9,6 +9,7 @@ per failure and `PASS N models` or `FAIL`.
 """
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +29,12 @@ def pipe(tools, first, second):
 
 def main():
     tools, models = sys.argv[1], sys.argv[2]
-    paths = sorted(glob.glob(os.path.join(models, "*", "model.onnx")))
+    # Fixtures whose weights come from a package at test time (external data
+    # not in the tree) have their own test (real_weights.sh).
+    paths = [p for p in sorted(glob.glob(os.path.join(models, "*",
+                                                      "model.onnx")))
+             if "package" not in json.load(open(os.path.join(
+                 os.path.dirname(p), "model.json")))]
     failed = 0
     for path in paths:
         name = os.path.basename(os.path.dirname(path))

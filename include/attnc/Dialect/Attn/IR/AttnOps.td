@@ -536,6 +536,30 @@ def Attn_Conv2dOp : Attn_Op<"conv2d", [Pure]> {
   }];
 }
 
+def Attn_PoolOp : Attn_Op<"pool", [Pure]> {
+  let summary = "Max or average pooling over the spatial axes";
+  let description = [{
+    ONNX `MaxPool` and `AveragePool` over an input [N, C, D1, ..., Dk]: the
+    output at spatial position `o` reduces the window of `kernel` taps at
+    `o · strides - pads_begin + tap · dilations` (taps outside the input
+    skipped). `pads` holds the k begin then the k end paddings; the output
+    extents (floor or ceil mode) are the result type's. `kind` is `max`
+    or `avg`; an average divides by the taps inside the input, or with
+    `count_include_pad` by those inside the padded input.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, StrAttr:$kind,
+                            DenseI64ArrayAttr:$kernel,
+                            DenseI64ArrayAttr:$strides,
+                            DenseI64ArrayAttr:$pads,
+                            DenseI64ArrayAttr:$dilations,
+                            UnitAttr:$count_include_pad),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$kind $input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
 def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
   let summary = "Einstein summation (ONNX `Einsum`, explicit form)";
   let description = [{
