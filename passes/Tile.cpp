@@ -238,8 +238,9 @@ bool isElementwise(Operation *op) {
 /// a buffer of its own, so that chains such as rotary embeddings (slice,
 /// neg, concat, mul, add) or gated activations are one pass. Not fused:
 /// outputs, ops with several users (they would be computed once per user),
-/// and ops read by products (attn.matmul, attn.linear, convolutions,
-/// einsum, additive and hard attention re-read every element many times)
+/// and ops read by products and windows (attn.matmul, attn.linear,
+/// convolutions, pools, einsum, additive and hard attention re-read every
+/// element many times)
 /// or by gathers, or used as attn.sdpa's mask (read once per score), and
 /// ops with an infinite or NaN constant operand.
 bool fusesIntoUser(Operation *op) {
@@ -258,8 +259,8 @@ bool fusesIntoUser(Operation *op) {
   OpOperand &use = *op->getResult(0).getUses().begin();
   Operation *user = use.getOwner();
   if (isa<func::ReturnOp, MatMulOp, LinearOp, MatMulIntegerOp, Conv2dOp,
-          EinsumOp, AdditiveAttentionOp, HardAttentionOp, GatherOp, GatherNdOp>(
-          user))
+          ConvTransposeOp, PoolOp, EinsumOp, AdditiveAttentionOp,
+          HardAttentionOp, GatherOp, GatherNdOp>(user))
     return false;
   if (auto sdpa = dyn_cast<SdpaOp>(user))
     return use.get() != sdpa.getMask();

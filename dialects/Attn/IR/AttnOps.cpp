@@ -1329,6 +1329,36 @@ LogicalResult verifyScatter(Operation *op, RankedTensorType input,
 }
 } // namespace
 
+LogicalResult ConvTransposeOp::verify() {
+  auto in = getInput().getType(), w = getWeight().getType(), out = getType();
+  int64_t k = in.getRank() - 2, group = getGroup();
+  if (k < 1 || w.getRank() != in.getRank() || out.getRank() != in.getRank() ||
+      !w.hasStaticShape())
+    return emitOpError("expects an input [N, C, D1, ...], a static weight "
+                       "[C, M / group, K1, ...] and an output of their rank, "
+                       "got ")
+           << in << ", " << w << " and " << out;
+  if (static_cast<int64_t>(getStrides().size()) != k ||
+      static_cast<int64_t>(getDilations().size()) != k ||
+      static_cast<int64_t>(getPads().size()) != 2 * k)
+    return emitOpError("expects ")
+           << k << " strides and dilations and " << 2 * k << " pads";
+  if (group < 1 || w.getDimSize(0) % group != 0 ||
+      !compatible(in.getDimSize(1), w.getDimSize(0)) ||
+      !compatible(out.getDimSize(1), w.getDimSize(1) * group))
+    return emitOpError("expects the weight's first axis to be the input "
+                       "channels and its second the output channels per "
+                       "group, got input ")
+           << in << ", weight " << w << ", output " << out << " and group "
+           << group;
+  if (getBias()) {
+    auto b = getBias().getType();
+    if (b.getRank() != 1 || !compatible(b.getDimSize(0), out.getDimSize(1)))
+      return emitOpError("expects a bias per output channel, got ") << b;
+  }
+  return success();
+}
+
 LogicalResult PoolOp::verify() {
   auto in = getInput().getType(), out = getType();
   int64_t k = in.getRank() - 2;

@@ -204,6 +204,85 @@ LogicalResult importConv(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
+/// ConvTranspose over any number of spatial axes. The output extents are
+/// ONNX's inference (output_padding, output_shape); explicit pads, or pads
+/// from auto_pad or output_shape for static extents.
+LogicalResult importConvTranspose(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0), w = im.input(node, 1);
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto wt = cast<RankedTensorType>(w.getType());
+  int64_t k = xt.getRank() - 2;
+  if (k < 1 || wt.getRank() != xt.getRank() || !wt.hasStaticShape()) {
+    im.nodeError() << "the weight must be static and of the input's rank, "
+                      "got input "
+                   << xt << " and weight " << wt;
+    return failure();
+  }
+  SmallVector<int64_t> strides =
+      im.intsAttribute(node, "strides", SmallVector<int64_t>(k, 1));
+  SmallVector<int64_t> dilations =
+      im.intsAttribute(node, "dilations", SmallVector<int64_t>(k, 1));
+  SmallVector<int64_t> pads =
+      im.intsAttribute(node, "pads", SmallVector<int64_t>(2 * k, 0));
+  SmallVector<int64_t> outputPadding =
+      im.intsAttribute(node, "output_padding", SmallVector<int64_t>(k, 0));
+  SmallVector<int64_t> outputShape = im.intsAttribute(node, "output_shape");
+  if (static_cast<int64_t>(strides.size()) != k ||
+      static_cast<int64_t>(dilations.size()) != k ||
+      static_cast<int64_t>(pads.size()) != 2 * k ||
+      static_cast<int64_t>(outputPadding.size()) != k) {
+    im.nodeError() << "attributes 'strides', 'dilations', 'output_padding' "
+                      "and 'pads' must have "
+                   << k << ", " << k << ", " << k << " and " << 2 * k
+                   << " entries";
+    return failure();
+  }
+  std::string autoPad = im.stringAttribute(node, "auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "SAME_UPPER" &&
+      autoPad != "SAME_LOWER") {
+    im.nodeError() << "attribute 'auto_pad' = '" << autoPad
+                   << "' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER";
+    return failure();
+  }
+  if (autoPad == "VALID")
+    pads.assign(2 * k, 0);
+  // The padding that gives the output extents asked for (ONNX's rule: the
+  // larger half at the end for SAME_UPPER, at the start otherwise).
+  bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+  if (same || !outputShape.empty()) {
+    for (int64_t d = 0; d < k; ++d) {
+      int64_t in = xt.getDimSize(2 + d);
+      if (ShapedType::isDynamic(in)) {
+        im.nodeError() << "auto_pad or output_shape needs static spatial "
+                          "extents, got "
+                       << xt;
+        return failure();
+      }
+      int64_t want = outputShape.empty()
+                         ? in * strides[d]
+                         : outputShape[outputShape.size() - k + d];
+      int64_t total = strides[d] * (in - 1) + outputPadding[d] +
+                      (wt.getDimSize(2 + d) - 1) * dilations[d] + 1 - want;
+      total = std::max<int64_t>(total, 0);
+      bool upper = autoPad == "SAME_UPPER";
+      pads[d] = upper ? total / 2 : total - total / 2;
+      pads[k + d] = total - pads[d];
+    }
+  }
+  OpBuilder &b = im.builder;
+  im.setOutput(
+      node, 0,
+      b.create<ConvTransposeOp>(
+          im.currentLoc, *type, x, w, im.input(node, 2),
+          b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(pads),
+          b.getDenseI64ArrayAttr(dilations),
+          b.getI64IntegerAttr(im.intAttribute(node, "group", 1)), nullptr));
+  return success();
+}
+
 LogicalResult importEinsum(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
@@ -281,5 +360,6 @@ void mlir::attn::onnx_import::addContractionHandlers(HandlerTable &table) {
   table.add("", "MatMul", 1, importMatMul);
   table.add("", "Gemm", 7, importGemm);
   table.add("", "Conv", 1, importConv);
+  table.add("", "ConvTranspose", 1, importConvTranspose);
   table.add("", "Einsum", 12, importEinsum);
 }

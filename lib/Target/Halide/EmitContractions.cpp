@@ -545,3 +545,78 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
   tensors[op->getResult(0)] = t;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Transposed convolution
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineConvTranspose(ConvTransposeOp op,
+                                                   const std::string &name,
+                                                   OpFuncs &funcs) {
+  Tensor &x = get(op.getInput());
+  Tensor &w = get(op.getWeight());
+  Tensor *bias = op.getBias() ? &get(op.getBias()) : nullptr;
+  auto outType = op.getType();
+  auto wType = op.getWeight().getType();
+  Halide::Type ht = *toHalideType(outType.getElementType());
+  Halide::Type acc = computeType(ht);
+  int rank = x.rank(), k = rank - 2;
+  int group = static_cast<int>(op.getGroup());
+  int inPerGroup = static_cast<int>(wType.getDimSize(0)) / group;
+  int outPerGroup = static_cast<int>(wType.getDimSize(1));
+  ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
+                    dilations = op.getDilations();
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> o = onnxIndex(vars);
+  // Every input channel of the group and every tap: the input position a
+  // tap reaches this output from, where the stride divides it.
+  std::vector<Halide::Range> ranges;
+  for (int d = k - 1; d >= 0; --d)
+    ranges.push_back(
+        Halide::Range(0, static_cast<int>(wType.getDimSize(2 + d))));
+  ranges.push_back(Halide::Range(0, inPerGroup));
+  RDom r(ranges, name + "_r");
+  Expr g = o[1] / outPerGroup, m = o[1] % outPerGroup;
+  Expr c = g * inPerGroup + r[k];
+  std::vector<Expr> xIdx = {o[0], c}, wIdx = {c, m};
+  Expr valid = Halide::Internal::const_true();
+  for (int d = 0; d < k; ++d) {
+    Expr tap = r[k - 1 - d];
+    Expr s = static_cast<int>(strides[d]);
+    Expr num = o[2 + d] + static_cast<int>(pads[d]) -
+               tap * static_cast<int>(dilations[d]);
+    Expr i = num / s;
+    valid = valid && num >= 0 && num % s == 0 && i < x.shape[2 + d];
+    xIdx.push_back(Halide::clamp(i, 0, x.shape[2 + d] - 1));
+    wIdx.push_back(tap);
+  }
+  Expr product = Halide::cast(acc, widen(x.call(xIdx))) *
+                 Halide::cast(acc, widen(w.call(wIdx)));
+  Func sum(name + "_sum");
+  sum(vars) = typedZero(acc);
+  sum(vars) += Halide::select(valid, product, typedZero(acc));
+  Expr y = sum(vars);
+  if (bias)
+    y += Halide::cast(acc, widen(bias->call({o[1]})));
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(vars) = narrow(y, ht);
+  t.shape = {x.shape[0], static_cast<int>(outType.getDimSize(1))};
+  for (int d = 0; d < k; ++d) {
+    if (!outType.isDynamicDim(2 + d)) {
+      t.shape.push_back(static_cast<int>(outType.getDimSize(2 + d)));
+      continue;
+    }
+    // stride · (in - 1) + dilated kernel - pads (no output_padding: ONNX
+    // infers a dynamic extent only without it).
+    t.shape.push_back(
+        (x.shape[2 + d] - 1) * static_cast<int>(strides[d]) +
+        static_cast<int>(dilations[d] * (wType.getDimSize(2 + d) - 1) + 1 -
+                         pads[d] - pads[k + d]));
+  }
+  funcs.main = t.func;
+  funcs.helpers = {sum};
+  tensors[op.getResult()] = t;
+  return success();
+}

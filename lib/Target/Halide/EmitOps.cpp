@@ -122,6 +122,9 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
         return defineGraphAttention(g, name, funcs);
       })
       .Case([&](Conv2dOp c) { return defineConv2d(c, name, funcs); })
+      .Case([&](ConvTransposeOp c) {
+        return defineConvTranspose(c, name, funcs);
+      })
       .Case([&](EinsumOp e) { return defineEinsum(e, name, funcs); })
       .Default([&](Operation *other) {
         return other->emitOpError("has no Halide lowering");

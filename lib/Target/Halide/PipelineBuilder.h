@@ -428,6 +428,8 @@ private:
                                      const std::string &name, OpFuncs &funcs);
   LogicalResult defineConv2d(Conv2dOp op, const std::string &name,
                              OpFuncs &funcs);
+  LogicalResult defineConvTranspose(ConvTransposeOp op, const std::string &name,
+                                    OpFuncs &funcs);
   LogicalResult defineEinsum(EinsumOp op, const std::string &name,
                              OpFuncs &funcs);
   /// Defines `name` elementwise: element `fn(index)` over extents `shape`;

@@ -536,6 +536,28 @@ def Attn_Conv2dOp : Attn_Op<"conv2d", [Pure]> {
   }];
 }
 
+def Attn_ConvTransposeOp : Attn_Op<"conv_transpose", [Pure]> {
+  let summary = "Transposed convolution over any number of spatial axes";
+  let description = [{
+    ONNX `ConvTranspose`: input [N, C, D1, ..., Dk], weight [C, M / group,
+    K1, ..., Kk], optional bias [M]; input position `i` and tap `t` add to
+    the output position `i · strides - pads_begin + t · dilations`. `pads`
+    holds the k begin then the k end paddings; the output extents (with
+    `output_padding` or `output_shape`) are the result type's.
+  }];
+  let arguments = !con((ins Attn_FloatTensor:$input, Attn_FloatTensor:$weight,
+                            Optional<Attn_FloatTensor>:$bias,
+                            DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                            DenseI64ArrayAttr:$dilations, I64Attr:$group),
+                       scheduleArg);
+  let results = (outs Attn_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^ `:` type($bias))? attr-dict `:`
+    type($input) `,` type($weight) `->` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
 def Attn_PoolOp : Attn_Op<"pool", [Pure]> {
   let summary = "Max or average pooling over the spatial axes";
   let description = [{
