@@ -259,7 +259,7 @@ bool fusesIntoUser(Operation *op) {
   OpOperand &use = *op->getResult(0).getUses().begin();
   Operation *user = use.getOwner();
   if (isa<func::ReturnOp, MatMulOp, LinearOp, MatMulIntegerOp, Conv2dOp,
-          ConvTransposeOp, PoolOp, EinsumOp, AdditiveAttentionOp,
+          ConvTransposeOp, PoolOp, ResizeOp, EinsumOp, AdditiveAttentionOp,
           HardAttentionOp, GatherOp, GatherNdOp>(user))
     return false;
   if (auto sdpa = dyn_cast<SdpaOp>(user))

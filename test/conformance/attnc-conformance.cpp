@@ -801,13 +801,22 @@ void readTolerances(const std::string &dir, double &rtol, double &atol) {
 bool needsCompileTimeValue(llvm::StringRef message) {
   return message.contains(
              "must be a constant integer tensor at compile time") ||
+         message.contains("must be a constant float tensor at compile time") ||
          message.contains("before the run, but it depends on tensor data") ||
          message.contains("cannot infer the type and shape of output");
 }
 
 bool isIntegerInput(const onnx::ValueInfoProto &input) {
   int32_t type = declaredElementType(input);
-  return type == onnx::TensorProto::INT64 || type == onnx::TensorProto::INT32;
+  if (type == onnx::TensorProto::INT64 || type == onnx::TensorProto::INT32)
+    return true;
+  // A float vector of a few entries (Resize's scales): a compile-time
+  // parameter too.
+  if (type != onnx::TensorProto::FLOAT || !input.type().has_tensor_type())
+    return false;
+  const auto &shape = input.type().tensor_type().shape();
+  return shape.dim_size() == 1 && shape.dim(0).has_dim_value() &&
+         shape.dim(0).dim_value() <= 8;
 }
 
 /// Whether attnc represents tensors of the ONNX element type `type`
@@ -1181,7 +1190,8 @@ TestResult runTestInProcess(const TestCase &test) {
   // compile-time facts. A test that passes them as graph inputs is compiled
   // again, once per data set, with every integer graph input frozen into the
   // model as an initializer holding that data set's value (as a user of
-  // attnc does with such a value); float inputs stay run-time inputs.
+  // attnc does with such a value), and so is a float vector of at most 8
+  // entries (Resize's scales); other float inputs stay run-time inputs.
   std::set<std::string> initializers;
   for (const auto &init : graph.initializer())
     initializers.insert(init.name());

@@ -1359,6 +1359,39 @@ LogicalResult ConvTransposeOp::verify() {
   return success();
 }
 
+LogicalResult ResizeOp::verify() {
+  auto in = getInput().getType(), out = getType();
+  if (out.getRank() != in.getRank() ||
+      out.getElementType() != in.getElementType())
+    return emitOpError("expects an output of the input's rank and element "
+                       "type, got ")
+           << in << " and " << out;
+  if (static_cast<int64_t>(getScales().size()) != in.getRank())
+    return emitOpError("expects a scale per axis, got ")
+           << getScales().size() << " for rank " << in.getRank();
+  if (llvm::any_of(getScales(), [](double s) { return s < 0.0; }))
+    return emitOpError("expects non-negative scales (0: from the extents)");
+  if (!llvm::is_contained({"nearest", "linear", "cubic"}, getMode()))
+    return emitOpError("expects mode nearest, linear or cubic, got '")
+           << getMode() << "'";
+  if (!llvm::is_contained({"half_pixel", "half_pixel_symmetric",
+                           "pytorch_half_pixel", "align_corners", "asymmetric",
+                           "tf_half_pixel_for_nn"},
+                          getCoordinateMode()))
+    return emitOpError("expects coordinate_mode half_pixel, "
+                       "half_pixel_symmetric, pytorch_half_pixel, "
+                       "align_corners, asymmetric or tf_half_pixel_for_nn, "
+                       "got '")
+           << getCoordinateMode() << "'";
+  if (!llvm::is_contained(
+          {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"},
+          getNearestMode()))
+    return emitOpError("expects nearest_mode round_prefer_floor, "
+                       "round_prefer_ceil, floor or ceil, got '")
+           << getNearestMode() << "'";
+  return success();
+}
+
 LogicalResult PoolOp::verify() {
   auto in = getInput().getType(), out = getType();
   int64_t k = in.getRank() - 2;

@@ -10,6 +10,8 @@
 
 #include "Importer.h"
 
+#include "attnc/Dialect/Attn/IR/AttnBuilders.h"
+
 using namespace mlir;
 using namespace mlir::attn;
 using namespace mlir::attn::onnx_import;
@@ -314,6 +316,83 @@ LogicalResult importPool(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
+/// Resize (10: scales; 11+: roi, scales, sizes; 18: axes) in nearest,
+/// linear or cubic mode; scales and sizes must be constants. Not
+/// supported: tf_crop_and_resize, antialias, keep_aspect_ratio_policy other
+/// than stretch.
+LogicalResult importResize(Importer &im, const onnx::NodeProto &node,
+                           bool v10) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  Value x = im.input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  std::string mode = im.stringAttribute(node, "mode", "nearest");
+  std::string coordinates =
+      im.stringAttribute(node, "coordinate_transformation_mode",
+                         v10 ? "asymmetric" : "half_pixel");
+  std::string nearest = im.stringAttribute(
+      node, "nearest_mode", v10 ? "floor" : "round_prefer_floor");
+  auto unsupported = [&](StringRef what) {
+    im.nodeError() << what << " is not supported";
+    return failure();
+  };
+  if (coordinates == "tf_crop_and_resize")
+    return unsupported("coordinate_transformation_mode = tf_crop_and_resize");
+  if (im.intAttribute(node, "antialias", 0) != 0)
+    return unsupported("antialias = 1");
+  if (im.stringAttribute(node, "keep_aspect_ratio_policy", "stretch") !=
+      "stretch")
+    return unsupported("keep_aspect_ratio_policy other than stretch");
+  SmallVector<int64_t> axes = im.intsAttribute(node, "axes");
+  if (axes.empty())
+    for (int64_t k = 0; k < rank; ++k)
+      axes.push_back(k);
+  if (failed(im.normalizeAxes(axes, rank, "axis")))
+    return failure();
+  // Per axis: the scale, 0 where sizes give the extent.
+  SmallVector<double> scales(rank, 1.0);
+  int scalesInput = v10 ? 1 : 2;
+  Value sizes = v10 ? Value() : im.input(node, 3);
+  if (sizes) {
+    FailureOr<SmallVector<int64_t>> values = im.constantInts(node, 3, "sizes");
+    if (failed(values))
+      return failure();
+    for (int64_t a : axes)
+      scales[a] = 0.0;
+  } else {
+    std::optional<SmallVector<double>> values =
+        getConstantValues(im.input(node, scalesInput), /*maxElements=*/64);
+    if (!values || values->size() != axes.size()) {
+      im.nodeError() << "input 'scales' must be a constant float tensor at "
+                        "compile time, a scale per resized axis";
+      return failure();
+    }
+    for (auto [a, s] : llvm::zip(axes, *values))
+      scales[a] = s;
+  }
+  OpBuilder &b = im.builder;
+  im.setOutput(
+      node, 0,
+      b.create<ResizeOp>(
+          im.currentLoc, *type, x, b.getStringAttr(mode),
+          b.getStringAttr(coordinates), b.getStringAttr(nearest),
+          b.getF64FloatAttr(im.floatAttribute(node, "cubic_coeff_a", -0.75f)),
+          im.intAttribute(node, "exclude_outside", 0) != 0 ? b.getUnitAttr()
+                                                           : UnitAttr(),
+          b.getDenseF64ArrayAttr(scales), nullptr));
+  return success();
+}
+
+/// Opset 10: inputs X and scales; asymmetric coordinates, floor rounding.
+LogicalResult importResize10(Importer &im, const onnx::NodeProto &node) {
+  return importResize(im, node, /*v10=*/true);
+}
+
+LogicalResult importResize11(Importer &im, const onnx::NodeProto &node) {
+  return importResize(im, node, /*v10=*/false);
+}
+
 /// DepthToSpace (DCR and CRD) and SpaceToDepth on [N, C, H, W]: a reshape to
 /// six axes, a transpose, a reshape back.
 LogicalResult importDepthSpace(Importer &im, const onnx::NodeProto &node) {
@@ -389,6 +468,8 @@ void mlir::attn::onnx_import::addNormalizationHandlers(HandlerTable &table) {
   table.add("", "GlobalMaxPool", 1, importGlobalPool);
   table.add("", "MaxPool", 1, importPool);
   table.add("", "AveragePool", 1, importPool);
+  table.add("", "Resize", 10, importResize10);
+  table.add("", "Resize", 11, importResize11);
   table.add("", "DepthToSpace", 11, importDepthSpace);
   table.add("", "SpaceToDepth", 1, importDepthSpace);
 }

@@ -109,6 +109,7 @@ LogicalResult PipelineBuilder::defineOther(Operation *op,
       .Case([&](LogSoftmaxOp s) { return defineLogSoftmax(s, name, funcs); })
       .Case([&](LayerNormOp l) { return defineLayerNorm(l, name, funcs); })
       .Case([&](PoolOp p) { return definePool(p, name, funcs); })
+      .Case([&](ResizeOp r) { return defineResize(r, name, funcs); })
       .Case([&](AdditiveAttentionOp a) {
         return defineAdditiveAttention(a, name, funcs);
       })

@@ -797,3 +797,144 @@ LogicalResult PipelineBuilder::defineScatter(Operation *op,
   tensors[op->getResult(0)] = t;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Resize
+//===----------------------------------------------------------------------===//
+
+LogicalResult PipelineBuilder::defineResize(ResizeOp op,
+                                            const std::string &name,
+                                            OpFuncs &funcs) {
+  Tensor &x = get(op.getInput());
+  auto inType = op.getInput().getType(), outType = op.getType();
+  Halide::Type ht = *toHalideType(outType.getElementType());
+  StringRef mode = op.getMode(), coordinates = op.getCoordinateMode(),
+            nearest = op.getNearestMode();
+  if (mode != "nearest" && !ht.is_float() && !ht.is_bfloat())
+    return op.emitOpError("interpolates only floating-point elements, got ")
+           << outType.getElementType();
+  int rank = x.rank();
+  ArrayRef<double> scales = op.getScales();
+  std::vector<Expr> shape(rank);
+  for (int d = 0; d < rank; ++d) {
+    if (!outType.isDynamicDim(d))
+      shape[d] = static_cast<int>(outType.getDimSize(d));
+    else if (scales[d] > 0.0)
+      shape[d] = Halide::cast<int>(
+          Halide::floor(Halide::cast<double>(x.shape[d]) * Expr(scales[d])));
+    else
+      return op.emitOpError("has a dynamic output extent on axis ")
+             << d << " without a scale";
+  }
+  std::vector<Var> vars = makeVars(rank, name);
+  std::vector<Expr> o = onnxIndex(vars);
+  Halide::Type f32 = Halide::Float(32);
+  // Per axis: the taps (input indices, clamped) and their weights.
+  std::vector<std::vector<std::pair<Expr, Expr>>> taps(rank);
+  for (int d = 0; d < rank; ++d) {
+    // An axis kept as it is (scale 1, or sizes equal to the input's):
+    // every mode reads the element itself there.
+    bool identity = (scales[d] == 1.0 || scales[d] == 0.0) &&
+                    !inType.isDynamicDim(d) &&
+                    inType.getDimSize(d) == outType.getDimSize(d);
+    if (identity || (scales[d] == 1.0 && mode == "nearest" &&
+                     coordinates != "align_corners")) {
+      taps[d] = {{o[d], Halide::cast(f32, 1)}};
+      continue;
+    }
+    // Coordinates in float64, evaluated as written (no reassociation: a
+    // coordinate exactly halfway must round as ONNX rounds it). The resized
+    // length is in · scale where scales are given, the output extent where
+    // sizes are.
+    Halide::Type f64 = Halide::Float(64);
+    Expr half(0.5), one(1.0), zero(0.0);
+    Expr in = Halide::cast(f64, x.shape[d]);
+    Expr outInt = Halide::cast(f64, shape[d]);
+    Expr scale = scales[d] > 0.0 ? Expr(scales[d]) : outInt / in;
+    Expr out = scales[d] > 0.0 ? in * scale : outInt;
+    Expr xo = Halide::cast(f64, o[d]);
+    Expr c;
+    if (coordinates == "half_pixel")
+      c = (xo + half) / scale - half;
+    else if (coordinates == "pytorch_half_pixel")
+      c = Halide::select(out > one, (xo + half) / scale - half, zero);
+    else if (coordinates == "align_corners")
+      c = Halide::select(out <= one, zero,
+                         xo * (in - one) / Halide::max(out - one, Expr(1e-9)));
+    else if (coordinates == "asymmetric")
+      c = xo / scale;
+    else if (coordinates == "tf_half_pixel_for_nn")
+      c = (xo + half) / scale;
+    else { // half_pixel_symmetric
+      Expr adjustment = outInt / out;
+      Expr offset = in / Expr(2.0) * (one - adjustment);
+      c = offset + (xo + half) / scale - half;
+    }
+    c = Halide::strict_float(c);
+    Expr last = x.shape[d] - 1;
+    auto clampIndex = [&](Expr i) { return Halide::clamp(i, 0, last); };
+    if (mode == "nearest") {
+      Expr half(0.5);
+      Expr r = nearest == "round_prefer_ceil" ? Halide::floor(c + half)
+               : nearest == "floor"           ? Halide::floor(c)
+               : nearest == "ceil"            ? Halide::ceil(c)
+                                              : Halide::ceil(c - half);
+      taps[d] = {{clampIndex(Halide::cast<int>(r)), Halide::cast(f32, 1)}};
+      continue;
+    }
+    Expr base = Halide::floor(c);
+    Expr t = Halide::cast(f32, c - base);
+    Expr i0 = Halide::cast<int>(base);
+    if (mode == "linear") {
+      taps[d] = {{clampIndex(i0), 1.0f - t}, {clampIndex(i0 + 1), t}};
+      continue;
+    }
+    // Cubic (Keys, coefficient a), taps i0 - 1 ... i0 + 2.
+    float a = static_cast<float>(op.getCubicA().convertToDouble());
+    auto far = [&](Expr s) { // 1 <= |s| < 2
+      return ((a * s - 5.0f * a) * s + 8.0f * a) * s - 4.0f * a;
+    };
+    auto near = [&](Expr s) { // |s| <= 1
+      return ((a + 2.0f) * s - (a + 3.0f)) * s * s + 1.0f;
+    };
+    std::vector<Expr> w = {far(t + 1.0f), near(t), near(1.0f - t),
+                           far(2.0f - t)};
+    if (op.getExcludeOutside()) {
+      Expr total = Halide::cast(f32, 0);
+      for (int k = 0; k < 4; ++k) {
+        Expr i = i0 - 1 + k;
+        w[k] = Halide::select(i >= 0 && i <= last, w[k], 0.0f);
+        total += w[k];
+      }
+      for (Expr &wk : w)
+        wk = wk / total;
+    }
+    for (int k = 0; k < 4; ++k)
+      taps[d].push_back({clampIndex(i0 - 1 + k), w[k]});
+  }
+  // Σ over every combination of the axes' taps of Π weights · x.
+  Expr value;
+  std::vector<Expr> at(rank);
+  std::function<void(int, Expr)> visit = [&](int d, Expr weight) {
+    if (d == rank) {
+      Expr term = mode == "nearest"
+                      ? x.call(at)
+                      : Halide::cast(f32, widen(x.call(at))) * weight;
+      value = value.defined() ? value + term : term;
+      return;
+    }
+    for (auto &[index, w] : taps[d]) {
+      at[d] = index;
+      visit(d + 1, taps[d].size() == 1 ? weight : weight * w);
+    }
+  };
+  visit(0, Halide::cast(f32, 1));
+  Tensor t;
+  t.type = ht;
+  t.func = Func(name);
+  t.func(vars) = mode == "nearest" ? value : narrow(value, ht);
+  t.shape = shape;
+  funcs.main = t.func;
+  tensors[op.getResult()] = t;
+  return success();
+}

@@ -424,6 +424,8 @@ private:
   /// update per element of the updates.
   LogicalResult defineScatter(Operation *op, const std::string &name,
                               OpFuncs &funcs);
+  LogicalResult defineResize(ResizeOp op, const std::string &name,
+                             OpFuncs &funcs);
   LogicalResult defineGraphAttention(GraphAttentionOp op,
                                      const std::string &name, OpFuncs &funcs);
   LogicalResult defineConv2d(Conv2dOp op, const std::string &name,

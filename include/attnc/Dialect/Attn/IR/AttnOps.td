@@ -558,6 +558,31 @@ def Attn_ConvTransposeOp : Attn_Op<"conv_transpose", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Attn_ResizeOp : Attn_Op<"resize", [Pure]> {
+  let summary = "Nearest, linear or cubic resampling (ONNX `Resize`)";
+  let description = [{
+    Every output position `x` of an axis maps to the input coordinate given
+    by `coordinate_mode` (`half_pixel`, `half_pixel_symmetric`,
+    `pytorch_half_pixel`, `align_corners`, `asymmetric`,
+    `tf_half_pixel_for_nn`) and that axis's
+    scale: `scales[d]`, or the output extent over the input extent where
+    it is 0 (sizes given). `mode` `nearest` rounds the coordinate by
+    `nearest_mode` (`round_prefer_floor`, `round_prefer_ceil`, `floor`,
+    `ceil`); `linear` and `cubic` (coefficient `cubic_a`) interpolate the
+    neighbours separably, reading the edge beyond the input, or with
+    `exclude_outside` weighting only the neighbours inside it.
+  }];
+  let arguments = !con((ins AnyRankedTensor:$input, StrAttr:$mode,
+                            StrAttr:$coordinate_mode, StrAttr:$nearest_mode,
+                            F64Attr:$cubic_a, UnitAttr:$exclude_outside,
+                            DenseF64ArrayAttr:$scales),
+                       scheduleArg);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat =
+      "$mode $input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
 def Attn_PoolOp : Attn_Op<"pool", [Pure]> {
   let summary = "Max or average pooling over the spatial axes";
   let description = [{
