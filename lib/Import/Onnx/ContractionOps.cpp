@@ -121,6 +121,64 @@ LogicalResult importGemm(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
+} // namespace
+
+FailureOr<WindowAttributes> mlir::attn::onnx_import::windowAttributes(
+    Importer &im, const onnx::NodeProto &node, int64_t k) {
+  WindowAttributes w;
+  w.strides = im.intsAttribute(node, "strides", SmallVector<int64_t>(k, 1));
+  w.dilations = im.intsAttribute(node, "dilations", SmallVector<int64_t>(k, 1));
+  w.pads = im.intsAttribute(node, "pads", SmallVector<int64_t>(2 * k, 0));
+  if (static_cast<int64_t>(w.strides.size()) != k ||
+      static_cast<int64_t>(w.dilations.size()) != k ||
+      static_cast<int64_t>(w.pads.size()) != 2 * k) {
+    im.nodeError() << "attributes 'strides', 'dilations' and 'pads' must "
+                      "have "
+                   << k << ", " << k << " and " << 2 * k << " entries";
+    return failure();
+  }
+  return w;
+}
+
+LogicalResult mlir::attn::onnx_import::applyAutoPad(Importer &im,
+                                                    const onnx::NodeProto &node,
+                                                    RankedTensorType input,
+                                                    ArrayRef<int64_t> kernel,
+                                                    WindowAttributes &w) {
+  int64_t k = static_cast<int64_t>(kernel.size());
+  std::string autoPad = im.stringAttribute(node, "auto_pad", "NOTSET");
+  if (autoPad == "NOTSET")
+    return success();
+  if (autoPad == "VALID") {
+    w.pads.assign(2 * k, 0);
+    return success();
+  }
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER") {
+    im.nodeError() << "attribute 'auto_pad' = '" << autoPad
+                   << "' is not supported (supported: NOTSET, VALID, "
+                      "SAME_UPPER, SAME_LOWER)";
+    return failure();
+  }
+  for (int64_t d = 0; d < k; ++d) {
+    int64_t in = input.getDimSize(2 + d);
+    if (ShapedType::isDynamic(in)) {
+      im.nodeError() << "auto_pad = " << autoPad
+                     << " needs static spatial extents, got " << input;
+      return failure();
+    }
+    int64_t out = (in + w.strides[d] - 1) / w.strides[d];
+    int64_t total =
+        std::max<int64_t>(0, (out - 1) * w.strides[d] +
+                                 w.dilations[d] * (kernel[d] - 1) + 1 - in);
+    int64_t small = total / 2, large = total - small;
+    w.pads[d] = autoPad == "SAME_UPPER" ? small : large;
+    w.pads[k + d] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return success();
+}
+
+namespace {
+
 LogicalResult importConv(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
@@ -136,12 +194,12 @@ LogicalResult importConv(Importer &im, const onnx::NodeProto &node) {
                    << xt << " and weight " << wt;
     return failure();
   }
-  SmallVector<int64_t> strides =
-      im.intsAttribute(node, "strides", SmallVector<int64_t>(spatial, 1));
-  SmallVector<int64_t> dilations =
-      im.intsAttribute(node, "dilations", SmallVector<int64_t>(spatial, 1));
-  SmallVector<int64_t> pads =
-      im.intsAttribute(node, "pads", SmallVector<int64_t>(2 * spatial, 0));
+  FailureOr<WindowAttributes> window = windowAttributes(im, node, spatial);
+  if (failed(window) ||
+      failed(applyAutoPad(im, node, xt, wt.getShape().drop_front(2), *window)))
+    return failure();
+  SmallVector<int64_t> strides = window->strides, dilations = window->dilations,
+                       pads = window->pads;
   // A 1-D convolution is a 2-D one over a height of 1.
   RankedTensorType resultType = *type;
   if (spatial == 1) {
@@ -164,31 +222,6 @@ LogicalResult importConv(Importer &im, const onnx::NodeProto &node) {
     SmallVector<int64_t> shape(type->getShape());
     shape.insert(shape.begin() + 2, 1);
     resultType = RankedTensorType::get(shape, type->getElementType());
-  }
-  std::string autoPad = im.stringAttribute(node, "auto_pad", "NOTSET");
-  if (autoPad == "VALID") {
-    pads = {0, 0, 0, 0};
-  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-    for (int k = 0; k < 2; ++k) {
-      int64_t in = xt.getDimSize(2 + k);
-      if (ShapedType::isDynamic(in)) {
-        im.nodeError() << "auto_pad = " << autoPad
-                       << " needs static spatial extents, got " << xt;
-        return failure();
-      }
-      int64_t out = (in + strides[k] - 1) / strides[k];
-      int64_t total = std::max<int64_t>(
-          0, (out - 1) * strides[k] +
-                 dilations[k] * (wt.getDimSize(2 + k) - 1) + 1 - in);
-      int64_t small = total / 2, large = total - small;
-      pads[k] = autoPad == "SAME_UPPER" ? small : large;
-      pads[k + 2] = autoPad == "SAME_UPPER" ? large : small;
-    }
-  } else if (autoPad != "NOTSET") {
-    im.nodeError() << "attribute 'auto_pad' = '" << autoPad
-                   << "' is not supported (supported: NOTSET, VALID, "
-                      "SAME_UPPER, SAME_LOWER)";
-    return failure();
   }
   Value y = im.builder.create<Conv2dOp>(
       im.currentLoc, resultType, x, w, im.input(node, 2),
@@ -221,22 +254,16 @@ LogicalResult importConvTranspose(Importer &im, const onnx::NodeProto &node) {
                    << xt << " and weight " << wt;
     return failure();
   }
-  SmallVector<int64_t> strides =
-      im.intsAttribute(node, "strides", SmallVector<int64_t>(k, 1));
-  SmallVector<int64_t> dilations =
-      im.intsAttribute(node, "dilations", SmallVector<int64_t>(k, 1));
-  SmallVector<int64_t> pads =
-      im.intsAttribute(node, "pads", SmallVector<int64_t>(2 * k, 0));
+  FailureOr<WindowAttributes> window = windowAttributes(im, node, k);
+  if (failed(window))
+    return failure();
+  SmallVector<int64_t> strides = window->strides, dilations = window->dilations,
+                       pads = window->pads;
   SmallVector<int64_t> outputPadding =
       im.intsAttribute(node, "output_padding", SmallVector<int64_t>(k, 0));
   SmallVector<int64_t> outputShape = im.intsAttribute(node, "output_shape");
-  if (static_cast<int64_t>(strides.size()) != k ||
-      static_cast<int64_t>(dilations.size()) != k ||
-      static_cast<int64_t>(pads.size()) != 2 * k ||
-      static_cast<int64_t>(outputPadding.size()) != k) {
-    im.nodeError() << "attributes 'strides', 'dilations', 'output_padding' "
-                      "and 'pads' must have "
-                   << k << ", " << k << ", " << k << " and " << 2 * k
+  if (static_cast<int64_t>(outputPadding.size()) != k) {
+    im.nodeError() << "attribute 'output_padding' must have " << k
                    << " entries";
     return failure();
   }

@@ -389,6 +389,22 @@ LogicalResult importDirect(Importer &im, const onnx::NodeProto &node) {
 }
 
 void addElementwiseHandlers(HandlerTable &table);
+/// The strides, dilations and pads of a window over `k` spatial axes
+/// (Conv, ConvTranspose, the pools), with their defaults (1, 1, 0); fails
+/// naming a list of the wrong length.
+struct WindowAttributes {
+  SmallVector<int64_t> strides, dilations, pads;
+};
+FailureOr<WindowAttributes>
+windowAttributes(Importer &im, const onnx::NodeProto &node, int64_t k);
+/// Replaces the pads by those `auto_pad` asks for (VALID: none; SAME_UPPER
+/// and SAME_LOWER: an output of ⌈in / stride⌉, the odd unit at the end or
+/// the start) for a window of `kernel` extents over the spatial axes of
+/// `input`, which must then be static. Conv's and the pools' rule.
+LogicalResult applyAutoPad(Importer &im, const onnx::NodeProto &node,
+                           RankedTensorType input, ArrayRef<int64_t> kernel,
+                           WindowAttributes &window);
+
 void addShapeHandlers(HandlerTable &table);
 void addContractionHandlers(HandlerTable &table);
 void addQuantizationHandlers(HandlerTable &table);

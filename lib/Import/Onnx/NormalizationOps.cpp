@@ -264,43 +264,9 @@ LogicalResult importPool(Importer &im, const onnx::NodeProto &node) {
                    << kernel.size() << " for " << xt;
     return failure();
   }
-  SmallVector<int64_t> strides =
-      im.intsAttribute(node, "strides", SmallVector<int64_t>(k, 1));
-  SmallVector<int64_t> dilations =
-      im.intsAttribute(node, "dilations", SmallVector<int64_t>(k, 1));
-  SmallVector<int64_t> pads =
-      im.intsAttribute(node, "pads", SmallVector<int64_t>(2 * k, 0));
-  if (static_cast<int64_t>(strides.size()) != k ||
-      static_cast<int64_t>(dilations.size()) != k ||
-      static_cast<int64_t>(pads.size()) != 2 * k) {
-    im.nodeError() << "attributes 'strides', 'dilations' and 'pads' must "
-                      "have "
-                   << k << ", " << k << " and " << 2 * k << " entries";
+  FailureOr<WindowAttributes> window = windowAttributes(im, node, k);
+  if (failed(window) || failed(applyAutoPad(im, node, xt, kernel, *window)))
     return failure();
-  }
-  std::string autoPad = im.stringAttribute(node, "auto_pad", "NOTSET");
-  if (autoPad == "VALID") {
-    pads.assign(2 * k, 0);
-  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-    for (int64_t d = 0; d < k; ++d) {
-      int64_t in = xt.getDimSize(2 + d);
-      if (ShapedType::isDynamic(in)) {
-        im.nodeError() << "auto_pad = " << autoPad
-                       << " needs static spatial extents, got " << xt;
-        return failure();
-      }
-      int64_t out = (in + strides[d] - 1) / strides[d];
-      int64_t total = std::max<int64_t>(
-          0, (out - 1) * strides[d] + dilations[d] * (kernel[d] - 1) + 1 - in);
-      int64_t small = total / 2;
-      pads[d] = autoPad == "SAME_UPPER" ? small : total - small;
-      pads[k + d] = total - pads[d];
-    }
-  } else if (autoPad != "NOTSET") {
-    im.nodeError() << "attribute 'auto_pad' = '" << autoPad
-                   << "' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER";
-    return failure();
-  }
   if (im.intAttribute(node, "ceil_mode", 0) != 0 &&
       llvm::any_of(xt.getShape().drop_front(2), ShapedType::isDynamic)) {
     im.nodeError() << "ceil_mode = 1 needs static spatial extents, got " << xt;
@@ -309,8 +275,9 @@ LogicalResult importPool(Importer &im, const onnx::NodeProto &node) {
   OpBuilder &b = im.builder;
   auto pool = b.create<PoolOp>(
       im.currentLoc, *type, x, b.getStringAttr(max ? "max" : "avg"),
-      b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(strides),
-      b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(dilations),
+      b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(window->strides),
+      b.getDenseI64ArrayAttr(window->pads),
+      b.getDenseI64ArrayAttr(window->dilations),
       !max && im.intAttribute(node, "count_include_pad", 0) != 0, nullptr);
   im.setOutput(node, 0, pool);
   return success();
