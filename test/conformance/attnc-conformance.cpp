@@ -806,12 +806,13 @@ bool needsCompileTimeValue(llvm::StringRef message) {
          message.contains("cannot infer the type and shape of output");
 }
 
-bool isIntegerInput(const onnx::ValueInfoProto &input) {
+/// Whether a graph input is one attnc takes only as a compile-time value
+/// (frozen when a test needs it): an integer tensor, or a float vector of
+/// a few entries (Resize's scales).
+bool isCompileTimeInput(const onnx::ValueInfoProto &input) {
   int32_t type = declaredElementType(input);
   if (type == onnx::TensorProto::INT64 || type == onnx::TensorProto::INT32)
     return true;
-  // A float vector of a few entries (Resize's scales): a compile-time
-  // parameter too.
   if (type != onnx::TensorProto::FLOAT || !input.type().has_tensor_type())
     return false;
   const auto &shape = input.type().tensor_type().shape();
@@ -1199,7 +1200,7 @@ TestResult runTestInProcess(const TestCase &test) {
   std::set<std::string> frozenNames;
   for (int k = 0; k < graph.input_size(); ++k)
     if (!initializers.count(graph.input(k).name()) &&
-        isIntegerInput(graph.input(k))) {
+        isCompileTimeInput(graph.input(k))) {
       frozen.push_back(k);
       frozenNames.insert(graph.input(k).name());
     }

@@ -837,8 +837,7 @@ LogicalResult PipelineBuilder::defineResize(ResizeOp op,
     bool identity = (scales[d] == 1.0 || scales[d] == 0.0) &&
                     !inType.isDynamicDim(d) &&
                     inType.getDimSize(d) == outType.getDimSize(d);
-    if (identity || (scales[d] == 1.0 && mode == "nearest" &&
-                     coordinates != "align_corners")) {
+    if (identity) {
       taps[d] = {{o[d], Halide::cast(f32, 1)}};
       continue;
     }
