@@ -392,13 +392,17 @@ Value mlir::attn::fusion::combineMasks(OpBuilder &b, Location loc,
     return keep;
   if (!keep)
     return additive;
-  // Both kinds: masked keys get -inf added.
+  // Both kinds: masked keys get the lowest finite value added, which
+  // attn.sdpa reads as a masked key (a computed -inf would not survive the
+  // kernels' fast math).
   auto scalarType = RankedTensorType::get({}, element);
+  auto floatType = cast<FloatType>(element);
   Value negInf = b.create<ConstantOp>(
-      loc,
-      DenseElementsAttr::get(
-          scalarType,
-          FloatAttr::get(element, -std::numeric_limits<double>::infinity())));
+      loc, DenseElementsAttr::get(
+               scalarType,
+               FloatAttr::get(element,
+                              APFloat::getLargest(floatType.getFloatSemantics(),
+                                                  /*Negative=*/true))));
   return b.create<SelectOp>(loc, broadcastType(keep, additive, element), keep,
                             additive, negInf, nullptr);
 }

@@ -95,6 +95,11 @@ Value swapLast(OpBuilder &b, Location loc, Value x);
 /// The input of `x` when `x` swaps the last two axes of it, else null.
 Value unswapLast(Value x);
 
+/// Rewrites attention written over batch and heads merged into one axis
+/// (DeBERTa-v2's [B·H, S, S] scores) over [B, H, S, S] (HeadMerges.cpp);
+/// whether anything changed.
+bool liftHeadMerges(Operation *root);
+
 /// An extent as far as the graph proves it (Extents.cpp): a static size, a
 /// named input dimension (inputs sharing a name are checked equal when the
 /// code runs), or the axis of the first tensor it could not be traced past.

@@ -100,6 +100,8 @@ std::optional<Extent> reshapedExtent(Operation *op, Value input, int64_t k,
   auto in = typeOf(input), out = typeOf(op->getResult(0));
   if (fromScalar)
     return fromScalar;
+  if (entry && *entry > 0)
+    return staticExtent(*entry);
   if (entry && *entry == 0 && k < in.getRank())
     return extentAt(input, k, depth + 1);
   if (!entry || *entry != -1 || in.getRank() != out.getRank())
@@ -162,6 +164,9 @@ std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
       return extentAt(gather.getIndices(), axis - g, depth + 1);
     return extentAt(gather.getData(), axis - indexRank + 1, depth + 1);
   }
+  // GatherElements' result has the shape of its indices.
+  if (auto gather = dyn_cast<GatherElementsOp>(def))
+    return extentAt(gather.getIndices(), axis, depth + 1);
   if (auto e = dyn_cast<ExpandDimsOp>(def)) {
     ArrayRef<int64_t> axes = e.getAxes();
     if (!e.getSqueeze()) {

@@ -95,6 +95,7 @@ struct AttnResolveReshapesPass
       r.getResult().replaceAllUsesWith(reshape.getResult());
       r.erase();
     }
+    liftHeadMerges(getOperation());
   }
 };
 

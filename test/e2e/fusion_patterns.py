@@ -180,6 +180,67 @@ g (float[6,5,8] q, float[6,5,8] k, float[6,5,8] v) => (float[6,5,8] y)
     return text, {"q": q, "k": k, "v": v}, {"y": softmax(s) @ v}
 
 
+def case_merged_heads(rng):
+    """Attention over batch and heads merged into one axis, as DeBERTa-v2
+    writes it: Q, K and V reshaped to [B·H, S, D] for rank-3 products, the
+    scores (plus a [B·H, S, S] bias) reshaped to [B, H, S, S] around a
+    boolean mask and the softmax and back for the product with V, every
+    extent read off a Shape. A query whose keys are all masked averages V
+    (a softmax over equal lowest floats)."""
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[B,S,32] x, float[B,S,32] xk, float[B,S,32] xv, float[BH,S,S] bias,
+   bool[B,1,S,S] keep) => (float[B,4,S,8] y)
+<float c = {2.8284271}, float low = {-3.4028234e38}, int64[4] split = {0, 0, 4, 8},
+ int64[1] rest = {-1}, int64[1] heads = {4}, int64[1] dim = {8}>
+{
+  n = Shape <start = 1, end = 2> (x)
+  q4 = Reshape (x, split)
+  q4t = Transpose <perm = [0, 2, 1, 3]> (q4)
+  qshape = Concat <axis = 0> (rest, n, dim)
+  q3 = Reshape (q4t, qshape)
+  k4 = Reshape (xk, split)
+  k4t = Transpose <perm = [0, 2, 1, 3]> (k4)
+  k3 = Reshape (k4t, qshape)
+  v4 = Reshape (xv, split)
+  v4t = Transpose <perm = [0, 2, 1, 3]> (v4)
+  v3 = Reshape (v4t, qshape)
+  kt = Transpose <perm = [0, 2, 1]> (k3)
+  kts = Div (kt, c)
+  s3 = MatMul (q3, kts)
+  sb = Add (s3, bias)
+  r1 = Shape <start = 1, end = 2> (sb)
+  r2 = Shape <start = 2, end = 3> (sb)
+  s4shape = Concat <axis = 0> (rest, heads, r1, r2)
+  s4 = Reshape (sb, s4shape)
+  drop = Not (keep)
+  w = Where (drop, low, s4)
+  p4 = Softmax <axis = -1> (w)
+  p1 = Shape <start = 2, end = 3> (p4)
+  p2 = Shape <start = 3, end = 4> (p4)
+  p3shape = Concat <axis = 0> (rest, p1, p2)
+  p3 = Reshape (p4, p3shape)
+  o3 = MatMul (p3, v3)
+  o1 = Shape <start = 1, end = 2> (o3)
+  yshape = Concat <axis = 0> (rest, heads, o1, dim)
+  y = Reshape (o3, yshape)
+}"""
+    b, n = 2, 6
+    x, xk, xv = (rng.standard_normal((b, n, 32)).astype(np.float32)
+                 for _ in range(3))
+    bias = rng.standard_normal((b * 4, n, n)).astype(np.float32)
+    keep = np.ones((b, 1, n, n), bool)
+    keep[1, :, :, 4:] = False     # padded keys of the second sequence
+    keep[1, :, 5, :] = False      # a query with every key masked
+    heads = lambda t: t.astype(np.float64).reshape(b, n, 4, 8).transpose(
+        0, 2, 1, 3)
+    q, k, v = heads(x), heads(xk), heads(xv)
+    s = q @ k.transpose(0, 1, 3, 2) / 2.8284271
+    s = s + bias.astype(np.float64).reshape(b, 4, n, n)
+    s = np.where(keep, s, -3.4028234e38)
+    return text, {"x": x, "xk": xk, "xv": xv, "bias": bias, "keep": keep}, \
+        {"y": softmax(s) @ v}
+
+
 def case_additive_queries(rng):
     """Additive attention over several queries at once: q and k unsqueezed
     against each other, a bias inside the tanh, w · tanh(..) as Mul +
@@ -508,6 +569,7 @@ EXPECTED = {
     "softcap_causal": ["attn.sdpa", "mask", "softcap = 5.0"],
     "mqa_expand": ["attn.sdpa", "kv_group = 8"],
     "bmm_sequence_first": ["attn.sdpa", "causal"],
+    "merged_heads": ["attn.sdpa", "mask"],
     "additive_queries": ["attn.additive_attention", "mask"],
     "additive_single_query": ["attn.additive_attention", "mask"],
     "additive_broadcast_batch": ["attn.additive_attention"],
@@ -529,6 +591,7 @@ def main():
         "softcap_causal": case_softcap_causal(rng),
         "mqa_expand": case_mqa_expand(rng),
         "bmm_sequence_first": case_bmm_sequence_first(rng),
+        "merged_heads": case_merged_heads(rng),
         "additive_queries": case_additive_queries(rng),
         "additive_single_query": case_additive_single_query(rng),
         "additive_broadcast_batch": case_additive_broadcast_batch(rng),

@@ -602,7 +602,9 @@ LogicalResult ReshapeOp::verify() {
 }
 
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
-  if (getInput().getType() == getType() && getType().hasStaticShape())
+  if (getInput().getType() == getType() &&
+      (getType().hasStaticShape() ||
+       llvm::all_of(getShape(), [](int64_t e) { return e == 0; })))
     return getInput();
   if (auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput()))
     if (getType().hasStaticShape())

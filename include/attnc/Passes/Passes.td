@@ -20,6 +20,11 @@ def AttnResolveReshapes : Pass<"attn-resolve-reshapes", "func::FuncOp"> {
     becomes `attn.reshape` with 0 ("copy this axis") for those entries, so
     that the canonicalizer can give the result the static extents that
     follow, the -1 included. Other reshapes are left as they are.
+
+    Then attention written over batch and heads merged into one axis
+    (DeBERTa-v2's rank-3 products, the scores split into heads only around
+    the mask and softmax) is rewritten over the heads: merges move after
+    products, transposes and scalar ops, and meet the splits (HeadMerges.cpp).
   }];
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }

@@ -122,9 +122,12 @@ void applyMask(const Tensor *mask, Value maskValue, RankedTensorType scoresType,
     return;
   Expr m = broadcastRead(*mask, cast<RankedTensorType>(maskValue.getType()),
                          scoresType, sIdx);
-  if (m.type().is_bool())
+  if (m.type().is_bool()) {
     valid = valid && m;
-  else if (mask->nonFinite)
+    return;
+  }
+  valid = valid && floatMaskKeeps(m);
+  if (mask->nonFinite)
     // -inf in a constant mask must not be folded away (Tensor::nonFinite).
     s = Halide::strict_float(s + Halide::cast(s.type(), widen(m)));
   else

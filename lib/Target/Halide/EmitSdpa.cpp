@@ -137,6 +137,7 @@ void PipelineBuilder::applySdpaMask(SdpaOp op, Expr bIdx, Expr hIdx, Expr row,
     valid = valid && m;
     return;
   }
+  valid = valid && floatMaskKeeps(m);
   Expr additive = widen(m);
   if (unit != 1.0f)
     additive = additive * Halide::cast(additive.type(), unit);

@@ -362,6 +362,18 @@ Expr mlir::attn::halide::lowest() {
   return Expr(std::numeric_limits<float>::lowest());
 }
 
+Expr mlir::attn::halide::floatMaskKeeps(const Expr &m) {
+  Halide::Type t = m.type();
+  double half = t.bits() == 64 ? std::numeric_limits<double>::lowest() / 2
+                : t.is_float() && t.bits() == 16 && !t.is_bfloat()
+                    ? -65504.0 / 2
+                    : std::numeric_limits<float>::lowest() / 2;
+  Halide::Type wide = t.bits() == 64 ? t : Halide::Float(32);
+  Halide::Expr bound = t.bits() == 64 ? Halide::Expr(half)
+                                      : Halide::Expr(static_cast<float>(half));
+  return Halide::cast(wide, m) > bound;
+}
+
 namespace {
 
 /// Extents of `type`, constants where static and `dynamicExtent(k)` else.

@@ -97,6 +97,12 @@ Halide::Expr toExtent(const Halide::Expr &e);
 Halide::Expr divideExact(const Halide::Expr &num, const Halide::Expr &den);
 /// The lowest finite float32, which stands for a masked score.
 Halide::Expr lowest();
+/// Whether an entry `m` of a float attention mask keeps its key: a value of
+/// at most half the lowest finite value of its type (-inf, the lowest float,
+/// float16's -65504) masks the key as a false boolean would, so that adding
+/// it never overflows and a row masked that way everywhere is a fully masked
+/// row (averaged, or 0 under zero_masked_rows).
+Halide::Expr floatMaskKeeps(const Halide::Expr &m);
 
 /// One element of an op's result from its index (ONNX order).
 using ElementFn =

@@ -23,13 +23,13 @@ func.func @mul_scale_mask_cross(%q: tensor<1x2x32x16xf32>, %k: tensor<1x2x96x16x
 // -----
 
 // masked_fill(mask, lowest) (true = masked) on the scaled scores plus an
-// additive padding mask: the two become one additive mask (-inf where
-// masked).
+// additive padding mask: the two become one additive mask (the lowest
+// float where masked, which attn.sdpa reads as a masked key).
 // CHECK-LABEL: func.func @fill_and_additive
 // CHECK-SAME: %[[C:[a-z0-9]+]]: tensor<8x8xi1>, %[[P:[a-z0-9]+]]: tensor<2x1x1x8xf32>
 // CHECK: %[[KEEP:.*]] = attn.not %[[C]]
-// CHECK: %[[NINF:.*]] = attn.constant dense<0xFF800000>
-// CHECK: %[[MASK:.*]] = attn.select %[[KEEP]], %[[P]], %[[NINF]] : (tensor<8x8xi1>, tensor<2x1x1x8xf32>, tensor<f32>) -> tensor<2x1x8x8xf32>
+// CHECK: %[[LOW:.*]] = attn.constant dense<-3.40282347E+38>
+// CHECK: %[[MASK:.*]] = attn.select %[[KEEP]], %[[P]], %[[LOW]] : (tensor<8x8xi1>, tensor<2x1x1x8xf32>, tensor<f32>) -> tensor<2x1x8x8xf32>
 // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask %[[MASK]] {scale = 1.250000e-01 : f64}
 func.func @fill_and_additive(%q: tensor<2x4x8x64xf32>, %k: tensor<2x4x8x64xf32>, %v: tensor<2x4x8x64xf32>, %c: tensor<8x8xi1>, %pad: tensor<2x1x1x8xf32>) -> tensor<2x4x8x64xf32> {
   %kt = attn.transpose %k, [0, 1, 3, 2] : tensor<2x4x8x64xf32> -> tensor<2x4x64x8xf32>

@@ -870,7 +870,8 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure]> {
       attention never copy K or V.
     - `mask`: optional, broadcastable to [B, H, Nq, Nk]; a float mask is
       added to the scaled scores, an `i1` mask keeps the positions where it
-      is true.
+      is true. A float entry of at most half the lowest finite value of its
+      type (-inf, the lowest float) masks its key as `false` does.
     - `causal`: key `j` is masked for query `i` when `j > i` (top-left
       aligned, as `torch.nn.functional.scaled_dot_product_attention`).
     - `scale`: defaults to 1/√D when absent.
@@ -927,7 +928,8 @@ def Attn_AdditiveAttentionOp : Attn_Op<"additive_attention", [Pure]> {
       `keys`: [..., Nk, A]; `weight`: [A]; `values`: [..., Nk, Dv]. The
       leading (batch) axes are equal.
     - `mask`: optional, broadcastable to [..., Nq, Nk]; a float mask is
-      added to the scores, an `i1` mask keeps the keys where it is true.
+      added to the scores, an `i1` mask keeps the keys where it is true (a
+      float entry of at most half the lowest finite value masks its key).
     - Results: the context [..., Nq, Dv] and the attention weights
       [..., Nq, Nk], which models commonly return.
 
@@ -961,7 +963,8 @@ def Attn_HardAttentionOp : Attn_Op<"hard_attention", [Pure]> {
     - `q`: [..., Nq, D]; `k`: [..., Nk, D]; `values`: [..., Nk, Dv]; the
       leading (batch) axes are equal.
     - `mask`: optional, broadcastable to [..., Nq, Nk]; a float mask is
-      added to the scores, an `i1` mask keeps the keys where it is true.
+      added to the scores, an `i1` mask keeps the keys where it is true (a
+      float entry of at most half the lowest finite value masks its key).
     - Results: the selected rows [..., Nq, Dv] and the i64 indices
       [..., Nq].
 
