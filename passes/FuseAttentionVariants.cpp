@@ -140,44 +140,71 @@ LogicalResult mlir::attn::fusion::fuseAdditiveAttention(SoftmaxOp softmax,
     return mm.fail(core->tanh, "the tanh has other users");
 
   // p · V, directly ([..., Nq, Nk] scores) or through a query axis of one
-  // ([..., Nk] scores of a single query).
+  // ([..., Nk] scores of a single query), or for a single query as
+  // sum over the keys of p[..., Nk, 1] · V ((w.unsqueeze(-1) * v).sum(1)).
   Value p = softmax.getResult();
-  MatMulOp pv;
-  Operation *unsqueeze = nullptr;
+  Operation *context = nullptr, *unsqueeze = nullptr;
+  Value values;
+  bool keptAxis = true;
   for (Operation *user : p.getUsers()) {
-    MatMulOp candidate;
-    Operation *via = nullptr;
-    if (auto mm2 = dyn_cast<MatMulOp>(user); mm2 && mm2.getLhs() == p)
-      candidate = mm2;
-    if (auto e = dyn_cast<ExpandDimsOp>(user);
-        e && !e.getSqueeze() && e.getAxes() == ArrayRef<int64_t>{r - 1} &&
-        e.getResult().hasOneUse()) {
-      candidate = dyn_cast<MatMulOp>(*e.getResult().getUsers().begin());
-      via = e;
-      if (candidate && candidate.getLhs() != e.getResult())
-        candidate = nullptr;
+    Operation *found = nullptr, *via = nullptr;
+    Value v;
+    bool kept = true;
+    if (auto mm2 = dyn_cast<MatMulOp>(user); mm2 && mm2.getLhs() == p) {
+      found = mm2;
+      v = mm2.getRhs();
     }
-    if (!candidate)
+    auto e = dyn_cast<ExpandDimsOp>(user);
+    if (e && !e.getSqueeze() && e.getResult().hasOneUse()) {
+      Operation *next = *e.getResult().getUsers().begin();
+      if (auto mm2 = dyn_cast<MatMulOp>(next);
+          mm2 && e.getAxes() == ArrayRef<int64_t>{r - 1} &&
+          mm2.getLhs() == e.getResult()) {
+        found = mm2;
+        v = mm2.getRhs();
+        via = e;
+      }
+      auto mul = dyn_cast<MulOp>(next);
+      if (mul && e.getAxes() == ArrayRef<int64_t>{r} &&
+          mul.getResult().hasOneUse()) {
+        Value other =
+            mul.getLhs() == e.getResult() ? mul.getRhs() : mul.getLhs();
+        auto reduce = dyn_cast<ReduceOp>(*mul.getResult().getUsers().begin());
+        // The values are not broadcast: the product has their shape.
+        if (reduce && reduce.getKind() == "sum" &&
+            reduce.getAxes() == ArrayRef<int64_t>{r - 1} &&
+            tensorType(mul.getResult()).getShape() ==
+                tensorType(other).getShape()) {
+          found = reduce;
+          v = other;
+          via = e;
+          kept = reduce.getKeepdims();
+        }
+      }
+    }
+    if (!found)
       continue;
-    if (pv)
+    if (context)
       return mm.fail(softmax, "the attention weights are multiplied by "
                               "values more than once");
-    pv = candidate;
+    context = found;
+    values = v;
     unsqueeze = via;
+    keptAxis = kept;
   }
-  if (!pv)
+  if (!context)
     return mm.fail(softmax, "the attention weights are not multiplied by "
-                            "values (p · V)");
+                            "values (p · V, or a sum over the keys of "
+                            "p · V)");
   bool queryAxis = unsqueeze == nullptr;
   if (queryAxis && r < 2)
     return mm.fail(softmax, "the scores have no key axis");
   int64_t rank = queryAxis ? r : r + 1;
-  Value values = pv.getRhs();
   if (tensorType(values).getRank() != rank)
-    return mm.fail(pv, "the values are not of the attention's rank " +
-                           std::to_string(rank) +
-                           " (their batch would "
-                           "broadcast)");
+    return mm.fail(context, "the values are not of the attention's rank " +
+                                std::to_string(rank) +
+                                " (their batch would "
+                                "broadcast)");
 
   // tanh(q + k): the key term has the key extent on the key axis, query
   // terms have 1 there (or are a bias vector).
@@ -210,18 +237,18 @@ LogicalResult mlir::attn::fusion::fuseAdditiveAttention(SoftmaxOp softmax,
   if (queryAxis && tensorType(keyTerm).getDimSize(r - 2) != 1)
     return mm.fail(core->tanh, "the key term varies along the queries");
 
-  Operation *point = pv;
-  if (!usedAfter(p, point, {pv.getOperation(), unsqueeze}))
+  Operation *point = context;
+  if (!usedAfter(p, point, {context, unsqueeze}))
     return mm.fail(softmax, "the attention weights are used before their "
                             "product with the values");
   Type element = scoresType.getElementType();
-  for (Value x : {keyTerm, values, Value(pv.getResult())})
+  for (Value x : {keyTerm, values, Value(context->getResult(0))})
     if (getElementTypeOrSelf(x.getType()) != element)
-      return mm.fail(pv, "the queries, keys, values and output do not share "
-                         "one element type");
+      return mm.fail(context, "the queries, keys, values and output do not "
+                              "share one element type");
 
   OpBuilder b(point);
-  Location loc = pv.getLoc();
+  Location loc = context->getLoc();
   Value keys = queryAxis ? unitAxis(b, loc, keyTerm, r - 2, true) : keyTerm;
   auto addTerms = [&](Value x, Value y) {
     auto shape =
@@ -265,14 +292,22 @@ LogicalResult mlir::attn::fusion::fuseAdditiveAttention(SoftmaxOp softmax,
   SmallVector<Value> operands = {query, keys, weight, values};
   if (mask)
     operands.push_back(mask);
-  auto fused =
-      b.create<AdditiveAttentionOp>(loc, TypeRange{pv.getType(), probsType},
-                                    operands, ArrayRef<NamedAttribute>{});
+  // The output [..., Nq, Dv]: the context's type, with the query axis of 1
+  // a sum without keepdims dropped.
+  SmallVector<int64_t> outShape(tensorType(context->getResult(0)).getShape());
+  if (!keptAxis)
+    outShape.insert(outShape.begin() + r - 1, 1);
+  auto outType = RankedTensorType::get(outShape, element);
+  auto fused = b.create<AdditiveAttentionOp>(
+      loc, TypeRange{outType, probsType}, operands, ArrayRef<NamedAttribute>{});
   Value probs = fused.getProbs();
   if (!queryAxis)
     probs = unitAxis(b, loc, probs, r - 1, true);
-  pv.getResult().replaceAllUsesWith(fused.getOutput());
-  pv.erase();
+  Value output = fused.getOutput();
+  if (!keptAxis)
+    output = unitAxis(b, loc, output, r - 1, true);
+  context->getResult(0).replaceAllUsesWith(output);
+  context->erase();
   p.replaceUsesWithIf(
       probs, [&](OpOperand &use) { return use.getOwner() != unsqueeze; });
   return success();

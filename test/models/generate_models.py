@@ -274,17 +274,23 @@ class AdditiveAttention(nn.Module):
         context[b]  = sum_t weights[b, t] * values[b, t]
     """
 
-    def __init__(self, query_size=32, key_size=48, attn_size=64):
+    def __init__(self, query_size=32, key_size=48, attn_size=64,
+                 weighted_sum=False):
         super().__init__()
         self.W1 = nn.Linear(query_size, attn_size)
         self.W2 = nn.Linear(key_size, attn_size)
         self.v = nn.Linear(attn_size, 1, bias=False)
+        self.weighted_sum = weighted_sum
 
     def forward(self, query, keys, values, mask):
         # query [B, Dq], keys [B, T, Dk], values [B, T, Dv], mask [B, T] bool
         scores = self.v(torch.tanh(self.W1(query).unsqueeze(1) + self.W2(keys)))
         scores = scores.squeeze(2).masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1)                      # [B, T]
+        if self.weighted_sum:
+            # The context as an explicit weighted sum over the keys.
+            context = (weights.unsqueeze(-1) * values).sum(1)        # [B, Dv]
+            return (context,)
         context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # [B, Dv]
         return context, weights
 
@@ -292,6 +298,11 @@ class AdditiveAttention(nn.Module):
 def build_additive(attn):
     torch.manual_seed(6)
     return AdditiveAttention()
+
+
+def build_additive_sum(attn):
+    torch.manual_seed(6)
+    return AdditiveAttention(weighted_sum=True)
 
 
 def additive_inputs(gen, b, t):
@@ -729,6 +740,17 @@ SPECS = [
          "score = v^T tanh(W1 q + W2 k), softmax over keys with a bool "
          "padding mask (masked_fill -inf), context = sum of weights x values "
          "(bmm); outputs context and the attention weights",
+         "torch.nn", hf=False),
+    Spec("additive_sum", build_additive_sum, additive_inputs,
+         ["query", "keys", "values", "mask"], ["context"],
+         {"query": {0: "batch"}, "keys": {0: "batch", 1: "keys"},
+          "values": {0: "batch", 1: "keys"}, "mask": {0: "batch", 1: "keys"},
+          "context": {0: "batch"}},
+         [("b2_t10", dict(b=2, t=10)), ("b1_t3", dict(b=1, t=3)),
+          ("b4_t25", dict(b=4, t=25))],
+         "Bahdanau additive attention step (torch.nn) as above, the context "
+         "written as (weights.unsqueeze(-1) * values).sum(1) (Mul + "
+         "ReduceSum over the keys); outputs the context only",
          "torch.nn", hf=False),
     Spec("hard", build_hard, hard_inputs, ["query", "keys", "values"],
          ["output", "indices"],

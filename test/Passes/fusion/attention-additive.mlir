@@ -102,11 +102,60 @@ func.func @softmax_over_queries(%q: tensor<2x3x1x6xf32>, %k: tensor<2x1x5x6xf32>
 
 // -----
 
+// The context as a weighted sum over the keys, (w.unsqueeze(-1) * v).sum(1):
+// Mul of the weights [B, Nk, 1] by the values, ReduceSum over the keys
+// without keepdims; the fused op's query axis of 1 is squeezed.
+// CHECK-LABEL: func.func @weighted_sum
+// CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<?x64xf32>, %[[K:[a-z0-9]+]]: tensor<?x?x64xf32>, %[[V:[a-z0-9]+]]: tensor<?x?x40xf32>
+// CHECK: %[[OUT:.*]], %{{.*}} = attn.additive_attention %{{.*}}, %[[K]], %{{.*}}, %[[V]] mask %{{.*}} : (tensor<?x1x64xf32>, tensor<?x?x64xf32>, tensor<64xf32>, tensor<?x?x40xf32>, tensor<?x1x?xi1>) -> (tensor<?x1x40xf32>, tensor<?x1x?xf32>)
+// CHECK: %[[CTX:.*]] = attn.expand_dims %[[OUT]], [1] {squeeze} : tensor<?x1x40xf32> -> tensor<?x40xf32>
+// CHECK: return %[[CTX]]
+// CHECK-NOT: attn.reduce
+// REASON: remark: fusion: attention softmax 'attn.softmax' fused into attn.additive_attention
+func.func @weighted_sum(%q: tensor<?x64xf32>, %k: tensor<?x?x64xf32>, %v: tensor<?x?x40xf32>, %m: tensor<?x?xi1>) -> tensor<?x40xf32> {
+  %w = attn.constant dense<0.125> : tensor<64x1xf32>
+  %ninf = attn.constant dense<0xFF800000> : tensor<f32>
+  %q1 = attn.expand_dims %q, [1] : tensor<?x64xf32> -> tensor<?x1x64xf32>
+  %x = attn.add %q1, %k : (tensor<?x1x64xf32>, tensor<?x?x64xf32>) -> tensor<?x?x64xf32>
+  %t = attn.tanh %x : tensor<?x?x64xf32>
+  %s1 = attn.matmul %t, %w : (tensor<?x?x64xf32>, tensor<64x1xf32>) -> tensor<?x?x1xf32>
+  %s = attn.expand_dims %s1, [2] {squeeze} : tensor<?x?x1xf32> -> tensor<?x?xf32>
+  %drop = attn.not %m : tensor<?x?xi1>
+  %f = attn.select %drop, %ninf, %s : (tensor<?x?xi1>, tensor<f32>, tensor<?x?xf32>) -> tensor<?x?xf32>
+  %p = attn.softmax %f, -1 : tensor<?x?xf32>
+  %p1 = attn.expand_dims %p, [2] : tensor<?x?xf32> -> tensor<?x?x1xf32>
+  %pv = attn.mul %p1, %v : (tensor<?x?x1xf32>, tensor<?x?x40xf32>) -> tensor<?x?x40xf32>
+  %ctx = attn.reduce "sum" %pv, [1] {keepdims = false} : tensor<?x?x40xf32> -> tensor<?x40xf32>
+  return %ctx : tensor<?x40xf32>
+}
+
+// -----
+
+// Negative: a weighted sum whose values broadcast over the keys ([B, 1, Dv]
+// times the weights [B, Nk, 1]) is no product with values.
+// CHECK-LABEL: func.func @weighted_sum_broadcast
+// CHECK: attn.softmax
+// CHECK-NOT: attn.additive_attention
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: the attention weights are not multiplied by values (p · V, or a sum over the keys of p · V) (at 'attn.softmax')
+func.func @weighted_sum_broadcast(%q: tensor<2x1x6xf32>, %k: tensor<2x5x6xf32>, %w: tensor<6xf32>, %v: tensor<2x1x4xf32>) -> tensor<2x4xf32> {
+  %x = attn.add %q, %k : (tensor<2x1x6xf32>, tensor<2x5x6xf32>) -> tensor<2x5x6xf32>
+  %t = attn.tanh %x : tensor<2x5x6xf32>
+  %tw = attn.mul %t, %w : (tensor<2x5x6xf32>, tensor<6xf32>) -> tensor<2x5x6xf32>
+  %s = attn.reduce "sum" %tw, [2] {keepdims = false} : tensor<2x5x6xf32> -> tensor<2x5xf32>
+  %p = attn.softmax %s, -1 : tensor<2x5xf32>
+  %p1 = attn.expand_dims %p, [2] : tensor<2x5xf32> -> tensor<2x5x1xf32>
+  %pv = attn.mul %p1, %v : (tensor<2x5x1xf32>, tensor<2x1x4xf32>) -> tensor<2x5x4xf32>
+  %ctx = attn.reduce "sum" %pv, [1] {keepdims = false} : tensor<2x5x4xf32> -> tensor<2x4xf32>
+  return %ctx : tensor<2x4xf32>
+}
+
+// -----
+
 // Negative: the weights are only returned, never multiplied by values.
 // CHECK-LABEL: func.func @weights_only
 // CHECK: attn.softmax
 // CHECK-NOT: attn.additive_attention
-// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: the attention weights are not multiplied by values (p · V) (at 'attn.softmax')
+// REASON: remark: fusion: attention softmax 'attn.softmax' not fused: the attention weights are not multiplied by values (p · V, or a sum over the keys of p · V) (at 'attn.softmax')
 func.func @weights_only(%q: tensor<2x3x1x6xf32>, %k: tensor<2x1x5x6xf32>, %w: tensor<6xf32>) -> tensor<2x3x5xf32> {
   %x = attn.add %q, %k : (tensor<2x3x1x6xf32>, tensor<2x1x5x6xf32>) -> tensor<2x3x5x6xf32>
   %t = attn.tanh %x : tensor<2x3x5x6xf32>
