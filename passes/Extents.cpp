@@ -59,6 +59,46 @@ thread_local DenseMap<std::pair<Value, int64_t>, Extent> *traced = nullptr;
 Extent extentAt(Value x, int64_t axis, int depth);
 std::optional<Extent> heldExtent(Value scalar, int depth);
 
+/// The element at `at` of a shape tensor, or of a concatenation of them
+/// (shapes read axis by axis).
+std::optional<Extent> shapeAxis(Value shape, std::optional<int64_t> at,
+                                int depth) {
+  if (!at)
+    return std::nullopt;
+  while (auto concat = shape.getDefiningOp<ConcatOp>()) {
+    int64_t total = typeOf(shape).getDimSize(0);
+    if (ShapedType::isDynamic(total))
+      return std::nullopt;
+    int64_t k = *at < 0 ? *at + total : *at;
+    Value piece;
+    for (Value in : concat.getInputs()) {
+      int64_t n = typeOf(in).getDimSize(0);
+      if (ShapedType::isDynamic(n))
+        return std::nullopt;
+      if (k < n) {
+        piece = in;
+        break;
+      }
+      k -= n;
+    }
+    if (!piece)
+      return std::nullopt;
+    if (!piece.getDefiningOp<ShapeOp>() && !piece.getDefiningOp<ConcatOp>())
+      return typeOf(piece).getNumElements() == 1 ? heldExtent(piece, depth + 1)
+                                                 : std::nullopt;
+    shape = piece;
+    at = k;
+  }
+  auto s = shape.getDefiningOp<ShapeOp>();
+  if (!s)
+    return std::nullopt;
+  int64_t n = s.getEnd() - s.getStart();
+  int64_t k = *at < 0 ? *at + n : *at;
+  if (k < 0 || k >= n)
+    return std::nullopt;
+  return extentAt(s.getInput(), s.getStart() + k, depth + 1);
+}
+
 /// The extent of result axis `axis` (of rank `rank`) of a broadcast over
 /// `operands` (aligned on the right): the one extent of the operands that
 /// reach the axis with other than a static 1, when they agree.
@@ -88,7 +128,7 @@ std::optional<Extent> shapeEntryExtent(Value shape, int64_t k, int depth) {
     return staticExtent(*known);
   if (scalar)
     return heldExtent(scalar, depth + 1);
-  return std::nullopt;
+  return shapeAxis(shape, k, depth);
 }
 
 /// Result axis `k` of a reshape of `input` to `out`, given its target entry
@@ -164,6 +204,20 @@ std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
       return extentAt(gather.getIndices(), axis - g, depth + 1);
     return extentAt(gather.getData(), axis - indexRank + 1, depth + 1);
   }
+  // GatherND's result: indices.shape[:-1] + data.shape[batch_dims + q:].
+  if (auto gather = dyn_cast<GatherNdOp>(def)) {
+    auto indices = typeOf(gather.getIndices());
+    int64_t leading = indices.getRank() - 1;
+    if (axis < leading)
+      return extentAt(gather.getIndices(), axis, depth + 1);
+    int64_t q = indices.getDimSize(leading);
+    if (ShapedType::isDynamic(q))
+      return std::nullopt;
+    return extentAt(gather.getData(),
+                    static_cast<int64_t>(gather.getBatchDims()) + q + axis -
+                        leading,
+                    depth + 1);
+  }
   // GatherElements' result has the shape of its indices.
   if (auto gather = dyn_cast<GatherElementsOp>(def))
     return extentAt(gather.getIndices(), axis, depth + 1);
@@ -237,6 +291,8 @@ std::optional<Extent> producedExtent(Value x, int64_t axis, int depth) {
     std::optional<Extent> held;
     if (scalar)
       held = heldExtent(scalar, depth + 1);
+    else if (!known)
+      held = shapeAxis(r.getShape(), axis, depth);
     if (!known && !held)
       return std::nullopt;
     return reshapedExtent(def, r.getInput(), axis, known, held, depth);
@@ -294,61 +350,21 @@ std::optional<Extent> heldExtent(Value x, int depth) {
       x = def->getOperand(0);
       continue;
     }
-    // The element at `at` of a shape tensor, or of a concatenation of them
-    // (shapes read axis by axis).
-    auto shapeAxis = [&](Value shape,
-                         std::optional<int64_t> at) -> std::optional<Extent> {
-      if (!at)
-        return std::nullopt;
-      while (auto concat = shape.getDefiningOp<ConcatOp>()) {
-        int64_t total = typeOf(shape).getDimSize(0);
-        if (ShapedType::isDynamic(total))
-          return std::nullopt;
-        int64_t k = *at < 0 ? *at + total : *at;
-        Value piece;
-        for (Value in : concat.getInputs()) {
-          int64_t n = typeOf(in).getDimSize(0);
-          if (ShapedType::isDynamic(n))
-            return std::nullopt;
-          if (k < n) {
-            piece = in;
-            break;
-          }
-          k -= n;
-        }
-        if (!piece)
-          return std::nullopt;
-        if (!piece.getDefiningOp<ShapeOp>() && !piece.getDefiningOp<ConcatOp>())
-          return typeOf(piece).getNumElements() == 1
-                     ? heldExtent(piece, depth + 1)
-                     : std::nullopt;
-        shape = piece;
-        at = k;
-      }
-      auto s = shape.getDefiningOp<ShapeOp>();
-      if (!s)
-        return std::nullopt;
-      int64_t n = s.getEnd() - s.getStart();
-      int64_t k = *at < 0 ? *at + n : *at;
-      if (k < 0 || k >= n)
-        return std::nullopt;
-      return extentAt(s.getInput(), s.getStart() + k, depth + 1);
-    };
     if (auto s = dyn_cast<ShapeOp>(def))
-      return shapeAxis(s, 0);
+      return shapeAxis(s, 0, depth);
     if (auto gather = dyn_cast<GatherOp>(def)) {
       SmallVector<std::optional<int64_t>> index =
           getKnownElements(gather.getIndices());
       if (gather.getAxis() != 0 || index.size() != 1)
         return std::nullopt;
-      return shapeAxis(gather.getData(), index[0]);
+      return shapeAxis(gather.getData(), index[0], depth);
     }
     if (auto slice = dyn_cast<SliceOp>(def)) {
       SmallVector<std::optional<int64_t>> start =
           getKnownElements(slice.getStarts());
       if (start.size() != 1)
         return std::nullopt;
-      return shapeAxis(slice.getInput(), start[0]);
+      return shapeAxis(slice.getInput(), start[0], depth);
     }
     return std::nullopt;
   }
@@ -401,5 +417,26 @@ mlir::attn::fusion::shapeEntry(Value shape, int64_t k) {
   if (auto e = shape.getDefiningOp<ExpandDimsOp>();
       e && !e.getSqueeze() && k == 0 && typeOf(e.getInput()).getRank() == 0)
     return {std::nullopt, e.getInput()};
+  // where(s == c, t, s), as the TorchScript exporter writes an Expand's
+  // target (-1 entries replaced by 1): s's entry where it is known to
+  // differ from c, or an extent while c is negative (extents never are).
+  if (auto select = shape.getDefiningOp<SelectOp>()) {
+    auto equal = select.getCond().getDefiningOp<EqualOp>();
+    if (!equal || equal.getLhs() != select.getRhs())
+      return {std::nullopt, nullptr};
+    SmallVector<std::optional<int64_t>> c = getKnownElements(equal.getRhs());
+    std::optional<int64_t> ck = c.size() == 1 ? c[0]
+                                : k < static_cast<int64_t>(c.size())
+                                    ? c[k]
+                                    : std::nullopt;
+    if (!ck)
+      return {std::nullopt, nullptr};
+    auto [entry, scalar] = shapeEntry(select.getRhs(), k);
+    if (entry)
+      return *entry == *ck ? shapeEntry(select.getLhs(), k)
+                           : std::make_pair(entry, Value());
+    if (scalar && *ck < 0 && extentHeldBy(scalar))
+      return {std::nullopt, scalar};
+  }
   return {std::nullopt, nullptr};
 }

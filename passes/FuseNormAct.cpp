@@ -8,6 +8,7 @@
 //   LayerNorm: d = x - mean(x); d / sqrt(mean(d²) + ε) · w + b
 //   GELU:      0.5 · x · (1 + erf(x / √2))                 (x · (1/√2) too)
 //              0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
+//              (or BLOOM's √(2/π) · x · (1 + 0.044715 · x · x) inside)
 //                                                     (x³ as pow or x·x·x)
 //
 // Products are matched as multisets of factors, so any association and
@@ -190,9 +191,28 @@ FailureOr<GeluMatch> matchTanhGelu(TanhOp tanh, Mismatch &why) {
   Value arg = tanh.getInput();
   if (arg.hasOneUse())
     flattenProduct(arg, true, factors, constant);
+  double tol = typeTolerance(arg);
+  // BLOOM's factored form: √(2/π) · x · (1 + 0.044715 · x · x).
+  if (factors.size() == 2 && near(constant, c, tol)) {
+    for (int i = 0; i < 2; ++i) {
+      Value x = factors[i], sum = factors[1 - i];
+      auto add = sum.getDefiningOp<AddOp>();
+      if (!add || !sum.hasOneUse())
+        continue;
+      Value square = isConstant(add.getLhs(), 1.0)   ? add.getRhs()
+                     : isConstant(add.getRhs(), 1.0) ? add.getLhs()
+                                                     : Value();
+      if (!square || !square.hasOneUse())
+        continue;
+      SmallVector<Value> f;
+      double k = 1.0;
+      flattenProduct(square, true, f, k);
+      if (near(k, 0.044715, tol) && f.size() == 2 && f[0] == x && f[1] == x)
+        return matchGeluProduct(tanh, x, "tanh", why);
+    }
+  }
   auto inner =
       factors.size() == 1 ? factors[0].getDefiningOp<AddOp>() : AddOp();
-  double tol = typeTolerance(arg);
   if (!inner || !near(constant, c, tol) || !factors[0].hasOneUse()) {
     why = {tanh, "its argument is not √(2/π) · (x + 0.044715 · x³)"};
     return failure();

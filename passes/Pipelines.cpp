@@ -20,6 +20,7 @@ void mlir::attn::buildDefaultPipeline(OpPassManager &pm,
   funcPm.addPass(createAttnResolveReshapes());
   funcPm.addPass(createCanonicalizerPass());
   if (options.fuse) {
+    funcPm.addPass(createAttnLiftHeadMerges());
     AttnFuseAttentionOptions fuseOptions;
     fuseOptions.report = options.fusionReport;
     funcPm.addPass(createAttnFuseAttention(fuseOptions));

@@ -95,7 +95,6 @@ struct AttnResolveReshapesPass
       r.getResult().replaceAllUsesWith(reshape.getResult());
       r.erase();
     }
-    liftHeadMerges(getOperation());
   }
 };
 

@@ -80,6 +80,11 @@ def attention_cases(rng):
             rng, np.concatenate([ends, starts]), "int32[4]",
             ((keys[None, :] < ends[:, None]) &
              (keys[None, :] >= starts[:, None]))[:, None, None, :]),
+        # Key lengths, then the cumulative query and key starts of a
+        # padding-free packing (3·B + 2): the lengths decide the keys.
+        "attention_mask_packed": attention_case(
+            rng, np.array([5, 3, 0, 5, 8, 0, 5, 8], np.int32), "int32[8]",
+            (keys[None, :] < ends[:, None])[:, None, None, :]),
         "attention_mask_3d": attention_case(
             rng, per_query, "int32[2,5,5]", (per_query != 0)[:, None]),
         "attention_mask_4d": attention_case(

@@ -580,6 +580,14 @@ def build_falcon(attn):
     return HiddenWrapper(randomize(transformers.FalconModel(cfg), 24))
 
 
+def build_bloom(attn):
+    cfg = transformers.BloomConfig(
+        vocab_size=VOCAB, hidden_size=HIDDEN, n_layer=2, n_head=HEADS,
+        use_cache=False, attn_implementation=attn)
+    torch.manual_seed(0)
+    return HiddenWrapper(randomize(transformers.BloomModel(cfg), 27))
+
+
 def build_gemma2(attn):
     cfg = transformers.Gemma2Config(
         vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=FFN,
@@ -845,6 +853,16 @@ SPECS = [
          "over one key/value head (multi-query), parallel attention and "
          "MLP, rotary positions, causal and padding masks",
          "transformers.FalconModel", max_dims={"sequence": MAX_POS}),
+    Spec("bloom", build_bloom, encoder_inputs,
+         ["input_ids", "attention_mask"], ["last_hidden_state"],
+         {"input_ids": BS, "attention_mask": BS, "last_hidden_state": BS},
+         [("b2_s16", dict(b=2, s=16)), ("b1_s7", dict(b=1, s=7)),
+          ("b3_s33", dict(b=3, s=33))],
+         "BLOOM decoder (BloomModel): 2 layers, hidden 64, 4 heads, ALiBi "
+         "position biases (per-head slopes times key positions counted from "
+         "the padding mask's cumsum) added by baddbmm over batch and heads "
+         "merged, causal and padding masks",
+         "transformers.BloomModel", sdpa=False),
     Spec("gemma2", build_gemma2, encoder_inputs,
          ["input_ids", "attention_mask"], ["last_hidden_state"],
          {"input_ids": BS, "attention_mask": BS, "last_hidden_state": BS},

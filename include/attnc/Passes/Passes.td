@@ -20,11 +20,25 @@ def AttnResolveReshapes : Pass<"attn-resolve-reshapes", "func::FuncOp"> {
     becomes `attn.reshape` with 0 ("copy this axis") for those entries, so
     that the canonicalizer can give the result the static extents that
     follow, the -1 included. Other reshapes are left as they are.
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
 
-    Then attention written over batch and heads merged into one axis
-    (DeBERTa-v2's rank-3 products, the scores split into heads only around
-    the mask and softmax) is rewritten over the heads: merges move after
-    products, transposes and scalar ops, and meet the splits (HeadMerges.cpp).
+def AttnLiftHeadMerges : Pass<"attn-lift-head-merges", "func::FuncOp"> {
+  let summary = "Rewrites attention computed over merged batch and heads "
+                "over the heads";
+  let description = [{
+    Attention written over batch and heads merged into one axis (DeBERTa-v2
+    and BLOOM: Q, K and V reshaped to `[B·H, S, D]`, rank-3 products, the
+    scores reshaped to `[B, H, S, S]` only around the mask and the softmax)
+    is rewritten over `[B, H, S, D]`: a merge (a reshape of `[A, B, M, N]` to
+    `[A·B, M, N]` that the graph proves keeps the inner extents) moves after
+    the products of two merges with equal head extents, the transpose of the
+    last two axes and ops with a scalar; a split of a merge into the same
+    heads is the merged tensor, and a split of a sum with a merged addend
+    splits the other addend (broadcast to the sum's shape unless it is
+    proven to have it). The function is canonicalized after a rewrite, so
+    that attention fusion sees the rank-4 form.
   }];
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }

@@ -45,7 +45,8 @@ Value extentOf(Importer &im, Value x, int64_t axis) {
 /// The keys ONNX Runtime's mask_index / key_padding_mask lets each query
 /// attend, as an i1 mask broadcastable to [B, N, S, T] (q4 [B, N, S, H],
 /// k4 [B, N, T, H]): a 1-D [B] mask holds each batch entry's end of keys, a
-/// [2·B] one its ends then its starts; 2-D [B, T] and 3-D [B, S, T] masks
+/// [2·B] one its ends then its starts, a [3·B + 2] one the key lengths then
+/// cumulative starts of a packing; 2-D [B, T] and 3-D [B, S, T] masks
 /// are 0/1 per key; a 4-D [B, 1, M, M] mask (M ≥ S, T) is read at [:, :, :S,
 /// :T].
 FailureOr<Value> microsoftAllowedKeys(Importer &im, Value mask, Value q4,
@@ -69,16 +70,21 @@ FailureOr<Value> microsoftAllowedKeys(Importer &im, Value mask, Value q4,
   switch (type.getRank()) {
   case 1: {
     int64_t n = type.getDimSize(0);
-    bool withStarts = !ShapedType::isDynamic(n) &&
-                      !ShapedType::isDynamic(batch) && n == 2 * batch;
-    if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(batch) &&
-        n != batch && !withStarts) {
+    bool known = !ShapedType::isDynamic(n) && !ShapedType::isDynamic(batch);
+    bool withStarts = known && n == 2 * batch;
+    // [3·B + 2]: the B key lengths, then the cumulative query and key
+    // starts of a padding-free packing (B + 1 each), which do not change
+    // which keys of the padded batch are attended (as ONNX Runtime's CPU
+    // kernel reads it).
+    bool packed = known && n == 3 * batch + 2;
+    if (known && n != batch && !withStarts && !packed) {
       im.nodeError() << what << " " << type << " is not supported: a 1-D "
                      << what << " holds the " << batch
-                     << " key ends of the batch, or those and the " << batch
+                     << " key ends of the batch, those and the " << batch
                      << " key starts (" << 2 * batch
-                     << " entries); the packed form of 3 x batch + 2 entries "
-                        "is not supported";
+                     << " entries), or the key lengths and the cumulative "
+                        "query and key starts ("
+                     << 3 * batch + 2 << " entries)";
       return failure();
     }
     Value m = mask;
@@ -87,7 +93,8 @@ FailureOr<Value> microsoftAllowedKeys(Importer &im, Value mask, Value q4,
                            nullptr);
     Value keys = buildPositions(b, loc, k4, 2, 4, 3);
     auto part = [&](int64_t index) {
-      Value p = withStarts ? ab.lastAxisSlice(m, index * batch, batch) : m;
+      Value p =
+          withStarts || packed ? ab.lastAxisSlice(m, index * batch, batch) : m;
       return ab.reshape(p, {-1, 1, 1, 1}, {batch, 1, 1, 1});
     };
     Value allowed = ab.binary<LessOp>(keys, part(0), i1);
@@ -196,7 +203,7 @@ FailureOr<std::array<Value, 3>> splitAllHeads(Importer &im, Value q, Value k,
 } // namespace
 
 /// com.microsoft Attention: packed Q/K/V projection of one input, a
-/// mask_index of any form ONNX Runtime defines but the packed one, an
+/// mask_index of any form ONNX Runtime defines, an
 /// attention_bias.
 LogicalResult importMicrosoftAttention(Importer &im,
                                        const onnx::NodeProto &node) {

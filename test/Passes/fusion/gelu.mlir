@@ -85,6 +85,30 @@ func.func @gelu_tanh_cube(%x: tensor<8xf32>) -> tensor<8xf32> {
 
 // -----
 
+// GELU, BLOOM's factored tanh form: x · 0.5 · (1 + tanh(0.79788456 · x ·
+// (1 + 0.044715 · x · x))).
+// CHECK-LABEL: func.func @gelu_tanh_factored
+// CHECK-NEXT: attn.gelu %{{.*}} {approximate = "tanh"} : tensor<8xf32>
+// REASON: remark: fusion: gelu tanh 'attn.tanh' fused into attn.gelu (tanh)
+func.func @gelu_tanh_factored(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %half = attn.constant dense<0.5> : tensor<f32>
+  %k = attn.constant dense<0.044715> : tensor<f32>
+  %c = attn.constant dense<0.79788456> : tensor<f32>
+  %one = attn.constant dense<1.0> : tensor<f32>
+  %kx = attn.mul %x, %k : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %kxx = attn.mul %kx, %x : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %in = attn.add %kxx, %one : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %cx = attn.mul %x, %c : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %arg = attn.mul %cx, %in : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %t = attn.tanh %arg : tensor<8xf32>
+  %t1 = attn.add %t, %one : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %h = attn.mul %x, %half : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %y = attn.mul %h, %t1 : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
 // Negative: a plain tanh activation is not a GELU.
 // CHECK-LABEL: func.func @plain_tanh
 // CHECK: attn.tanh
