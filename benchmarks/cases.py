@@ -380,6 +380,7 @@ EXPORTED = {
     "bert_base": (12, 768, 12, 3072, False, [(1, 128), (4, 128), (1, 384)]),
     "gpt2": (12, 768, 12, 3072, True, [(1, 128), (4, 256)]),
     "vit": (12, 768, 12, 3072, False, [(1, 197), (4, 197)]),
+    "deberta_base": (12, 768, 12, 3072, False, [(1, 128), (4, 128)]),
 }
 
 
@@ -443,7 +444,7 @@ def exported(path, model, b, s):
             mask[i, s - i * s // (2 * b):] = 0
         inputs = {"input_ids": rng.integers(1000, 30000, (b, s)),
                   "attention_mask": mask}
-        if model != "gpt2":
+        if model not in ("gpt2", "deberta_base"):
             inputs["token_type_ids"] = np.zeros((b, s), np.int64)
         patches = 0.0
     per_layer = 2.0 * b * s * (4 * hidden * hidden + 2 * hidden * ffn) + \

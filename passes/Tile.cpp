@@ -169,13 +169,23 @@ ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target, bool bf16,
   // Register tiles apply where the right operand is one static matrix
   // shared by every batch entry, computed in float32: a constant known at
   // compile time (re-laid out in panels by attn-pack-weights) or one whose
-  // columns fill whole panels (read in place). Otherwise one sum per element.
+  // columns fill whole panels (read in place); and where it is one such
+  // matrix per batch entry (an activation times an activation: DeBERTa's
+  // position terms, unfused attention), read in place. Otherwise one sum
+  // per element.
   auto rhs = cast<RankedTensorType>(op->getOperand(1).getType());
+  int64_t rr = rhs.getRank();
   bool constant = isCompiledInWeight(op->getOperand(1), weightsArePlaceholders);
-  bool usePanels =
-      rank >= 2 && rhs.getRank() == 2 && rhs.hasStaticShape() &&
-      isa<Float32Type, Float16Type, BFloat16Type>(out.getElementType()) &&
-      (constant || rhs.getDimSize(1) % width == 0);
+  bool floatResult =
+      isa<Float32Type, Float16Type, BFloat16Type>(out.getElementType());
+  bool batched = rr > 2 && rr <= rank && !rhs.isDynamicDim(rr - 1) &&
+                 !rhs.isDynamicDim(rr - 2) &&
+                 rhs.getDimSize(rr - 1) % width == 0 &&
+                 rhs.getDimSize(rr - 2) > 0 && isa<MatMulOp>(op);
+  bool usePanels = rank >= 2 && floatResult &&
+                   ((rr == 2 && rhs.hasStaticShape() &&
+                     (constant || rhs.getDimSize(1) % width == 0)) ||
+                    batched);
   if (!usePanels)
     return ScheduleAttr::get(ctx, lanes, {}, /*parallel=*/true,
                              /*inlined=*/false, /*gpuThreads=*/0);
@@ -183,7 +193,7 @@ ScheduleAttr scheduleMatMul(Operation *op, const TargetInfo &target, bool bf16,
   // only (8-bit products keep their integer dot products).
   auto linear = dyn_cast<LinearOp>(op);
   bool pairs = bf16 && isa<Float32Type>(out.getElementType()) &&
-               !(linear && linear.isQuantized());
+               !(linear && linear.isQuantized()) && rr == 2;
   return ScheduleAttr::get(ctx, KernelForm::panels, lanes,
                            {taskRows, width, rows},
                            /*parallel=*/true, /*inlined=*/false,
@@ -286,6 +296,22 @@ int64_t taskRows(int64_t rowElements) {
       kTaskElements / std::max<int64_t>(rowElements, 1))));
 }
 
+/// Whether `op` is a transpose of the last two axes read only as the
+/// right operand of a batched product: read through, every element of a
+/// panel would be a strided load; copied once (K × N per batch entry), the
+/// panels are read in place.
+bool transposesProductColumns(Operation *op) {
+  auto t = dyn_cast<TransposeOp>(op);
+  if (!t || !t.getResult().hasOneUse())
+    return false;
+  ArrayRef<int64_t> perm = t.getPerm();
+  int64_t rank = static_cast<int64_t>(perm.size());
+  if (rank < 3 || perm[rank - 1] != rank - 2 || perm[rank - 2] != rank - 1)
+    return false;
+  auto mm = dyn_cast<MatMulOp>(*t.getResult().getUsers().begin());
+  return mm && mm.getRhs() == t.getResult();
+}
+
 ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
                              bool mayInline = true) {
   MLIRContext *ctx = op->getContext();
@@ -294,7 +320,7 @@ ScheduleAttr scheduleGeneric(Operation *op, const TargetInfo &target,
   // transposes, and reshapes that only split axes ([B, S, 768] → [B, S,
   // 12, 64]: the consumer reads h · 64 + d). A reshape that merges axes is
   // copied once instead, so that its readers index it without division.
-  if (isa<TransposeOp>(op) && mayInline)
+  if (isa<TransposeOp>(op) && mayInline && !transposesProductColumns(op))
     return ScheduleAttr::get(ctx, 1, {}, false, /*inlined=*/true, 0);
   if (auto reshape = dyn_cast<ReshapeOp>(op))
     if (mayInline &&

@@ -29,9 +29,12 @@ func.func @sdpa_short(%q: tensor<2x4x77x64xf32>, %k: tensor<2x4x77x64xf32>, %v: 
   return %0 : tensor<2x4x77x64xf32>
 }
 
+// A batched product of two activations (one [K, N] matrix per batch entry)
+// is register-tiled over panels read in place; the transpose of its right
+// operand is copied once rather than read through with strided loads.
 // AVX512-LABEL: func.func @graph_ops
-// AVX512: attn.transpose {{.*}}schedule = #attn.schedule<inlined = true>
-// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// AVX512: attn.transpose {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true, task_rows = 128>
+// AVX512: attn.matmul {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [30, 64, 6], parallel = true>
 // AVX512: attn.softmax {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
 // A 4-wide innermost axis is not padded to a 16-wide vector; rows of a few
 // elements go to the thread pool in tasks of 8192 elements.
@@ -114,12 +117,13 @@ func.func @hand_written(%q: tensor<1x8x1024x64xf32>, %k: tensor<1x8x1024x64xf32>
 
 // bf16=true: attn.sdpa with even head sizes and matrix products with a
 // constant (or panel-aligned) right operand get bfloat16 products; an odd
-// head size, a batched right operand and float16 results keep float32.
+// head size, a batched right operand (register-tiled in float32) and
+// float16 results keep float32.
 // BF16-LABEL: func.func @bf16_products
 // BF16: attn.sdpa {{.*}}schedule = #attn.schedule<kind = blocked, vector_width = 16, tiles = [64, 512, 64, 6, 64, 6], parallel = true, bf16 = true>
 // BF16: attn.sdpa {{.*}}schedule = #attn.schedule<kind = blocked, vector_width = 16, tiles = [64, 112, 64, 6, 33, 6], parallel = true>
 // BF16: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [6, 64, 6], parallel = true, bf16 = true>
-// BF16: attn.matmul {{.*}}schedule = #attn.schedule<vector_width = 16, parallel = true>
+// BF16: attn.matmul {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [30, 64, 6], parallel = true>
 // BF16: attn.linear {{.*}}schedule = #attn.schedule<kind = panels, vector_width = 16, tiles = [4, 64, 4], parallel = true>
 func.func @bf16_products(%q: tensor<1x8x1024x64xf32>, %q33: tensor<1x2x100x33xf32>, %x: tensor<1x128x768xf32>, %a: tensor<8x64x64xf32>, %h: tensor<4x64xf16>) -> (tensor<1x8x1024x64xf32>, tensor<1x2x100x33xf32>, tensor<1x128x64xf32>, tensor<8x64x64xf32>, tensor<4x64xf16>) {
   %0 = attn.sdpa %q, %q, %q : (tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>, tensor<1x8x1024x64xf32>) -> tensor<1x8x1024x64xf32>

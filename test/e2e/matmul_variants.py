@@ -17,7 +17,8 @@ Variants: constant right-hand sides (re-laid out into panels at compile
 time, the last panel padded) with rows and columns that are not multiples
 of the register tile; hand-written small tiles; a right-hand side passed
 at run time (read in place when its columns fill whole panels, the generic
-loop otherwise); a single row; batch axes on the left operand; rows known
+loop otherwise), also one per batch entry (broadcast over a batch axis of 1);
+a single row; batch axes on the left operand; rows known
 only at run time; the epilogue (bias, each activation, residual);
 bfloat16; bfloat16 products (constant weights re-laid out as bfloat16
 pairs with tails and an odd inner dimension, a run-time right-hand side
@@ -62,6 +63,13 @@ CASES = [
                         form="panels")),
     ("dynamic_rows", dict(lhs=(45, 64), n=96, dynamic=True, bias=True,
                           form="panels")),
+    ("batched_rhs", dict(lhs=(3, 40, 64), n=128, rhs=(3, 64, 128),
+                         const=False, op="matmul", form="tiles")),
+    ("batched_rhs_broadcast", dict(lhs=(2, 3, 20, 64), n=64,
+                                   rhs=(1, 3, 64, 64), const=False,
+                                   op="matmul", form="tiles")),
+    ("batched_rhs_tail", dict(lhs=(3, 40, 64), n=100, rhs=(3, 64, 100),
+                              const=False, op="matmul", form="generic")),
     ("bfloat16", dict(lhs=(1, 60, 64), n=72, bias=True, dtype="bf16",
                       activation="gelu", form="panels")),
     ("bf16_products_tails", dict(lhs=(2, 50, 96), n=100, bias=True,
@@ -103,7 +111,8 @@ def run_case(args, name, o):
     activation = o.get("activation", "none")
 
     x = rng.standard_normal(lhs_shape).astype(np.float32)
-    w = (rng.standard_normal((k, n)) / math.sqrt(k)).astype(np.float32)
+    w_shape = o.get("rhs", (k, n))
+    w = (rng.standard_normal(w_shape) / math.sqrt(k)).astype(np.float32)
     bias = rng.standard_normal((n,)).astype(np.float32) if o.get("bias") \
         else None
     residual = rng.standard_normal(out_shape).astype(np.float32) \
@@ -127,7 +136,7 @@ def run_case(args, name, o):
         else lhs_shape
     out_type_shape = lhs_type_shape[:-1] + (n,)
     t_x = mlir_type(lhs_type_shape, element)
-    t_w = mlir_type((k, n), element)
+    t_w = mlir_type(w_shape, element)
     t_b = mlir_type((n,), element)
     t_r = mlir_type(out_type_shape, element)
     t_out = mlir_type(out_type_shape, element)

@@ -184,12 +184,17 @@ LogicalResult verifyScheduleOf(Operation *op) {
              << stringifyKernelForm(kind);
     auto rhs = cast<RankedTensorType>(op->getOperand(1).getType());
     auto result = cast<RankedTensorType>(op->getResult(0).getType());
+    // Panels read a matrix shared by the batch, or one matrix per batch
+    // entry (a batched right operand with static rows and columns).
+    int64_t rr = rhs.getRank();
     if (kind == KernelForm::panels &&
-        (result.getRank() < 2 || rhs.getRank() != 2 || !rhs.hasStaticShape() ||
-         !floating(result)))
-      return op->emitOpError("expects a static matrix as its right operand "
-                             "and float32, float16 or bfloat16 results for "
-                             "kind panels");
+        (result.getRank() < 2 || rr < 2 || rr > result.getRank() ||
+         rhs.isDynamicDim(rr - 1) || rhs.isDynamicDim(rr - 2) ||
+         !floating(result) || (rr > 2 && schedule.getBf16())))
+      return op->emitOpError("expects a right operand with static rows and "
+                             "columns (batched without bf16 pairs) and "
+                             "float32, float16 or bfloat16 results for kind "
+                             "panels");
     return success();
   }
   if (isa<GraphAttentionOp>(op)) {

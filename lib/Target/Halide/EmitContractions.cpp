@@ -259,7 +259,8 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
   t.type = ht;
   // The product at the result's index, in the accumulator type.
   Expr x;
-  int64_t n = bType.getRank() == 2 ? bType.getDimSize(1) : 0;
+  int64_t bRank = bType.getRank();
+  int64_t n = bRank >= 2 ? bType.getDimSize(bRank - 1) : 0;
   // A constant right operand arrives re-laid out in panels
   // (attn-pack-weights), read in place; any other is read as it is.
   auto fromPanels = rhs.getDefiningOp<FromPanelsOp>();
@@ -279,8 +280,9 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     f.lanes = static_cast<int>(schedule.getVectorWidth());
     f.k = rk;
     int width = f.panelColumns;
-    int64_t kSize = bType.getDimSize(0);
+    int64_t kSize = bType.getDimSize(bRank - 2);
     std::function<Expr(Expr, Expr, Expr)> panelRead;
+    std::vector<Expr> rhsBatch;
     Tensor packed;
     if (fromPanels) {
       auto packedType = fromPanels.getPanels().getType();
@@ -299,10 +301,18 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
       };
     } else {
       // Columns past the end (the last panel's, computed whole) read the
-      // last column.
-      panelRead = [&b, width, n](Expr column, Expr k, Expr panel) {
-        return b.call(
-            {k, Halide::min(panel * width + column, static_cast<int>(n) - 1)});
+      // last column; where the columns fill whole panels there are none,
+      // and the read stays one dense vector (Halide cannot see through the
+      // clamp when the result's extents are known only at run time). A
+      // batched right operand is read at the batch entry of the task
+      // (`rhsBatch`, set below with the tasks' variables).
+      panelRead = [&b, &rhsBatch, width, n](Expr column, Expr k, Expr panel) {
+        std::vector<Expr> ix = rhsBatch;
+        ix.push_back(k);
+        Expr at = panel * width + column;
+        ix.push_back(n % width == 0 ? at
+                                    : Halide::min(at, static_cast<int>(n) - 1));
+        return b.call(ix);
       };
     }
     // acc(column, row, panel, batch...): rows past the end read the last
@@ -315,6 +325,13 @@ LogicalResult PipelineBuilder::defineMatMul(Operation *op,
     for (int o = 0; o < rank - 2; ++o)
       at[o] = pv[rank - 1 - o + 1];
     at[rank - 2] = Halide::clamp(pv[1], 0, a.shape[a.rank() - 2] - 1);
+    // The batch entry of a batched right operand, broadcast as the generic
+    // form reads it.
+    for (int o = 0, rb = static_cast<int>(bRank) - 2; o < rb; ++o) {
+      int out = rank - 2 - rb + o;
+      bool stretched = bType.getDimSize(o) == 1 && outType.getDimSize(out) != 1;
+      rhsBatch.push_back(stretched ? Expr(0) : at[out]);
+    }
     f.acc = Func(name + "_acc");
     f.acc(pv) = Halide::cast(acc, 0);
     if (quantized) {

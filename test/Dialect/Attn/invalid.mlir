@@ -349,9 +349,17 @@ func.func @schedule_matmul_flash(%a: tensor<4x4xf32>) -> tensor<4x4xf32> {
 
 // -----
 
-func.func @schedule_panels_batched(%a: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
-  // expected-error @+1 {{'attn.matmul' op expects a static matrix as its right operand and float32, float16 or bfloat16 results for kind panels}}
-  %0 = attn.matmul %a, %a {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 4, 4]>} : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+func.func @schedule_panels_batched_bf16(%a: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
+  // expected-error @+1 {{'attn.matmul' op expects a right operand with static rows and columns (batched without bf16 pairs) and float32, float16 or bfloat16 results for kind panels}}
+  %0 = attn.matmul %a, %a {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 4, 4], bf16 = true>} : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  return %0 : tensor<2x4x4xf32>
+}
+
+// -----
+
+func.func @schedule_panels_dynamic_rows(%a: tensor<2x4x?xf32>, %b: tensor<2x?x4xf32>) -> tensor<2x4x4xf32> {
+  // expected-error @+1 {{'attn.matmul' op expects a right operand with static rows and columns (batched without bf16 pairs) and float32, float16 or bfloat16 results for kind panels}}
+  %0 = attn.matmul %a, %b {schedule = #attn.schedule<kind = panels, vector_width = 4, tiles = [4, 4, 4]>} : (tensor<2x4x?xf32>, tensor<2x?x4xf32>) -> tensor<2x4x4xf32>
   return %0 : tensor<2x4x4xf32>
 }
 
