@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Compiles the ONNX Attention operator of opsets 24 and 25 (an external KV
+"""Compiles the ONNX Attention operator of opsets 23 to 25 (past keys and
+values of run-time length with a causal mask or a window, an external KV
 cache given by nonpad_kv_seqlen, sliding windows, a mask shorter than the
 keys) with attnc, with dynamic sequence lengths, runs it with attnc-run at
 several lengths, and compares with a float64 numpy reference written from
@@ -101,6 +102,33 @@ g (float[1,S,16] q, float[1,S,16] k, float[1,S,16] v, bool[S,S] m)
     return text, {"q": q, "k": k, "v": v, "m": m}, {"y": ref}
 
 
+def case_past(rng, nq, past, left=-1):
+    """Opset 23: past_key and past_value of run-time length P concatenated
+    before the new keys and values, the causal mask (and a left window)
+    aligned to the past: query i is position P + i. Also returns the
+    present key and value."""
+    window = f", left_window_size = {left}" if left >= 0 else ""
+    opset = 25 if left >= 0 else 23
+    text = f"""<ir_version: 9, opset_import: ["" : {opset}]>
+g (float[1,4,S,8] q, float[1,2,S,8] k, float[1,2,S,8] v,
+   float[1,2,P,8] pk, float[1,2,P,8] pv)
+  => (float[1,4,S,8] y, float[1,2,T,8] present_k, float[1,2,T,8] present_v)
+{{
+  y, present_k, present_v = Attention <is_causal = 1{window}> (q, k, v, , pk, pv)
+}}"""
+    q = rng.standard_normal((1, 4, nq, 8)).astype(np.float32)
+    k = rng.standard_normal((1, 2, nq, 8)).astype(np.float32)
+    v = rng.standard_normal((1, 2, nq, 8)).astype(np.float32)
+    pk = rng.standard_normal((1, 2, past, 8)).astype(np.float32)
+    pv = rng.standard_normal((1, 2, past, 8)).astype(np.float32)
+    kk = np.concatenate([pk, k], axis=2)
+    vv = np.concatenate([pv, v], axis=2)
+    n = np.array([past + nq], np.int64)
+    ref = reference(q, kk, vv, lengths=n, causal=True, left=left)
+    return text, {"q": q, "k": k, "v": v, "pk": pk, "pv": pv}, \
+        {"y": ref, "present_k": kk, "present_v": vv}
+
+
 def case_short_mask(rng):
     """A float mask over fewer keys than K has: the rest are not attended."""
     text = """<ir_version: 9, opset_import: ["" : 24]>
@@ -128,6 +156,10 @@ def main():
         "window_bidirectional": case_window(rng, 7, 1, 2, 0),
         "window_right_only": case_window(rng, 5, -1, 1, 0),
         "short_mask": case_short_mask(rng),
+        # A decode step and a chunk after a past of run-time length.
+        "past_decode": case_past(rng, 1, 11),
+        "past_chunk": case_past(rng, 4, 6),
+        "past_window": case_past(rng, 3, 7, left=4),
     })
 
 

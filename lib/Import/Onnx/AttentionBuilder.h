@@ -156,7 +156,8 @@ struct AttentionBuilder {
   /// `causal` keeps j <= p; a window bound w >= 0 keeps p - left <= j or
   /// j <= p + right.
   Value allowedKeys(Value q, Value k, Value kvLengths, int64_t offset,
-                    bool causal, int64_t left, int64_t right) {
+                    bool causal, int64_t left, int64_t right,
+                    Value runTimeOffset = nullptr) {
     OpBuilder &b = im.builder;
     Location loc = im.currentLoc;
     auto i1 = b.getI1Type(), i64 = b.getI64Type();
@@ -181,6 +182,9 @@ struct AttentionBuilder {
                                         b.getI64IntegerAttr(2),
                                         b.getI64IntegerAttr(3), nullptr);
       pos = binary<AddOp>(pos, binary<SubOp>(lengths, queries, i64), i64);
+    } else if (runTimeOffset) {
+      // Query positions after a past of run-time length ([1] i64).
+      pos = binary<AddOp>(pos, runTimeOffset, i64);
     } else {
       pos = shift(pos, offset);
     }

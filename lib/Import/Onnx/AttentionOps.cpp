@@ -86,15 +86,20 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
     im.nodeError() << "needs both past_key and past_value or neither";
     return failure();
   }
-  // With a cache, the causal mask is aligned to the past length.
+  // With a cache, the causal mask is aligned to the past length: a static
+  // offset, or at a past of run-time length the query positions shifted by
+  // it in the mask.
   int64_t causalOffset = 0;
+  Value pastLength;
   if (pastK && (causal || im.attribute(node, "left_window_size") ||
                 im.attribute(node, "right_window_size"))) {
     causalOffset = ab.shapeOf(pastK)[2];
     if (ShapedType::isDynamic(causalOffset)) {
-      im.nodeError() << "is_causal or a window with past_key of dynamic length "
-                     << pastK.getType() << " is not supported";
-      return failure();
+      causalOffset = 0;
+      pastLength = im.builder.create<ShapeOp>(
+          im.currentLoc, RankedTensorType::get({1}, im.builder.getI64Type()),
+          pastK, im.builder.getI64IntegerAttr(2),
+          im.builder.getI64IntegerAttr(3), nullptr);
     }
   }
   if (pastK) {
@@ -118,9 +123,10 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
       return failure();
     mask = *padded;
   }
-  // Opset 24's external cache (valid keys per batch entry) and opset 25's
-  // sliding windows become an i1 mask computed from key and query positions;
-  // it absorbs the causal bound, whose offset may then differ per batch.
+  // Opset 24's external cache (valid keys per batch entry), opset 25's
+  // sliding windows and a causal bound after a past of run-time length
+  // become an i1 mask computed from key and query positions; it absorbs the
+  // causal bound, whose offset may then differ per batch.
   Value kvLengths = im.input(node, 6);
   int64_t left = im.intAttribute(node, "left_window_size", -1);
   int64_t right = im.intAttribute(node, "right_window_size", -1);
@@ -129,9 +135,10 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
                       "past_value";
     return failure();
   }
-  if (kvLengths || left >= 0 || right >= 0) {
-    mask = ab.restrictMask(mask, ab.allowedKeys(q, k, kvLengths, causalOffset,
-                                                causal, left, right));
+  if (kvLengths || left >= 0 || right >= 0 || pastLength) {
+    mask =
+        ab.restrictMask(mask, ab.allowedKeys(q, k, kvLengths, causalOffset,
+                                             causal, left, right, pastLength));
     causal = false;
     causalOffset = 0;
   }
