@@ -160,6 +160,94 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
   return success();
 }
 
+/// ONNX TensorScatter (opset 24): a KV cache `past_cache` with `update`
+/// written along `axis` (default -2, after the batch axis 0): row i of batch
+/// entry b goes to position write_indices[b] + i (from 0 without
+/// write_indices), modulo the cache's extent there in mode "circular".
+/// Lowered to attn.scatter_nd with one index tuple (b, ..., position) per
+/// updated row.
+LogicalResult importTensorScatter(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<RankedTensorType> type = im.outputType(node, 0);
+  if (failed(type))
+    return failure();
+  AttentionBuilder ab{im};
+  OpBuilder &b = im.builder;
+  Location loc = im.currentLoc;
+  Value past = im.input(node, 0), update = im.input(node, 1);
+  Value writes = im.input(node, 2);
+  int64_t rank = type->getRank();
+  auto updateType = cast<RankedTensorType>(update.getType());
+  if (updateType.getRank() != rank || rank < 2) {
+    im.nodeError() << "needs past_cache and update of one rank of at least 2, "
+                      "got "
+                   << past.getType() << " and " << update.getType();
+    return failure();
+  }
+  FailureOr<int64_t> axis =
+      im.normalizeAxis(im.intAttribute(node, "axis", -2), rank);
+  if (failed(axis))
+    return failure();
+  if (*axis == 0) {
+    im.nodeError() << "axis 0 is the batch axis; the sequence axis must "
+                      "come after it";
+    return failure();
+  }
+  std::string mode = im.stringAttribute(node, "mode", "linear");
+  if (mode != "linear" && mode != "circular") {
+    im.nodeError() << "attribute 'mode' = '" << mode
+                   << "' is not supported (supported: linear, circular)";
+    return failure();
+  }
+  auto i64 = b.getI64Type();
+  int64_t tupleRank = *axis + 1;
+  // The index tuples' shape: update's extents up to and with the axis.
+  SmallVector<int64_t> rows(updateType.getShape().take_front(tupleRank));
+  Value rowsShape = b.create<ShapeOp>(
+      loc, RankedTensorType::get({tupleRank}, i64), update,
+      b.getI64IntegerAttr(0), b.getI64IntegerAttr(tupleRank), nullptr);
+  SmallVector<int64_t> entryShape(rows);
+  entryShape.push_back(1);
+  SmallVector<Value> entries;
+  for (int64_t d = 0; d < tupleRank; ++d) {
+    Value at = buildPositions(b, loc, update, d, tupleRank, d);
+    if (d == *axis) {
+      if (writes) {
+        auto wt = cast<RankedTensorType>(writes.getType());
+        if (!wt.getElementType().isInteger(64))
+          writes = b.create<CastOp>(
+              loc, RankedTensorType::get(wt.getShape(), i64), writes, nullptr);
+        SmallVector<int64_t> perBatch(tupleRank, 1);
+        perBatch[0] = wt.getRank() == 1 ? wt.getDimSize(0) : 1;
+        SmallVector<int64_t> spec(tupleRank, 1);
+        spec[0] = -1;
+        at = ab.binary<AddOp>(at, ab.reshape(writes, spec, perBatch), i64);
+      }
+      if (mode == "circular") {
+        Value length =
+            b.create<ShapeOp>(loc, RankedTensorType::get({1}, i64), past,
+                              b.getI64IntegerAttr(*axis),
+                              b.getI64IntegerAttr(*axis + 1), nullptr);
+        at = b.create<ModOp>(loc, at.getType(), at, length, /*fmod=*/nullptr,
+                             /*schedule=*/nullptr);
+      }
+    }
+    Value full = b.create<ExpandOp>(loc, RankedTensorType::get(rows, i64), at,
+                                    rowsShape, nullptr);
+    entries.push_back(b.create<ExpandDimsOp>(
+        loc, RankedTensorType::get(entryShape, i64), full,
+        b.getDenseI64ArrayAttr({tupleRank}), UnitAttr(), nullptr));
+  }
+  SmallVector<int64_t> tupleShape(rows);
+  tupleShape.push_back(tupleRank);
+  Value indices =
+      b.create<ConcatOp>(loc, RankedTensorType::get(tupleShape, i64), entries,
+                         b.getI64IntegerAttr(tupleRank), nullptr);
+  im.setOutput(node, 0,
+               b.create<ScatterNdOp>(loc, *type, past, indices, update,
+                                     b.getStringAttr("none"), nullptr));
+  return success();
+}
+
 /// ONNX RotaryEmbedding (opset 23): X is [B, H, S, D] or [B, S, H·D].
 LogicalResult importRotaryEmbedding(Importer &im, const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
@@ -183,4 +271,5 @@ LogicalResult importRotaryEmbedding(Importer &im, const onnx::NodeProto &node) {
 void mlir::attn::onnx_import::addAttentionHandlers(HandlerTable &table) {
   table.add("", "Attention", 23, importAttention);
   table.add("", "RotaryEmbedding", 23, importRotaryEmbedding);
+  table.add("", "TensorScatter", 24, importTensorScatter);
 }

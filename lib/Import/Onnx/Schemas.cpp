@@ -405,6 +405,21 @@ void registerOpset23() {
 
   registerSchema(
       OpSchema()
+          .SetName("TensorScatter")
+          .SetDomain(onnx::ONNX_DOMAIN)
+          .SinceVersion(24)
+          .SetLocation(__FILE__, __LINE__)
+          .Input(0, "past_cache", "", "T")
+          .Input(1, "update", "", "T")
+          .Input(2, "write_indices", "", "tensor(int64)", OpSchema::Optional)
+          .Output(0, "present_cache", "", "T")
+          .Attr("axis", "", AttributeProto::INT, static_cast<int64_t>(-2))
+          .Attr("mode", "", AttributeProto::STRING, std::string("linear"))
+          .TypeConstraint("T", withBool(floatTypes()), "")
+          .TypeAndShapeInferenceFunction(sameAsFirstInput));
+
+  registerSchema(
+      OpSchema()
           .SetName("RotaryEmbedding")
           .SetDomain(onnx::ONNX_DOMAIN)
           .SinceVersion(23)
