@@ -9,6 +9,7 @@
 #include "attnc/Driver/Driver.h"
 
 #include "Dot.h"
+#include "FoldWeights.h"
 #include "attnc/Dialect/Attn/IR/AttnDialect.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 #include "attnc/Import/Onnx/OnnxImporter.h"
@@ -575,6 +576,17 @@ mlir::attn::compile(MLIRContext &context, const CompileOptions &options,
   OwningOpRef<ModuleOp> module = loadInput(context, options, functionName);
   if (!module)
     return failure();
+  // Computations on the weights alone run once, here: with fusion on and
+  // the weights in the model (as parameters they are not known yet).
+  if (options.fuse && options.foldWeights && !options.weightsAsParams) {
+    FailureOr<std::string> host = resolveHalideTarget("host");
+    int64_t folded = 0;
+    if (succeeded(host)) {
+      progress.stage("folding the computations on weights");
+      if (failed(foldWeightComputations(*module, *host, &folded)))
+        return failure();
+    }
+  }
   progress.stage("running the pass pipeline on " +
                  std::to_string(countOps(*module)) + " ops");
 

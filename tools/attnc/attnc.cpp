@@ -70,6 +70,13 @@ static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Do not fuse attention into attn.sdpa"),
                             cl::init(false), cl::cat(attncCategory));
 
+static cl::opt<bool> noFoldWeights(
+    "no-fold-weights",
+    cl::desc("Do not compute the products and norms of weights alone while "
+             "compiling (DeBERTa's relative-position projections); compute "
+             "them at every call instead"),
+    cl::init(false), cl::cat(attncCategory));
+
 static cl::opt<std::string> report(
     "report",
     cl::desc("fusion: print what fused into attn.sdpa and, for every "
@@ -172,6 +179,7 @@ int main(int argc, char **argv) {
   options.emit = *kind;
   options.functionName = functionName;
   options.fuse = !noFuse;
+  options.foldWeights = !noFoldWeights;
   if (weights != "embed" && weights != "param") {
     llvm::errs() << "attnc: error: --weights='" << weights
                  << "' is not supported (supported: embed, param)\n";

@@ -55,6 +55,10 @@ struct CompileOptions {
   std::string functionName;
   /// Run attn-fuse-attention.
   bool fuse = true;
+  /// With fusion and embedded weights: compute the costly computations on
+  /// weights alone (a product or norm of constants) once, while compiling,
+  /// and embed their results (lib/Driver/FoldWeights.cpp).
+  bool foldWeights = true;
   /// Print the fusion report (what fused, and why the rest did not) to
   /// standard output after the pass pipeline.
   bool fusionReport = false;
