@@ -14,7 +14,9 @@
 // convolution): layout ops and elementwise ops on weights alone are left to
 // the canonicalizer and the packing of weights, which keep them as cheap
 // as a folded constant would be, and would be enlarged by folding (a
-// broadcast written out).
+// broadcast written out). Values computed the same way from different
+// weights (one per layer) share one function with the weights as its
+// inputs, compiled once and run once per value.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +25,7 @@
 #include "attnc/Dialect/Attn/IR/AttnBuilders.h"
 #include "attnc/Dialect/Attn/IR/AttnDialect.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Dialect/Attn/IR/ConstantData.h"
 #include "attnc/Passes/Passes.h"
 #include "attnc/Target/Halide/HalideEmitter.h"
 
@@ -32,6 +35,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/PassManager.h"
+
+#include <map>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -121,6 +126,79 @@ Foldable findFoldable(func::FuncOp func) {
   return f;
 }
 
+/// Constants passed to the folding functions as inputs (so that one
+/// function serves every layer): float tensors of more than this many
+/// elements. Smaller ones (shapes, epsilons) stay in the function.
+constexpr int64_t kArgumentElements = 64;
+
+bool isArgument(Operation *op) {
+  auto c = dyn_cast<ConstantOp>(op);
+  if (!c)
+    return false;
+  auto t = cast<RankedTensorType>(c.getType());
+  return isa<FloatType>(t.getElementType()) &&
+         t.getNumElements() > kArgumentElements;
+}
+
+/// The ops computing `v` among `ops` (program order).
+SmallVector<Operation *> sliceOf(Value v, const DenseSet<Operation *> &ops) {
+  DenseSet<Operation *> needed;
+  SmallVector<Operation *> work = {v.getDefiningOp()};
+  while (!work.empty()) {
+    Operation *op = work.pop_back_val();
+    if (!op || !ops.contains(op) || !needed.insert(op).second)
+      continue;
+    for (Value operand : op->getOperands())
+      work.push_back(operand.getDefiningOp());
+  }
+  SmallVector<Operation *> slice;
+  for (Operation *op = &v.getParentBlock()->front(); op;
+       op = op->getNextNode()) {
+    if (needed.contains(op))
+      slice.push_back(op);
+    if (op == v.getDefiningOp())
+      break;
+  }
+  return slice;
+}
+
+/// The structure of a slice: its ops, attributes and types, and which
+/// earlier op (or argument) each operand reads; equal for the same
+/// computation on different weights.
+std::string signatureOf(ArrayRef<Operation *> slice, Value v) {
+  DenseMap<Operation *, int64_t> index;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  for (Operation *op : slice) {
+    index[op] = static_cast<int64_t>(index.size());
+    os << op->getName() << "(";
+    for (Value operand : op->getOperands())
+      os << index.lookup(operand.getDefiningOp()) << ":"
+         << cast<OpResult>(operand).getResultNumber() << ",";
+    os << ")";
+    if (!isArgument(op))
+      os << op->getAttrDictionary();
+    for (Type t : op->getResultTypes())
+      os << t;
+    os << ";";
+  }
+  os << "->" << index.lookup(v.getDefiningOp()) << ":"
+     << cast<OpResult>(v).getResultNumber();
+  return text;
+}
+
+FailureOr<DType> hostType(Type element) {
+  if (element.isF32())
+    return DType::F32;
+  if (element.isF16())
+    return DType::F16;
+  if (element.isBF16())
+    return DType::BF16;
+  if (element.isF64())
+    return DType::F64;
+  return failure();
+}
+
 } // namespace
 
 LogicalResult mlir::attn::foldWeightComputations(ModuleOp module,
@@ -135,60 +213,102 @@ LogicalResult mlir::attn::foldWeightComputations(ModuleOp module,
     Foldable f = findFoldable(func);
     if (f.frontier.empty())
       continue;
-    // One function of no inputs returning every value to fold.
+    DenseSet<Operation *> foldOps(f.ops.begin(), f.ops.end());
+    // Values computed the same way from different weights (one per layer)
+    // share one function, compiled once and run once per value.
+    struct Group {
+      SmallVector<Operation *> slice;
+      SmallVector<Value> members;
+      SmallVector<SmallVector<Operation *>> arguments;
+    };
+    std::map<std::string, Group> groups;
+    for (Value v : f.frontier) {
+      SmallVector<Operation *> slice = sliceOf(v, foldOps);
+      Group &g = groups[signatureOf(slice, v)];
+      if (g.slice.empty())
+        g.slice = slice;
+      g.members.push_back(v);
+      SmallVector<Operation *> args;
+      for (Operation *op : slice)
+        if (isArgument(op))
+          args.push_back(op);
+      g.arguments.push_back(args);
+    }
     Location loc = func.getLoc();
-    OwningOpRef<ModuleOp> foldModule = ModuleOp::create(loc);
-    OpBuilder b(ctx);
-    b.setInsertionPointToEnd(foldModule->getBody());
-    SmallVector<Type> types;
-    for (Value v : f.frontier)
-      types.push_back(v.getType());
-    auto fn = b.create<func::FuncOp>(loc, "weights",
-                                     FunctionType::get(ctx, {}, types));
-    for (size_t i = 0; i < types.size(); ++i)
-      fn.setResultAttr(i, "attn.name",
-                       b.getStringAttr("folded" + std::to_string(i)));
-    b.setInsertionPointToStart(fn.addEntryBlock());
-    IRMapping map;
-    for (Operation *op : f.ops)
-      b.clone(*op, map);
-    SmallVector<Value> results;
-    for (Value v : f.frontier)
-      results.push_back(map.lookup(v));
-    b.create<func::ReturnOp>(loc, results);
-
-    PassManager pm(ctx);
-    PipelineOptions pipelineOptions;
-    pipelineOptions.target = target;
-    buildDefaultPipeline(pm, pipelineOptions);
-    if (failed(pm.run(*foldModule)))
-      return failure();
-    std::vector<HostTensor> outputs;
-    if (failed(runWithJit(*foldModule, {}, outputs)))
-      return failure();
-    if (outputs.size() != f.frontier.size())
-      return emitError(loc)
-             << "folding the computations on weights gave " << outputs.size()
-             << " results for " << f.frontier.size() << " values";
-
     Block &body = func.getBody().front();
-    b.setInsertionPointToStart(&body);
-    for (auto [value, out] : llvm::zip(f.frontier, outputs)) {
-      auto type = cast<RankedTensorType>(value.getType());
-      ArrayRef<char> raw(reinterpret_cast<const char *>(out.data.data()),
-                         out.data.size());
-      bool splat = false;
-      if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat))
-        return emitError(value.getLoc())
-               << "a folded computation on weights gave " << out.data.size()
-               << " bytes for " << type;
-      Value constant = b.create<ConstantOp>(
-          value.getLoc(), DenseElementsAttr::getFromRawBuffer(type, raw));
-      value.replaceAllUsesWith(constant);
+    OpBuilder b(ctx);
+    for (auto &[signature, g] : groups) {
+      OwningOpRef<ModuleOp> foldModule = ModuleOp::create(loc);
+      b.setInsertionPointToEnd(foldModule->getBody());
+      SmallVector<Type> argTypes;
+      for (Operation *op : g.arguments.front())
+        argTypes.push_back(op->getResult(0).getType());
+      Value first = g.members.front();
+      auto fn = b.create<func::FuncOp>(
+          loc, "weights", FunctionType::get(ctx, argTypes, {first.getType()}));
+      for (size_t i = 0; i < argTypes.size(); ++i)
+        fn.setArgAttr(i, "attn.name",
+                      b.getStringAttr("weight" + std::to_string(i)));
+      fn.setResultAttr(0, "attn.name", b.getStringAttr("folded"));
+      Block *entry = fn.addEntryBlock();
+      b.setInsertionPointToStart(entry);
+      IRMapping map;
+      int64_t next = 0;
+      for (Operation *op : g.slice) {
+        if (isArgument(op))
+          map.map(op->getResult(0), entry->getArgument(next++));
+        else
+          b.clone(*op, map);
+      }
+      b.create<func::ReturnOp>(loc, map.lookup(first));
+
+      PassManager pm(ctx);
+      PipelineOptions pipelineOptions;
+      pipelineOptions.target = target;
+      buildDefaultPipeline(pm, pipelineOptions);
+      if (failed(pm.run(*foldModule)))
+        return failure();
+      // Each member's weights, row-major.
+      std::vector<std::vector<HostTensor>> inputSets;
+      for (ArrayRef<Operation *> args : g.arguments) {
+        std::vector<HostTensor> inputs;
+        for (Operation *op : args) {
+          auto type = cast<RankedTensorType>(op->getResult(0).getType());
+          std::optional<ConstantBytes> bytes = constantBytes(op->getResult(0));
+          FailureOr<DType> dtype = hostType(type.getElementType());
+          if (!bytes || failed(dtype))
+            return emitError(op->getLoc())
+                   << "a weight of type " << type << " cannot be folded";
+          HostTensor t;
+          t.dtype = *dtype;
+          t.shape.assign(type.getShape().begin(), type.getShape().end());
+          std::vector<char> raw;
+          bytes->append(raw, 0, type.getNumElements());
+          t.data.assign(raw.begin(), raw.end());
+          inputs.push_back(std::move(t));
+        }
+        inputSets.push_back(std::move(inputs));
+      }
+      std::vector<std::vector<HostTensor>> outputSets;
+      if (failed(runWithJitMany(*foldModule, inputSets, outputSets)))
+        return failure();
+      b.setInsertionPointToStart(&body);
+      for (auto [value, outputs] : llvm::zip(g.members, outputSets)) {
+        auto type = cast<RankedTensorType>(value.getType());
+        const HostTensor &out = outputs.front();
+        if (out.data.size() != static_cast<size_t>(type.getNumElements()) *
+                                   HostTensor::elementBytes(out.dtype))
+          return emitError(value.getLoc())
+                 << "a folded computation on weights gave " << out.data.size()
+                 << " bytes for " << type;
+        std::vector<char> bytes(out.data.begin(), out.data.end());
+        value.replaceAllUsesWith(
+            makeConstant(b, value.getLoc(), type, std::move(bytes), "folded"));
+      }
+      if (folded)
+        *folded += static_cast<int64_t>(g.members.size());
     }
     eraseDeadAttnOps(func);
-    if (folded)
-      *folded += static_cast<int64_t>(f.frontier.size());
   }
   return success();
 }

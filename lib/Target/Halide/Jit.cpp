@@ -109,6 +109,19 @@ std::vector<int> reversedSizes(const std::vector<int64_t> &shape) {
 LogicalResult mlir::attn::runWithJit(ModuleOp module,
                                      llvm::ArrayRef<HostTensor> inputs,
                                      std::vector<HostTensor> &outputs) {
+  std::vector<std::vector<HostTensor>> inputSets = {
+      std::vector<HostTensor>(inputs.begin(), inputs.end())};
+  std::vector<std::vector<HostTensor>> outputSets;
+  if (failed(runWithJitMany(module, inputSets, outputSets)))
+    return failure();
+  outputs = std::move(outputSets.front());
+  return success();
+}
+
+LogicalResult
+mlir::attn::runWithJitMany(ModuleOp module,
+                           llvm::ArrayRef<std::vector<HostTensor>> inputSets,
+                           std::vector<std::vector<HostTensor>> &outputSets) {
   Location loc = module.getLoc();
   return guarded(loc, [&]() -> LogicalResult {
     HalideEmitOptions options;
@@ -118,53 +131,59 @@ LogicalResult mlir::attn::runWithJit(ModuleOp module,
       return failure();
     PipelineBuilder &pb = *lowered->builder;
     Halide::Target jitTarget = Halide::get_jit_target_from_environment();
-    if (inputs.size() != pb.params.size())
-      return emitError(loc) << "expects " << pb.params.size() << " inputs, got "
-                            << inputs.size();
-    std::vector<HostTensor> inputCopies(inputs.begin(), inputs.end());
-    for (size_t k = 0; k < inputs.size(); ++k) {
-      HostTensor &in = inputCopies[k];
-      if (halideTypeOf(in.dtype) != pb.params[k].type())
-        return emitError(loc) << "input " << k << " ('" << pb.params[k].name()
-                              << "') has the wrong element type";
-      if (static_cast<int>(in.shape.size()) != pb.params[k].dimensions())
-        return emitError(loc)
-               << "input " << k << " ('" << pb.params[k].name()
-               << "') expects rank " << pb.params[k].dimensions();
-      Halide::Buffer<> buffer(halideTypeOf(in.dtype), in.data.data(),
-                              reversedSizes(in.shape));
-      pb.params[k].set(buffer);
+    // Compiled once, at the first run.
+    Halide::Pipeline shapes = pb.shapesPipeline(), main = pb.pipeline();
+    outputSets.clear();
+    for (const std::vector<HostTensor> &inputs : inputSets) {
+      if (inputs.size() != pb.params.size())
+        return emitError(loc) << "expects " << pb.params.size()
+                              << " inputs, got " << inputs.size();
+      std::vector<HostTensor> inputCopies(inputs.begin(), inputs.end());
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        HostTensor &in = inputCopies[k];
+        if (halideTypeOf(in.dtype) != pb.params[k].type())
+          return emitError(loc) << "input " << k << " ('" << pb.params[k].name()
+                                << "') has the wrong element type";
+        if (static_cast<int>(in.shape.size()) != pb.params[k].dimensions())
+          return emitError(loc)
+                 << "input " << k << " ('" << pb.params[k].name()
+                 << "') expects rank " << pb.params[k].dimensions();
+        Halide::Buffer<> buffer(halideTypeOf(in.dtype), in.data.data(),
+                                reversedSizes(in.shape));
+        pb.params[k].set(buffer);
+      }
+      // Scalar outputs only: there is no extent to compute.
+      int64_t count = pb.numOutputExtents();
+      Halide::Buffer<int64_t> extents;
+      if (count > 0)
+        extents = shapes.realize({static_cast<int>(count)}, jitTarget);
+      std::vector<Halide::Buffer<>> buffers;
+      std::vector<HostTensor> outputs;
+      int64_t pos = 0;
+      for (size_t o = 0; o < pb.outputs.size(); ++o) {
+        HostTensor out;
+        FailureOr<DType> dtype = dtypeOf(pb.outputTypes[o]);
+        if (failed(dtype))
+          return emitError(loc) << "output " << o << " has no host type";
+        out.dtype = *dtype;
+        for (size_t d = 0; d < pb.outputShapes[o].size(); ++d)
+          out.shape.push_back(extents(static_cast<int>(pos++)));
+        out.data.resize(out.numElements() *
+                        HostTensor::elementBytes(out.dtype));
+        outputs.push_back(std::move(out));
+      }
+      // An empty output still needs a host pointer: a null one would make
+      // the realization a bounds query that computes nothing.
+      alignas(8) static char emptyStorage[8];
+      for (HostTensor &out : outputs)
+        buffers.push_back(Halide::Buffer<>(
+            halideTypeOf(out.dtype),
+            out.data.empty() ? static_cast<void *>(emptyStorage)
+                             : static_cast<void *>(out.data.data()),
+            reversedSizes(out.shape)));
+      main.realize(Halide::Realization(buffers), jitTarget);
+      outputSets.push_back(std::move(outputs));
     }
-    // Scalar outputs only: there is no extent to compute.
-    int64_t count = pb.numOutputExtents();
-    Halide::Buffer<int64_t> extents;
-    if (count > 0)
-      extents =
-          pb.shapesPipeline().realize({static_cast<int>(count)}, jitTarget);
-    std::vector<Halide::Buffer<>> buffers;
-    outputs.clear();
-    int64_t pos = 0;
-    for (size_t o = 0; o < pb.outputs.size(); ++o) {
-      HostTensor out;
-      FailureOr<DType> dtype = dtypeOf(pb.outputTypes[o]);
-      if (failed(dtype))
-        return emitError(loc) << "output " << o << " has no host type";
-      out.dtype = *dtype;
-      for (size_t d = 0; d < pb.outputShapes[o].size(); ++d)
-        out.shape.push_back(extents(static_cast<int>(pos++)));
-      out.data.resize(out.numElements() * HostTensor::elementBytes(out.dtype));
-      outputs.push_back(std::move(out));
-    }
-    // An empty output still needs a host pointer: a null one would make the
-    // realization a bounds query that computes nothing.
-    alignas(8) static char emptyStorage[8];
-    for (HostTensor &out : outputs)
-      buffers.push_back(Halide::Buffer<>(
-          halideTypeOf(out.dtype),
-          out.data.empty() ? static_cast<void *>(emptyStorage)
-                           : static_cast<void *>(out.data.data()),
-          reversedSizes(out.shape)));
-    pb.pipeline().realize(Halide::Realization(buffers), jitTarget);
     return success();
   });
 }

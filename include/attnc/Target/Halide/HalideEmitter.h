@@ -139,6 +139,10 @@ struct HostTensor {
 /// inputs in argument order, outputs in result order, shaped by the model.
 LogicalResult runWithJit(ModuleOp module, llvm::ArrayRef<HostTensor> inputs,
                          std::vector<HostTensor> &outputs);
+/// runWithJit once per set of inputs, the function compiled once.
+LogicalResult runWithJitMany(ModuleOp module,
+                             llvm::ArrayRef<std::vector<HostTensor>> inputSets,
+                             std::vector<std::vector<HostTensor>> &outputSets);
 
 } // namespace mlir::attn
 
