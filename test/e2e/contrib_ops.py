@@ -93,6 +93,32 @@ g (float[2,5,16] q, float[2,7,16] k, float[2,7,16] v, float[48] bias, int32[2,7]
         {"y": ref}
 
 
+def case_mha_past(rng):
+    """MultiHeadAttention of a decoder step with a KV cache of run-time
+    length P: past_key/past_value [B, N, P, H] before the new keys and
+    values (returned as present_key/present_value), unidirectional after the
+    past (query i at position P + i)."""
+    b, s, p, n, h = 2, 3, 5, 2, 8
+    hid = n * h
+    q, k, v = (rng.standard_normal((b, s, hid)).astype(np.float32)
+               for _ in range(3))
+    pk, pv = (rng.standard_normal((b, n, p, h)).astype(np.float32)
+              for _ in range(2))
+    text = """<ir_version: 8, opset_import: ["" : 17, "com.microsoft" : 1]>
+g (float[2,S,16] q, float[2,S,16] k, float[2,S,16] v, float[2,2,P,8] pk, float[2,2,P,8] pv)
+  => (float[2,S,16] y, float[2,2,T,8] present_k, float[2,2,T,8] present_v)
+{
+  y, present_k, present_v = com.microsoft.MultiHeadAttention <num_heads = 2, unidirectional = 1> (q, k, v, , , , pk, pv)
+}"""
+    kk = np.concatenate([pk, heads(k, n)], axis=2)
+    vv = np.concatenate([pv, heads(v, n)], axis=2)
+    keep = np.tril(np.ones((s, p + s), bool), k=p)[None, None]
+    ref = merge(sdpa(heads(q.astype(np.float64), n), kk.astype(np.float64),
+                     vv.astype(np.float64), keep))
+    return text, {"q": q, "k": k, "v": v, "pk": pk, "pv": pv}, \
+        {"y": ref, "present_k": kk, "present_v": vv}
+
+
 def case_gqa(rng):
     b, s, n, kvn, h = 2, 6, 4, 2, 8
     q = rng.standard_normal((b, s, n * h)).astype(np.float32)
@@ -196,6 +222,7 @@ def main():
         "attention": case_attention(rng, 0),
         "attention_unidirectional": case_attention(rng, 1),
         "multi_head_attention": case_mha(rng),
+        "multi_head_attention_past": case_mha_past(rng),
         "group_query_attention": case_gqa(rng),
         "skip_layer_norm": case_skip_ln(rng),
     })

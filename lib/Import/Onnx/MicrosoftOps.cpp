@@ -167,18 +167,35 @@ FailureOr<Value> microsoftMask(Importer &im, const onnx::NodeProto &node,
 }
 
 /// Shared by com.microsoft Attention and MultiHeadAttention: q, k, v as
-/// [B, N, S, H], the mask inputs as the node has them.
+/// [B, N, S, H] (k and v after `past` keys, if any), the mask inputs as the
+/// node has them. `unidirectional` is causal after the past: a static
+/// offset, or at a past of run-time length the query positions shifted by
+/// it in the mask.
 LogicalResult finishMicrosoftAttention(Importer &im,
                                        const onnx::NodeProto &node, Value q4,
                                        Value k4, Value v4, Value keyMask,
-                                       Value bias, StringRef maskName) {
+                                       Value bias, StringRef maskName,
+                                       Value past = nullptr) {
   AttentionBuilder ab{im};
   FailureOr<Value> mask =
       microsoftMask(im, node, keyMask, bias, q4, k4, maskName);
   if (failed(mask))
     return failure();
-  FailureOr<Value> y = ab.sdpa(q4, k4, v4, *mask, optionalScale(im, node),
-                               im.intAttribute(node, "unidirectional", 0));
+  bool causal = im.intAttribute(node, "unidirectional", 0) != 0;
+  int64_t offset = past ? ab.shapeOf(past)[2] : 0;
+  if (causal && ShapedType::isDynamic(offset)) {
+    Value length = im.builder.create<ShapeOp>(
+        im.currentLoc, RankedTensorType::get({1}, im.builder.getI64Type()),
+        past, im.builder.getI64IntegerAttr(2), im.builder.getI64IntegerAttr(3),
+        nullptr);
+    *mask = ab.restrictMask(
+        *mask, ab.allowedKeys(q4, k4, nullptr, 0, true, -1, -1, length));
+    causal = false;
+    offset = 0;
+  }
+  FailureOr<Value> y =
+      ab.sdpa(q4, k4, v4, *mask, optionalScale(im, node), causal, std::nullopt,
+              /*zeroMaskedRows=*/false, causal ? offset : 0);
   if (failed(y))
     return failure();
   im.setOutput(node, 0, ab.mergeHeads(*y));
@@ -341,24 +358,52 @@ multiHeadInputs(Importer &im, const onnx::NodeProto &node, int64_t heads) {
 } // namespace
 
 /// com.microsoft MultiHeadAttention: separate or packed projections, a
-/// key_padding_mask and an attention_bias.
+/// key_padding_mask and an attention_bias, past_key and past_value
+/// concatenated before the new keys and values (returned as the present).
 LogicalResult importMultiHeadAttention(Importer &im,
                                        const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> type = im.outputType(node, 0);
   if (failed(type))
     return failure();
-  if (failed(rejectInputs(im, node, {{6, "past_key"}, {7, "past_value"}})))
+  Value pastK = im.input(node, 6), pastV = im.input(node, 7);
+  if ((pastK == nullptr) != (pastV == nullptr)) {
+    im.nodeError() << "needs both past_key and past_value or neither";
     return failure();
-  if (failed(im.requireNoOutput(node, 1, "present_key")) ||
-      failed(im.requireNoOutput(node, 2, "present_value")))
-    return failure();
+  }
   FailureOr<std::array<Value, 3>> qkv =
       multiHeadInputs(im, node, im.intAttribute(node, "num_heads", 0));
   if (failed(qkv))
     return failure();
   auto [q4, k4, v4] = *qkv;
+  AttentionBuilder ab{im};
+  if (pastK) {
+    // The cache [B, N, P, H] before the new keys and values.
+    for (Value past : {pastK, pastV})
+      if (ab.shapeOf(past).size() != 4) {
+        im.nodeError() << "past_key and past_value must be [batch, heads, "
+                          "past sequence, head size], got "
+                       << past.getType();
+        return failure();
+      }
+    auto concat = [&](Value past, Value now) -> Value {
+      SmallVector<int64_t> shape(ab.shapeOf(now));
+      int64_t p = ab.shapeOf(past)[2];
+      shape[2] = ShapedType::isDynamic(p) || ShapedType::isDynamic(shape[2])
+                     ? ShapedType::kDynamic
+                     : p + shape[2];
+      return im.builder.create<ConcatOp>(
+          im.currentLoc, ab.withShape(now, shape), ValueRange{past, now},
+          im.builder.getI64IntegerAttr(2), nullptr);
+    };
+    k4 = concat(pastK, k4);
+    v4 = concat(pastV, v4);
+  }
+  if (hasOutput(node, 1))
+    im.setOutput(node, 1, k4);
+  if (hasOutput(node, 2))
+    im.setOutput(node, 2, v4);
   return finishMicrosoftAttention(im, node, q4, k4, v4, im.input(node, 4),
-                                  im.input(node, 5), "key_padding_mask");
+                                  im.input(node, 5), "key_padding_mask", pastK);
 }
 
 /// com.microsoft SkipLayerNormalization: LayerNorm(input + skip + bias);
