@@ -205,6 +205,27 @@ struct AttentionBuilder {
     return allowed;
   }
 
+  /// A KV cache `past` [B, N, P, H] followed by the new `now` [B, N, L, H]
+  /// along the sequence axis.
+  Value appendToPast(Value past, Value now) {
+    SmallVector<int64_t> shape(shapeOf(now));
+    int64_t p = shapeOf(past)[2];
+    shape[2] = ShapedType::isDynamic(p) || ShapedType::isDynamic(shape[2])
+                   ? ShapedType::kDynamic
+                   : p + shape[2];
+    return im.builder.create<ConcatOp>(
+        im.currentLoc, withShape(now, shape), ValueRange{past, now},
+        im.builder.getI64IntegerAttr(2), nullptr);
+  }
+
+  /// The run-time length P of a KV cache [B, N, P, H], as a [1] i64.
+  Value pastLength(Value past) {
+    return im.builder.create<ShapeOp>(
+        im.currentLoc, RankedTensorType::get({1}, im.builder.getI64Type()),
+        past, im.builder.getI64IntegerAttr(2), im.builder.getI64IntegerAttr(3),
+        nullptr);
+  }
+
   /// `mask` (i1: true attends; float: added to the scores) restricted to the
   /// keys `allowed` marks.
   Value restrictMask(Value mask, Value allowed) {

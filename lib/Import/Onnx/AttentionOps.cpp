@@ -96,25 +96,12 @@ LogicalResult importAttention(Importer &im, const onnx::NodeProto &node) {
     causalOffset = ab.shapeOf(pastK)[2];
     if (ShapedType::isDynamic(causalOffset)) {
       causalOffset = 0;
-      pastLength = im.builder.create<ShapeOp>(
-          im.currentLoc, RankedTensorType::get({1}, im.builder.getI64Type()),
-          pastK, im.builder.getI64IntegerAttr(2),
-          im.builder.getI64IntegerAttr(3), nullptr);
+      pastLength = ab.pastLength(pastK);
     }
   }
   if (pastK) {
-    auto concat = [&](Value past, Value now) -> Value {
-      SmallVector<int64_t> shape(ab.shapeOf(now));
-      int64_t p = ab.shapeOf(past)[2];
-      shape[2] = ShapedType::isDynamic(p) || ShapedType::isDynamic(shape[2])
-                     ? ShapedType::kDynamic
-                     : p + shape[2];
-      return im.builder.create<ConcatOp>(
-          im.currentLoc, ab.withShape(now, shape), ValueRange{past, now},
-          im.builder.getI64IntegerAttr(2), nullptr);
-    };
-    k = concat(pastK, k);
-    v = concat(pastV, v);
+    k = ab.appendToPast(pastK, k);
+    v = ab.appendToPast(pastV, v);
   }
   if (mask) {
     // A mask shorter than the keys leaves the keys after it unattended.

@@ -184,10 +184,7 @@ LogicalResult finishMicrosoftAttention(Importer &im,
   bool causal = im.intAttribute(node, "unidirectional", 0) != 0;
   int64_t offset = past ? ab.shapeOf(past)[2] : 0;
   if (causal && ShapedType::isDynamic(offset)) {
-    Value length = im.builder.create<ShapeOp>(
-        im.currentLoc, RankedTensorType::get({1}, im.builder.getI64Type()),
-        past, im.builder.getI64IntegerAttr(2), im.builder.getI64IntegerAttr(3),
-        nullptr);
+    Value length = ab.pastLength(past);
     *mask = ab.restrictMask(
         *mask, ab.allowedKeys(q4, k4, nullptr, 0, true, -1, -1, length));
     causal = false;
@@ -385,18 +382,8 @@ LogicalResult importMultiHeadAttention(Importer &im,
                        << past.getType();
         return failure();
       }
-    auto concat = [&](Value past, Value now) -> Value {
-      SmallVector<int64_t> shape(ab.shapeOf(now));
-      int64_t p = ab.shapeOf(past)[2];
-      shape[2] = ShapedType::isDynamic(p) || ShapedType::isDynamic(shape[2])
-                     ? ShapedType::kDynamic
-                     : p + shape[2];
-      return im.builder.create<ConcatOp>(
-          im.currentLoc, ab.withShape(now, shape), ValueRange{past, now},
-          im.builder.getI64IntegerAttr(2), nullptr);
-    };
-    k4 = concat(pastK, k4);
-    v4 = concat(pastV, v4);
+    k4 = ab.appendToPast(pastK, k4);
+    v4 = ab.appendToPast(pastV, v4);
   }
   if (hasOutput(node, 1))
     im.setOutput(node, 1, k4);
